@@ -1,0 +1,22 @@
+/**
+ * Well-known paths on an AL2023 EKS node. One place, so a grep finds every use.
+ * Sources: awslabs/soci-snapshotter config defaults and the amazon-eks-ami nodeadm code
+ * (see shared/research/soci-details.md §2 and eks-bootstrap.md §2).
+ */
+export const SOCI_SOCKET = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock";
+export const SOCI_ROOT = "/var/lib/soci-snapshotter-grpc";
+export const SOCI_CONFIG = "/etc/soci-snapshotter-grpc/config.toml";
+export const SOCI_BIN_DIR = "/usr/local/bin";
+export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
+/** The image-service endpoint kubelet uses so that SOCI sees pull credentials. */
+export const SOCI_IMAGE_SERVICE_ENDPOINT = `unix://${SOCI_SOCKET}`;
+/** Our own files on the node. */
+export const SOCI_EKS_ENV = "/etc/soci-eks/install.env";
+export const SOCI_EKS_LIBEXEC = "/usr/local/libexec/soci-eks";
+/** systemd units live in /etc so that they replace the AMI's units of the same name. */
+export const SYSTEMD_DIR = "/etc/systemd/system";
+/** Where root's Docker config lives: SOCI reads its credential helpers from there. */
+export const ROOT_DOCKER_CONFIG = "/root/.docker/config.json";
+/** The pause image the AMI cached at build time (only in overlayfs until imported). */
+export const PAUSE_IMAGE_TAR = "/etc/eks/pause.tar";
+export const PAUSE_IMAGE_REF = "localhost/kubernetes/pause:latest";

@@ -1,0 +1,146 @@
+/**
+ * Shared, OS-independent inputs and outputs of the user-data renderers.
+ * Every renderer in this folder consumes {@link NodeBootstrapOptions} and returns
+ * {@link RenderedUserData}; nothing here creates cloud resources.
+ */
+
+/** How the node pulls images. */
+export type SociMode =
+  /** Lazy loading for images that carry a SOCI index manifest v2; a parallel full pull for the rest. */
+  | "lazy"
+  /** Every image is pulled in full with SOCI's parallel download and unpack; no FUSE mounts. */
+  | "parallel"
+  /** The stock node: containerd's overlayfs snapshotter, nothing installed. */
+  | "off";
+
+/** The operating-system families a node group can boot. */
+export type OsFamily = "al2023" | "bottlerocket";
+
+/** CPU architecture as EC2 names it. */
+export type Architecture = "x86_64" | "arm64";
+
+/** Local instance-store facts of an instance type, as EC2 DescribeInstanceTypes reports them. */
+export interface InstanceStorageFacts {
+  /** Sum of all instance-store disks, GiB. */
+  totalSizeGiB: number;
+  /** Number of instance-store disks. */
+  diskCount: number;
+  /** NVMe support of the instance store. */
+  nvmeSupport: "unsupported" | "supported" | "required";
+}
+
+/** The facts about an instance type that decide sizing and validation. */
+export interface InstanceFacts {
+  /** EC2 instance type, e.g. `m7i.2xlarge`. */
+  instanceType: string;
+  /** Default vCPU count. */
+  vcpus: number;
+  /** Memory in MiB. */
+  memoryMiB: number;
+  /** Architectures the type supports (EC2 names). */
+  architectures: Architecture[];
+  /** Number of GPUs (0 when none). */
+  gpus: number;
+  /** Instance-store facts; absent when the type has no instance storage. */
+  instanceStorage?: InstanceStorageFacts;
+}
+
+/** Where and which SOCI snapshotter release the node installs. */
+export interface SociReleaseOptions {
+  /** Upstream release version without the leading `v`, e.g. `0.16.1`. */
+  version: string;
+  /**
+   * Base URL of the release mirror. The installer fetches
+   * `<mirrorBaseUrl>/v<version>/soci-snapshotter-<version>-linux-<arch>.tar.gz`
+   * (and its `.sha256sum` when no digest is pinned).
+   */
+  mirrorBaseUrl: string;
+  /**
+   * The sha256 of the release tarball for the node's architecture. When absent,
+   * the installer checks the download against the release's published `.sha256sum` file.
+   */
+  sha256?: string;
+}
+
+/** The cluster fields of a NodeConfig. EKS managed node groups fill them in themselves. */
+export interface ClusterConnection {
+  /** EKS cluster name. */
+  name: string;
+  /** API server endpoint, `https://...`. */
+  apiServerEndpoint: string;
+  /** Base64 cluster certificate authority data. */
+  certificateAuthority: string;
+  /** Kubernetes service CIDR, e.g. `10.100.0.0/16`. */
+  serviceCidr: string;
+}
+
+/** A Kubernetes taint applied when the node registers. */
+export interface NodeTaint {
+  /** Taint key. */
+  key: string;
+  /** Taint value (may be empty). */
+  value?: string;
+  /** Taint effect. */
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/** Where the node keeps containerd, SOCI, kubelet and pod-log data. */
+export interface LocalStorageOptions {
+  /** Build a RAID0 array over all NVMe instance-store disks and bind-mount the data directories onto it. */
+  raid0: boolean;
+  /** Keep SOCI's data directory on the EBS root volume instead of the array. */
+  keepSociOnRootVolume?: boolean;
+}
+
+/** Everything a renderer needs to produce a node's user data. */
+export interface NodeBootstrapOptions {
+  /** How the node pulls images. */
+  mode: SociMode;
+  /** The SOCI release to install (ignored when `mode` is `off`). */
+  release: SociReleaseOptions;
+  /** Instance facts used for sizing SOCI's parallelism. */
+  instance: InstanceFacts;
+  /** Architecture of the AMI the node boots. */
+  architecture: Architecture;
+  /**
+   * Cluster fields to put in the NodeConfig. Leave unset for EKS managed node groups without
+   * a custom AMI (EKS appends its own NodeConfig); required for Karpenter-free custom AMIs and the CLI.
+   */
+  cluster?: ClusterConnection;
+  /** Extra ECR registries (`<account>.dkr.ecr.<region>.amazonaws.com`) the node's credential helper serves, besides its own account's. */
+  extraEcrRegistries?: string[];
+  /** Local NVMe instance storage layout; absent means everything stays on the root volume. */
+  localStorage?: LocalStorageOptions;
+  /** Node labels set at registration (renderers that own registration use them; EKS MNG sets its own). */
+  labels?: Record<string, string>;
+  /** Node taints set at registration. */
+  taints?: NodeTaint[];
+}
+
+/** One part of a MIME multipart user-data document. */
+export interface MimePart {
+  /** MIME content type, e.g. `application/node.eks.aws`. */
+  contentType: string;
+  /** The part's body (text). */
+  content: string;
+}
+
+/** The rendered user data of one node group. */
+export interface RenderedUserData {
+  /** The OS family it was rendered for. */
+  family: OsFamily;
+  /** Media type of `text`: a MIME multipart document or Bottlerocket TOML settings. */
+  format: "mime-multipart" | "toml";
+  /** The document as it goes into the launch template (before base64). */
+  text: string;
+  /** The parts that make up `text` (MIME only), in order. */
+  parts: MimePart[];
+}
+
+/** One user-data renderer per OS family. */
+export interface UserDataRenderer {
+  /** The family this renderer produces user data for. */
+  readonly family: OsFamily;
+  /** Renders the node's user data. Pure: the same options always give the same text. */
+  render(options: NodeBootstrapOptions): RenderedUserData;
+}
