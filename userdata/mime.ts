@@ -20,7 +20,9 @@ export function assembleMime(parts: MimePart[]): string {
       throw new Error(`a ${part.contentType} part contains the MIME boundary`);
     }
     lines.push(`--${MIME_BOUNDARY}`, `Content-Type: ${part.contentType}; charset="us-ascii"`, "");
-    lines.push(part.content.endsWith("\n") ? part.content.slice(0, -1) : part.content);
+    // The line break before the next delimiter belongs to the delimiter (RFC 2046), so a part
+    // that ends in a newline keeps it when parsed.
+    lines.push(part.content);
   }
   lines.push(`--${MIME_BOUNDARY}--`, "");
   return lines.join("\n");

@@ -1,0 +1,127 @@
+import { strict as assert } from "assert";
+import { describe, it } from "node:test";
+import { parse as parseToml } from "smol-toml";
+import { parse as parseYaml } from "yaml";
+import { renderUserData } from "../../userdata";
+import { parallelTuning } from "../../userdata/sociConfig";
+import { bootstrapOptions } from "../helpers/options";
+import { sociWiringProblems } from "../helpers/sociWiring";
+import { cloudConfigFiles, nodeConfigs, parseMime } from "../helpers/userdata";
+
+const cluster = {
+  name: "lab",
+  apiServerEndpoint: "https://example.eks.amazonaws.com",
+  certificateAuthority: Buffer.from("ca").toString("base64"),
+  serviceCidr: "10.100.0.0/16",
+};
+
+describe("AL2023 user data", () => {
+  it("lazy mode wires SOCI into containerd 2.x, kubelet and systemd", async () => {
+    const ud = renderUserData("al2023", bootstrapOptions({ mode: "lazy" }));
+    assert.equal(ud.format, "mime-multipart");
+    assert.deepEqual(await sociWiringProblems(ud.text, "lazy"), []);
+  });
+
+  it("parallel mode wires SOCI with parallel pull enabled", async () => {
+    const ud = renderUserData("al2023", bootstrapOptions({ mode: "parallel" }));
+    assert.deepEqual(await sociWiringProblems(ud.text, "parallel"), []);
+  });
+
+  it("lazy mode falls back to parallel pull for images without an index (0.14.0+)", async () => {
+    const files = await cloudConfigFiles(renderUserData("al2023", bootstrapOptions()).text);
+    const soci = parseToml(files.find((f) => f.path === "/etc/soci-snapshotter-grpc/config.toml")!.content) as any;
+    assert.equal(soci.pull_modes.parallel_pull_unpack.enable, false);
+    assert.equal(soci.pull_modes.parallel_pull_unpack.experimental_parallel_pull_as_fallback, true);
+    assert.equal(soci.pull_modes.soci_v1.enable, false);
+    assert.equal(soci.content_store.type, "containerd");
+    assert.deepEqual({ ...soci.pull_modes.parallel_pull_unpack.decompress_streams.gzip }, { path: "/usr/bin/unpigz", args: ["-d", "-c"] });
+  });
+
+  it("releases before 0.14.0 get no fallback key they would not know", async () => {
+    const opts = bootstrapOptions({ release: { version: "0.12.1", mirrorBaseUrl: "https://mirror.example/soci" } });
+    const files = await cloudConfigFiles(renderUserData("al2023", opts).text);
+    const soci = parseToml(files.find((f) => f.path === "/etc/soci-snapshotter-grpc/config.toml")!.content) as any;
+    assert.equal("experimental_parallel_pull_as_fallback" in soci.pull_modes.parallel_pull_unpack, false);
+  });
+
+  it("sizes parallelism from vCPUs and memory", () => {
+    assert.deepEqual(parallelTuning({ vcpus: 2, memoryMiB: 4096 }), {
+      maxConcurrentDownloads: 8,
+      maxConcurrentDownloadsPerImage: 4,
+      chunkSize: "8mb",
+      maxConcurrentUnpacks: 2,
+      maxConcurrentUnpacksPerImage: 1,
+    });
+    assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).maxConcurrentDownloadsPerImage, 16);
+    assert.equal(parallelTuning({ vcpus: 64, memoryMiB: 262144 }).maxConcurrentDownloadsPerImage, 20);
+    assert.equal(parallelTuning({ vcpus: 64, memoryMiB: 262144 }).maxConcurrentUnpacksPerImage, 12);
+    assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).chunkSize, "16mb");
+  });
+
+  it("writes the installer's parameters to an env file", async () => {
+    const opts = bootstrapOptions({
+      architecture: "arm64",
+      release: { version: "0.16.1", mirrorBaseUrl: "https://mirror.example/soci", sha256: "a".repeat(64) },
+      extraEcrRegistries: ["111122223333.dkr.ecr.eu-west-1.amazonaws.com"],
+    });
+    const files = await cloudConfigFiles(renderUserData("al2023", opts).text);
+    const env = files.find((f) => f.path === "/etc/soci-eks/install.env")!.content;
+    assert.match(env, /^SOCI_EKS_ARCH='arm64'$/m);
+    assert.match(env, /^SOCI_EKS_MIRROR_BASE_URL='https:\/\/mirror\.example\/soci'$/m);
+    assert.match(env, /^SOCI_EKS_SOCI_SHA256='a{64}'$/m);
+    assert.match(env, /^SOCI_EKS_EXTRA_ECR_REGISTRIES='111122223333\.dkr\.ecr\.eu-west-1\.amazonaws\.com'$/m);
+    assert.match(env, /^SOCI_EKS_MODE='lazy'$/m);
+  });
+
+  it("refuses env values that could break quoting", () => {
+    const opts = bootstrapOptions({ release: { version: "0.16.1", mirrorBaseUrl: "https://x/'; rm -rf /" } });
+    assert.throws(() => renderUserData("al2023", opts), /unsafe characters in SOCI_EKS_MIRROR_BASE_URL/);
+  });
+
+  it("off mode renders the stock node: one NodeConfig without SOCI", async () => {
+    const ud = renderUserData("al2023", bootstrapOptions({ mode: "off", cluster }));
+    const parts = await parseMime(ud.text);
+    assert.deepEqual(parts.map((p) => p.contentType), ["application/node.eks.aws"]);
+    const nc = parseYaml(parts[0].content);
+    assert.equal(nc.spec.containerd, undefined);
+    assert.equal(nc.spec.kubelet, undefined);
+    assert.equal(nc.spec.cluster.name, "lab");
+  });
+
+  it("puts cluster fields, labels and taints in the NodeConfig when given", async () => {
+    const opts = bootstrapOptions({
+      cluster,
+      labels: { "b": "2", "a": "1" },
+      taints: [{ key: "big-images", value: "true", effect: "NoSchedule" }],
+    });
+    const [nc] = await nodeConfigs(renderUserData("al2023", opts).text);
+    assert.deepEqual(nc.spec.cluster, {
+      name: "lab",
+      apiServerEndpoint: cluster.apiServerEndpoint,
+      certificateAuthority: cluster.certificateAuthority,
+      cidr: "10.100.0.0/16",
+    });
+    assert.deepEqual(nc.spec.kubelet.flags, ["--node-labels=a=1,b=2"]);
+    assert.deepEqual(nc.spec.kubelet.config.registerWithTaints, [{ key: "big-images", value: "true", effect: "NoSchedule" }]);
+  });
+
+  it("leaves the cluster fields to EKS when no cluster is given", async () => {
+    const [nc] = await nodeConfigs(renderUserData("al2023", bootstrapOptions()).text);
+    assert.equal(nc.spec.cluster, undefined);
+  });
+
+  it("asks nodeadm for RAID0 local storage, optionally keeping SOCI on EBS", async () => {
+    const raid = await nodeConfigs(renderUserData("al2023", bootstrapOptions({ localStorage: { raid0: true } })).text);
+    assert.deepEqual(raid[0].spec.instance, { localStorage: { strategy: "RAID0" } });
+    const keep = await nodeConfigs(
+      renderUserData("al2023", bootstrapOptions({ localStorage: { raid0: true, keepSociOnRootVolume: true } })).text,
+    );
+    assert.deepEqual(keep[0].spec.instance, { localStorage: { strategy: "RAID0", disabledMounts: ["SOCI"] } });
+  });
+
+  it("is deterministic", () => {
+    const a = renderUserData("al2023", bootstrapOptions({ labels: { z: "1", a: "2" } })).text;
+    const b = renderUserData("al2023", bootstrapOptions({ labels: { a: "2", z: "1" } })).text;
+    assert.equal(a, b);
+  });
+});
