@@ -15,7 +15,8 @@
 #   4. enables our soci-snapshotter socket and the pause-image import unit.
 #
 # Environment (tests only): SOCI_EKS_ROOT installs into a throwaway root and skips systemd;
-# AWS_EC2_METADATA_SERVICE_ENDPOINT points IMDS at a loopback mock.
+# AWS_EC2_METADATA_SERVICE_ENDPOINT points IMDS at a loopback mock; SOCI_EKS_RETRY_BASE_DELAY
+# shortens the retry back-off.
 set -euo pipefail
 
 ROOT="${SOCI_EKS_ROOT:-}"
@@ -25,6 +26,7 @@ BIN_DIR="${ROOT}/usr/local/bin"
 DOCKER_CONFIG_FILE="${ROOT}/root/.docker/config.json"
 IMDS="${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}"
 IMDS="${IMDS%/}"
+RETRY_BASE_DELAY="${SOCI_EKS_RETRY_BASE_DELAY:-2}"
 
 log() {
   echo "soci-eks: $*" >&2
@@ -38,7 +40,7 @@ die() {
 
 # retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, waiting 2, 4, 8... seconds (max 30).
 retry() {
-  local attempts=$1 n=1 delay=2
+  local attempts=$1 n=1 delay=${RETRY_BASE_DELAY}
   shift
   until "$@"; do
     if ((n >= attempts)); then
