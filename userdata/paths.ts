@@ -9,7 +9,7 @@ export const SOCI_CONFIG = "/etc/soci-snapshotter-grpc/config.toml";
 export const SOCI_BIN_DIR = "/usr/local/bin";
 export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 /** The image-service endpoint kubelet uses so that SOCI sees pull credentials. */
-export const SOCI_IMAGE_SERVICE_ENDPOINT = `unix://${SOCI_SOCKET}`;
+export const SOCI_IMAGE_SERVICE_ENDPOINT: string = `unix://${SOCI_SOCKET}`;
 /** Our own files on the node. */
 export const SOCI_EKS_ENV = "/etc/soci-eks/install.env";
 export const SOCI_EKS_LIBEXEC = "/usr/local/libexec/soci-eks";
