@@ -1,0 +1,70 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { after, describe, it } from "node:test";
+import { renderUserData } from "../../userdata";
+import { assembleMime } from "../../userdata/mime";
+import { bootstrapOptions } from "../helpers/options";
+import { REPO_ROOT } from "../helpers/sociWiring";
+
+/** Debian's python3 carries the cloud-init package; a pyenv python on PATH would not. */
+const PYTHON = "/usr/bin/python3";
+const CONSUMER = path.join(REPO_ROOT, "test/consumers/cloudinit_consume.py");
+const workdirs: string[] = [];
+
+interface CloudInitReport {
+  parts: { contentType: string; filename: string; bytes: number }[];
+  unhandled: string[];
+  scripts: string[];
+  write_files: string[];
+}
+
+function consume(text: string): { status: number | null; report?: CloudInitReport; stderr: string; workdir: string } {
+  const workdir = mkdtempSync(path.join(tmpdir(), "soci-eks-cloudinit-"));
+  workdirs.push(workdir);
+  const file = path.join(workdir, "user-data");
+  writeFileSync(file, text);
+  const r = spawnSync(PYTHON, [CONSUMER, file, workdir], { encoding: "utf8" });
+  return { status: r.status, report: r.status === 0 ? JSON.parse(r.stdout) : undefined, stderr: r.stderr, workdir };
+}
+
+describe("cloud-init (Debian's cloud-init package) consumes the user data", () => {
+  after(() => workdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  for (const mode of ["lazy", "parallel"] as const) {
+    it(`${mode}: runs our script, writes our files, leaves the NodeConfig to nodeadm`, () => {
+      const { status, report, stderr, workdir } = consume(renderUserData("al2023", bootstrapOptions({ mode })).text);
+      assert.equal(status, 0, stderr);
+      assert.deepEqual(report!.parts.map((p) => p.contentType), ["application/node.eks.aws", "text/cloud-config", "text/x-shellscript"]);
+      assert.deepEqual(report!.unhandled, ["application/node.eks.aws"]);
+      assert.deepEqual(report!.scripts, ["part-003"]);
+      const written = readFileSync(path.join(workdir, "cloud/instance/scripts/part-003"), "utf8");
+      assert.equal(written, readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8"));
+      assert.deepEqual(report!.write_files, [
+        "/etc/soci-eks/install.env",
+        "/etc/soci-snapshotter-grpc/config.toml",
+        "/usr/local/libexec/soci-eks/import-pause.sh",
+        "/etc/systemd/system/soci-snapshotter.service",
+        "/etc/systemd/system/soci-snapshotter.socket",
+        "/etc/systemd/system/containerd.service.d/10-soci-eks.conf",
+        "/etc/systemd/system/soci-eks-pause-import.service",
+      ]);
+    });
+  }
+
+  it("off: only a NodeConfig, nothing for cloud-init to run", () => {
+    const { status, report, stderr } = consume(renderUserData("al2023", bootstrapOptions({ mode: "off" })).text);
+    assert.equal(status, 0, stderr);
+    assert.deepEqual(report!.scripts, []);
+    assert.deepEqual(report!.write_files, []);
+  });
+
+  it("rejects a cloud-config that cloud-init's schema refuses (the check can fail)", () => {
+    const bad = assembleMime([{ contentType: "text/cloud-config", content: "#cloud-config\nwrite_files:\n  - content: x\n" }]);
+    const { status, stderr } = consume(bad);
+    assert.notEqual(status, 0);
+    assert.match(stderr, /SchemaValidationError|path/);
+  });
+});
