@@ -1,0 +1,221 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NodeTaint, SociMode } from "../userdata/types";
+import { NodeGroupSettings } from "../validation/nodeGroup";
+import { ConfigProblem, throwIfProblems } from "../validation/problems";
+import { DEFAULTS } from "./defaults";
+import { SettingNaming, SociCluster, SociClusterArgs, SociClusterNodeGroupArgs } from "./sociCluster";
+
+/** The config namespace (the project name in Pulumi.yaml). */
+export const CONFIG_NAMESPACE = "soci-eks";
+
+/** One entry of the `nodeGroups` stack setting. Keys it omits are taken from the top-level settings. */
+export interface StackNodeGroupConfig {
+  name: string;
+  instanceType?: string;
+  ssd?: boolean;
+  keepSociOnRootVolume?: boolean;
+  sociMode?: string;
+  labels?: Record<string, string>;
+  taints?: NodeTaint[];
+  desiredSize?: number;
+  minSize?: number;
+  maxSize?: number;
+  capacityType?: string;
+  rootVolumeSizeGiB?: number;
+  rootVolumeIops?: number;
+  rootVolumeThroughput?: number;
+}
+
+/** The stack's settings, typed, with defaults applied (Pulumi.yaml's `config:` block plus `nodeGroups`). */
+export interface StackConfig {
+  instanceType: string;
+  ssd: boolean;
+  keepSociOnRootVolume: boolean;
+  sociMode: string;
+  sociVersion: string;
+  sociSha256?: string;
+  sociMirrorUrl: string;
+  kubernetesVersion: string;
+  desiredSize: number;
+  minSize: number;
+  maxSize: number;
+  capacityType: string;
+  rootVolumeSizeGiB: number;
+  rootVolumeIops: number;
+  rootVolumeThroughput: number;
+  metadataHopLimit: number;
+  ssmAccess: boolean;
+  extraEcrRegistries: string[];
+  existingVpcId?: string;
+  existingSubnetIds?: string[];
+  /** Absent: one node group named `default` from the top-level settings. */
+  nodeGroups?: StackNodeGroupConfig[];
+}
+
+/** Keys a `nodeGroups` entry may set, and the JSON type of each. */
+const NODE_GROUP_KEYS: Record<keyof StackNodeGroupConfig, "string" | "boolean" | "number" | "object" | "array"> = {
+  name: "string",
+  instanceType: "string",
+  ssd: "boolean",
+  keepSociOnRootVolume: "boolean",
+  sociMode: "string",
+  labels: "object",
+  taints: "array",
+  desiredSize: "number",
+  minSize: "number",
+  maxSize: "number",
+  capacityType: "string",
+  rootVolumeSizeGiB: "number",
+  rootVolumeIops: "number",
+  rootVolumeThroughput: "number",
+};
+
+function typeOf(value: unknown): string {
+  if (Array.isArray(value)) return "array";
+  if (value === null) return "null";
+  return typeof value;
+}
+
+/** Checks the shape of the `nodeGroups` setting (object types are not checked by the Pulumi CLI). */
+export function parseNodeGroups(raw: unknown, problems: ConfigProblem[]): StackNodeGroupConfig[] | undefined {
+  const setting = `${CONFIG_NAMESPACE}:nodeGroups`;
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) return undefined;
+  if (!Array.isArray(raw)) {
+    problems.push({ setting, value: raw, reason: "is not a list of node groups", fix: "Write nodeGroups as a YAML list of objects with at least a name (see Pulumi.ssd.yaml)." });
+    return undefined;
+  }
+  const groups: StackNodeGroupConfig[] = [];
+  raw.forEach((entry: unknown, i) => {
+    if (typeOf(entry) !== "object") {
+      problems.push({ setting: `${setting}[${i}]`, value: entry, reason: "is not an object", fix: "Give each node group as an object with at least a name." });
+      return;
+    }
+    const obj = entry as Record<string, unknown>;
+    let ok = true;
+    for (const [key, value] of Object.entries(obj)) {
+      const expected = NODE_GROUP_KEYS[key as keyof StackNodeGroupConfig];
+      if (!expected) {
+        ok = false;
+        problems.push({ setting: `${setting}[${i}].${key}`, reason: "is not a node group setting", fix: `Use only ${Object.keys(NODE_GROUP_KEYS).join(", ")}.` });
+      } else if (typeOf(value) !== expected) {
+        ok = false;
+        problems.push({ setting: `${setting}[${i}].${key}`, value, reason: `is a ${typeOf(value)}, not a ${expected}`, fix: `Write ${key} as a ${expected}.` });
+      }
+    }
+    if (typeof obj.name !== "string") {
+      ok = false;
+      problems.push({ setting: `${setting}[${i}].name`, reason: "is missing", fix: "Give every node group a name, e.g. general." });
+    }
+    if (ok) groups.push(obj as unknown as StackNodeGroupConfig);
+  });
+  return groups;
+}
+
+/**
+ * Reads the stack's settings with their types and defaults. Scalar types are enforced by the Pulumi CLI
+ * against Pulumi.yaml; `nodeGroups` (an object list, not expressible there) is checked here, and a
+ * malformed one stops the program with a {@link SociConfigError} before any resource exists.
+ */
+export function loadStackConfig(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): StackConfig {
+  const str = (key: string) => {
+    const v = config.get(key);
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const num = (key: string, fallback: number) => config.getNumber(key) ?? fallback;
+  const bool = (key: string, fallback: boolean) => config.getBoolean(key) ?? fallback;
+  const list = (key: string) => {
+    const v = config.getObject<unknown>(key);
+    return Array.isArray(v) ? v.map(String) : v === undefined ? undefined : [String(v)];
+  };
+  const problems: ConfigProblem[] = [];
+  const nodeGroups = parseNodeGroups(config.getObject<unknown>("nodeGroups"), problems);
+  throwIfProblems(problems);
+  const existingSubnetIds = list("existingSubnetIds");
+  return {
+    instanceType: str("instanceType") ?? DEFAULTS.instanceType,
+    ssd: bool("ssd", DEFAULTS.ssd),
+    keepSociOnRootVolume: bool("keepSociOnRootVolume", false),
+    sociMode: str("sociMode") ?? DEFAULTS.sociMode,
+    sociVersion: str("sociVersion") ?? DEFAULTS.sociVersion,
+    sociSha256: str("sociSha256"),
+    sociMirrorUrl: str("sociMirrorUrl") ?? DEFAULTS.sociMirrorUrl,
+    kubernetesVersion: str("kubernetesVersion") ?? DEFAULTS.kubernetesVersion,
+    desiredSize: num("desiredSize", DEFAULTS.desiredSize),
+    minSize: num("minSize", DEFAULTS.minSize),
+    maxSize: num("maxSize", DEFAULTS.maxSize),
+    capacityType: str("capacityType") ?? DEFAULTS.capacityType,
+    rootVolumeSizeGiB: num("rootVolumeSizeGiB", DEFAULTS.rootVolumeSizeGiB),
+    rootVolumeIops: num("rootVolumeIops", DEFAULTS.rootVolumeIops),
+    rootVolumeThroughput: num("rootVolumeThroughput", DEFAULTS.rootVolumeThroughput),
+    metadataHopLimit: num("metadataHopLimit", DEFAULTS.metadataHopLimit),
+    ssmAccess: bool("ssmAccess", DEFAULTS.ssmAccess),
+    extraEcrRegistries: list("extraEcrRegistries") ?? [],
+    existingVpcId: str("existingVpcId"),
+    existingSubnetIds: existingSubnetIds && existingSubnetIds.length > 0 ? existingSubnetIds : undefined,
+    nodeGroups,
+  };
+}
+
+/** Group keys that fall back to a top-level key of the same name. */
+const INHERITED: (keyof StackNodeGroupConfig & keyof StackConfig)[] = [
+  "instanceType", "ssd", "keepSociOnRootVolume", "sociMode", "desiredSize", "minSize", "maxSize", "capacityType",
+  "rootVolumeSizeGiB", "rootVolumeIops", "rootVolumeThroughput",
+];
+
+/** Maps the stack config to {@link SociClusterArgs} and names every setting as the user wrote it. */
+export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociClusterArgs, "instanceFacts">; naming: SettingNaming } {
+  const groups: StackNodeGroupConfig[] = cfg.nodeGroups ?? [{ name: "default" }];
+  const explicit = groups.map((g) => new Set(Object.keys(g)));
+  const ns = CONFIG_NAMESPACE;
+  const nodeGroups: SociClusterNodeGroupArgs[] = groups.map((g) => {
+    const v = <K extends (typeof INHERITED)[number]>(key: K) => (g[key] ?? cfg[key]) as StackConfig[K];
+    return {
+      name: g.name,
+      instanceType: v("instanceType"),
+      ssd: v("ssd"),
+      keepSociOnRootVolume: v("keepSociOnRootVolume"),
+      sociMode: v("sociMode") as SociMode, // validated with the rest
+      soci: { version: cfg.sociVersion, sha256: cfg.sociSha256, mirrorBaseUrl: cfg.sociMirrorUrl },
+      scaling: { desiredSize: v("desiredSize"), minSize: v("minSize"), maxSize: v("maxSize") },
+      rootVolume: { sizeGiB: v("rootVolumeSizeGiB"), iops: v("rootVolumeIops"), throughputMiBps: v("rootVolumeThroughput") },
+      capacityType: v("capacityType") as "ON_DEMAND" | "SPOT", // validated with the rest
+      metadataHopLimit: cfg.metadataHopLimit,
+      ssmAccess: cfg.ssmAccess,
+      extraEcrRegistries: cfg.extraEcrRegistries,
+      ...(g.labels ? { labels: g.labels } : {}),
+      ...(g.taints ? { taints: g.taints } : {}),
+    };
+  });
+  const TOP_ONLY: Partial<Record<keyof NodeGroupSettings, string>> = {
+    sociVersion: "sociVersion",
+    sociSha256: "sociSha256",
+    sociMirrorUrl: "sociMirrorUrl",
+    extraEcrRegistries: "extraEcrRegistries",
+    metadataHopLimit: "metadataHopLimit",
+  };
+  const naming: SettingNaming = {
+    cluster: (key) => `${ns}:${key}`,
+    group: (i, key) => {
+      const top = TOP_ONLY[key as keyof NodeGroupSettings];
+      if (top) return `${ns}:${top}`;
+      if (!cfg.nodeGroups) return `${ns}:${key === "name" ? "nodeGroups" : key}`;
+      if (key === "name" || key === "labels" || key === "taints" || explicit[i].has(key)) return `${ns}:nodeGroups[${i}].${key}`;
+      return `${ns}:${key}`;
+    },
+  };
+  return {
+    args: {
+      kubernetesVersion: cfg.kubernetesVersion,
+      nodeGroups,
+      ...(cfg.existingVpcId ? { existingVpcId: cfg.existingVpcId } : {}),
+      ...(cfg.existingSubnetIds ? { existingSubnetIds: cfg.existingSubnetIds } : {}),
+    },
+    naming,
+  };
+}
+
+/** Looks up instance facts, validates every setting with config-key names, then creates the {@link SociCluster}. */
+export function deployStack(name: string, cfg: StackConfig, opts?: pulumi.ComponentResourceOptions): Promise<SociCluster> {
+  const { args, naming } = clusterArgsFromStackConfig(cfg);
+  return SociCluster.create(name, args, opts, naming);
+}

@@ -1,0 +1,29 @@
+/**
+ * soci-eks: Pulumi components for EKS clusters whose Amazon Linux 2023 managed nodes boot with the
+ * SOCI snapshotter installed by launch-template user data.
+ */
+export { SociCluster, SociClusterArgs, SociClusterCreateArgs, SociClusterNodeGroupArgs, SettingNaming, validateSociClusterArgs } from "./sociCluster";
+export {
+  SociNodeGroup,
+  SociNodeGroupArgs,
+  SociNodeGroupCreateArgs,
+  NODE_ROLE_POLICIES,
+  NODE_ROLE_TRUST_POLICY,
+  nodeGroupSettings,
+} from "./sociNodeGroup";
+export { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
+export { ClusterNetwork, createVpc } from "./vpc";
+export { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
+export { lookupInstanceFacts, InstanceFactsLookup } from "./instanceFacts";
+export {
+  CONFIG_NAMESPACE,
+  StackConfig,
+  StackNodeGroupConfig,
+  loadStackConfig,
+  clusterArgsFromStackConfig,
+  deployStack,
+  parseNodeGroups,
+} from "./config";
+export { SociConfigError, ConfigProblem, formatProblem } from "../validation/problems";
+export { EKS_VERSION_CALENDAR, DEFAULT_KUBERNETES_VERSION } from "../validation/kubernetesVersions";
+export { InstanceFacts, NodeTaint, SociMode, Architecture } from "../userdata/types";

@@ -1,0 +1,185 @@
+import * as eks from "@pulumi/eks";
+import * as pulumi from "@pulumi/pulumi";
+import { InstanceFacts } from "../userdata/types";
+import { ClusterSettings, NamedNodeGroupSettings, validateCluster, ValidationResult } from "../validation/cluster";
+import { NodeGroupSettings } from "../validation/nodeGroup";
+import { throwIfProblems } from "../validation/problems";
+import { DEFAULTS } from "./defaults";
+import { lookupInstanceFacts } from "./instanceFacts";
+import { nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs } from "./sociNodeGroup";
+import { ClusterNetwork, createVpc } from "./vpc";
+
+/** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
+export interface SociClusterNodeGroupArgs
+  extends Omit<SociNodeGroupArgs, "clusterName" | "subnetIds" | "instanceFacts" | "kubernetesVersion" | "clusterConnection"> {
+  /** Node group name: 1-32 lowercase letters, digits and `-`; unique in the cluster. */
+  name: string;
+}
+
+/** Arguments of {@link SociCluster}. */
+export interface SociClusterArgs {
+  /** Kubernetes minor version, e.g. `1.35` (default). Versions past EKS end of extended support are rejected. */
+  kubernetesVersion?: string;
+  /** The node groups; at least one. */
+  nodeGroups: SociClusterNodeGroupArgs[];
+  /**
+   * EC2 facts per instance type used by `nodeGroups`. Required by the constructor so it can validate
+   * synchronously; {@link SociCluster.create} looks them up.
+   */
+  instanceFacts: Record<string, InstanceFacts>;
+  /** Use this VPC instead of creating one (requires `existingSubnetIds`). */
+  existingVpcId?: string;
+  /** Use these subnets (two or more, in two AZs, with egress) for the cluster and its nodes instead of creating a VPC. */
+  existingSubnetIds?: string[];
+  /** Tags for every resource soci-eks creates. */
+  tags?: Record<string, string>;
+}
+
+/** {@link SociClusterArgs} for {@link SociCluster.create}, which looks up the instance facts itself. */
+export type SociClusterCreateArgs = Omit<SociClusterArgs, "instanceFacts"> & { instanceFacts?: Record<string, InstanceFacts> };
+
+/** How settings are named in messages: per cluster key and per node group key. */
+export interface SettingNaming {
+  cluster: (key: "kubernetesVersion" | "existingVpcId" | "existingSubnetIds" | "nodeGroups" | "sociSha256") => string;
+  group: (index: number, key: keyof NodeGroupSettings | "name") => string;
+}
+
+const GROUP_ARG_PATHS: Record<keyof NodeGroupSettings | "name", string> = {
+  name: "name",
+  instanceType: "instanceType",
+  sociMode: "sociMode",
+  sociVersion: "soci.version",
+  sociSha256: "soci.sha256",
+  sociMirrorUrl: "soci.mirrorBaseUrl",
+  desiredSize: "scaling.desiredSize",
+  minSize: "scaling.minSize",
+  maxSize: "scaling.maxSize",
+  ssd: "ssd",
+  rootVolumeSizeGiB: "rootVolume.sizeGiB",
+  rootVolumeIops: "rootVolume.iops",
+  rootVolumeThroughput: "rootVolume.throughputMiBps",
+  extraEcrRegistries: "extraEcrRegistries",
+  capacityType: "capacityType",
+  metadataHopLimit: "metadataHopLimit",
+  labels: "labels",
+  taints: "taints",
+};
+
+/** Names settings by their path in {@link SociClusterArgs}, e.g. `nodeGroups[1].soci.version`. */
+export function argNaming(name: string): SettingNaming {
+  return {
+    cluster: (key) => (key === "sociSha256" ? `${name}.nodeGroups[].soci.sha256` : `${name}.${key}`),
+    group: (i, key) => `${name}.nodeGroups[${i}].${GROUP_ARG_PATHS[key]}`,
+  };
+}
+
+/** Validates a cluster's arguments and all its node groups in one pass. */
+export function validateSociClusterArgs(
+  args: Omit<SociClusterArgs, "instanceFacts">,
+  facts: ReadonlyMap<string, InstanceFacts>,
+  naming: SettingNaming,
+  today: Date = new Date(),
+  lookupErrors?: ReadonlyMap<string, string>,
+): ValidationResult {
+  const cluster: ClusterSettings = {
+    kubernetesVersion: args.kubernetesVersion ?? DEFAULTS.kubernetesVersion,
+    kubernetesVersionSetting: naming.cluster("kubernetesVersion"),
+    existingVpcId: args.existingVpcId,
+    existingSubnetIds: args.existingSubnetIds,
+    existingVpcIdSetting: naming.cluster("existingVpcId"),
+    existingSubnetIdsSetting: naming.cluster("existingSubnetIds"),
+    nodeGroupsSetting: naming.cluster("nodeGroups"),
+    sociSha256Setting: naming.cluster("sociSha256"),
+  };
+  const groups: NamedNodeGroupSettings[] = args.nodeGroups.map((g, i) => ({
+    name: g.name,
+    settings: nodeGroupSettings(g),
+    settingName: (key) => naming.group(i, key),
+    nameSetting: naming.group(i, "name"),
+  }));
+  return validateCluster(cluster, groups, facts, today, lookupErrors);
+}
+
+/** Namings chosen by {@link SociCluster.create} for the args object it passes to the constructor. */
+const namingOf = new WeakMap<object, SettingNaming>();
+
+/**
+ * An EKS cluster whose managed node groups boot with SOCI: a new VPC (or existing subnets), an
+ * `eks.Cluster` (API authentication mode, no default node group) and one {@link SociNodeGroup} per entry
+ * of `nodeGroups`. All node groups are validated before the first resource is registered.
+ */
+export class SociCluster extends pulumi.ComponentResource {
+  /** The EKS cluster name. */
+  public readonly clusterName!: pulumi.Output<string>;
+  /** The kubeconfig (secret). */
+  public readonly kubeconfig!: pulumi.Output<string>;
+  /** The EKS node group names, in `nodeGroups` order. */
+  public readonly nodeGroupNames!: pulumi.Output<string[]>;
+  /** The node groups, in `nodeGroups` order. */
+  public readonly nodeGroups!: SociNodeGroup[];
+  /** The underlying @pulumi/eks cluster. */
+  public readonly cluster!: eks.Cluster;
+
+  /**
+   * Looks up instance facts for every node group (EC2 DescribeInstanceTypes), validates, then creates the cluster.
+   * `naming` changes how messages name settings (the stack program names config keys).
+   */
+  static async create(name: string, args: SociClusterCreateArgs, opts?: pulumi.ComponentResourceOptions, naming?: SettingNaming): Promise<SociCluster> {
+    const given = new Map(Object.entries(args.instanceFacts ?? {}));
+    const types = args.nodeGroups.map((g) => g.instanceType ?? DEFAULTS.instanceType).filter((t) => !given.has(t));
+    const lookup = await lookupInstanceFacts(types, { parent: opts?.parent, provider: opts?.provider });
+    const facts = new Map([...given, ...lookup.facts]);
+    const result = validateSociClusterArgs(args, facts, naming ?? argNaming(name), new Date(), lookup.errors);
+    throwIfProblems(result.problems, naming ? undefined : `SociCluster '${name}'`);
+    const full: SociClusterArgs = { ...args, instanceFacts: Object.fromEntries(facts) };
+    if (naming) namingOf.set(full, naming);
+    return new SociCluster(name, full, opts);
+  }
+
+  constructor(name: string, args: SociClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate everything before super(): a ComponentResource registers itself in its constructor.
+    const naming = namingOf.get(args);
+    const result = validateSociClusterArgs(args, new Map(Object.entries(args.instanceFacts)), naming ?? argNaming(name));
+    throwIfProblems(result.problems, naming ? undefined : `SociCluster '${name}'`);
+
+    super("soci-eks:index:SociCluster", name, {}, opts);
+    for (const w of result.warnings) pulumi.log.warn(w, this);
+
+    const tags = args.tags ?? {};
+    const network: ClusterNetwork = args.existingSubnetIds
+      ? { vpcId: args.existingVpcId!, privateSubnetIds: args.existingSubnetIds, publicSubnetIds: [] }
+      : createVpc(name, this, { tags });
+
+    const clusterArgs: eks.ClusterArgs = {
+      vpcId: network.vpcId,
+      version: args.kubernetesVersion ?? DEFAULTS.kubernetesVersion,
+      authenticationMode: eks.AuthenticationMode.Api,
+      skipDefaultNodeGroup: true,
+      tags,
+      ...(args.existingSubnetIds
+        ? { subnetIds: args.existingSubnetIds }
+        : { privateSubnetIds: network.privateSubnetIds, publicSubnetIds: network.publicSubnetIds }),
+    };
+    const cluster = new eks.Cluster(`${name}-eks`, clusterArgs, { parent: this });
+    const clusterName = cluster.eksCluster.apply((c) => c.name);
+
+    const nodeGroups = args.nodeGroups.map((g) => {
+      const { name: groupName, ...groupArgs } = g;
+      const instanceType = g.instanceType ?? DEFAULTS.instanceType;
+      return new SociNodeGroup(`${name}-${groupName}`, {
+        ...groupArgs,
+        tags: { ...tags, ...(g.tags ?? {}) },
+        clusterName,
+        subnetIds: network.privateSubnetIds,
+        instanceFacts: args.instanceFacts[instanceType],
+      }, { parent: this, dependsOn: [cluster] });
+    });
+
+    this.cluster = cluster;
+    this.clusterName = clusterName;
+    this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
+    this.nodeGroups = nodeGroups;
+    this.nodeGroupNames = pulumi.all(nodeGroups.map((n) => n.nodeGroupName));
+    this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig, nodeGroupNames: this.nodeGroupNames });
+  }
+}

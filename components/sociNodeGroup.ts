@@ -1,0 +1,293 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { renderUserData } from "../userdata";
+import { ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, SociMode } from "../userdata/types";
+import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
+import { checkKubernetesVersion } from "../validation/kubernetesVersions";
+import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { throwIfProblems } from "../validation/problems";
+import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
+import { lookupInstanceFacts } from "./instanceFacts";
+import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
+
+/** Arguments of {@link SociNodeGroup}. Everything that is validated is a plain value, known before any resource exists. */
+export interface SociNodeGroupArgs {
+  /** Name of the EKS cluster the nodes join. */
+  clusterName: pulumi.Input<string>;
+  /** Subnets the nodes run in (private subnets). */
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** EC2 instance type. The AMI architecture follows it. Default `m7i.xlarge`. */
+  instanceType?: string;
+  /**
+   * EC2 facts about `instanceType`. Required by the constructor so it can validate synchronously;
+   * {@link SociNodeGroup.create} looks them up for you.
+   */
+  instanceFacts: InstanceFacts;
+  /** How nodes pull images. Default `lazy`. */
+  sociMode?: SociMode;
+  /** The SOCI release to install. */
+  soci?: SociReleaseArgs;
+  /** Kubernetes version of the nodes. Default: the cluster's version. */
+  kubernetesVersion?: string;
+  /** Node group sizes. */
+  scaling?: ScalingArgs;
+  /** Kubernetes labels for the nodes (soci-eks adds `soci-eks/mode` and `soci-eks/storage`). */
+  labels?: Record<string, string>;
+  /** Kubernetes taints for the nodes. */
+  taints?: NodeTaint[];
+  /**
+   * Put containerd, SOCI, kubelet and pod logs on a RAID0 array over the type's NVMe instance-store disks
+   * (nodeadm `instance.localStorage`). Node ephemeral-storage then reports the array. Default false.
+   */
+  ssd?: boolean;
+  /** With `ssd`, keep SOCI's data directory on the root volume. Default false. */
+  keepSociOnRootVolume?: boolean;
+  /** The gp3 root volume. */
+  rootVolume?: RootVolumeArgs;
+  /** ECR registries in other accounts the node's credential helper serves (`<account>.dkr.ecr.<region>.amazonaws.com`). */
+  extraEcrRegistries?: string[];
+  /** An existing node role; default: a new role with the EKS worker, ECR pull-only and CNI policies. */
+  nodeRole?: aws.iam.Role;
+  /** `ON_DEMAND` (default) or `SPOT`. */
+  capacityType?: "ON_DEMAND" | "SPOT";
+  /** Attach AmazonSSMManagedInstanceCore to the new node role (Session Manager shell). Default false. */
+  ssmAccess?: boolean;
+  /** IMDS hop limit. Default 1 (node only); 2 lets pods reach IMDS and the node role's credentials. */
+  metadataHopLimit?: number;
+  /** Cluster fields for the node's own NodeConfig; used only when all are given. */
+  clusterConnection?: ClusterConnectionArgs;
+  /** AWS partition for managed policy ARNs. Default `aws`. */
+  partition?: string;
+  /** Tags for the launch template, instances, volumes and node group. */
+  tags?: Record<string, string>;
+}
+
+/** {@link SociNodeGroupArgs} for {@link SociNodeGroup.create}, which looks up the instance facts itself. */
+export type SociNodeGroupCreateArgs = Omit<SociNodeGroupArgs, "instanceFacts"> & { instanceFacts?: InstanceFacts };
+
+/** How each validated setting is spelled in {@link SociNodeGroupArgs}, for error messages. */
+const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
+  instanceType: "instanceType",
+  sociMode: "sociMode",
+  sociVersion: "soci.version",
+  sociSha256: "soci.sha256",
+  sociMirrorUrl: "soci.mirrorBaseUrl",
+  desiredSize: "scaling.desiredSize",
+  minSize: "scaling.minSize",
+  maxSize: "scaling.maxSize",
+  ssd: "ssd",
+  rootVolumeSizeGiB: "rootVolume.sizeGiB",
+  rootVolumeIops: "rootVolume.iops",
+  rootVolumeThroughput: "rootVolume.throughputMiBps",
+  extraEcrRegistries: "extraEcrRegistries",
+  capacityType: "capacityType",
+  metadataHopLimit: "metadataHopLimit",
+  labels: "labels",
+  taints: "taints",
+};
+
+/** The validated settings of a node group, with defaults applied. */
+export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" | "clusterName" | "subnetIds">): NodeGroupSettings {
+  return {
+    instanceType: args.instanceType ?? DEFAULTS.instanceType,
+    sociMode: args.sociMode ?? DEFAULTS.sociMode,
+    sociVersion: args.soci?.version ?? DEFAULTS.sociVersion,
+    sociSha256: args.soci?.sha256,
+    sociMirrorUrl: args.soci?.mirrorBaseUrl ?? DEFAULTS.sociMirrorUrl,
+    desiredSize: args.scaling?.desiredSize ?? DEFAULTS.desiredSize,
+    minSize: args.scaling?.minSize ?? DEFAULTS.minSize,
+    maxSize: args.scaling?.maxSize ?? DEFAULTS.maxSize,
+    ssd: args.ssd ?? DEFAULTS.ssd,
+    rootVolumeSizeGiB: args.rootVolume?.sizeGiB ?? DEFAULTS.rootVolumeSizeGiB,
+    rootVolumeIops: args.rootVolume?.iops ?? DEFAULTS.rootVolumeIops,
+    rootVolumeThroughput: args.rootVolume?.throughputMiBps ?? DEFAULTS.rootVolumeThroughput,
+    extraEcrRegistries: args.extraEcrRegistries ?? [],
+    capacityType: args.capacityType,
+    metadataHopLimit: args.metadataHopLimit,
+    labels: args.labels,
+    taints: args.taints,
+  };
+}
+
+/** Kubernetes taint effects as the EKS API spells them. */
+const EKS_TAINT_EFFECT: Record<NodeTaint["effect"], string> = {
+  NoSchedule: "NO_SCHEDULE",
+  PreferNoSchedule: "PREFER_NO_SCHEDULE",
+  NoExecute: "NO_EXECUTE",
+};
+
+/** The managed policies of a new node role: join, pull images (read-only ECR), run the VPC CNI. */
+export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"] as const;
+
+/** The trust policy of a node role: EC2 instances assume it. */
+export const NODE_ROLE_TRUST_POLICY = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+};
+
+/**
+ * An EKS managed node group of Amazon Linux 2023 nodes that boot with the SOCI snapshotter installed by
+ * launch-template user data: a node IAM role, a launch template (encrypted gp3 root, IMDSv2, MIME user data)
+ * and an `aws.eks.NodeGroup` that uses it.
+ *
+ * The constructor validates every argument first and throws one {@link SociConfigError} before it
+ * registers anything.
+ */
+export class SociNodeGroup extends pulumi.ComponentResource {
+  /** The EKS node group name. */
+  public readonly nodeGroupName!: pulumi.Output<string>;
+  /** The launch template ID. */
+  public readonly launchTemplateId!: pulumi.Output<string>;
+  /** The node role ARN. */
+  public readonly nodeRoleArn!: pulumi.Output<string>;
+  /** The rendered user data (MIME text before base64), for inspection. */
+  public readonly userData!: pulumi.Output<string>;
+  /** The AMI architecture chosen from the instance type. */
+  public readonly architecture!: string;
+
+  /** Looks up the instance facts (EC2 DescribeInstanceTypes), validates, then creates the node group. */
+  static async create(name: string, args: SociNodeGroupCreateArgs, opts?: pulumi.ComponentResourceOptions): Promise<SociNodeGroup> {
+    let facts = args.instanceFacts;
+    if (!facts) {
+      const settings = nodeGroupSettings(args);
+      const lookup = await lookupInstanceFacts([settings.instanceType], { parent: opts?.parent, provider: opts?.provider });
+      facts = lookup.facts.get(settings.instanceType);
+      if (!facts) {
+        const problems = validateNodeGroup(settings, undefined, argNamer(name), lookup.errors.get(settings.instanceType));
+        throwIfProblems(problems, `SociNodeGroup '${name}'`);
+        throw new Error(`no facts for ${settings.instanceType}`); // unreachable: the missing facts are a problem
+      }
+    }
+    return new SociNodeGroup(name, { ...args, instanceFacts: facts }, opts);
+  }
+
+  constructor(name: string, args: SociNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before super(): a ComponentResource registers itself in its constructor.
+    const settings = nodeGroupSettings(args);
+    const problems = validateNodeGroup(settings, args.instanceFacts, argNamer(name));
+    if (args.instanceFacts.instanceType !== settings.instanceType) {
+      problems.push({
+        setting: `${name}.instanceFacts`,
+        value: args.instanceFacts.instanceType,
+        reason: `describe a different type than instanceType (${settings.instanceType})`,
+        fix: "Pass the facts of instanceType, or use SociNodeGroup.create to look them up.",
+      });
+    }
+    const version = args.kubernetesVersion !== undefined ? checkKubernetesVersion(`${name}.kubernetesVersion`, args.kubernetesVersion, new Date()) : undefined;
+    if (version) problems.push(...version.problems);
+    throwIfProblems(problems, `SociNodeGroup '${name}'`);
+
+    super("soci-eks:index:SociNodeGroup", name, {}, opts);
+    for (const w of version?.warnings ?? []) pulumi.log.warn(w, this);
+
+    const facts = args.instanceFacts;
+    const architecture = nodeArchitecture(facts)!; // validated above
+    const mode = settings.sociMode as SociMode; // validated above
+    const ssd = settings.ssd;
+    const tags = args.tags ?? {};
+    const partition = args.partition ?? "aws";
+
+    // Node role.
+    let role = args.nodeRole;
+    if (!role) {
+      role = new aws.iam.Role(`${name}-node-role`, {
+        assumeRolePolicy: JSON.stringify(NODE_ROLE_TRUST_POLICY),
+        description: `EKS nodes of soci-eks node group ${name}`,
+        tags,
+      }, { parent: this });
+      const policies: string[] = [...NODE_ROLE_POLICIES];
+      if (args.ssmAccess ?? DEFAULTS.ssmAccess) policies.push("AmazonSSMManagedInstanceCore");
+      for (const policy of policies) {
+        new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {
+          role: role.name,
+          policyArn: `arn:${partition}:iam::aws:policy/${policy}`,
+        }, { parent: this });
+      }
+    }
+
+    // User data: rendered by userdata/ from plain options; cluster fields may be Outputs.
+    const baseOptions: NodeBootstrapOptions = {
+      mode,
+      release: {
+        version: settings.sociVersion,
+        mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
+        ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
+      },
+      instance: facts,
+      architecture,
+      ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
+      ...(ssd ? { localStorage: { raid0: true, keepSociOnRootVolume: args.keepSociOnRootVolume ?? false } } : {}),
+    };
+    const conn = args.clusterConnection;
+    const userData: pulumi.Output<string> = conn
+      ? pulumi
+          .all([args.clusterName, conn.endpoint, conn.certificateAuthority, conn.serviceCidr])
+          .apply(([clusterName, apiServerEndpoint, certificateAuthority, serviceCidr]) => {
+            const cluster: ClusterConnection = { name: clusterName, apiServerEndpoint, certificateAuthority, serviceCidr };
+            return renderUserData("al2023", { ...baseOptions, cluster }).text;
+          })
+      : pulumi.output(renderUserData("al2023", baseOptions).text);
+
+    const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
+      description: `soci-eks ${name}: AL2023 with SOCI (${mode})`,
+      userData: userData.apply((text) => Buffer.from(text, "utf8").toString("base64")),
+      metadataOptions: {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        httpPutResponseHopLimit: settings.metadataHopLimit ?? DEFAULTS.metadataHopLimit,
+      },
+      blockDeviceMappings: [
+        {
+          deviceName: "/dev/xvda",
+          ebs: {
+            volumeType: "gp3",
+            volumeSize: settings.rootVolumeSizeGiB,
+            iops: settings.rootVolumeIops,
+            throughput: settings.rootVolumeThroughput,
+            encrypted: "true",
+            deleteOnTermination: "true",
+          },
+        },
+      ],
+      tagSpecifications: [
+        { resourceType: "instance", tags: { ...tags, "soci-eks/node-group": name } },
+        { resourceType: "volume", tags: { ...tags, "soci-eks/node-group": name } },
+      ],
+      tags,
+    }, { parent: this });
+
+    const labels: Record<string, string> = { ...(args.labels ?? {}), [MODE_LABEL]: mode, [STORAGE_LABEL]: ssd ? "nvme" : "ebs" };
+    const nodeGroup = new aws.eks.NodeGroup(`${name}-ng`, {
+      clusterName: args.clusterName,
+      nodeRoleArn: role.arn,
+      subnetIds: args.subnetIds,
+      amiType: amiTypeFor(architecture, facts.gpus),
+      instanceTypes: [settings.instanceType],
+      capacityType: settings.capacityType ?? DEFAULTS.capacityType,
+      ...(args.kubernetesVersion ? { version: args.kubernetesVersion } : {}),
+      launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => String(v)) },
+      scalingConfig: { desiredSize: settings.desiredSize, minSize: settings.minSize, maxSize: settings.maxSize },
+      updateConfig: { maxUnavailable: 1 },
+      labels,
+      taints: (settings.taints ?? []).map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: EKS_TAINT_EFFECT[t.effect] })),
+      tags,
+    }, { parent: this });
+
+    this.nodeGroupName = nodeGroup.nodeGroupName;
+    this.launchTemplateId = launchTemplate.id;
+    this.nodeRoleArn = role.arn;
+    this.userData = userData;
+    this.architecture = architecture;
+    this.registerOutputs({
+      nodeGroupName: this.nodeGroupName,
+      launchTemplateId: this.launchTemplateId,
+      nodeRoleArn: this.nodeRoleArn,
+      userData: this.userData,
+    });
+  }
+}
+
+/** Names settings as `<component name>.<arg path>`. */
+function argNamer(name: string): SettingNamer {
+  return (key) => `${name}.${ARG_PATHS[key]}`;
+}

@@ -1,0 +1,95 @@
+import { InstanceFacts } from "../userdata/types";
+import { nodeArchitecture } from "./instanceTypes";
+import { checkKubernetesVersion } from "./kubernetesVersions";
+import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
+import { ConfigProblem, dedupeProblems } from "./problems";
+
+/** One node group of a cluster, with how its settings are named in messages. */
+export interface NamedNodeGroupSettings {
+  /** The node group's name (resource name prefix and `eks.amazonaws.com/nodegroup` base). */
+  name: string;
+  settings: NodeGroupSettings;
+  /** Names settings for messages; inherited settings name the top-level key. */
+  settingName: SettingNamer;
+  /** The setting that holds the group's name, e.g. `soci-eks:nodeGroups[1].name`. */
+  nameSetting: string;
+}
+
+/** Cluster-wide settings that are validated. */
+export interface ClusterSettings {
+  kubernetesVersion: string;
+  kubernetesVersionSetting: string;
+  existingVpcId?: string;
+  existingSubnetIds?: string[];
+  existingVpcIdSetting: string;
+  existingSubnetIdsSetting: string;
+  nodeGroupsSetting: string;
+  /** The digest setting, when one digest is shared by every group. */
+  sociSha256Setting: string;
+}
+
+/** The result of validating a whole stack: problems stop the program, warnings are logged. */
+export interface ValidationResult {
+  problems: ConfigProblem[];
+  warnings: string[];
+}
+
+const NODE_GROUP_NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+
+/**
+ * Validates the cluster and all node groups in one pass. `facts` maps each instance type to its facts
+ * (a type missing from it was not found by EC2). `today` decides the Kubernetes support window.
+ */
+export function validateCluster(
+  cluster: ClusterSettings,
+  groups: NamedNodeGroupSettings[],
+  facts: ReadonlyMap<string, InstanceFacts>,
+  today: Date,
+  lookupErrors: ReadonlyMap<string, string> = new Map(),
+): ValidationResult {
+  const version = checkKubernetesVersion(cluster.kubernetesVersionSetting, cluster.kubernetesVersion, today);
+  const problems: ConfigProblem[] = [...version.problems];
+
+  if (groups.length === 0) {
+    problems.push({ setting: cluster.nodeGroupsSetting, value: [], reason: "has no node groups", fix: `Remove ${cluster.nodeGroupsSetting} to get one group from the top-level settings, or list at least one group.` });
+  }
+  const seen = new Set<string>();
+  for (const g of groups) {
+    if (!NODE_GROUP_NAME.test(g.name)) {
+      problems.push({ setting: g.nameSetting, value: g.name, reason: "is not a node group name (1-32 lowercase letters, digits, -)", fix: `Rename it, e.g. general or big-images.` });
+    } else if (seen.has(g.name)) {
+      problems.push({ setting: g.nameSetting, value: g.name, reason: "is used by two node groups", fix: "Give each node group its own name." });
+    }
+    seen.add(g.name);
+    problems.push(...validateNodeGroup(g.settings, facts.get(g.settings.instanceType), g.settingName, lookupErrors.get(g.settings.instanceType)));
+  }
+
+  // One pinned digest names one tarball, which exists per architecture.
+  const pinned = groups.filter((g) => g.settings.sociMode !== "off" && g.settings.sociSha256 !== undefined);
+  const archs = new Set(pinned.map((g) => facts.get(g.settings.instanceType)).map((f) => (f ? nodeArchitecture(f) : undefined)).filter((a) => a));
+  if (archs.size > 1) {
+    problems.push({
+      setting: cluster.sociSha256Setting,
+      value: pinned[0].settings.sociSha256,
+      reason: `pins one tarball, but SOCI node groups run ${[...archs].sort().join(" and ")} (one tarball each)`,
+      fix: `Unset ${cluster.sociSha256Setting} (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
+    });
+  }
+
+  const subnets = cluster.existingSubnetIds;
+  if (subnets !== undefined || cluster.existingVpcId !== undefined) {
+    if (!subnets || subnets.length < 2) {
+      problems.push({ setting: cluster.existingSubnetIdsSetting, value: subnets, reason: "needs at least two subnets (EKS requires two Availability Zones)", fix: `Set ${cluster.existingSubnetIdsSetting} to two or more private subnet IDs in ${cluster.existingVpcIdSetting}, or unset both to create a VPC.` });
+    } else {
+      for (const id of subnets.filter((s) => !SUBNET_ID.test(s))) {
+        problems.push({ setting: cluster.existingSubnetIdsSetting, value: id, reason: "is not a subnet ID", fix: "List IDs such as subnet-0123456789abcdef0." });
+      }
+    }
+    if (cluster.existingVpcId === undefined || !VPC_ID.test(cluster.existingVpcId)) {
+      problems.push({ setting: cluster.existingVpcIdSetting, value: cluster.existingVpcId, reason: "must name the VPC of the existing subnets", fix: `Set ${cluster.existingVpcIdSetting} to the subnets' VPC ID (vpc-...), or unset ${cluster.existingSubnetIdsSetting} to create a VPC.` });
+    }
+  }
+  return { problems: dedupeProblems(problems), warnings: version.warnings };
+}

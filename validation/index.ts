@@ -1,0 +1,9 @@
+/**
+ * Validation of soci-eks settings: pure functions, one pass, run before any resource is created.
+ * Every function returns all problems it finds; callers throw one {@link SociConfigError}.
+ */
+export * from "./problems";
+export * from "./kubernetesVersions";
+export * from "./instanceTypes";
+export * from "./nodeGroup";
+export * from "./cluster";

@@ -1,0 +1,269 @@
+import { compareVersions, MIN_SOCI_VERSION, parseVersion } from "../userdata/releases";
+import { InstanceFacts, NodeTaint } from "../userdata/types";
+import {
+  hasNvmeInstanceStore,
+  nodeArchitecture,
+  nvmeSuggestions,
+  SOCI_MIN_MEMORY_MIB,
+  SOCI_MIN_VCPUS,
+} from "./instanceTypes";
+import { ConfigProblem } from "./problems";
+
+/** The SOCI modes, in the order messages list them. */
+export const SOCI_MODES = ["lazy", "parallel", "off"] as const;
+
+/** gp3 limits (EBS User Guide, "General Purpose SSD volumes"; EC2 API EbsBlockDevice). */
+export const GP3_LIMITS = {
+  minSizeGiB: 20, // our floor: the AL2023 EKS AMI's root snapshot is 20 GiB
+  maxSizeGiB: 16384,
+  minIops: 3000,
+  maxIops: 16000,
+  maxIopsPerGiB: 500,
+  minThroughput: 125,
+  maxThroughput: 1000,
+  /** MiB/s per provisioned IOPS */
+  throughputPerIops: 0.25,
+} as const;
+
+/** Everything about one node group that is validated, as plain values. */
+export interface NodeGroupSettings {
+  instanceType: string;
+  sociMode: string;
+  sociVersion: string;
+  sociSha256?: string;
+  sociMirrorUrl: string;
+  desiredSize: number;
+  minSize: number;
+  maxSize: number;
+  ssd: boolean;
+  rootVolumeSizeGiB: number;
+  rootVolumeIops: number;
+  rootVolumeThroughput: number;
+  extraEcrRegistries: string[];
+  capacityType?: string;
+  metadataHopLimit?: number;
+  labels?: Record<string, string>;
+  taints?: NodeTaint[];
+}
+
+/** Names a setting for messages, e.g. `sociMode` → `soci-eks:sociMode`. */
+export type SettingNamer = (key: keyof NodeGroupSettings) => string;
+
+const DIGEST = /^[0-9a-f]{64}$/;
+/** Characters the installer's env file accepts without quoting trouble (userdata/cloudConfig.ts is stricter than this is not). */
+const URL_SAFE = /^[A-Za-z0-9._:/@+=,-]+$/;
+/** `<12-digit account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` */
+const ECR_HOST = /^\d{12}\.dkr\.ecr(-fips)?\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+
+function checkMode(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  if ((SOCI_MODES as readonly string[]).includes(s.sociMode)) return [];
+  return [
+    {
+      setting: name("sociMode"),
+      value: s.sociMode,
+      reason: `is not one of ${SOCI_MODES.join(", ")}`,
+      fix: `Set ${name("sociMode")} to lazy (default), parallel or off.`,
+    },
+  ];
+}
+
+function checkRelease(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const v = s.sociVersion;
+  if (/^v\d+\.\d+\.\d+$/.test(v)) {
+    problems.push({ setting: name("sociVersion"), value: v, reason: "has a leading v", fix: `Drop the v: set ${name("sociVersion")} to ${v.slice(1)}.` });
+  } else if (!parseVersion(v)) {
+    problems.push({
+      setting: name("sociVersion"),
+      value: v,
+      reason: "is not a release version X.Y.Z",
+      fix: `Set ${name("sociVersion")} to a soci-snapshotter release such as 0.16.1, without a leading v.`,
+    });
+  } else if (compareVersions(v, MIN_SOCI_VERSION) < 0) {
+    problems.push({
+      setting: name("sociVersion"),
+      value: v,
+      reason: `is older than ${MIN_SOCI_VERSION}, the first release with parallel pull`,
+      fix: `Set ${name("sociVersion")} to ${MIN_SOCI_VERSION} or newer.`,
+    });
+  }
+  if (s.sociSha256 !== undefined && !DIGEST.test(s.sociSha256)) {
+    problems.push({
+      setting: name("sociSha256"),
+      value: s.sociSha256,
+      reason: "is not a sha256 digest (64 lowercase hex characters)",
+      fix: `Set ${name("sociSha256")} to the output of \`sha256sum soci-snapshotter-<version>-linux-<arch>.tar.gz\`, or unset it to check against the release's .sha256sum file.`,
+    });
+  }
+  const url = s.sociMirrorUrl;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || !URL_SAFE.test(url) || parsed.search || parsed.hash) {
+    problems.push({
+      setting: name("sociMirrorUrl"),
+      value: url,
+      reason: "is not an http(s) base URL made of A-Z a-z 0-9 . _ : / @ + = , - (no query or fragment)",
+      fix: `Set ${name("sociMirrorUrl")} to the base that holds v<version>/soci-snapshotter-<version>-linux-<arch>.tar.gz, e.g. https://github.com/awslabs/soci-snapshotter/releases/download, or unset it.`,
+    });
+  }
+  return problems;
+}
+
+function checkScaling(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const sizes = [
+    ["minSize", s.minSize],
+    ["desiredSize", s.desiredSize],
+    ["maxSize", s.maxSize],
+  ] as const;
+  let allValid = true;
+  for (const [key, value] of sizes) {
+    if (!Number.isInteger(value) || value < 0) {
+      allValid = false;
+      problems.push({ setting: name(key), value, reason: "is not a whole number of nodes ≥ 0", fix: `Set ${name(key)} to 0 or more.` });
+    }
+  }
+  if (!allValid) return problems;
+  if (s.maxSize < 1) {
+    problems.push({ setting: name("maxSize"), value: s.maxSize, reason: "is 0; EKS requires at least 1", fix: `Set ${name("maxSize")} to 1 or more (scale to zero with minSize and desiredSize 0).` });
+  }
+  if (s.minSize > s.maxSize) {
+    problems.push({
+      setting: name("minSize"),
+      value: s.minSize,
+      reason: `is greater than maxSize (${s.maxSize})`,
+      fix: `Set ${name("minSize")} ≤ ${name("maxSize")}.`,
+    });
+  } else if (s.desiredSize < s.minSize || s.desiredSize > s.maxSize) {
+    problems.push({
+      setting: name("desiredSize"),
+      value: s.desiredSize,
+      reason: `is outside [minSize, maxSize] = [${s.minSize}, ${s.maxSize}]`,
+      fix: `Set ${name("desiredSize")} between ${s.minSize} and ${s.maxSize}.`,
+    });
+  }
+  return problems;
+}
+
+function checkRootVolume(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  const L = GP3_LIMITS;
+  const problems: ConfigProblem[] = [];
+  const size = s.rootVolumeSizeGiB;
+  const iops = s.rootVolumeIops;
+  const tp = s.rootVolumeThroughput;
+  const sizeOk = Number.isInteger(size) && size >= L.minSizeGiB && size <= L.maxSizeGiB;
+  if (!sizeOk) {
+    problems.push({ setting: name("rootVolumeSizeGiB"), value: size, reason: `is outside ${L.minSizeGiB}..${L.maxSizeGiB} GiB`, fix: `Set ${name("rootVolumeSizeGiB")} between ${L.minSizeGiB} and ${L.maxSizeGiB} (default 100).` });
+  }
+  const iopsOk = Number.isInteger(iops) && iops >= L.minIops && iops <= L.maxIops;
+  if (!iopsOk) {
+    problems.push({ setting: name("rootVolumeIops"), value: iops, reason: `is outside gp3's ${L.minIops}..${L.maxIops} IOPS`, fix: `Set ${name("rootVolumeIops")} between ${L.minIops} and ${L.maxIops} (default 6000).` });
+  } else if (sizeOk && iops > size * L.maxIopsPerGiB) {
+    problems.push({
+      setting: name("rootVolumeIops"),
+      value: iops,
+      reason: `exceeds gp3's ${L.maxIopsPerGiB} IOPS per GiB for ${size} GiB (max ${size * L.maxIopsPerGiB})`,
+      fix: `Lower ${name("rootVolumeIops")} to ${size * L.maxIopsPerGiB} or raise ${name("rootVolumeSizeGiB")} to ${Math.ceil(iops / L.maxIopsPerGiB)}.`,
+    });
+  }
+  if (!Number.isInteger(tp) || tp < L.minThroughput || tp > L.maxThroughput) {
+    problems.push({ setting: name("rootVolumeThroughput"), value: tp, reason: `is outside gp3's ${L.minThroughput}..${L.maxThroughput} MiB/s`, fix: `Set ${name("rootVolumeThroughput")} between ${L.minThroughput} and ${L.maxThroughput} (default 600).` });
+  } else if (iopsOk && tp > iops * L.throughputPerIops) {
+    problems.push({
+      setting: name("rootVolumeThroughput"),
+      value: tp,
+      reason: `exceeds gp3's ${L.throughputPerIops} MiB/s per provisioned IOPS (${iops} IOPS allow ${iops * L.throughputPerIops} MiB/s)`,
+      fix: `Lower ${name("rootVolumeThroughput")} to ${iops * L.throughputPerIops} or raise ${name("rootVolumeIops")} to ${Math.ceil(tp / L.throughputPerIops)}.`,
+    });
+  }
+  return problems;
+}
+
+function checkInstance(s: NodeGroupSettings, facts: InstanceFacts, name: SettingNamer): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const t = s.instanceType;
+  if (!nodeArchitecture(facts)) {
+    problems.push({
+      setting: name("instanceType"),
+      value: t,
+      reason: `runs none of the EKS AL2023 architectures x86_64 or arm64 (it supports ${facts.architectures.length > 0 ? facts.architectures.join(", ") : "neither"})`,
+      fix: `Set ${name("instanceType")} to an x86_64 or arm64 type such as m7i.xlarge or m7g.xlarge.`,
+    });
+  }
+  if (s.sociMode !== "off" && (facts.vcpus < SOCI_MIN_VCPUS || facts.memoryMiB < SOCI_MIN_MEMORY_MIB)) {
+    problems.push({
+      setting: name("instanceType"),
+      value: t,
+      reason: `has ${facts.vcpus} vCPU and ${facts.memoryMiB / 1024} GiB; SOCI ${s.sociMode} mode needs at least ${SOCI_MIN_VCPUS} vCPU and ${SOCI_MIN_MEMORY_MIB / 1024} GiB`,
+      fix: `Use a larger type (e.g. t3.medium, m7i.large or m7g.large), or set ${name("sociMode")} to off.`,
+    });
+  }
+  if (s.ssd && !hasNvmeInstanceStore(facts)) {
+    const suggestions = nvmeSuggestions(t);
+    const hint = suggestions.length > 0 ? `Use a type with local NVMe SSDs, e.g. ${suggestions.join(" or ")}` : "Use a type with local NVMe SSDs (usually the family with d added, e.g. m6i → m6id)";
+    problems.push({
+      setting: name("instanceType"),
+      value: t,
+      reason: facts.instanceStorage ? "has instance storage, but not NVMe, so nodeadm cannot build the RAID0 array ssd needs" : "has no NVMe instance storage, which ssd: true needs",
+      fix: `${hint}, or set ${name("ssd")} to false.`,
+    });
+  }
+  return problems;
+}
+
+function checkRegistries(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  return s.extraEcrRegistries
+    .filter((host) => !ECR_HOST.test(host))
+    .map((host) => ({
+      setting: name("extraEcrRegistries"),
+      value: host,
+      reason: "is not an ECR registry host <12-digit account>.dkr.ecr.<region>.amazonaws.com",
+      fix: `List bare hosts in ${name("extraEcrRegistries")}, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com (no https://, no path).`,
+    }));
+}
+
+function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (s.capacityType !== undefined && s.capacityType !== "ON_DEMAND" && s.capacityType !== "SPOT") {
+    problems.push({ setting: name("capacityType"), value: s.capacityType, reason: "is not ON_DEMAND or SPOT", fix: `Set ${name("capacityType")} to ON_DEMAND (default) or SPOT.` });
+  }
+  if (s.metadataHopLimit !== undefined && (!Number.isInteger(s.metadataHopLimit) || s.metadataHopLimit < 1 || s.metadataHopLimit > 64)) {
+    problems.push({ setting: name("metadataHopLimit"), value: s.metadataHopLimit, reason: "is outside IMDS's 1..64", fix: `Set ${name("metadataHopLimit")} to 1 (default) or 2 if pods call IMDS.` });
+  }
+  for (const [key, value] of Object.entries(s.labels ?? {})) {
+    if (!LABEL_KEY.test(key) || typeof value !== "string" || !LABEL_VALUE.test(value)) {
+      problems.push({ setting: name("labels"), value: `${key}=${String(value)}`, reason: "is not a valid Kubernetes label", fix: "Use [prefix/]name keys and values of up to 63 characters [A-Za-z0-9-_.], starting and ending alphanumeric." });
+    } else if (key.startsWith("soci-eks/")) {
+      problems.push({ setting: name("labels"), value: key, reason: "uses the soci-eks/ prefix soci-eks sets itself", fix: "Choose another label prefix." });
+    }
+  }
+  for (const taint of s.taints ?? []) {
+    if (!taint || typeof taint.key !== "string" || !LABEL_KEY.test(taint.key) || !TAINT_EFFECTS.includes(taint.effect) || (taint.value !== undefined && !LABEL_VALUE.test(taint.value))) {
+      problems.push({ setting: name("taints"), value: taint, reason: "is not a Kubernetes taint {key, value?, effect}", fix: `Give each taint a label-style key, an optional value and an effect of ${TAINT_EFFECTS.join(", ")}.` });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Validates one node group in one pass. Instance facts are required for the checks that depend on the type;
+ * pass `undefined` when the lookup failed (a problem is reported for that, quoting `lookupError`).
+ */
+export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | undefined, name: SettingNamer, lookupError?: string): ConfigProblem[] {
+  const problems = [...checkMode(s, name)];
+  if (s.sociMode !== "off") problems.push(...checkRelease(s, name));
+  problems.push(...checkScaling(s, name), ...checkRootVolume(s, name), ...checkRegistries(s, name), ...checkNodeGroupOptions(s, name));
+  if (facts) {
+    problems.push(...checkInstance(s, facts, name));
+  } else {
+    problems.push({ setting: name("instanceType"), value: s.instanceType, reason: `was not found by EC2 DescribeInstanceTypes in this region${lookupError ? ` (${lookupError.split("\n")[0]})` : ""}`, fix: `Set ${name("instanceType")} to an instance type offered in the stack's region, e.g. m7i.xlarge.` });
+  }
+  return problems;
+}
