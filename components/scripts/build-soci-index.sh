@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Builds a SOCI index manifest v2 image ("SOCI-enabled image") from one source image and pushes it.
+#
+# Runs inside the SociIndexBuilder Kubernetes Job on a SOCI node. The Job mounts, from the node:
+#   - the containerd socket            (CONTAINERD_ADDRESS, default /run/containerd/containerd.sock)
+#   - the soci CLI                     (/usr/local/bin/soci, installed by soci-eks's node installer)
+#   - nerdctl                          (/usr/bin/nerdctl on the AL2023 EKS AMI)
+#   - docker-credential-ecr-login      (installed by soci-eks's node installer)
+#   - root's Docker config             (/root/.docker, whose credHelpers send ECR to ecr-login)
+# and runs with hostNetwork, so ecr-login gets the node role's credentials from IMDS (hop limit 1).
+#
+# Steps: pull the source by digest (all platforms, no unpack) into a private containerd namespace,
+# refuse zstd-only images, `soci convert`, `nerdctl push --all-platforms`, then remove both images
+# from that namespace. Kubelet's namespace (k8s.io) is never touched.
+#
+# Inputs (environment):
+#   SRC_REF          registry/repository@sha256:...   (required)
+#   DST_REF          registry/repository:tag           (required; tagged, no digest: soci convert's rule)
+#   SOCI_VERSION     expected `soci --version` (without v); empty skips the check
+#   MIN_LAYER_SIZE   --min-layer-size in bytes (default 10485760, soci's own default)
+#   SPAN_SIZE        --span-size in bytes (default 4194304, soci's own default)
+#   BUILD_NAMESPACE  containerd namespace for the build (default soci-eks-build)
+#   WORK_DIR         scratch directory; soci's --root lives under it (default /work)
+#   CONTAINERD_ADDRESS  containerd socket (default /run/containerd/containerd.sock)
+#   DRY_RUN          "1" prints the commands instead of running them (used by tests)
+set -euo pipefail
+
+log() { printf '[build-soci-index] %s\n' "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+: "${SRC_REF:?SRC_REF is required (registry/repository@sha256:...)}"
+: "${DST_REF:?DST_REF is required (registry/repository:tag)}"
+SOCI_VERSION="${SOCI_VERSION:-}"
+MIN_LAYER_SIZE="${MIN_LAYER_SIZE:-10485760}"
+SPAN_SIZE="${SPAN_SIZE:-4194304}"
+BUILD_NAMESPACE="${BUILD_NAMESPACE:-soci-eks-build}"
+WORK_DIR="${WORK_DIR:-/work}"
+CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
+DRY_RUN="${DRY_RUN:-0}"
+SOCI_ROOT="${WORK_DIR}/soci-root"
+
+[[ "${SRC_REF}" == *@sha256:* ]] || die "SRC_REF must be pinned by digest (got ${SRC_REF})"
+[[ "${DST_REF}" != *@* ]] || die "DST_REF must be a tag, not a digest (got ${DST_REF}); soci convert requires a tagged destination"
+[[ "${MIN_LAYER_SIZE}" =~ ^[0-9]+$ ]] || die "MIN_LAYER_SIZE must be a byte count (got ${MIN_LAYER_SIZE})"
+[[ "${SPAN_SIZE}" =~ ^[0-9]+$ ]] || die "SPAN_SIZE must be a byte count (got ${SPAN_SIZE})"
+
+run() {
+  if [[ "${DRY_RUN}" == "1" ]]; then
+    printf '+ %s\n' "$*"
+  else
+    "$@"
+  fi
+}
+
+nerdctl_ns() { nerdctl --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" "$@"; }
+
+# The exact conversion command; the node lab runs the same line.
+soci_convert() {
+  run soci --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
+    --content-store containerd --root "${SOCI_ROOT}" \
+    convert --all-platforms --min-layer-size "${MIN_LAYER_SIZE}" --span-size "${SPAN_SIZE}" \
+    "${SRC_REF}" "${DST_REF}"
+}
+
+cleanup() {
+  [[ "${DRY_RUN}" == "1" ]] && return 0
+  nerdctl_ns rmi --force "${DST_REF}" >/dev/null 2>&1 || true
+  nerdctl_ns rmi --force "${SRC_REF}" >/dev/null 2>&1 || true
+}
+
+preflight() {
+  local tool
+  for tool in soci nerdctl docker-credential-ecr-login; do
+    command -v "${tool}" >/dev/null 2>&1 || die "${tool} not found on PATH; is this a soci-eks SOCI node (soci-eks/mode lazy or parallel)?"
+  done
+  [[ -S "${CONTAINERD_ADDRESS}" ]] || die "containerd socket ${CONTAINERD_ADDRESS} is not mounted"
+  if [[ -n "${SOCI_VERSION}" ]]; then
+    local have
+    have="$(soci --version 2>&1 || true)"
+    [[ "${have}" == *"${SOCI_VERSION}"* ]] ||
+      die "node has '${have}', this builder was configured for soci ${SOCI_VERSION}; set sociVersion to the node group's SOCI version"
+  fi
+}
+
+# Fails when every layer of the image is zstd (SOCI builds zTOCs only for gzip and uncompressed
+# layers); warns when some are, because those layers will be pulled eagerly.
+check_layer_compression() {
+  local manifest zstd total
+  manifest="$(nerdctl_ns image inspect --mode=native "${SRC_REF}")"
+  total="$(grep -oE 'application/vnd\.(oci\.image\.layer\.v1\.tar[^"]*|docker\.image\.rootfs\.diff\.tar[^"]*)"' <<<"${manifest}" | wc -l || true)"
+  zstd="$(grep -oE 'application/vnd\.oci\.image\.layer\.v1\.tar\+zstd[^"]*"' <<<"${manifest}" | wc -l || true)"
+  log "layers: ${total}, zstd: ${zstd}"
+  if ((total > 0 && zstd == total)); then
+    die "every layer of ${SRC_REF} is zstd-compressed; SOCI can index only gzip or uncompressed layers. Rebuild the image with gzip layers (e.g. docker buildx build --output type=image,compression=gzip,force-compression=true)"
+  fi
+  if ((zstd > 0)); then
+    log "WARNING: ${zstd} of ${total} layers are zstd-compressed: they get no zTOC and are pulled eagerly"
+  fi
+}
+
+main() {
+  log "source ${SRC_REF}"
+  log "destination ${DST_REF}"
+  if [[ "${DRY_RUN}" != "1" ]]; then
+    preflight
+    mkdir -p "${SOCI_ROOT}"
+    trap cleanup EXIT
+  fi
+  run nerdctl --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
+    pull --all-platforms --unpack=false --quiet "${SRC_REF}"
+  if [[ "${DRY_RUN}" != "1" ]]; then
+    check_layer_compression
+  fi
+  soci_convert
+  run nerdctl --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
+    push --all-platforms "${DST_REF}"
+  log "pushed ${DST_REF} (SOCI index manifest v2)"
+}
+
+main "$@"
