@@ -1,0 +1,339 @@
+import { strict as assert } from "assert";
+import { readFileSync } from "fs";
+import * as path from "path";
+import { beforeEach, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
+import { nodeConfigs, parseMime, cloudConfigFiles } from "../helpers/userdata";
+import { sociWiringProblems, REPO_ROOT } from "../helpers/sociWiring";
+
+const mocks = installMocks(false);
+// Components load after the mocks are installed.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const components: typeof import("../../components") = require("../../components");
+const { SociCluster, SociNodeGroup, SociConfigError } = components;
+
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+const NG = "aws:eks/nodeGroup:NodeGroup";
+const ROLE = "aws:iam/role:Role";
+const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+
+function userDataOf(lt: RecordedResource): string {
+  return Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+}
+
+async function defaultCluster(name = "c"): Promise<InstanceType<typeof SociCluster>> {
+  const cluster = await SociCluster.create(name, { nodeGroups: [{ name: "default" }] });
+  await promiseOf(cluster.nodeGroupNames);
+  await settle(mocks);
+  return cluster;
+}
+
+describe("SociCluster with the default settings", () => {
+  beforeEach(() => mocks.reset());
+
+  it("creates a VPC, the EKS cluster and one SOCI node group, and nothing else", async () => {
+    const cluster = await defaultCluster();
+    assert.deepEqual(countByType(mocks), {
+      "soci-eks:index:SociCluster": 1,
+      "aws:ec2/vpc:Vpc": 1,
+      "aws:ec2/internetGateway:InternetGateway": 1,
+      "aws:ec2/routeTable:RouteTable": 2,
+      "aws:ec2/subnet:Subnet": 4,
+      "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
+      "aws:ec2/eip:Eip": 1,
+      "aws:ec2/natGateway:NatGateway": 1,
+      "eks:index:Cluster": 1,
+      "soci-eks:index:SociNodeGroup": 1,
+      [ROLE]: 1,
+      [ATTACH]: 3,
+      [LT]: 1,
+      [NG]: 1,
+    });
+    assert.equal(await promiseOf(cluster.clusterName), "c-eks-cluster");
+    assert.deepEqual(await promiseOf(cluster.nodeGroupNames), ["c-default-ng-1234567"]);
+    const kubeconfig = JSON.parse(await promiseOf(cluster.kubeconfig));
+    assert.equal(kubeconfig.kind, "Config");
+    assert.equal(await pulumi.isSecret(cluster.kubeconfig), true);
+  });
+
+  it("looks up the instance type and AZs with invokes, before registering any resource", async () => {
+    await defaultCluster();
+    assert.deepEqual(
+      mocks.invokes.filter((i) => i.token === "aws:ec2/getInstanceType:getInstanceType").map((i) => i.inputs.instanceType),
+      ["m7i.xlarge"],
+    );
+    assert.ok(mocks.invokes.some((i) => i.token === "aws:index/getAvailabilityZones:getAvailabilityZones"));
+  });
+
+  it("gives the eks.Cluster API authentication, no default node group, the version and both subnet tiers", async () => {
+    await defaultCluster();
+    const eks = one(mocks, "eks:index:Cluster");
+    assert.equal(eks.inputs.authenticationMode, "API");
+    assert.equal(eks.inputs.skipDefaultNodeGroup, true);
+    assert.equal(eks.inputs.version, "1.35");
+    assert.deepEqual(eks.inputs.privateSubnetIds, ["c-private-0-id", "c-private-1-id"]);
+    assert.deepEqual(eks.inputs.publicSubnetIds, ["c-public-0-id", "c-public-1-id"]);
+    assert.equal(eks.inputs.vpcId, "c-vpc-id");
+  });
+
+  it("spreads subnets over two AZs with load-balancer tags and routes private egress through one NAT", async () => {
+    await defaultCluster();
+    const subnets = ofType(mocks, "aws:ec2/subnet:Subnet");
+    const pub = subnets.filter((s) => s.name.includes("public"));
+    const priv = subnets.filter((s) => s.name.includes("private"));
+    assert.deepEqual(pub.map((s) => s.inputs.availabilityZone).sort(), ["us-west-2a", "us-west-2b"]);
+    assert.deepEqual(priv.map((s) => s.inputs.availabilityZone).sort(), ["us-west-2a", "us-west-2b"]);
+    assert.ok(pub.every((s) => s.inputs.tags["kubernetes.io/role/elb"] === "1" && s.inputs.mapPublicIpOnLaunch === true));
+    assert.ok(priv.every((s) => s.inputs.tags["kubernetes.io/role/internal-elb"] === "1" && !s.inputs.mapPublicIpOnLaunch));
+    const rts = ofType(mocks, "aws:ec2/routeTable:RouteTable");
+    const privRt = rts.find((r) => r.name === "c-private-rt")!;
+    assert.deepEqual(privRt.inputs.routes, [{ cidrBlock: "0.0.0.0/0", natGatewayId: "c-nat-id" }]);
+    const nat = one(mocks, "aws:ec2/natGateway:NatGateway");
+    assert.equal(nat.inputs.subnetId, "c-public-0-id");
+    // Node groups go in the private subnets.
+    assert.deepEqual(one(mocks, NG).inputs.subnetIds, ["c-private-0-id", "c-private-1-id"]);
+  });
+
+  it("puts a MIME document in the launch template whose parts are the NodeConfig, files and the real installer", async () => {
+    await defaultCluster();
+    const text = userDataOf(one(mocks, LT));
+    assert.deepEqual(await sociWiringProblems(text, "lazy"), []);
+    const parts = await parseMime(text);
+    assert.deepEqual(parts.map((p) => p.contentType), ["application/node.eks.aws", "text/cloud-config", "text/x-shellscript"]);
+    const installer = readFileSync(path.join(REPO_ROOT, "userdata", "scripts", "al2023-install-soci.sh"), "utf8");
+    assert.equal(parts[2].content, installer);
+    const [nc] = await nodeConfigs(text);
+    assert.equal(nc.kind, "NodeConfig");
+    assert.equal(nc.spec.cluster, undefined, "EKS adds the cluster fields for managed node groups");
+    assert.equal(nc.spec.instance, undefined, "no local storage without ssd");
+    const env = (await cloudConfigFiles(text)).find((f) => f.path === "/etc/soci-eks/install.env")!;
+    assert.match(env.content, /SOCI_EKS_SOCI_VERSION='0\.16\.1'/);
+    assert.match(env.content, /SOCI_EKS_ARCH='amd64'/);
+    assert.match(env.content, /SOCI_EKS_MIRROR_BASE_URL='https:\/\/github\.com\/awslabs\/soci-snapshotter\/releases\/download'/);
+  });
+
+  it("requires IMDSv2 with hop limit 1", async () => {
+    await defaultCluster();
+    assert.deepEqual(one(mocks, LT).inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+  });
+
+  it("gives nodes an encrypted gp3 root volume sized for large pulls, and nothing EKS forbids in the template", async () => {
+    await defaultCluster();
+    const lt = one(mocks, LT).inputs;
+    assert.deepEqual(lt.blockDeviceMappings, [
+      {
+        deviceName: "/dev/xvda",
+        ebs: { volumeType: "gp3", volumeSize: 100, iops: 6000, throughput: 600, encrypted: "true", deleteOnTermination: "true" },
+      },
+    ]);
+    for (const forbidden of ["keyName", "networkInterfaces", "iamInstanceProfile", "instanceType", "imageId", "instanceInitiatedShutdownBehavior"]) {
+      assert.equal(lt[forbidden], undefined, forbidden);
+    }
+    assert.deepEqual(lt.tagSpecifications.map((t: { resourceType: string }) => t.resourceType), ["instance", "volume"]);
+  });
+
+  it("creates a node role EC2 can assume with exactly the worker, ECR pull-only and CNI policies", async () => {
+    await defaultCluster();
+    const role = one(mocks, ROLE);
+    assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    });
+    assert.deepEqual(ofType(mocks, ATTACH).map((a) => a.inputs.policyArn).sort(), [
+      "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+      "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+      "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    ]);
+    assert.ok(ofType(mocks, ATTACH).every((a) => a.inputs.role === role.inputs.name || a.inputs.role === "c-default-node-role-1234567"));
+    assert.equal(one(mocks, NG).inputs.nodeRoleArn, "arn:aws:iam::123456789012:role/c-default-node-role-1234567");
+  });
+
+  it("configures the node group: launch template by latest version, one instance type, sizes, rolling updates, labels", async () => {
+    await defaultCluster();
+    const ng = one(mocks, NG).inputs;
+    assert.equal(ng.clusterName, "c-eks-cluster");
+    assert.deepEqual(ng.launchTemplate, { id: "c-default-lt-id", version: "1" });
+    assert.deepEqual(ng.instanceTypes, ["m7i.xlarge"]);
+    assert.equal(ng.amiType, "AL2023_x86_64_STANDARD");
+    assert.equal(ng.capacityType, "ON_DEMAND");
+    assert.deepEqual(ng.scalingConfig, { desiredSize: 2, minSize: 1, maxSize: 4 });
+    assert.deepEqual(ng.updateConfig, { maxUnavailable: 1 });
+    assert.deepEqual(ng.labels, { "soci-eks/mode": "lazy", "soci-eks/storage": "ebs" });
+    assert.deepEqual(ng.taints, []);
+    assert.equal(ng.diskSize, undefined);
+    assert.equal(ng.remoteAccess, undefined);
+    assert.equal(ng.version, undefined, "nodes follow the cluster version");
+  });
+});
+
+describe("SociCluster variants", () => {
+  beforeEach(() => mocks.reset());
+
+  it("creates one SOCI node group per nodeGroups entry, with labels and taints", async () => {
+    const cluster = await SociCluster.create("two", {
+      nodeGroups: [
+        { name: "general", instanceType: "m7i.xlarge" },
+        {
+          name: "big",
+          instanceType: "m6id.2xlarge",
+          ssd: true,
+          sociMode: "parallel",
+          labels: { workload: "big-images" },
+          taints: [{ key: "workload", value: "big-images", effect: "NoSchedule" }],
+          scaling: { desiredSize: 1, minSize: 0, maxSize: 3 },
+        },
+      ],
+    });
+    assert.deepEqual(await promiseOf(cluster.nodeGroupNames), ["two-general-ng-1234567", "two-big-ng-1234567"]);
+    await settle(mocks);
+    assert.equal(ofType(mocks, "soci-eks:index:SociNodeGroup").length, 2);
+    assert.equal(ofType(mocks, LT).length, 2);
+    assert.equal(ofType(mocks, ROLE).length, 2);
+    const big = ofType(mocks, NG).find((n) => n.name === "two-big-ng")!.inputs;
+    assert.deepEqual(big.labels, { workload: "big-images", "soci-eks/mode": "parallel", "soci-eks/storage": "nvme" });
+    assert.deepEqual(big.taints, [{ key: "workload", value: "big-images", effect: "NO_SCHEDULE" }]);
+    assert.deepEqual(big.scalingConfig, { desiredSize: 1, minSize: 0, maxSize: 3 });
+    const general = ofType(mocks, NG).find((n) => n.name === "two-general-ng")!.inputs;
+    assert.deepEqual(general.taints, []);
+    const bigLt = ofType(mocks, LT).find((l) => l.name === "two-big-lt")!;
+    const [nc] = await nodeConfigs(userDataOf(bigLt));
+    assert.deepEqual(nc.spec.instance, { localStorage: { strategy: "RAID0" } });
+    assert.deepEqual(await sociWiringProblems(userDataOf(bigLt), "parallel"), []);
+  });
+
+  it("uses existing subnets and VPC without creating network resources", async () => {
+    const cluster = await SociCluster.create("ex", {
+      existingVpcId: "vpc-0123456789abcdef0",
+      existingSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+      nodeGroups: [{ name: "default" }],
+    });
+    await promiseOf(cluster.nodeGroupNames);
+    await settle(mocks);
+    assert.equal(ofType(mocks, "aws:ec2/vpc:Vpc").length, 0);
+    assert.equal(ofType(mocks, "aws:ec2/subnet:Subnet").length, 0);
+    assert.equal(ofType(mocks, "aws:ec2/natGateway:NatGateway").length, 0);
+    const eks = one(mocks, "eks:index:Cluster").inputs;
+    assert.equal(eks.vpcId, "vpc-0123456789abcdef0");
+    assert.deepEqual(eks.subnetIds, ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
+    assert.deepEqual(one(mocks, NG).inputs.subnetIds, ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
+  });
+
+  it("validates every node group before the VPC: a bad second group stops everything", async () => {
+    await assert.rejects(
+      SociCluster.create("bad", { nodeGroups: [{ name: "ok" }, { name: "bad", instanceType: "m7i.xlarge", ssd: true }] }),
+      (e: Error) => {
+        assert.ok(e instanceof SociConfigError);
+        assert.match(e.message, /bad\.nodeGroups\[1\]\.instanceType: 'm7i\.xlarge' has no NVMe instance storage/);
+        return true;
+      },
+    );
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("the constructor validates too, before registering itself", () => {
+    assert.throws(
+      () => new SociCluster("ctor", { nodeGroups: [{ name: "x", sociMode: "fast" as never }], instanceFacts: {} }),
+      (e: Error) => e instanceof SociConfigError && /sociMode: 'fast' is not one of lazy, parallel, off/.test(e.message) && /'m7i\.xlarge' was not found/.test(e.message),
+    );
+    assert.deepEqual(mocks.resources, []);
+  });
+});
+
+describe("SociNodeGroup", () => {
+  beforeEach(() => mocks.reset());
+
+  async function group(name: string, args: Partial<import("../../components").SociNodeGroupCreateArgs> = {}) {
+    const ng = await SociNodeGroup.create(name, { clusterName: "k", subnetIds: ["subnet-a", "subnet-b"], ...args });
+    await promiseOf(ng.nodeGroupName);
+    await settle(mocks);
+    return ng;
+  }
+
+  it("picks the AL2023 AMI type from the instance type's architecture and GPUs", async () => {
+    const cases: [string, string, string][] = [
+      ["m7i.xlarge", "AL2023_x86_64_STANDARD", "amd64"],
+      ["m7g.xlarge", "AL2023_ARM_64_STANDARD", "arm64"],
+      ["g5.xlarge", "AL2023_x86_64_NVIDIA", "amd64"],
+      ["g5g.xlarge", "AL2023_ARM_64_NVIDIA", "arm64"],
+    ];
+    for (const [type, amiType, arch] of cases) {
+      mocks.reset();
+      const ng = await group(`ami-${type.replace(".", "-")}`, { instanceType: type });
+      assert.equal(one(mocks, NG).inputs.amiType, amiType, type);
+      assert.match(await promiseOf(ng.userData), new RegExp(`SOCI_EKS_ARCH='${arch}'`), type);
+    }
+  });
+
+  it("sociMode off: stock user data with no SOCI parts, label off", async () => {
+    const ng = await group("off", { sociMode: "off" });
+    const text = await promiseOf(ng.userData);
+    const parts = await parseMime(text);
+    assert.deepEqual(parts.map((p) => p.contentType), ["application/node.eks.aws"]);
+    const [nc] = await nodeConfigs(text);
+    assert.equal(nc.spec.containerd, undefined);
+    assert.equal(nc.spec.kubelet, undefined);
+    assert.equal(one(mocks, NG).inputs.labels["soci-eks/mode"], "off");
+    assert.equal(Buffer.from(one(mocks, LT).inputs.userData, "base64").toString(), text);
+  });
+
+  it("ssd on a type with NVMe disks: RAID0 in the NodeConfig (optionally keeping SOCI on EBS) and storage label nvme", async () => {
+    const ng = await group("ssd", { instanceType: "c7gd.4xlarge", ssd: true, keepSociOnRootVolume: true });
+    const [nc] = await nodeConfigs(await promiseOf(ng.userData));
+    assert.deepEqual(nc.spec.instance, { localStorage: { strategy: "RAID0", disabledMounts: ["SOCI"] } });
+    assert.equal(one(mocks, NG).inputs.labels["soci-eks/storage"], "nvme");
+    assert.equal(one(mocks, NG).inputs.amiType, "AL2023_ARM_64_STANDARD");
+  });
+
+  it("ssmAccess adds AmazonSSMManagedInstanceCore; options reach the template and node group", async () => {
+    await group("opts", {
+      ssmAccess: true,
+      metadataHopLimit: 2,
+      capacityType: "SPOT",
+      kubernetesVersion: "1.35",
+      rootVolume: { sizeGiB: 200, iops: 8000, throughputMiBps: 1000 },
+      soci: { version: "0.12.1", mirrorBaseUrl: "https://mirror.example.com/soci/", sha256: "a".repeat(64) },
+      extraEcrRegistries: ["123456789012.dkr.ecr.eu-west-1.amazonaws.com"],
+    });
+    assert.ok(ofType(mocks, ATTACH).some((a) => a.inputs.policyArn === "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"));
+    assert.equal(ofType(mocks, ATTACH).length, 4);
+    const lt = one(mocks, LT).inputs;
+    assert.equal(lt.metadataOptions.httpPutResponseHopLimit, 2);
+    assert.deepEqual({ ...lt.blockDeviceMappings[0].ebs }, { volumeType: "gp3", volumeSize: 200, iops: 8000, throughput: 1000, encrypted: "true", deleteOnTermination: "true" });
+    const ng = one(mocks, NG).inputs;
+    assert.equal(ng.capacityType, "SPOT");
+    assert.equal(ng.version, "1.35");
+    const env = (await cloudConfigFiles(userDataOf(one(mocks, LT)))).find((f) => f.path === "/etc/soci-eks/install.env")!.content;
+    assert.match(env, /SOCI_EKS_SOCI_VERSION='0\.12\.1'/);
+    assert.match(env, /SOCI_EKS_MIRROR_BASE_URL='https:\/\/mirror\.example\.com\/soci'\n/, "trailing slash dropped");
+    assert.match(env, new RegExp(`SOCI_EKS_SOCI_SHA256='${"a".repeat(64)}'`));
+    assert.match(env, /SOCI_EKS_EXTRA_ECR_REGISTRIES='123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com'/);
+  });
+
+  it("uses an existing node role without creating or attaching anything", async () => {
+    const aws: typeof import("@pulumi/aws") = require("@pulumi/aws");
+    const role = new aws.iam.Role("mine", { assumeRolePolicy: "{}" });
+    const ng = await group("byo", { nodeRole: role });
+    assert.equal(ofType(mocks, ROLE).length, 1, "only the caller's role");
+    assert.equal(ofType(mocks, ATTACH).length, 0);
+    assert.equal(await promiseOf(ng.nodeRoleArn), "arn:aws:iam::123456789012:role/mine-1234567");
+  });
+
+  it("puts the cluster fields in its NodeConfig only when all are given", async () => {
+    const ng = await group("conn", {
+      clusterConnection: { endpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", serviceCidr: "172.20.0.0/16" },
+    });
+    const [nc] = await nodeConfigs(await promiseOf(ng.userData));
+    assert.deepEqual(nc.spec.cluster, { name: "k", apiServerEndpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", cidr: "172.20.0.0/16" });
+  });
+
+  it("an unknown instance type fails validation and registers nothing", async () => {
+    await assert.rejects(
+      SociNodeGroup.create("nope", { clusterName: "k", subnetIds: [], instanceType: "m99.huge" }),
+      /nope\.instanceType: 'm99\.huge' was not found by EC2 DescribeInstanceTypes in this region/,
+    );
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+});
