@@ -1,0 +1,347 @@
+import { strict as assert } from "assert";
+import { describe, it } from "node:test";
+import { InstanceFacts } from "../../userdata/types";
+import {
+  checkKubernetesVersion,
+  ClusterSettings,
+  formatProblem,
+  instanceFactsFromEc2,
+  NamedNodeGroupSettings,
+  NodeGroupSettings,
+  nvmeSuggestions,
+  SociConfigError,
+  throwIfProblems,
+  validateCluster,
+  validateNodeGroup,
+  Ec2InstanceTypeResult,
+} from "../../validation";
+import { INSTANCE_TYPES } from "../helpers/mocks";
+
+const TODAY = new Date("2026-11-23T12:00:00Z");
+
+function facts(type: string): InstanceFacts {
+  return instanceFactsFromEc2({ instanceType: type, ...INSTANCE_TYPES[type] } as unknown as Ec2InstanceTypeResult);
+}
+
+function settings(overrides: Partial<NodeGroupSettings> = {}): NodeGroupSettings {
+  return {
+    instanceType: "m7i.xlarge",
+    sociMode: "lazy",
+    sociVersion: "0.16.1",
+    sociMirrorUrl: "https://github.com/awslabs/soci-snapshotter/releases/download",
+    desiredSize: 2,
+    minSize: 1,
+    maxSize: 4,
+    ssd: false,
+    rootVolumeSizeGiB: 100,
+    rootVolumeIops: 6000,
+    rootVolumeThroughput: 600,
+    extraEcrRegistries: [],
+    ...overrides,
+  };
+}
+
+const name = (key: string) => `soci-eks:${key}`;
+
+/** The formatted problems for one node group. */
+function problems(overrides: Partial<NodeGroupSettings> = {}): string[] {
+  const s = settings(overrides);
+  return validateNodeGroup(s, INSTANCE_TYPES[s.instanceType] ? facts(s.instanceType) : undefined, name).map(formatProblem);
+}
+
+describe("node group validation, one rule at a time", () => {
+  it("accepts the defaults", () => {
+    assert.deepEqual(problems(), []);
+  });
+
+  it("unknown sociMode", () => {
+    assert.deepEqual(problems({ sociMode: "fast" }), [
+      "soci-eks:sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to lazy (default), parallel or off.",
+    ]);
+  });
+
+  it("sociVersion with a leading v", () => {
+    assert.deepEqual(problems({ sociVersion: "v0.16.1" }), ["soci-eks:sociVersion: 'v0.16.1' has a leading v. Drop the v: set soci-eks:sociVersion to 0.16.1."]);
+  });
+
+  it("sociVersion that is not X.Y.Z", () => {
+    assert.deepEqual(problems({ sociVersion: "0.16" }), [
+      "soci-eks:sociVersion: '0.16' is not a release version X.Y.Z. Set soci-eks:sociVersion to a soci-snapshotter release such as 0.16.1, without a leading v.",
+    ]);
+    assert.equal(problems({ sociVersion: "latest" }).length, 1);
+  });
+
+  it("sociVersion older than MIN_SOCI_VERSION", () => {
+    assert.deepEqual(problems({ sociVersion: "0.10.0" }), [
+      "soci-eks:sociVersion: '0.10.0' is older than 0.11.0, the first release with parallel pull. Set soci-eks:sociVersion to 0.11.0 or newer.",
+    ]);
+    assert.deepEqual(problems({ sociVersion: "0.11.0" }), []);
+  });
+
+  it("release settings are not checked when SOCI is off", () => {
+    assert.deepEqual(problems({ sociMode: "off", sociVersion: "v1", sociSha256: "x" }), []);
+  });
+
+  it("sociSha256 that is not 64 lowercase hex characters", () => {
+    const [p] = problems({ sociSha256: "ABC" });
+    assert.match(p, /^soci-eks:sociSha256: 'ABC' is not a sha256 digest \(64 lowercase hex characters\)\. Set soci-eks:sociSha256 to the output of `sha256sum/);
+    assert.equal(problems({ sociSha256: "A".repeat(64) }).length, 1);
+    assert.deepEqual(problems({ sociSha256: "0123456789abcdef".repeat(4) }), []);
+  });
+
+  it("sociMirrorUrl that is not an http(s) URL of env-file-safe characters", () => {
+    for (const bad of ["ftp://mirror/soci", "mirror.example.com/soci", "https://mirror.example.com/so ci", "https://m.example.com/$(reboot)", "https://m.example.com/x?token=1"]) {
+      const [p, ...rest] = problems({ sociMirrorUrl: bad });
+      assert.equal(rest.length, 0, bad);
+      assert.ok(p.startsWith(`soci-eks:sociMirrorUrl: '${bad}' is not an http(s) base URL`), p);
+      assert.match(p, /Set soci-eks:sociMirrorUrl to the base that holds v<version>\/soci-snapshotter-<version>-linux-<arch>\.tar\.gz/);
+    }
+    assert.deepEqual(problems({ sociMirrorUrl: "http://10.0.0.5:8080/soci" }), []);
+  });
+
+  it("negative or fractional sizes", () => {
+    assert.deepEqual(problems({ minSize: -1 }), ["soci-eks:minSize: -1 is not a whole number of nodes ≥ 0. Set soci-eks:minSize to 0 or more."]);
+    assert.deepEqual(problems({ desiredSize: 1.5 }), ["soci-eks:desiredSize: 1.5 is not a whole number of nodes ≥ 0. Set soci-eks:desiredSize to 0 or more."]);
+  });
+
+  it("maxSize 0", () => {
+    assert.deepEqual(problems({ minSize: 0, desiredSize: 0, maxSize: 0 }), [
+      "soci-eks:maxSize: 0 is 0; EKS requires at least 1. Set soci-eks:maxSize to 1 or more (scale to zero with minSize and desiredSize 0).",
+    ]);
+  });
+
+  it("minSize greater than maxSize", () => {
+    assert.deepEqual(problems({ minSize: 5, desiredSize: 5, maxSize: 4 }), [
+      "soci-eks:minSize: 5 is greater than maxSize (4). Set soci-eks:minSize ≤ soci-eks:maxSize.",
+    ]);
+  });
+
+  it("desiredSize outside [minSize, maxSize]", () => {
+    assert.deepEqual(problems({ desiredSize: 9 }), ["soci-eks:desiredSize: 9 is outside [minSize, maxSize] = [1, 4]. Set soci-eks:desiredSize between 1 and 4."]);
+    assert.equal(problems({ desiredSize: 0 }).length, 1);
+  });
+
+  it("instance type too small for SOCI; fine with SOCI off", () => {
+    assert.deepEqual(problems({ instanceType: "t3.small" }), [
+      "soci-eks:instanceType: 't3.small' has 2 vCPU and 2 GiB; SOCI lazy mode needs at least 2 vCPU and 4 GiB. Use a larger type (e.g. t3.medium, m7i.large or m7g.large), or set soci-eks:sociMode to off.",
+    ]);
+    assert.deepEqual(problems({ instanceType: "t3.small", sociMode: "off" }), []);
+    assert.deepEqual(problems({ instanceType: "t3.medium", sociMode: "parallel" }), []);
+  });
+
+  it("ssd on a type without NVMe instance storage names the type and the nearest types that have it", () => {
+    assert.deepEqual(problems({ instanceType: "m7i.xlarge", ssd: true }), [
+      "soci-eks:instanceType: 'm7i.xlarge' has no NVMe instance storage, which ssd: true needs. Use a type with local NVMe SSDs, e.g. m6id.xlarge or m7gd.xlarge, or set soci-eks:ssd to false.",
+    ]);
+    assert.deepEqual(problems({ instanceType: "m7i.2xlarge", ssd: true }).length, 1);
+    assert.match(problems({ instanceType: "m7i.2xlarge", ssd: true })[0], /e\.g\. m6id\.2xlarge or m7gd\.2xlarge/);
+    assert.match(problems({ instanceType: "d2.xlarge", ssd: true })[0], /'d2\.xlarge' has instance storage, but not NVMe/);
+    assert.deepEqual(problems({ instanceType: "m6id.2xlarge", ssd: true }), []);
+    assert.deepEqual(problems({ instanceType: "c7gd.4xlarge", ssd: true }), []);
+  });
+
+  it("suggests NVMe types from the table or by adding d to the family", () => {
+    assert.deepEqual(nvmeSuggestions("m7g.large"), ["m7gd.large"]);
+    assert.deepEqual(nvmeSuggestions("m6i.xlarge"), ["m6id.xlarge"]);
+    assert.deepEqual(nvmeSuggestions("t3.small"), ["m6id.large", "m7gd.large"]);
+    assert.deepEqual(nvmeSuggestions("z9q.large"), ["z9qd.large"]);
+  });
+
+  it("root volume size outside 20..16384 GiB", () => {
+    assert.deepEqual(problems({ rootVolumeSizeGiB: 10 }), [
+      "soci-eks:rootVolumeSizeGiB: 10 is outside 20..16384 GiB. Set soci-eks:rootVolumeSizeGiB between 20 and 16384 (default 100).",
+    ]);
+    assert.equal(problems({ rootVolumeSizeGiB: 20000 }).length, 1);
+  });
+
+  it("gp3 IOPS outside 3000..16000", () => {
+    assert.deepEqual(problems({ rootVolumeIops: 2000, rootVolumeThroughput: 125 }), [
+      "soci-eks:rootVolumeIops: 2000 is outside gp3's 3000..16000 IOPS. Set soci-eks:rootVolumeIops between 3000 and 16000 (default 6000).",
+    ]);
+  });
+
+  it("gp3 IOPS above 500 per GiB", () => {
+    assert.deepEqual(problems({ rootVolumeSizeGiB: 20, rootVolumeIops: 12000 }), [
+      "soci-eks:rootVolumeIops: 12000 exceeds gp3's 500 IOPS per GiB for 20 GiB (max 10000). Lower soci-eks:rootVolumeIops to 10000 or raise soci-eks:rootVolumeSizeGiB to 24.",
+    ]);
+  });
+
+  it("gp3 throughput outside 125..1000 MiB/s", () => {
+    assert.deepEqual(problems({ rootVolumeThroughput: 1200 }), [
+      "soci-eks:rootVolumeThroughput: 1200 is outside gp3's 125..1000 MiB/s. Set soci-eks:rootVolumeThroughput between 125 and 1000 (default 600).",
+    ]);
+  });
+
+  it("gp3 throughput above IOPS / 4", () => {
+    assert.deepEqual(problems({ rootVolumeIops: 3000, rootVolumeThroughput: 1000 }), [
+      "soci-eks:rootVolumeThroughput: 1000 exceeds gp3's 0.25 MiB/s per provisioned IOPS (3000 IOPS allow 750 MiB/s). Lower soci-eks:rootVolumeThroughput to 750 or raise soci-eks:rootVolumeIops to 4000.",
+    ]);
+  });
+
+  it("instance type without x86_64 or arm64", () => {
+    assert.deepEqual(problems({ instanceType: "mac1.metal" }), [
+      "soci-eks:instanceType: 'mac1.metal' runs none of the EKS AL2023 architectures x86_64 or arm64 (it supports neither). Set soci-eks:instanceType to an x86_64 or arm64 type such as m7i.xlarge or m7g.xlarge.",
+    ]);
+  });
+
+  it("instance type EC2 does not know", () => {
+    const s = settings({ instanceType: "m99.huge" });
+    assert.deepEqual(validateNodeGroup(s, undefined, name, "InvalidInstanceType: m99.huge").map(formatProblem), [
+      "soci-eks:instanceType: 'm99.huge' was not found by EC2 DescribeInstanceTypes in this region (InvalidInstanceType: m99.huge). Set soci-eks:instanceType to an instance type offered in the stack's region, e.g. m7i.xlarge.",
+    ]);
+  });
+
+  it("extra ECR registry hosts that are not <account>.dkr.ecr.<region>.amazonaws.com", () => {
+    const ps = problems({
+      extraEcrRegistries: ["123456789012.dkr.ecr.us-west-2.amazonaws.com", "https://123456789012.dkr.ecr.us-west-2.amazonaws.com", "12345.dkr.ecr.us-west-2.amazonaws.com", "ghcr.io"],
+    });
+    assert.equal(ps.length, 3);
+    assert.equal(
+      ps[0],
+      "soci-eks:extraEcrRegistries: 'https://123456789012.dkr.ecr.us-west-2.amazonaws.com' is not an ECR registry host <12-digit account>.dkr.ecr.<region>.amazonaws.com. List bare hosts in soci-eks:extraEcrRegistries, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com (no https://, no path).",
+    );
+    assert.deepEqual(problems({ extraEcrRegistries: ["123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"] }), []);
+  });
+
+  it("capacity type, IMDS hop limit, labels and taints", () => {
+    assert.deepEqual(problems({ capacityType: "RESERVED" }), ["soci-eks:capacityType: 'RESERVED' is not ON_DEMAND or SPOT. Set soci-eks:capacityType to ON_DEMAND (default) or SPOT."]);
+    assert.deepEqual(problems({ metadataHopLimit: 0 }), ["soci-eks:metadataHopLimit: 0 is outside IMDS's 1..64. Set soci-eks:metadataHopLimit to 1 (default) or 2 if pods call IMDS."]);
+    assert.match(problems({ labels: { "bad key!": "x" } })[0], /^soci-eks:labels: 'bad key!=x' is not a valid Kubernetes label/);
+    assert.match(problems({ labels: { "soci-eks/mode": "x" } })[0], /uses the soci-eks\/ prefix/);
+    assert.match(problems({ taints: [{ key: "k", effect: "Never" as never }] })[0], /^soci-eks:taints: \{"key":"k","effect":"Never"\} is not a Kubernetes taint/);
+    assert.deepEqual(problems({ labels: { "example.com/team": "a_b-c.d" }, taints: [{ key: "dedicated", value: "x", effect: "NoExecute" }] }), []);
+  });
+
+  it("collects every problem in one pass", () => {
+    const ps = problems({ sociMode: "fast", sociVersion: "v0.16.1", minSize: 9, rootVolumeIops: 100, instanceType: "t3.small", ssd: true });
+    assert.deepEqual(
+      ps.map((p) => p.split(":")[1].split(" ")[0]),
+      ["sociMode", "sociVersion", "minSize", "rootVolumeIops", "instanceType", "instanceType"].map((k) => k),
+    );
+  });
+});
+
+describe("Kubernetes version validation (EKS calendar, on 2026-11-23)", () => {
+  const check = (v: string) => checkKubernetesVersion("soci-eks:kubernetesVersion", v, TODAY);
+
+  it("standard support: no problem, no warning", () => {
+    for (const v of ["1.34", "1.35", "1.36"]) assert.deepEqual(check(v), { problems: [], warnings: [] }, v);
+  });
+
+  it("extended support: a warning with the end date", () => {
+    const r = check("1.32");
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.warnings, [
+      "soci-eks:kubernetesVersion: Kubernetes 1.32 is in EKS extended support until 2027-03-23 (standard support ended 2026-03-23); extended support costs extra per cluster hour. Consider 1.36.",
+    ]);
+    assert.equal(check("1.31").warnings.length, 1, "1.31 extended support ends 2026-11-26");
+  });
+
+  it("past end of extended support: rejected", () => {
+    assert.deepEqual(check("1.30").problems.map(formatProblem), [
+      "soci-eks:kubernetesVersion: '1.30' reached end of extended support on 2026-07-23; EKS no longer creates it. Set soci-eks:kubernetesVersion to one of 1.31, 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
+    ]);
+    assert.equal(checkKubernetesVersion("k", "1.31", new Date("2026-11-27T00:00:00Z")).problems.length, 1);
+  });
+
+  it("unknown or malformed versions: rejected", () => {
+    assert.match(formatProblem(check("1.40").problems[0]), /'1\.40' is not a version Amazon EKS offers/);
+    assert.match(formatProblem(check("1.22").problems[0]), /is not a version Amazon EKS offers/);
+    assert.match(formatProblem(check("v1.35").problems[0]), /'v1\.35' is not a Kubernetes minor version \(a minor version such as 1\.35: no leading v, no patch\)/);
+    assert.match(formatProblem(check("1.35.2").problems[0]), /is not a Kubernetes minor version/);
+    assert.match(formatProblem(check("latest").problems[0]), /'latest' is not a Kubernetes minor version\. Set/);
+  });
+});
+
+describe("cluster validation", () => {
+  const all = new Map(Object.keys(INSTANCE_TYPES).map((t) => [t, facts(t)]));
+  const cluster = (o: Partial<ClusterSettings> = {}): ClusterSettings => ({
+    kubernetesVersion: "1.35",
+    kubernetesVersionSetting: "soci-eks:kubernetesVersion",
+    existingVpcIdSetting: "soci-eks:existingVpcId",
+    existingSubnetIdsSetting: "soci-eks:existingSubnetIds",
+    nodeGroupsSetting: "soci-eks:nodeGroups",
+    sociSha256Setting: "soci-eks:sociSha256",
+    ...o,
+  });
+  const group = (i: number, n: string, o: Partial<NodeGroupSettings> = {}): NamedNodeGroupSettings => ({
+    name: n,
+    settings: settings(o),
+    settingName: (k) => `soci-eks:nodeGroups[${i}].${k}`,
+    nameSetting: `soci-eks:nodeGroups[${i}].name`,
+  });
+  const run = (c: ClusterSettings, gs: NamedNodeGroupSettings[]) => validateCluster(c, gs, all, TODAY).problems.map(formatProblem);
+
+  it("accepts two good groups", () => {
+    assert.deepEqual(run(cluster(), [group(0, "general"), group(1, "big", { instanceType: "m6id.2xlarge", ssd: true })]), []);
+  });
+
+  it("names each group's problems by its index, and reports all groups at once", () => {
+    assert.deepEqual(run(cluster({ kubernetesVersion: "1.29" }), [group(0, "a", { sociMode: "fast" }), group(1, "b", { maxSize: 0, minSize: 0, desiredSize: 0 })]), [
+      "soci-eks:kubernetesVersion: '1.29' reached end of extended support on 2026-03-23; EKS no longer creates it. Set soci-eks:kubernetesVersion to one of 1.31, 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
+      "soci-eks:nodeGroups[0].sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:nodeGroups[0].sociMode to lazy (default), parallel or off.",
+      "soci-eks:nodeGroups[1].maxSize: 0 is 0; EKS requires at least 1. Set soci-eks:nodeGroups[1].maxSize to 1 or more (scale to zero with minSize and desiredSize 0).",
+    ]);
+  });
+
+  it("duplicate and malformed node group names, and an empty list", () => {
+    assert.deepEqual(run(cluster(), [group(0, "a"), group(1, "a"), group(2, "Big_Images")]), [
+      "soci-eks:nodeGroups[1].name: 'a' is used by two node groups. Give each node group its own name.",
+      "soci-eks:nodeGroups[2].name: 'Big_Images' is not a node group name (1-32 lowercase letters, digits, -). Rename it, e.g. general or big-images.",
+    ]);
+    assert.deepEqual(run(cluster(), []), [
+      "soci-eks:nodeGroups: [] has no node groups. Remove soci-eks:nodeGroups to get one group from the top-level settings, or list at least one group.",
+    ]);
+  });
+
+  it("one pinned digest with SOCI groups of two architectures", () => {
+    const sha = "ab".repeat(32);
+    assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", sociSha256: sha })]), [
+      `soci-eks:sociSha256: '${sha}' pins one tarball, but SOCI node groups run arm64 and x86_64 (one tarball each). Unset soci-eks:sociSha256 (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
+    ]);
+  });
+
+  it("existing subnets need a VPC ID, two well-formed subnet IDs", () => {
+    assert.deepEqual(run(cluster({ existingSubnetIds: ["subnet-0123456789abcdef0", "sub-1"] }), [group(0, "a")]), [
+      "soci-eks:existingSubnetIds: 'sub-1' is not a subnet ID. List IDs such as subnet-0123456789abcdef0.",
+      "soci-eks:existingVpcId: (unset) must name the VPC of the existing subnets. Set soci-eks:existingVpcId to the subnets' VPC ID (vpc-...), or unset soci-eks:existingSubnetIds to create a VPC.",
+    ]);
+    assert.match(run(cluster({ existingVpcId: "vpc-0123456789abcdef0", existingSubnetIds: ["subnet-0123456789abcdef0"] }), [group(0, "a")])[0], /needs at least two subnets/);
+  });
+});
+
+describe("instance facts and the error type", () => {
+  it("maps EC2 facts: vCPU, memory, architectures, GPUs, NVMe instance storage", () => {
+    assert.deepEqual(facts("m6id.2xlarge"), {
+      instanceType: "m6id.2xlarge",
+      vcpus: 8,
+      memoryMiB: 32768,
+      architectures: ["x86_64"],
+      gpus: 0,
+      instanceStorage: { totalSizeGiB: 474, diskCount: 1, nvmeSupport: "required" },
+    });
+    assert.equal(facts("g5.xlarge").gpus, 1);
+    assert.equal(facts("m7i.xlarge").instanceStorage, undefined);
+    assert.equal(facts("d2.xlarge").instanceStorage?.nvmeSupport, "unsupported");
+    assert.deepEqual(facts("mac1.metal").architectures, []);
+  });
+
+  it("SociConfigError lists every problem once, one per line", () => {
+    const p = { setting: "soci-eks:sociMode", value: "fast", reason: "is not one of lazy, parallel, off", fix: "Set soci-eks:sociMode to lazy (default), parallel or off." };
+    assert.throws(
+      () => throwIfProblems([p, p, { ...p, setting: "soci-eks:nodeGroups[1].sociMode" }]),
+      (e: Error) => {
+        assert.ok(e instanceof SociConfigError);
+        assert.equal(e.problems.length, 2);
+        assert.equal(
+          e.message,
+          "soci-eks configuration has 2 problems; nothing was created:\n" +
+            "  - soci-eks:sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to lazy (default), parallel or off.\n" +
+            "  - soci-eks:nodeGroups[1].sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to lazy (default), parallel or off.",
+        );
+        return true;
+      },
+    );
+    assert.doesNotThrow(() => throwIfProblems([]));
+  });
+});
