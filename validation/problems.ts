@@ -22,10 +22,13 @@ export function showValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** `sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to ...` */
+/**
+ * `soci-eks:sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to ...`;
+ * without a value: `soci-eks:nodeGroups[0].name is missing. Give ...`.
+ */
 export function formatProblem(problem: ConfigProblem): string {
-  const value = "value" in problem ? `${showValue(problem.value)} ` : "";
-  return `${problem.setting}: ${value}${problem.reason}. ${problem.fix}`;
+  if (!("value" in problem)) return `${problem.setting} ${problem.reason}. ${problem.fix}`;
+  return `${problem.setting}: ${showValue(problem.value)} ${problem.reason}. ${problem.fix}`;
 }
 
 /** Drops repeated problems (several node groups inheriting one bad top-level value). */

@@ -1,0 +1,157 @@
+import { strict as assert } from "assert";
+import { readFileSync } from "fs";
+import * as path from "path";
+import { beforeEach, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
+import { nodeConfigs } from "../helpers/userdata";
+import { REPO_ROOT } from "../helpers/sociWiring";
+
+const mocks = installMocks(false);
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const components: typeof import("../../components") = require("../../components");
+
+type StackOutputs = { clusterName: pulumi.Output<string>; kubeconfig: pulumi.Output<string>; nodeGroupNames: pulumi.Output<string[]> };
+
+/** The example stack program (index.ts): `export = async () => outputs`. */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const program: () => Promise<StackOutputs> = require("../../index");
+
+/** Config of a stack file, as the Pulumi CLI hands it to the program (objects as JSON text). */
+function stackFileConfig(file: string): Record<string, string> {
+  const doc = parseYaml(readFileSync(path.join(REPO_ROOT, file), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+async function run(config: Record<string, string>): Promise<StackOutputs> {
+  pulumi.runtime.setAllConfig(config);
+  const outputs = await program();
+  await promiseOf(outputs.nodeGroupNames);
+  await settle(mocks);
+  return outputs;
+}
+
+const NG = "aws:eks/nodeGroup:NodeGroup";
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+
+describe("example stack (index.ts)", () => {
+  beforeEach(() => mocks.reset());
+
+  it("Pulumi.dev.yaml: one lazy node group of m7i.xlarge in a new VPC, and the three stack outputs", async () => {
+    const out = await run(stackFileConfig("Pulumi.dev.yaml"));
+    const counts = countByType(mocks);
+    assert.equal(counts["eks:index:Cluster"], 1);
+    assert.equal(counts["aws:ec2/vpc:Vpc"], 1);
+    assert.equal(counts[NG], 1);
+    const ng = ofType(mocks, NG)[0].inputs;
+    assert.deepEqual(ng.scalingConfig, { desiredSize: 2, minSize: 1, maxSize: 3 });
+    assert.deepEqual(ng.instanceTypes, ["m7i.xlarge"]);
+    assert.equal(ng.labels["soci-eks/mode"], "lazy");
+    assert.equal(await promiseOf(out.clusterName), "soci-eks-eks-cluster");
+    assert.deepEqual(await promiseOf(out.nodeGroupNames), ["soci-eks-default-ng-1234567"]);
+    assert.equal(await pulumi.isSecret(out.kubeconfig), true);
+  });
+
+  it("Pulumi.ssd.yaml: a general group on EBS and a tainted SSD group with RAID0 for big images", async () => {
+    await run(stackFileConfig("Pulumi.ssd.yaml"));
+    const groups = ofType(mocks, NG);
+    assert.deepEqual(groups.map((g) => g.name).sort(), ["soci-eks-big-images-ng", "soci-eks-general-ng"]);
+    const big = groups.find((g) => g.name === "soci-eks-big-images-ng")!.inputs;
+    assert.deepEqual(big.instanceTypes, ["m6id.2xlarge"]);
+    assert.deepEqual(big.labels, { workload: "big-images", "soci-eks/mode": "parallel", "soci-eks/storage": "nvme" });
+    assert.deepEqual(big.taints, [{ key: "workload", value: "big-images", effect: "NO_SCHEDULE" }]);
+    assert.deepEqual(big.scalingConfig, { desiredSize: 1, minSize: 0, maxSize: 3 });
+    const general = groups.find((g) => g.name === "soci-eks-general-ng")!.inputs;
+    assert.deepEqual(general.labels, { "soci-eks/mode": "lazy", "soci-eks/storage": "ebs" });
+    assert.deepEqual(general.taints, []);
+    const bigLt = ofType(mocks, LT).find((l) => l.name === "soci-eks-big-images-lt")!;
+    const [nc] = await nodeConfigs(Buffer.from(bigLt.inputs.userData, "base64").toString());
+    assert.deepEqual(nc.spec.instance, { localStorage: { strategy: "RAID0" } });
+  });
+
+  it("bad settings: one error naming each config key, its value and the fix; no resource registered", async () => {
+    pulumi.runtime.setAllConfig({
+      "soci-eks:sociMode": "fast",
+      "soci-eks:sociVersion": "v0.16.1",
+      "soci-eks:minSize": "5",
+      "soci-eks:kubernetesVersion": "1.28",
+      "soci-eks:ssd": "true",
+      "soci-eks:rootVolumeThroughput": "2000",
+    });
+    await assert.rejects(program(), (e: Error) => {
+      assert.ok(e instanceof components.SociConfigError);
+      assert.equal(
+        e.message,
+        [
+          "soci-eks configuration has 6 problems; nothing was created:",
+          "  - soci-eks:kubernetesVersion: '1.28' is not a version Amazon EKS offers (per the release calendar soci-eks knows). Set soci-eks:kubernetesVersion to one of 1.31, 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
+          "  - soci-eks:sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to lazy (default), parallel or off.",
+          "  - soci-eks:sociVersion: 'v0.16.1' has a leading v. Drop the v: set soci-eks:sociVersion to 0.16.1.",
+          "  - soci-eks:minSize: 5 is greater than maxSize (4). Set soci-eks:minSize ≤ soci-eks:maxSize.",
+          "  - soci-eks:rootVolumeThroughput: 2000 is outside gp3's 125..1000 MiB/s. Set soci-eks:rootVolumeThroughput between 125 and 1000 (default 600).",
+          "  - soci-eks:instanceType: 'm7i.xlarge' has no NVMe instance storage, which ssd: true needs. Use a type with local NVMe SSDs, e.g. m6id.xlarge or m7gd.xlarge, or set soci-eks:ssd to false.",
+        ].join("\n"),
+      );
+      return true;
+    });
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("nodeGroups: inherited settings are named by their top-level key, a group's own by its index", async () => {
+    pulumi.runtime.setAllConfig({
+      "soci-eks:instanceType": "t3.small",
+      "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", instanceType: "m7i.xlarge", ssd: true }]),
+    });
+    await assert.rejects(program(), (e: Error) => {
+      assert.deepEqual(
+        (e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem),
+        [
+          "soci-eks:instanceType: 't3.small' has 2 vCPU and 2 GiB; SOCI lazy mode needs at least 2 vCPU and 4 GiB. Use a larger type (e.g. t3.medium, m7i.large or m7g.large), or set soci-eks:sociMode to off.",
+          "soci-eks:nodeGroups[1].instanceType: 'm7i.xlarge' has no NVMe instance storage, which ssd: true needs. Use a type with local NVMe SSDs, e.g. m6id.xlarge or m7gd.xlarge, or set soci-eks:nodeGroups[1].ssd to false.",
+        ],
+      );
+      return true;
+    });
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("a malformed nodeGroups setting is reported before anything is looked up or created", async () => {
+    pulumi.runtime.setAllConfig({ "soci-eks:nodeGroups": JSON.stringify([{ instanceType: 5, disk: "big" }, "x"]) });
+    await assert.rejects(program(), (e: Error) => {
+      assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
+        "soci-eks:nodeGroups[0].instanceType: 5 is a number, not a string. Write instanceType as a string.",
+        "soci-eks:nodeGroups[0].disk is not a node group setting. Use only name, instanceType, ssd, keepSociOnRootVolume, sociMode, labels, taints, desiredSize, minSize, maxSize, capacityType, rootVolumeSizeGiB, rootVolumeIops, rootVolumeThroughput.",
+        "soci-eks:nodeGroups[0].name is missing. Give every node group a name, e.g. general.",
+        "soci-eks:nodeGroups[1]: 'x' is not an object. Give each node group as an object with at least a name.",
+      ]);
+      return true;
+    });
+    assert.deepEqual(mocks.invokes, []);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("a Kubernetes version in extended support is deployed with a warning", async () => {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (msg: string) => {
+      warnings.push(msg);
+    };
+    try {
+      await run({ "soci-eks:kubernetesVersion": "1.33" });
+    } finally {
+      (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
+    }
+    assert.equal(ofType(mocks, "eks:index:Cluster")[0].inputs.version, "1.33");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^soci-eks:kubernetesVersion: Kubernetes 1\.33 is in EKS extended support until 2027-07-29/);
+  });
+
+  it("empty optional settings (the Pulumi.yaml defaults \"\" and []) mean unset", async () => {
+    await run({ "soci-eks:sociSha256": "", "soci-eks:existingVpcId": "", "soci-eks:existingSubnetIds": "[]", "soci-eks:nodeGroups": "[]", "soci-eks:extraEcrRegistries": "[]" });
+    assert.equal(ofType(mocks, "aws:ec2/vpc:Vpc").length, 1);
+    assert.equal(ofType(mocks, NG).length, 1);
+  });
+});
