@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
-import { ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, SociMode } from "../userdata/types";
+import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, SociMode } from "../userdata/types";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { checkKubernetesVersion } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
@@ -143,7 +143,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
   /** The rendered user data (MIME text before base64), for inspection. */
   public readonly userData!: pulumi.Output<string>;
   /** The AMI architecture chosen from the instance type. */
-  public readonly architecture!: string;
+  public readonly architecture!: Architecture;
 
   /** Looks up the instance facts (EC2 DescribeInstanceTypes), validates, then creates the node group. */
   static async create(name: string, args: SociNodeGroupCreateArgs, opts?: pulumi.ComponentResourceOptions): Promise<SociNodeGroup> {
