@@ -27,3 +27,11 @@ export {
 export { SociConfigError, ConfigProblem, formatProblem } from "../validation/problems";
 export { EKS_VERSION_CALENDAR, DEFAULT_KUBERNETES_VERSION } from "../validation/kubernetesVersions";
 export { InstanceFacts, NodeTaint, SociMode, Architecture } from "../userdata/types";
+export {
+  SociIndexBuilder,
+  SociIndexBuilderArgs,
+  SociIndexBuilderHostPaths,
+  SociIndexImage,
+  SociIndexResult,
+  INDEX_BUILDER_DEFAULTS,
+} from "./sociIndexBuilder";
