@@ -6,7 +6,7 @@ import { NodeGroupSettings } from "../validation/nodeGroup";
 import { throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
-import { nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs } from "./sociNodeGroup";
+import { bootstrapOptionsFor, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
 import { ClusterNetwork, createVpc } from "./vpc";
 
 /** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
@@ -97,7 +97,16 @@ export function validateSociClusterArgs(
     settingName: (key) => naming.group(i, key),
     nameSetting: naming.group(i, "name"),
   }));
-  return validateCluster(cluster, groups, facts, today, lookupErrors);
+  const result = validateCluster(cluster, groups, facts, today, lookupErrors);
+  if (result.problems.length === 0) {
+    // The user data must fit EC2's limit; measured only once the settings it is rendered from are valid.
+    args.nodeGroups.forEach((g, i) => {
+      const settings = groups[i].settings;
+      const bytes = userDataSize(bootstrapOptionsFor(settings, facts.get(settings.instanceType)!, g.keepSociOnRootVolume ?? false), false);
+      if (bytes > EC2_USER_DATA_LIMIT) result.problems.push(userDataSizeProblem(`user data of node group '${g.name}'`, bytes));
+    });
+  }
+  return result;
 }
 
 /** Namings chosen by {@link SociCluster.create} for the args object it passes to the constructor. */

@@ -5,7 +5,7 @@ import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, N
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { checkKubernetesVersion } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
-import { throwIfProblems } from "../validation/problems";
+import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
 import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
@@ -119,6 +119,54 @@ const EKS_TAINT_EFFECT: Record<NodeTaint["effect"], string> = {
 /** The managed policies of a new node role: join, pull images (read-only ECR), run the VPC CNI. */
 export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"] as const;
 
+/** EC2's limit on user data, in bytes before base64 (EC2 User Guide, "Work with instance user data"). */
+export const EC2_USER_DATA_LIMIT = 16384;
+
+/**
+ * Room left for the NodeConfig part EKS adds when it copies a launch template without an AMI: cluster name,
+ * endpoint, ~1.5 KB of base64 CA data, DNS and max-pods settings, node labels and taints. An estimate; EKS does
+ * not document the size of its part.
+ */
+export const EKS_MERGE_RESERVE = 3072;
+
+const PLACEHOLDER_CLUSTER: ClusterConnection = {
+  name: "x".repeat(100),
+  apiServerEndpoint: `https://${"X".repeat(32)}.gr7.us-west-2.eks.amazonaws.com`,
+  certificateAuthority: "X".repeat(1500),
+  serviceCidr: "172.20.0.0/16",
+};
+
+/** The renderer's options for a validated node group (call only after validation passed). */
+export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts, keepSociOnRootVolume: boolean): NodeBootstrapOptions {
+  return {
+    mode: settings.sociMode as SociMode,
+    release: {
+      version: settings.sociVersion,
+      mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
+      ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
+    },
+    instance: facts,
+    architecture: nodeArchitecture(facts)!,
+    ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
+    ...(settings.ssd ? { localStorage: { raid0: true, keepSociOnRootVolume } } : {}),
+  };
+}
+
+/** Bytes of the rendered user data; cluster fields (Outputs at this point) are measured with placeholders of typical size. */
+export function userDataSize(options: NodeBootstrapOptions, withCluster: boolean): number {
+  return Buffer.byteLength(renderUserData("al2023", withCluster ? { ...options, cluster: PLACEHOLDER_CLUSTER } : options).text);
+}
+
+/** The problem reported when user data exceeds EC2's limit. */
+export function userDataSizeProblem(setting: string, bytes: number): ConfigProblem {
+  return {
+    setting,
+    value: `${bytes} bytes`,
+    reason: `exceeds EC2's ${EC2_USER_DATA_LIMIT}-byte user data limit`,
+    fix: "Shorten the SOCI mirror URL or list fewer extra ECR registries.",
+  };
+}
+
 /** The trust policy of a node role: EC2 instances assume it. */
 export const NODE_ROLE_TRUST_POLICY = {
   Version: "2012-10-17",
@@ -177,13 +225,27 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     if (version) problems.push(...version.problems);
     throwIfProblems(problems, `SociNodeGroup '${name}'`);
 
+    const facts = args.instanceFacts;
+    const baseOptions = bootstrapOptionsFor(settings, facts, args.keepSociOnRootVolume ?? false);
+    const { architecture, mode } = baseOptions;
+    const ssd = settings.ssd;
+    const conn = args.clusterConnection;
+    const userDataBytes = userDataSize(baseOptions, conn !== undefined);
+    if (userDataBytes > EC2_USER_DATA_LIMIT) {
+      throwIfProblems([userDataSizeProblem(`${name}.userData`, userDataBytes)], `SociNodeGroup '${name}'`);
+    }
+
     super("soci-eks:index:SociNodeGroup", name, {}, opts);
     for (const w of version?.warnings ?? []) pulumi.log.warn(w, this);
+    if (userDataBytes > EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) {
+      pulumi.log.warn(
+        `${name}: the launch template's user data is ${userDataBytes} bytes. EKS copies the template and adds its own ` +
+          `NodeConfig part (cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
+          `EC2's ${EC2_USER_DATA_LIMIT}-byte limit and fail node group creation.`,
+        this,
+      );
+    }
 
-    const facts = args.instanceFacts;
-    const architecture = nodeArchitecture(facts)!; // validated above
-    const mode = settings.sociMode as SociMode; // validated above
-    const ssd = settings.ssd;
     const tags = args.tags ?? {};
     const partition = args.partition ?? "aws";
 
@@ -206,19 +268,6 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     }
 
     // User data: rendered by userdata/ from plain options; cluster fields may be Outputs.
-    const baseOptions: NodeBootstrapOptions = {
-      mode,
-      release: {
-        version: settings.sociVersion,
-        mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
-        ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
-      },
-      instance: facts,
-      architecture,
-      ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
-      ...(ssd ? { localStorage: { raid0: true, keepSociOnRootVolume: args.keepSociOnRootVolume ?? false } } : {}),
-    };
-    const conn = args.clusterConnection;
     const userData: pulumi.Output<string> = conn
       ? pulumi
           .all([args.clusterName, conn.endpoint, conn.certificateAuthority, conn.serviceCidr])

@@ -320,12 +320,47 @@ describe("SociNodeGroup", () => {
     assert.equal(await promiseOf(ng.nodeRoleArn), "arn:aws:iam::123456789012:role/mine-1234567");
   });
 
-  it("puts the cluster fields in its NodeConfig only when all are given", async () => {
+  it("puts the cluster fields in its NodeConfig when given (sociMode off: SOCI user data plus cluster fields do not fit)", async () => {
     const ng = await group("conn", {
+      sociMode: "off",
       clusterConnection: { endpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", serviceCidr: "172.20.0.0/16" },
     });
     const [nc] = await nodeConfigs(await promiseOf(ng.userData));
     assert.deepEqual(nc.spec.cluster, { name: "k", apiServerEndpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", cidr: "172.20.0.0/16" });
+  });
+
+  it("refuses user data over EC2's 16384-byte limit before registering anything", async () => {
+    await assert.rejects(
+      SociNodeGroup.create("big", {
+        clusterName: "k",
+        subnetIds: [],
+        clusterConnection: { endpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", serviceCidr: "172.20.0.0/16" },
+      }),
+      /big\.userData: '\d{5} bytes' exceeds EC2's 16384-byte user data limit/,
+    );
+    const registries = Array.from({ length: 8 }, (_, i) => `12345678901${i}.dkr.ecr.us-west-2.amazonaws.com`);
+    await assert.rejects(
+      SociCluster.create("bigc", { nodeGroups: [{ name: "default", extraEcrRegistries: registries }] }),
+      /user data of node group 'default': '\d{5} bytes' exceeds EC2's 16384-byte user data limit/,
+    );
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("warns when EKS's own NodeConfig part may push the merged user data over the limit", async () => {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (msg: string) => {
+      warnings.push(msg);
+    };
+    try {
+      await group("warn-lazy");
+      await group("warn-off", { sociMode: "off" });
+    } finally {
+      (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^warn-lazy: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);
   });
 
   it("an unknown instance type fails validation and registers nothing", async () => {
