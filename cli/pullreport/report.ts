@@ -1,0 +1,200 @@
+import { formatBytes, formatMs } from "./duration";
+import { eventNode, eventTime, KubeEvent, parsePulledMessage } from "./events";
+
+export const NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup";
+export const MODE_LABEL = "soci-eks/mode";
+/** Shown when a node has no such label, or the node is unknown. */
+export const UNKNOWN = "-";
+
+/** One pull, attributed to its node. */
+export interface PullSample {
+  node: string;
+  nodeGroup: string;
+  mode: string;
+  image: string;
+  pullMs: number;
+  waitingMs?: number;
+  sizeBytes?: number;
+  namespace?: string;
+  pod?: string;
+  time: number;
+  /**
+   * Started before any earlier pull of this image on this node had finished. A pull that starts after one finished
+   * finds the layers cached (imagePullPolicy Always still "pulls") and is warm. Concurrent pulls on one node are both
+   * cold: containerd shares the download and both wait for it.
+   */
+  cold: boolean;
+}
+
+/** Pull times of one image in one node group. */
+export interface ReportRow {
+  nodeGroup: string;
+  mode: string;
+  image: string;
+  pulls: number;
+  nodes: number;
+  minMs: number;
+  medianMs: number;
+  meanMs: number;
+  maxMs: number;
+  /** Median of "including waiting", when kubelet reported it. */
+  medianWaitingMs?: number;
+  /** From kubelet's `Image size: N bytes.` (kubelet 1.28+). */
+  imageSizeBytes?: number;
+  /** Median of the same image in node groups with mode `off`, divided by this row's median. */
+  speedupVsOff?: number;
+}
+
+export interface Report {
+  rows: ReportRow[];
+  counted: { pulls: number; warmSkipped: number; alreadyPresent: number; unparsed: number; unknownNode: number };
+  /** Why some Pulled events were not counted (first few of each reason). */
+  notes: string[];
+}
+
+export interface ReportOptions {
+  /** Node name → labels (`kubectl get nodes -o json`). Without it node group and mode are `-`. */
+  nodeLabels?: Map<string, Record<string, string>>;
+  /** `namespace/pod` → node, for events without `source.host`/`reportingInstance`. */
+  podNodes?: Map<string, string>;
+  /** Count repeat pulls of an image on the same node too (default: only the first, cold one). */
+  includeWarm?: boolean;
+  /** Only images whose reference contains this text. */
+  imageFilter?: string;
+}
+
+/** The `Pulled` events, attributed to node, node group and mode. */
+export function collectSamples(events: KubeEvent[], opts: ReportOptions = {}): { samples: PullSample[]; counted: Report["counted"]; notes: string[] } {
+  const counted = { pulls: 0, warmSkipped: 0, alreadyPresent: 0, unparsed: 0, unknownNode: 0 };
+  const notes: string[] = [];
+  const pulled = events
+    .filter((e) => e.reason === "Pulled" && (e.involvedObject?.kind ?? "Pod") === "Pod")
+    .map((e) => ({ e, t: eventTime(e) }))
+    .sort((a, b) => a.t - b.t);
+  const samples: PullSample[] = [];
+  /** (node, image) → when its first pull finished. Event times have second granularity, hence the slack. */
+  const firstDone = new Map<string, number>();
+  const SLACK_MS = 1000;
+  for (const { e, t } of pulled) {
+    const parsed = parsePulledMessage(e.message ?? "");
+    if (parsed.kind === "present") {
+      if (!opts.imageFilter || parsed.image.includes(opts.imageFilter)) counted.alreadyPresent++;
+      continue;
+    }
+    if (parsed.kind === "unparsed") {
+      counted.unparsed++;
+      if (notes.length < 10) notes.push(`skipped (${parsed.reason}): ${e.message}`);
+      continue;
+    }
+    if (opts.imageFilter && !parsed.image.includes(opts.imageFilter)) continue;
+    const node = eventNode(e, opts.podNodes);
+    if (!node) {
+      counted.unknownNode++;
+      if (notes.length < 10) notes.push(`no node for ${e.involvedObject?.namespace}/${e.involvedObject?.name}; pass --pods`);
+    }
+    const labels = node ? opts.nodeLabels?.get(node) : undefined;
+    const key = `${node ?? "?"}\u0000${parsed.image}`;
+    const started = t - (parsed.waitingMs ?? parsed.pullMs);
+    const done = firstDone.get(key);
+    const cold = done === undefined || t === 0 || started < done - SLACK_MS;
+    if (done === undefined) firstDone.set(key, t);
+    if (!cold && !opts.includeWarm) {
+      counted.warmSkipped++;
+      continue;
+    }
+    counted.pulls++;
+    samples.push({
+      node: node ?? UNKNOWN,
+      nodeGroup: labels?.[NODEGROUP_LABEL] ?? UNKNOWN,
+      mode: labels?.[MODE_LABEL] ?? UNKNOWN,
+      image: parsed.image,
+      pullMs: parsed.pullMs,
+      ...(parsed.waitingMs !== undefined ? { waitingMs: parsed.waitingMs } : {}),
+      ...(parsed.sizeBytes !== undefined ? { sizeBytes: parsed.sizeBytes } : {}),
+      namespace: e.involvedObject?.namespace,
+      pod: e.involvedObject?.name,
+      time: t,
+      cold,
+    });
+  }
+  return { samples, counted, notes };
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** Groups samples by node group, mode and image; adds the speed-up against `off` groups. */
+export function buildReport(events: KubeEvent[], opts: ReportOptions = {}): Report {
+  const { samples, counted, notes } = collectSamples(events, opts);
+  const groups = new Map<string, PullSample[]>();
+  for (const s of samples) {
+    const key = JSON.stringify([s.nodeGroup, s.mode, s.image]);
+    const list = groups.get(key);
+    if (list) list.push(s);
+    else groups.set(key, [s]);
+  }
+  const rows: ReportRow[] = [...groups.entries()].map(([key, list]) => {
+    const [nodeGroup, mode, image] = JSON.parse(key) as [string, string, string];
+    const ms = list.map((s) => s.pullMs);
+    const waits = list.filter((s) => s.waitingMs !== undefined).map((s) => s.waitingMs as number);
+    const sizes = list.filter((s) => s.sizeBytes !== undefined).map((s) => s.sizeBytes as number);
+    const row: ReportRow = {
+      nodeGroup,
+      mode,
+      image,
+      pulls: list.length,
+      nodes: new Set(list.map((s) => s.node)).size,
+      minMs: round(Math.min(...ms)),
+      medianMs: round(median(ms)),
+      meanMs: round(ms.reduce((a, b) => a + b, 0) / ms.length),
+      maxMs: round(Math.max(...ms)),
+    };
+    if (waits.length) row.medianWaitingMs = round(median(waits));
+    if (sizes.length) row.imageSizeBytes = Math.max(...sizes);
+    return row;
+  });
+  // The stock baseline: groups whose nodes say soci-eks/mode=off.
+  for (const row of rows) {
+    if (row.mode === "off") continue;
+    const off = samples.filter((s) => s.mode === "off" && s.image === row.image).map((s) => s.pullMs);
+    if (off.length && row.medianMs > 0) row.speedupVsOff = Math.round((median(off) / row.medianMs) * 100) / 100;
+  }
+  rows.sort((a, b) => a.image.localeCompare(b.image) || a.mode.localeCompare(b.mode) || a.nodeGroup.localeCompare(b.nodeGroup));
+  return { rows, counted, notes };
+}
+
+function pad(cells: string[][]): string {
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n");
+}
+
+/** The human table. */
+export function formatReport(report: Report): string {
+  const header = ["NODE GROUP", "MODE", "IMAGE", "PULLS", "NODES", "MEDIAN", "MIN", "MAX", "SIZE", "VS OFF"];
+  const lines = report.rows.map((r) => [
+    r.nodeGroup,
+    r.mode,
+    r.image,
+    String(r.pulls),
+    String(r.nodes),
+    formatMs(r.medianMs),
+    formatMs(r.minMs),
+    formatMs(r.maxMs),
+    formatBytes(r.imageSizeBytes),
+    r.speedupVsOff !== undefined ? `${r.speedupVsOff.toFixed(1)}x` : "-",
+  ]);
+  const c = report.counted;
+  const footer =
+    `${c.pulls} pulls counted` +
+    (c.warmSkipped ? `; ${c.warmSkipped} warm pulls skipped (started after the same image finished on the same node; --all counts them)` : "") +
+    (c.alreadyPresent ? `; ${c.alreadyPresent} "already present" events` : "") +
+    (c.unparsed ? `; ${c.unparsed} messages without a duration` : "") +
+    (c.unknownNode ? `; ${c.unknownNode} pulls with no node (pass --pods)` : "");
+  if (!lines.length) return `No kubelet "Successfully pulled image" events found.\n${footer}\n`;
+  return `${pad([header, ...lines])}\n\n${footer}\n`;
+}
