@@ -8,6 +8,8 @@ export {
   SociNodeGroupArgs,
   SociNodeGroupCreateArgs,
   NODE_ROLE_POLICIES,
+  EC2_USER_DATA_LIMIT,
+  EKS_MERGE_RESERVE,
   NODE_ROLE_TRUST_POLICY,
   nodeGroupSettings,
 } from "./sociNodeGroup";

@@ -15,6 +15,7 @@ interface ConfigDecl {
 
 const project = parseYaml(readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
   name: string;
+  main: string;
   runtime: { name: string; options: { typescript: boolean } };
   config: Record<string, ConfigDecl>;
 };
@@ -41,8 +42,9 @@ function tableRows(heading: string): Map<string, string[]> {
 }
 
 describe("Pulumi.yaml and docs/config-reference.md", () => {
-  it("declare the soci-eks project, a nodejs TypeScript program", () => {
+  it("declare the soci-eks project, a nodejs TypeScript program whose entry is index.ts, not the library", () => {
     assert.equal(project.name, "soci-eks");
+    assert.equal(project.main, "index.ts");
     assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
   });
 
