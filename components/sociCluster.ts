@@ -1,3 +1,4 @@
+import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as pulumi from "@pulumi/pulumi";
 import { InstanceFacts } from "../userdata/types";
@@ -114,8 +115,8 @@ const namingOf = new WeakMap<object, SettingNaming>();
 
 /**
  * An EKS cluster whose managed node groups boot with SOCI: a new VPC (or existing subnets), an
- * `eks.Cluster` (API authentication mode, no default node group) and one {@link SociNodeGroup} per entry
- * of `nodeGroups`. All node groups are validated before the first resource is registered.
+ * `eks.Cluster` (API authentication mode, no default node group), one {@link SociNodeGroup} per entry
+ * of `nodeGroups`, and the CoreDNS add-on once nodes exist. All node groups are validated before the first resource is registered.
  */
 export class SociCluster extends pulumi.ComponentResource {
   /** The EKS cluster name. */
@@ -128,6 +129,8 @@ export class SociCluster extends pulumi.ComponentResource {
   public readonly nodeGroups!: SociNodeGroup[];
   /** The underlying @pulumi/eks cluster. */
   public readonly cluster!: eks.Cluster;
+  /** The CoreDNS managed add-on, created after the node groups. */
+  public readonly corednsAddon!: aws.eks.Addon;
 
   /**
    * Looks up instance facts for every node group (EC2 DescribeInstanceTypes), validates, then creates the cluster.
@@ -164,6 +167,9 @@ export class SociCluster extends pulumi.ComponentResource {
       version: args.kubernetesVersion ?? DEFAULTS.kubernetesVersion,
       authenticationMode: eks.AuthenticationMode.Api,
       skipDefaultNodeGroup: true,
+      // CoreDNS is a Deployment: created before any node exists it stays degraded and the addon create can time
+      // out. It is created below, after the node groups (terraform-aws-eks does the same).
+      corednsAddonOptions: { enabled: false },
       tags,
       ...(args.existingSubnetIds
         ? { subnetIds: args.existingSubnetIds }
@@ -184,7 +190,16 @@ export class SociCluster extends pulumi.ComponentResource {
       }, { parent: this, dependsOn: [cluster] });
     });
 
+    const coredns = new aws.eks.Addon(`${name}-coredns`, {
+      clusterName,
+      addonName: "coredns",
+      resolveConflictsOnCreate: "OVERWRITE",
+      resolveConflictsOnUpdate: "PRESERVE",
+      tags,
+    }, { parent: this, dependsOn: nodeGroups });
+
     this.cluster = cluster;
+    this.corednsAddon = coredns;
     this.clusterName = clusterName;
     this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
     this.nodeGroups = nodeGroups;

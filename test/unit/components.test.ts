@@ -49,6 +49,7 @@ describe("SociCluster with the default settings", () => {
       [ATTACH]: 3,
       [LT]: 1,
       [NG]: 1,
+      "aws:eks/addon:Addon": 1,
     });
     assert.equal(await promiseOf(cluster.clusterName), "c-eks-cluster");
     assert.deepEqual(await promiseOf(cluster.nodeGroupNames), ["c-default-ng-1234567"]);
@@ -75,6 +76,17 @@ describe("SociCluster with the default settings", () => {
     assert.deepEqual(eks.inputs.privateSubnetIds, ["c-private-0-id", "c-private-1-id"]);
     assert.deepEqual(eks.inputs.publicSubnetIds, ["c-public-0-id", "c-public-1-id"]);
     assert.equal(eks.inputs.vpcId, "c-vpc-id");
+    assert.equal(eks.inputs.corednsAddonOptions.enabled, false);
+  });
+
+  it("adds CoreDNS as a managed add-on of the cluster (after the node groups, so it can schedule)", async () => {
+    await defaultCluster();
+    const addon = one(mocks, "aws:eks/addon:Addon");
+    assert.equal(addon.inputs.addonName, "coredns");
+    assert.equal(addon.inputs.clusterName, "c-eks-cluster");
+    // Registration order reflects dependsOn: the add-on is registered after the node group.
+    const order = mocks.resources.map((r) => r.type);
+    assert.ok(order.indexOf("aws:eks/addon:Addon") > order.indexOf(NG));
   });
 
   it("spreads subnets over two AZs with load-balancer tags and routes private egress through one NAT", async () => {
