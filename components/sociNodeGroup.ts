@@ -50,7 +50,7 @@ export interface SociNodeGroupArgs {
   nodeRole?: aws.iam.Role;
   /** `ON_DEMAND` (default) or `SPOT`. */
   capacityType?: "ON_DEMAND" | "SPOT";
-  /** Attach AmazonSSMManagedInstanceCore to the new node role (Session Manager shell). Default false. */
+  /** Attach AmazonSSMManagedInstanceCore to the node role soci-eks creates (Session Manager shell); ignored with `nodeRole`. Default false. */
   ssmAccess?: boolean;
   /** IMDS hop limit. Default 1 (node only); 2 lets pods reach IMDS and the node role's credentials. */
   metadataHopLimit?: number;

@@ -50,7 +50,7 @@ export interface NodeGroupSettings {
 export type SettingNamer = (key: keyof NodeGroupSettings) => string;
 
 const DIGEST = /^[0-9a-f]{64}$/;
-/** Characters the installer's env file accepts without quoting trouble (userdata/cloudConfig.ts is stricter than this is not). */
+/** Characters safe in the installer's env file (a subset of what userdata/cloudConfig.ts renderEnvFile accepts). */
 const URL_SAFE = /^[A-Za-z0-9._:/@+=,-]+$/;
 /** `<12-digit account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` */
 const ECR_HOST = /^\d{12}\.dkr\.ecr(-fips)?\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?$/;
