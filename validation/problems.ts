@@ -2,6 +2,7 @@
  * Configuration problems and the one error that reports all of them.
  * Validation collects every problem in one pass; callers throw once, before any resource exists.
  */
+import { RunError } from "@pulumi/pulumi/errors";
 
 /** One bad setting: where it is, what it holds, why that is wrong, and how to fix it. */
 export interface ConfigProblem {
@@ -44,9 +45,10 @@ export function dedupeProblems(problems: ConfigProblem[]): ConfigProblem[] {
 
 /**
  * Thrown when the configuration is invalid, before any resource is registered.
- * The message lists every problem, one per line.
+ * The message lists every problem, one per line. A `pulumi.RunError`, so the CLI prints the message
+ * without a stack trace.
  */
-export class SociConfigError extends Error {
+export class SociConfigError extends RunError {
   /** The problems, in the order they were found. */
   readonly problems: ConfigProblem[];
 

@@ -16,6 +16,7 @@ import {
   Ec2InstanceTypeResult,
 } from "../../validation";
 import { INSTANCE_TYPES } from "../helpers/mocks";
+import { RunError } from "@pulumi/pulumi/errors";
 
 const TODAY = new Date("2026-11-23T12:00:00Z");
 
@@ -332,6 +333,8 @@ describe("instance facts and the error type", () => {
       () => throwIfProblems([p, p, { ...p, setting: "soci-eks:nodeGroups[1].sociMode" }]),
       (e: Error) => {
         assert.ok(e instanceof SociConfigError);
+        assert.ok(RunError.isInstance(e), "the Pulumi CLI prints RunErrors without a stack trace");
+        assert.equal(e.name, "SociConfigError");
         assert.equal(e.problems.length, 2);
         assert.equal(
           e.message,
