@@ -56,6 +56,7 @@ const GROUP_ARG_PATHS: Record<keyof NodeGroupSettings | "name", string> = {
   minSize: "scaling.minSize",
   maxSize: "scaling.maxSize",
   ssd: "ssd",
+  keepSociOnRootVolume: "keepSociOnRootVolume",
   rootVolumeSizeGiB: "rootVolume.sizeGiB",
   rootVolumeIops: "rootVolume.iops",
   rootVolumeThroughput: "rootVolume.throughputMiBps",
@@ -101,9 +102,9 @@ export function validateSociClusterArgs(
   const result = validateCluster(cluster, groups, facts, today, lookupErrors);
   if (result.problems.length === 0) {
     // The user data must fit EC2's limit; measured only once the settings it is rendered from are valid.
-    args.nodeGroups.forEach((g, i) => {
-      const settings = groups[i].settings;
-      const bytes = userDataSize(bootstrapOptionsFor(settings, facts.get(settings.instanceType)!, g.keepSociOnRootVolume ?? false), false);
+    groups.forEach((g) => {
+      const settings = g.settings;
+      const bytes = userDataSize(bootstrapOptionsFor(settings, facts.get(settings.instanceType)!), false);
       if (bytes > EC2_USER_DATA_LIMIT) result.problems.push(userDataSizeProblem(`user data of node group '${g.name}'`, bytes));
     });
   }

@@ -76,6 +76,7 @@ const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
   minSize: "scaling.minSize",
   maxSize: "scaling.maxSize",
   ssd: "ssd",
+  keepSociOnRootVolume: "keepSociOnRootVolume",
   rootVolumeSizeGiB: "rootVolume.sizeGiB",
   rootVolumeIops: "rootVolume.iops",
   rootVolumeThroughput: "rootVolume.throughputMiBps",
@@ -98,6 +99,7 @@ export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" 
     minSize: args.scaling?.minSize ?? DEFAULTS.minSize,
     maxSize: args.scaling?.maxSize ?? DEFAULTS.maxSize,
     ssd: args.ssd ?? DEFAULTS.ssd,
+    keepSociOnRootVolume: args.keepSociOnRootVolume,
     rootVolumeSizeGiB: args.rootVolume?.sizeGiB ?? DEFAULTS.rootVolumeSizeGiB,
     rootVolumeIops: args.rootVolume?.iops ?? DEFAULTS.rootVolumeIops,
     rootVolumeThroughput: args.rootVolume?.throughputMiBps ?? DEFAULTS.rootVolumeThroughput,
@@ -137,7 +139,7 @@ const PLACEHOLDER_CLUSTER: ClusterConnection = {
 };
 
 /** The renderer's options for a validated node group (call only after validation passed). */
-export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts, keepSociOnRootVolume: boolean): NodeBootstrapOptions {
+export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts): NodeBootstrapOptions {
   return {
     mode: settings.sociMode as SociMode,
     release: {
@@ -148,7 +150,7 @@ export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: Instance
     instance: facts,
     architecture: nodeArchitecture(facts)!,
     ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
-    ...(settings.ssd ? { localStorage: { raid0: true, keepSociOnRootVolume } } : {}),
+    ...(settings.ssd ? { localStorage: { raid0: true, keepSociOnRootVolume: settings.keepSociOnRootVolume ?? false } } : {}),
   };
 }
 
@@ -226,7 +228,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     throwIfProblems(problems, `SociNodeGroup '${name}'`);
 
     const facts = args.instanceFacts;
-    const baseOptions = bootstrapOptionsFor(settings, facts, args.keepSociOnRootVolume ?? false);
+    const baseOptions = bootstrapOptionsFor(settings, facts);
     const { architecture, mode } = baseOptions;
     const ssd = settings.ssd;
     const conn = args.clusterConnection;

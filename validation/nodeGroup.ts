@@ -36,6 +36,7 @@ export interface NodeGroupSettings {
   minSize: number;
   maxSize: number;
   ssd: boolean;
+  keepSociOnRootVolume?: boolean;
   rootVolumeSizeGiB: number;
   rootVolumeIops: number;
   rootVolumeThroughput: number;
@@ -231,6 +232,9 @@ function checkRegistries(s: NodeGroupSettings, name: SettingNamer): ConfigProble
 
 function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  if (s.keepSociOnRootVolume && !s.ssd) {
+    problems.push({ setting: name("keepSociOnRootVolume"), value: true, reason: "has no effect without ssd (SOCI's data is on the root volume anyway)", fix: `Set ${name("ssd")} to true, or unset ${name("keepSociOnRootVolume")}.` });
+  }
   if (s.capacityType !== undefined && s.capacityType !== "ON_DEMAND" && s.capacityType !== "SPOT") {
     problems.push({ setting: name("capacityType"), value: s.capacityType, reason: "is not ON_DEMAND or SPOT", fix: `Set ${name("capacityType")} to ON_DEMAND (default) or SPOT.` });
   }

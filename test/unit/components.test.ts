@@ -375,6 +375,15 @@ describe("SociNodeGroup", () => {
     assert.match(warnings[0], /^warn-lazy: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);
   });
 
+  it("the constructor refuses facts of another instance type", () => {
+    const m7g = { instanceType: "m7g.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["arm64" as const], gpus: 0 };
+    assert.throws(
+      () => new SociNodeGroup("mismatch", { clusterName: "k", subnetIds: [], instanceType: "m7i.xlarge", instanceFacts: m7g }),
+      /mismatch\.instanceFacts: 'm7g\.xlarge' describe a different type than instanceType \(m7i\.xlarge\)/,
+    );
+    assert.deepEqual(mocks.resources, []);
+  });
+
   it("an unknown instance type fails validation and registers nothing", async () => {
     await assert.rejects(
       SociNodeGroup.create("nope", { clusterName: "k", subnetIds: [], instanceType: "m99.huge" }),

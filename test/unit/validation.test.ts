@@ -213,6 +213,13 @@ describe("node group validation, one rule at a time", () => {
     assert.deepEqual(problems({ labels: { "example.com/team": "a_b-c.d" }, taints: [{ key: "dedicated", value: "x", effect: "NoExecute" }] }), []);
   });
 
+  it("keepSociOnRootVolume without ssd", () => {
+    assert.deepEqual(problems({ keepSociOnRootVolume: true }), [
+      "soci-eks:keepSociOnRootVolume: true has no effect without ssd (SOCI's data is on the root volume anyway). Set soci-eks:ssd to true, or unset soci-eks:keepSociOnRootVolume.",
+    ]);
+    assert.deepEqual(problems({ keepSociOnRootVolume: true, ssd: true, instanceType: "m6id.2xlarge" }), []);
+  });
+
   it("collects every problem in one pass", () => {
     const ps = problems({ sociMode: "fast", sociVersion: "v0.16.1", minSize: 9, rootVolumeIops: 100, instanceType: "t3.small", ssd: true });
     assert.deepEqual(
