@@ -28,7 +28,7 @@ export const INSTANCE_TYPES: Record<string, Record<string, unknown>> = {
   "t3.medium": { defaultVcpus: 2, memorySize: 4096, supportedArchitectures: ["x86_64"], gpuses: [], instanceStorageSupported: false, instanceDisks: [], totalInstanceStorage: 0 },
   "g5.xlarge": { defaultVcpus: 4, memorySize: 16384, supportedArchitectures: ["x86_64"], gpuses: [{ count: 1, manufacturer: "NVIDIA", memorySize: 24576, name: "A10G" }], instanceStorageSupported: true, instanceDisks: [{ count: 1, size: 250, type: "ssd" }], totalInstanceStorage: 250 },
   "g5g.xlarge": { defaultVcpus: 4, memorySize: 8192, supportedArchitectures: ["arm64"], gpuses: [{ count: 1, manufacturer: "NVIDIA", memorySize: 16384, name: "T4g" }], instanceStorageSupported: false, instanceDisks: [], totalInstanceStorage: 0 },
-  "d2.xlarge": { defaultVcpus: 4, memorySize: 31232, supportedArchitectures: ["x86_64"], gpuses: [], instanceStorageSupported: true, instanceDisks: [{ count: 3, size: 2048, type: "hdd" }], totalInstanceStorage: 6144 },
+  "d2.xlarge": { defaultVcpus: 4, memorySize: 31232, supportedArchitectures: ["x86_64"], gpuses: [], instanceStorageSupported: true, instanceDisks: [{ count: 3, size: 2000, type: "hdd" }], totalInstanceStorage: 6000 },
   "mac1.metal": { defaultVcpus: 12, memorySize: 32768, supportedArchitectures: ["x86_64_mac"], gpuses: [], instanceStorageSupported: false, instanceDisks: [], totalInstanceStorage: 0 },
 };
 
