@@ -69,6 +69,8 @@ export interface SociIndexBuilderArgs {
    * repositories (the node role of a soci-eks node group can only pull from ECR). Leave unset if the role already can.
    */
   nodeRoleName?: pulumi.Input<string>;
+  /** The same role by ARN (e.g. `SociNodeGroup.nodeRoleArn`); used when `nodeRoleName` is unset. */
+  nodeRoleArn?: pulumi.Input<string>;
   /** How long one conversion may take (Job activeDeadlineSeconds and the Pulumi create timeout). Default 60. */
   timeoutMinutes?: number;
   /** Host paths mounted into the Job. */
@@ -394,11 +396,13 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
 
     const resolved = args.images.map((image) => resolveSourceImage(image, invokeOpts, `SociIndexBuilder '${name}'`));
 
-    if (args.nodeRoleName !== undefined) {
+    const role =
+      args.nodeRoleName ?? (args.nodeRoleArn !== undefined ? pulumi.output(args.nodeRoleArn).apply((arn) => arn.split("/").pop() ?? arn) : undefined);
+    if (role !== undefined) {
       this.pushPolicy = new aws.iam.RolePolicy(
         `${name}-push`,
         {
-          role: args.nodeRoleName,
+          role,
           policy: pulumi.output(Promise.all(resolved)).apply((sources) => pushPolicyDocument(sources, args.partition ?? "aws")),
         },
         awsOpts,

@@ -242,6 +242,8 @@ describe("SociIndexBuilder graph", () => {
       `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/web`,
     ]);
     assert.ok(push.Action.includes("ecr:PutImage"));
+    await build("iam2", { images: [{ repository: "web", tag: "2.0" }], nodeRoleArn: pulumi.output("arn:aws:iam::123456789012:role/eks/soci-lazy-role-5f3a") });
+    assert.equal(ofType(POLICY, "iam2-")[0].inputs.role, "soci-lazy-role-5f3a");
     assert.ok(push.Action.includes("ecr:CompleteLayerUpload"));
   });
 });
