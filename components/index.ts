@@ -37,3 +37,4 @@ export {
   SociIndexResult,
   INDEX_BUILDER_DEFAULTS,
 } from "./sociIndexBuilder";
+export { PullCheck, PullCheckArgs, PullCheckNodeGroup, PULL_CHECK_DEFAULT_IMAGES } from "./pullCheck";

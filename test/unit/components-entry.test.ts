@@ -10,7 +10,7 @@ describe("package entry (package.json main)", () => {
     assert.equal(pkg.main, "dist/components/index.js");
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const entry = require(path.join(REPO_ROOT, pkg.main)) as Record<string, unknown>;
-    for (const name of ["SociCluster", "SociNodeGroup", "SociIndexBuilder", "SociConfigError", "loadStackConfig", "deployStack", "lookupInstanceFacts"]) {
+    for (const name of ["SociCluster", "SociNodeGroup", "SociIndexBuilder", "PullCheck", "SociConfigError", "loadStackConfig", "deployStack", "lookupInstanceFacts"]) {
       assert.equal(typeof entry[name], "function", name);
     }
     const { SociCluster, SociNodeGroup } = entry as { SociCluster: { create: unknown }; SociNodeGroup: { create: unknown } };
