@@ -23,7 +23,10 @@ export interface SociIndexImage {
   registryId?: string;
 }
 
-/** Host paths the build Job mounts from the SOCI node. Defaults match soci-eks's AL2023 installer and the EKS AMI. */
+/**
+ * Host paths the build Job uses on the SOCI node. Defaults match soci-eks's AL2023 installer and the EKS AMI. The
+ * directory of each binary is mounted read-only at `/host<dir>`.
+ */
 export interface SociIndexBuilderHostPaths {
   /** Default `/run/containerd/containerd.sock`. */
   containerdSocket?: string;
@@ -305,6 +308,20 @@ export async function resolveSourceImage(
   };
 }
 
+/**
+ * The node directories that hold the host binaries, each mounted read-only at `/host<dir>`. Directories rather than
+ * the files themselves: a hostPath of type File that is missing keeps the pod in ContainerCreating until the Job's
+ * deadline, while a missing binary in a mounted directory fails the script at once with its name.
+ */
+export function hostBinaryMounts(binaries: string[]): {
+  dirs: { name: string; hostPath: string; mountPath: string }[];
+  inContainer: (binary: string) => string;
+} {
+  const unique = [...new Set(binaries.map((b) => path.posix.dirname(b)))];
+  const dirs = unique.map((dir, i) => ({ name: `host-bin-${i}`, hostPath: dir, mountPath: `/host${dir}` }));
+  return { dirs, inContainer: (binary) => `/host${binary}` };
+}
+
 /** ECR push permissions for the destination repositories (the node role's managed policy only pulls). */
 export function pushPolicyDocument(sources: ResolvedSourceImage[], partition = "aws"): string {
   const arns = [...new Set(sources.map((s) => `arn:${partition}:ecr:${s.region}:${s.registryId}:repository/${s.repository}`))].sort();
@@ -361,6 +378,7 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
     const nodeSelector = args.nodeSelector ?? { [MODE_LABEL]: "lazy" };
     const script = buildScript();
     const scriptSha256 = sha256(script);
+    const hostBin = hostBinaryMounts([hostPaths.soci, hostPaths.nerdctl, hostPaths.ecrCredentialHelper]);
 
     const k8sOpts: pulumi.CustomResourceOptions = { parent: this, ...(args.kubernetesProvider ? { provider: args.kubernetesProvider } : {}) };
     const awsOpts: pulumi.CustomResourceOptions = { parent: this, ...(args.awsProvider ? { provider: args.awsProvider } : {}) };
@@ -424,9 +442,12 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
         { name: "BUILD_NAMESPACE", value: INDEX_BUILDER_DEFAULTS.buildNamespace },
         { name: "WORK_DIR", value: WORK_DIR },
         { name: "CONTAINERD_ADDRESS", value: hostPaths.containerdSocket },
+        { name: "SOCI_BIN", value: hostBin.inContainer(hostPaths.soci) },
+        { name: "NERDCTL_BIN", value: hostBin.inContainer(hostPaths.nerdctl) },
         { name: "HOME", value: "/root" },
         { name: "DOCKER_CONFIG", value: "/root/.docker" },
-        { name: "PATH", value: "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
+        // The image's own tools first; the node's directories only supply soci, nerdctl and the credential helper.
+        { name: "PATH", value: ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", ...hostBin.dirs.map((d) => d.mountPath)].join(":") },
       ];
       return new k8s.batch.v1.Job(
         `${name}-${dnsSlug(image.repository, 40)}-${dnsSlug(destinationTagFor(image), 40)}`,
@@ -467,9 +488,7 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
                     volumeMounts: [
                       { name: "script", mountPath: SCRIPT_MOUNT_DIR, readOnly: true },
                       { name: "containerd-socket", mountPath: hostPaths.containerdSocket },
-                      { name: "soci", mountPath: "/usr/local/bin/soci", readOnly: true },
-                      { name: "nerdctl", mountPath: "/usr/local/bin/nerdctl", readOnly: true },
-                      { name: "ecr-login", mountPath: "/usr/local/bin/docker-credential-ecr-login", readOnly: true },
+                      ...hostBin.dirs.map((d) => ({ name: d.name, mountPath: d.mountPath, readOnly: true })),
                       { name: "docker-config", mountPath: "/root/.docker", readOnly: true },
                       { name: "work", mountPath: WORK_DIR },
                     ],
@@ -478,9 +497,7 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
                 volumes: [
                   { name: "script", configMap: { name: configMapName, defaultMode: 0o555 } },
                   { name: "containerd-socket", hostPath: { path: hostPaths.containerdSocket, type: "Socket" } },
-                  { name: "soci", hostPath: { path: hostPaths.soci, type: "File" } },
-                  { name: "nerdctl", hostPath: { path: hostPaths.nerdctl, type: "File" } },
-                  { name: "ecr-login", hostPath: { path: hostPaths.ecrCredentialHelper, type: "File" } },
+                  ...hostBin.dirs.map((d) => ({ name: d.name, hostPath: { path: d.hostPath, type: "Directory" } })),
                   { name: "docker-config", hostPath: { path: hostPaths.dockerConfigDir, type: "Directory" } },
                   { name: "work", emptyDir: {} },
                 ],

@@ -3,9 +3,10 @@
 #
 # Runs inside the SociIndexBuilder Kubernetes Job on a SOCI node. The Job mounts, from the node:
 #   - the containerd socket            (CONTAINERD_ADDRESS, default /run/containerd/containerd.sock)
-#   - the soci CLI                     (/usr/local/bin/soci, installed by soci-eks's node installer)
-#   - nerdctl                          (/usr/bin/nerdctl on the AL2023 EKS AMI)
-#   - docker-credential-ecr-login      (installed by soci-eks's node installer)
+#   - the directories holding the soci CLI (/usr/local/bin, soci-eks's installer), nerdctl (/usr/bin, AL2023 EKS
+#     AMI) and docker-credential-ecr-login (/usr/bin, soci-eks's installer), read-only under /host; SOCI_BIN and
+#     NERDCTL_BIN name the binaries and PATH reaches the credential helper. Directories, not files: a missing
+#     binary is then this script's clear error instead of a pod stuck on a hostPath type check.
 #   - root's Docker config             (/root/.docker, whose credHelpers send ECR to ecr-login)
 # and runs with hostNetwork, so ecr-login gets the node role's credentials from IMDS (hop limit 1).
 #
@@ -22,6 +23,8 @@
 #   BUILD_NAMESPACE  containerd namespace for the build (default soci-eks-build)
 #   WORK_DIR         scratch directory; soci's --root lives under it (default /work)
 #   CONTAINERD_ADDRESS  containerd socket (default /run/containerd/containerd.sock)
+#   SOCI_BIN         the soci CLI (default: soci on PATH)
+#   NERDCTL_BIN      nerdctl (default: nerdctl on PATH)
 #   DRY_RUN          "1" prints the commands instead of running them (used by tests)
 set -euo pipefail
 
@@ -40,6 +43,8 @@ BUILD_NAMESPACE="${BUILD_NAMESPACE:-soci-eks-build}"
 WORK_DIR="${WORK_DIR:-/work}"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
 DRY_RUN="${DRY_RUN:-0}"
+SOCI_BIN="${SOCI_BIN:-soci}"
+NERDCTL_BIN="${NERDCTL_BIN:-nerdctl}"
 SOCI_ROOT="${WORK_DIR}/soci-root"
 
 [[ "${SRC_REF}" == *@sha256:* ]] || die "SRC_REF must be pinned by digest (got ${SRC_REF})"
@@ -55,11 +60,11 @@ run() {
   fi
 }
 
-nerdctl_ns() { nerdctl --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" "$@"; }
+nerdctl_ns() { "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" "$@"; }
 
 # The exact conversion command; the node lab runs the same line.
 soci_convert() {
-  run soci --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
+  run "${SOCI_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
     --content-store containerd --root "${SOCI_ROOT}" \
     convert --all-platforms --min-layer-size "${MIN_LAYER_SIZE}" --span-size "${SPAN_SIZE}" \
     "${SRC_REF}" "${DST_REF}"
@@ -73,13 +78,13 @@ cleanup() {
 
 preflight() {
   local tool
-  for tool in soci nerdctl docker-credential-ecr-login; do
-    command -v "${tool}" >/dev/null 2>&1 || die "${tool} not found on PATH; is this a soci-eks SOCI node (soci-eks/mode lazy or parallel)?"
+  for tool in "${SOCI_BIN}" "${NERDCTL_BIN}" docker-credential-ecr-login; do
+    command -v "${tool}" >/dev/null 2>&1 || die "${tool} not found (PATH=${PATH}); is this a soci-eks SOCI node (soci-eks/mode lazy or parallel)? Check the builder's hostPaths"
   done
   [[ -S "${CONTAINERD_ADDRESS}" ]] || die "containerd socket ${CONTAINERD_ADDRESS} is not mounted"
   if [[ -n "${SOCI_VERSION}" ]]; then
     local have
-    have="$(soci --version 2>&1 || true)"
+    have="$("${SOCI_BIN}" --version 2>&1 || true)"
     [[ "${have}" == *"${SOCI_VERSION}"* ]] ||
       die "node has '${have}', this builder was configured for soci ${SOCI_VERSION}; set sociVersion to the node group's SOCI version"
   fi
@@ -109,13 +114,13 @@ main() {
     mkdir -p "${SOCI_ROOT}"
     trap cleanup EXIT
   fi
-  run nerdctl --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
+  run "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
     pull --all-platforms --unpack=false --quiet "${SRC_REF}"
   if [[ "${DRY_RUN}" != "1" ]]; then
     check_layer_compression
   fi
   soci_convert
-  run nerdctl --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
+  run "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
     push --all-platforms "${DST_REF}"
   log "pushed ${DST_REF} (SOCI index manifest v2)"
 }

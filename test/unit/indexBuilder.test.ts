@@ -147,21 +147,25 @@ describe("SociIndexBuilder graph", () => {
     assert.equal(env.MIN_LAYER_SIZE, String(10 * 1024 * 1024));
     assert.equal(env.SPAN_SIZE, String(4 * 1024 * 1024));
     assert.equal(env.CONTAINERD_ADDRESS, "/run/containerd/containerd.sock");
+    assert.equal(env.SOCI_BIN, "/host/usr/local/bin/soci");
+    assert.equal(env.NERDCTL_BIN, "/host/usr/bin/nerdctl");
+    assert.equal(env.PATH, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/local/bin:/host/usr/bin");
     const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
     assert.deepEqual(volumes["containerd-socket"].hostPath, { path: "/run/containerd/containerd.sock", type: "Socket" });
-    assert.deepEqual(volumes.soci.hostPath, { path: "/usr/local/bin/soci", type: "File" });
-    assert.deepEqual(volumes.nerdctl.hostPath, { path: "/usr/bin/nerdctl", type: "File" });
-    assert.deepEqual(volumes["ecr-login"].hostPath, { path: "/usr/bin/docker-credential-ecr-login", type: "File" });
+    // soci's and nerdctl's directories (the credential helper shares /usr/bin), not the files: see hostBinaryMounts.
+    assert.deepEqual(volumes["host-bin-0"].hostPath, { path: "/usr/local/bin", type: "Directory" });
+    assert.deepEqual(volumes["host-bin-1"].hostPath, { path: "/usr/bin", type: "Directory" });
+    assert.equal(volumes["host-bin-2"], undefined);
     assert.deepEqual(volumes["docker-config"].hostPath, { path: "/root/.docker", type: "Directory" });
     assert.deepEqual(volumes.work.emptyDir, {});
     const cmName = ofType(CM, "spec-")[0].inputs.metadata.name;
     assert.deepEqual(volumes.script.configMap, { name: cmName, defaultMode: 0o555 });
     const mounts = Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.mountPath]));
     assert.equal(mounts["containerd-socket"], "/run/containerd/containerd.sock");
-    assert.equal(mounts.soci, "/usr/local/bin/soci");
-    assert.equal(mounts.nerdctl, "/usr/local/bin/nerdctl");
-    assert.equal(mounts["ecr-login"], "/usr/local/bin/docker-credential-ecr-login");
+    assert.equal(mounts["host-bin-0"], "/host/usr/local/bin");
+    assert.equal(mounts["host-bin-1"], "/host/usr/bin");
     assert.equal(mounts.script, "/opt/soci-eks");
+    for (const m of c.volumeMounts) if (m.name.startsWith("host-bin") || m.name === "docker-config") assert.equal(m.readOnly, true, m.name);
     for (const m of c.volumeMounts) assert.ok(Object.keys(volumes).includes(m.name), `mount ${m.name} has a volume`);
     assert.equal(job.metadata.annotations["soci-eks/source"], env.SRC_REF);
     assert.equal(job.metadata.annotations["soci-eks/destination"], env.DST_REF);
@@ -227,8 +231,8 @@ describe("SociIndexBuilder graph", () => {
     assert.equal(job.spec.activeDeadlineSeconds, 5400);
     assert.equal(job.metadata.namespace, "builds");
     assert.equal(ofType(NS, "opt-").length, 0);
-    const nerdctl = pod.volumes.find((v: any) => v.name === "nerdctl");
-    assert.equal(nerdctl.hostPath.path, "/usr/local/bin/nerdctl");
+    assert.deepEqual(pod.volumes.filter((v: any) => v.name.startsWith("host-bin")).map((v: any) => v.hostPath.path), ["/usr/local/bin", "/usr/bin"]);
+    assert.equal(pod.containers[0].env.find((e: any) => e.name === "NERDCTL_BIN").value, "/host/usr/local/bin/nerdctl");
   });
 
   it("with nodeRoleName, the node role may push to exactly the destination repositories", async () => {

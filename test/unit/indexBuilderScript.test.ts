@@ -121,6 +121,15 @@ describe("build-soci-index.sh", () => {
     assert.ok(r.calls.some((c) => c.includes(" convert ")));
   });
 
+  it("uses SOCI_BIN and NERDCTL_BIN when set (the Job points them at the node's binaries under /host)", () => {
+    const r = run({ SOCI_BIN: path.join(dir, "bin", "soci"), NERDCTL_BIN: path.join(dir, "bin", "nerdctl"), PATH: `/usr/bin:/bin:${path.join(dir, "bin")}` });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.calls.some((c) => c.startsWith("soci --address") && c.includes(" convert ")));
+    const missing = run({ NERDCTL_BIN: "/host/usr/bin/nerdctl" });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /\/host\/usr\/bin\/nerdctl not found \(PATH=.*\); is this a soci-eks SOCI node.*Check the builder's hostPaths/);
+  });
+
   it("refuses a node whose soci is another version", () => {
     const r = run({ SOCI_VERSION: "0.15.0" });
     assert.equal(r.status, 1);
@@ -131,7 +140,7 @@ describe("build-soci-index.sh", () => {
   it("refuses a node without the soci CLI, naming it", () => {
     const r = run({ PATH: `/usr/bin:/bin` });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /(soci|nerdctl|docker-credential-ecr-login) not found on PATH; is this a soci-eks SOCI node/);
+    assert.match(r.stderr, /(soci|nerdctl|docker-credential-ecr-login) not found \(PATH=\/usr\/bin:\/bin\); is this a soci-eks SOCI node/);
   });
 
   it("refuses a source that is not pinned by digest, and a destination with a digest", () => {
