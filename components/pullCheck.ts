@@ -49,6 +49,8 @@ export interface PullCheckArgs {
   waitForCompletion?: boolean;
   /** Kubernetes provider. Default: `opts.providers.kubernetes` or the ambient provider. */
   kubernetesProvider?: k8s.Provider;
+  /** Kubeconfig (e.g. `SociCluster.kubeconfig`), used to make a provider when `kubernetesProvider` is unset. */
+  kubeconfig?: pulumi.Input<string>;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -122,7 +124,9 @@ export class PullCheck extends pulumi.ComponentResource {
     const replicas = args.replicas ?? 1;
     const runId = args.runId ?? "1";
     this.namespace = args.namespace ?? "soci-eks-pullcheck";
-    const k8sOpts: pulumi.CustomResourceOptions = { parent: this, ...(args.kubernetesProvider ? { provider: args.kubernetesProvider } : {}) };
+    const k8sProvider =
+      args.kubernetesProvider ?? (args.kubeconfig !== undefined ? new k8s.Provider(`${name}-k8s`, { kubeconfig: args.kubeconfig }, { parent: this }) : undefined);
+    const k8sOpts: pulumi.CustomResourceOptions = { parent: this, ...(k8sProvider ? { provider: k8sProvider } : {}) };
     const checkLabel = { "soci-eks/pull-check": name };
     const baseLabels = { "app.kubernetes.io/name": "soci-pull-check", "app.kubernetes.io/managed-by": "soci-eks", ...checkLabel };
 

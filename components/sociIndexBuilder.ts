@@ -46,6 +46,8 @@ export interface SociIndexBuilderArgs {
   images: SociIndexImage[];
   /** Kubernetes provider of the cluster that has a SOCI node group. Default: `opts.providers.kubernetes` or the ambient provider. */
   kubernetesProvider?: k8s.Provider;
+  /** Kubeconfig of that cluster (e.g. `SociCluster.kubeconfig`), used to make a provider when `kubernetesProvider` is unset. */
+  kubeconfig?: pulumi.Input<string>;
   /** AWS provider for the ECR lookups and the IAM policy. Default: `opts.providers.aws` or the ambient provider. */
   awsProvider?: aws.Provider;
   /** The soci release on the nodes; the Job checks `soci --version` against it and it is part of the Job hash. Default 0.16.1 (DEFAULT_SOCI_VERSION). */
@@ -380,7 +382,9 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
     const scriptSha256 = sha256(script);
     const hostBin = hostBinaryMounts([hostPaths.soci, hostPaths.nerdctl, hostPaths.ecrCredentialHelper]);
 
-    const k8sOpts: pulumi.CustomResourceOptions = { parent: this, ...(args.kubernetesProvider ? { provider: args.kubernetesProvider } : {}) };
+    const k8sProvider =
+      args.kubernetesProvider ?? (args.kubeconfig !== undefined ? new k8s.Provider(`${name}-k8s`, { kubeconfig: args.kubeconfig }, { parent: this }) : undefined);
+    const k8sOpts: pulumi.CustomResourceOptions = { parent: this, ...(k8sProvider ? { provider: k8sProvider } : {}) };
     const awsOpts: pulumi.CustomResourceOptions = { parent: this, ...(args.awsProvider ? { provider: args.awsProvider } : {}) };
     const invokeOpts: pulumi.InvokeOptions = { parent: this, ...(args.awsProvider ? { provider: args.awsProvider } : {}) };
 

@@ -11,6 +11,7 @@ interface Recorded {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  provider?: string;
 }
 
 const ACCOUNT = "123456789012";
@@ -27,7 +28,7 @@ const invokes: { token: string; inputs: Record<string, any> }[] = [];
 pulumi.runtime.setMocks(
   {
     newResource(args) {
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+      resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
       return { id: `${args.name}-id`, state: { ...args.inputs } };
     },
     call(args) {
@@ -249,6 +250,23 @@ describe("SociIndexBuilder graph", () => {
     await build("iam2", { images: [{ repository: "web", tag: "2.0" }], nodeRoleArn: pulumi.output("arn:aws:iam::123456789012:role/eks/soci-lazy-role-5f3a") });
     assert.equal(ofType(POLICY, "iam2-")[0].inputs.role, "soci-lazy-role-5f3a");
     assert.ok(push.Action.includes("ecr:CompleteLayerUpload"));
+  });
+});
+
+describe("SociIndexBuilder providers", () => {
+  beforeEach(() => {
+    ecr.clear();
+    ecr.set("web:2.0", DIGEST_B);
+  });
+  it("a kubeconfig makes a Kubernetes provider under the component, used by every Kubernetes child", async () => {
+    new SociIndexBuilder("kc", { images: [{ repository: "web", tag: "2.0" }], kubeconfig: '{"apiVersion":"v1"}' });
+    await settle();
+    const provider = resources.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kc-k8s");
+    assert.ok(provider, "provider kc-k8s");
+    assert.equal(provider.inputs.kubeconfig, '{"apiVersion":"v1"}');
+    const kids = resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("kc-"));
+    assert.equal(kids.length, 3);
+    for (const k of kids) assert.match(k.provider ?? "", /pulumi:providers:kubernetes::kc-k8s::/, k.name);
   });
 });
 

@@ -122,6 +122,15 @@ describe("PullCheck graph", () => {
     assert.match(job.provider ?? "", /pulumi:providers:kubernetes::kube::/);
   });
 
+  it("a kubeconfig makes a provider under the component for the namespace and the Jobs", async () => {
+    new PullCheck("kc", { nodeGroups: [{ id: "lazy", nodeGroupName: "ng" }], kubeconfig: "{}" });
+    await settle();
+    assert.ok(resources.some((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kc-k8s"));
+    const kids = resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("kc-"));
+    assert.equal(kids.length, 3);
+    for (const k of kids) assert.match(k.provider ?? "", /pulumi:providers:kubernetes::kc-k8s::/);
+  });
+
   it("a new runId gives new Job names, so the pulls happen again", async () => {
     new PullCheck("r1", { nodeGroups: [{ id: "lazy", nodeGroupName: "ng" }] });
     new PullCheck("r2", { nodeGroups: [{ id: "lazy", nodeGroupName: "ng" }], runId: "2" });
