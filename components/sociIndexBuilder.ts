@@ -248,6 +248,14 @@ export function validateIndexBuilderArgs(args: SociIndexBuilderArgs): ConfigProb
   positiveInt("minLayerSizeBytes", args.minLayerSizeBytes, 0);
   positiveInt("spanSizeBytes", args.spanSizeBytes, 1);
   positiveInt("timeoutMinutes", args.timeoutMinutes, 1);
+  for (const [key, value] of Object.entries(args.hostPaths ?? {})) {
+    if (value !== undefined && (typeof value !== "string" || !/^\/[^\s]*[^/\s]$/.test(value))) {
+      problems.push({ setting: `hostPaths.${key}`, value, reason: "is not an absolute path on the node", fix: "Give a path like '/usr/bin/nerdctl'." });
+    }
+  }
+  if (args.builderImage !== undefined && !/^[^\s"]+$/.test(args.builderImage)) {
+    problems.push({ setting: "builderImage", value: args.builderImage, reason: "is not an image reference", fix: "Give an AL2023-based image, e.g. 'public.ecr.aws/amazonlinux/amazonlinux:2023'." });
+  }
   if (args.nodeSelector !== undefined && Object.keys(args.nodeSelector).length === 0) {
     problems.push({ setting: "nodeSelector", value: args.nodeSelector, reason: "is empty, so the Job could land on a node without soci", fix: "Select SOCI nodes, e.g. { 'soci-eks/mode': 'lazy' }." });
   }

@@ -340,6 +340,14 @@ describe("SociIndexBuilder errors", () => {
     );
     assert.equal(resources.length, before);
     assert.deepEqual(validateIndexBuilderArgs({ images: [{ repository: "web", tag: "2.0" }] }), []);
+    const more = validateIndexBuilderArgs({
+      images: [{ repository: "web", tag: "2.0" }],
+      hostPaths: { nerdctl: "usr/bin/nerdctl", soci: "/usr/local/bin/" },
+      builderImage: "amazon linux",
+      nodeSelector: {},
+      timeoutMinutes: 0,
+    }).map((p) => p.setting);
+    assert.deepEqual(more, ["timeoutMinutes", "hostPaths.nerdctl", "hostPaths.soci", "builderImage", "nodeSelector"]);
     assert.match(validateIndexBuilderArgs({ images: [] })[0].reason, /is empty/);
   });
 });
