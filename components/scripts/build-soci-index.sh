@@ -25,6 +25,9 @@
 #   CONTAINERD_ADDRESS  containerd socket (default /run/containerd/containerd.sock)
 #   SOCI_BIN         the soci CLI (default: soci on PATH)
 #   NERDCTL_BIN      nerdctl (default: nerdctl on PATH)
+#   CREDENTIAL_HELPER   credential helper the preflight requires (default docker-credential-ecr-login; empty: none,
+#                    e.g. for a lab registry without auth)
+#   INSECURE_REGISTRY   "1" adds --insecure-registry to nerdctl pull/push (a plain-HTTP lab registry); default 0
 #   DRY_RUN          "1" prints the commands instead of running them (used by tests)
 set -euo pipefail
 
@@ -45,6 +48,10 @@ CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
 DRY_RUN="${DRY_RUN:-0}"
 SOCI_BIN="${SOCI_BIN:-soci}"
 NERDCTL_BIN="${NERDCTL_BIN:-nerdctl}"
+CREDENTIAL_HELPER="${CREDENTIAL_HELPER-docker-credential-ecr-login}"
+INSECURE_REGISTRY="${INSECURE_REGISTRY:-0}"
+registry_flags=()
+[[ "${INSECURE_REGISTRY}" == "1" ]] && registry_flags=(--insecure-registry)
 SOCI_ROOT="${WORK_DIR}/soci-root"
 
 [[ "${SRC_REF}" == *@sha256:* ]] || die "SRC_REF must be pinned by digest (got ${SRC_REF})"
@@ -78,7 +85,7 @@ cleanup() {
 
 preflight() {
   local tool
-  for tool in "${SOCI_BIN}" "${NERDCTL_BIN}" docker-credential-ecr-login; do
+  for tool in "${SOCI_BIN}" "${NERDCTL_BIN}" ${CREDENTIAL_HELPER:+"${CREDENTIAL_HELPER}"}; do
     command -v "${tool}" >/dev/null 2>&1 || die "${tool} not found (PATH=${PATH}); is this a soci-eks SOCI node (soci-eks/mode lazy or parallel)? Check the builder's hostPaths"
   done
   [[ -S "${CONTAINERD_ADDRESS}" ]] || die "containerd socket ${CONTAINERD_ADDRESS} is not mounted"
@@ -115,13 +122,13 @@ main() {
     trap cleanup EXIT
   fi
   run "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
-    pull --all-platforms --unpack=false --quiet "${SRC_REF}"
+    pull "${registry_flags[@]}" --all-platforms --unpack=false --quiet "${SRC_REF}"
   if [[ "${DRY_RUN}" != "1" ]]; then
     check_layer_compression
   fi
   soci_convert
   run "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
-    push --all-platforms "${DST_REF}"
+    push "${registry_flags[@]}" --all-platforms "${DST_REF}"
   log "pushed ${DST_REF} (SOCI index manifest v2)"
 }
 

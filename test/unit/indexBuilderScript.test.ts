@@ -130,6 +130,23 @@ describe("build-soci-index.sh", () => {
     assert.match(missing.stderr, /\/host\/usr\/bin\/nerdctl not found \(PATH=.*\); is this a soci-eks SOCI node.*Check the builder's hostPaths/);
   });
 
+  it("lab mode: no credential helper required, and --insecure-registry for a plain-HTTP registry", () => {
+    rmSync(path.join(dir, "bin", "docker-credential-ecr-login"));
+    try {
+      // (This machine has Debian's docker-credential-ecr-login in /usr/bin, so name a helper that exists nowhere.)
+      const strict = run({ CREDENTIAL_HELPER: "docker-credential-absent" });
+      assert.equal(strict.status, 1);
+      assert.match(strict.stderr, /docker-credential-absent not found/);
+      const r = run({ CREDENTIAL_HELPER: "", INSECURE_REGISTRY: "1" });
+      assert.equal(r.status, 0, r.stderr);
+      const ns = `--address ${socket} --namespace soci-eks-build`;
+      assert.ok(r.calls.includes(`nerdctl ${ns} pull --insecure-registry --all-platforms --unpack=false --quiet ${SRC}`), r.calls.join("\n"));
+      assert.ok(r.calls.includes(`nerdctl ${ns} push --insecure-registry --all-platforms ${DST}`), r.calls.join("\n"));
+    } finally {
+      stub("docker-credential-ecr-login", "");
+    }
+  });
+
   it("refuses a node whose soci is another version", () => {
     const r = run({ SOCI_VERSION: "0.15.0" });
     assert.equal(r.status, 1);
