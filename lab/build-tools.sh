@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the real node software the lab runs (soci-snapshotter, containerd, a registry,
+# crictl, nodeadm, an IMDS mock) plus the lab's own small Go helpers into lab/.bin/.
+#
+# Every third-party binary comes from a wrapper module under lab/tools/<name>/ whose
+# go.mod/go.sum pin the exact versions (see lab/README.md). A binary is rebuilt only
+# when its stamp (hash of the wrapper's go.mod, go.sum, tools.go, the Go version and
+# the build flags) differs from lab/.bin/.stamps/<binary>. Logs go to stderr.
+#
+# Usage: lab/build-tools.sh [name...]   (names: soci containerd registry crictl nodeadm imds-mock labtools)
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BIN_DIR=${LAB_BIN_DIR:-$LAB_DIR/.bin}
+STAMP_DIR=$BIN_DIR/.stamps
+TOOLS_DIR=$LAB_DIR/tools
+
+log() { printf '[build-tools %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# --- apt packages the lab needs (installed only if missing) ---
+APT_PACKAGES=(runc fuse3 skopeo iproute2 zlib1g-dev jq shellcheck gcc libc6-dev util-linux python3)
+ensure_apt() {
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+      || { log "apt-get install failed; trying apt-get update first"; apt-get update -qq >&2;
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; }
+  else
+    log "apt packages present: ${APT_PACKAGES[*]}"
+  fi
+}
+
+command -v go >/dev/null 2>&1 || { [[ -x /usr/local/go/bin/go ]] && PATH=/usr/local/go/bin:$PATH; }
+command -v go >/dev/null 2>&1 || die "go not found (need Go >= 1.24 on PATH or in /usr/local/go)"
+
+# Only the wrapper modules' go.sum decides what is built. cri-tools v1.34.0 and its
+# k8s.io/*-rc.2 dependencies are not in sum.golang.org (lookup 404), so the checksum
+# database is skipped for them; go.sum committed in lab/tools/crictl still pins their hashes.
+export GONOSUMDB=${GONOSUMDB:-sigs.k8s.io/cri-tools,k8s.io/cri-client,k8s.io/cri-api,k8s.io}
+export GOFLAGS="-mod=readonly -buildvcs=false"
+export GOTOOLCHAIN=local
+
+GO_VERSION=$(go env GOVERSION)
+
+# name|cgo|packages (space separated)|binaries produced
+TARGETS=(
+  "soci|1|github.com/awslabs/soci-snapshotter/cmd/soci github.com/awslabs/soci-snapshotter/cmd/soci-snapshotter-grpc|soci soci-snapshotter-grpc"
+  "containerd|1|github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/ctr github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2|containerd ctr containerd-shim-runc-v2"
+  "registry|0|github.com/distribution/distribution/v3/cmd/registry|registry"
+  "crictl|0|sigs.k8s.io/cri-tools/cmd/crictl|crictl"
+  "nodeadm|0|github.com/awslabs/amazon-eks-ami/nodeadm/cmd/nodeadm|nodeadm"
+  "imds-mock|0|github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock|ec2-metadata-mock"
+  "labtools|0|./cmd/mkimage ./cmd/labentry ./cmd/labpause ./cmd/countproxy|mkimage labentry labpause countproxy"
+)
+
+stamp_of() { # dir cgo
+  local dir=$1 cgo=$2
+  {
+    echo "go=$GO_VERSION cgo=$cgo flags=-trimpath ldflags=-s -w"
+    find "$dir" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sed "s#$dir/##"
+  } | sha256sum | cut -d' ' -f1
+}
+
+build_target() {
+  local spec=$1 name cgo pkgs bins dir stamp b need=0 t0
+  IFS='|' read -r name cgo pkgs bins <<<"$spec"
+  dir=$TOOLS_DIR/$name
+  [[ -f $dir/go.mod ]] || die "missing $dir/go.mod"
+  stamp=$(stamp_of "$dir" "$cgo")
+  for b in $bins; do
+    if [[ ! -x $BIN_DIR/$b || "$(cat "$STAMP_DIR/$b" 2>/dev/null)" != "$stamp" ]]; then need=1; fi
+  done
+  if ((need == 0)); then
+    log "$name: up to date ($bins)"
+    return 0
+  fi
+  log "$name: building $bins (CGO_ENABLED=$cgo)"
+  t0=$SECONDS
+  # shellcheck disable=SC2086 # pkgs is a space-separated list on purpose
+  (cd "$dir" && CGO_ENABLED=$cgo go build -trimpath -ldflags '-s -w' -o "$BIN_DIR/" $pkgs) >&2 \
+    || die "$name: go build failed"
+  for b in $bins; do
+    [[ -x $BIN_DIR/$b ]] || die "$name: $b not produced"
+    printf '%s\n' "$stamp" >"$STAMP_DIR/$b"
+  done
+  log "$name: built in $((SECONDS - t0))s"
+}
+
+main() {
+  mkdir -p "$BIN_DIR" "$STAMP_DIR"
+  if [[ ${LAB_SKIP_APT:-0} != 1 ]]; then ensure_apt; fi
+  local want=("$@") spec name t0=$SECONDS
+  for spec in "${TARGETS[@]}"; do
+    name=${spec%%|*}
+    if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then continue; fi
+    build_target "$spec"
+  done
+  log "all done in $((SECONDS - t0))s; binaries in $BIN_DIR"
+}
+
+main "$@"

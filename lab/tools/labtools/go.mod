@@ -1,0 +1,3 @@
+module soci-eks.local/lab/tools/labtools
+
+go 1.24
