@@ -7,7 +7,7 @@
 # when its stamp (hash of the wrapper's go.mod, go.sum, tools.go, the Go version and
 # the build flags) differs from lab/.bin/.stamps/<binary>. Logs go to stderr.
 #
-# Usage: lab/build-tools.sh [name...]   (names: soci containerd registry crictl nodeadm imds-mock labtools)
+# Usage: lab/build-tools.sh [name...]   (names: soci containerd registry crictl nodeadm imds-mock labtools nodeadm-sim)
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,31 +47,32 @@ export GOTOOLCHAIN=local
 
 GO_VERSION=$(go env GOVERSION)
 
-# name|cgo|packages (space separated)|binaries produced
+# name|cgo|packages (space separated)|binaries produced|extra -ldflags (version stamps, as upstream Makefiles set them)
 TARGETS=(
-  "soci|1|github.com/awslabs/soci-snapshotter/cmd/soci github.com/awslabs/soci-snapshotter/cmd/soci-snapshotter-grpc|soci soci-snapshotter-grpc"
-  "containerd|1|github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/ctr github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2|containerd ctr containerd-shim-runc-v2"
+  "soci|1|github.com/awslabs/soci-snapshotter/cmd/soci github.com/awslabs/soci-snapshotter/cmd/soci-snapshotter-grpc|soci soci-snapshotter-grpc|-X github.com/awslabs/soci-snapshotter/version.Version=v0.16.1 -X github.com/awslabs/soci-snapshotter/version.Revision=61147fe7c929"
+  "containerd|1|github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/ctr github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2|containerd ctr containerd-shim-runc-v2|-X github.com/containerd/containerd/v2/version.Version=v2.2.4"
   "registry|0|github.com/distribution/distribution/v3/cmd/registry|registry"
   "crictl|0|sigs.k8s.io/cri-tools/cmd/crictl|crictl"
   "nodeadm|0|github.com/awslabs/amazon-eks-ami/nodeadm/cmd/nodeadm|nodeadm"
   "imds-mock|0|github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock|ec2-metadata-mock"
   "labtools|0|./cmd/mkimage ./cmd/labentry ./cmd/labpause ./cmd/countproxy|mkimage labentry labpause countproxy"
+  "nodeadm-sim|0|.|nodeadm-sim"
 )
 
-stamp_of() { # dir cgo
-  local dir=$1 cgo=$2
+stamp_of() { # dir cgo ldflags
+  local dir=$1 cgo=$2 ldflags=$3
   {
-    echo "go=$GO_VERSION cgo=$cgo flags=-trimpath ldflags=-s -w"
+    echo "go=$GO_VERSION cgo=$cgo flags=-trimpath ldflags=-s -w $ldflags"
     find "$dir" -type f \( -name go.mod -o -name go.sum -o -name '*.go' \) -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sed "s#$dir/##"
   } | sha256sum | cut -d' ' -f1
 }
 
 build_target() {
-  local spec=$1 name cgo pkgs bins dir stamp b need=0 t0
-  IFS='|' read -r name cgo pkgs bins <<<"$spec"
+  local spec=$1 name cgo pkgs bins ldflags dir stamp b need=0 t0
+  IFS='|' read -r name cgo pkgs bins ldflags <<<"$spec"
   dir=$TOOLS_DIR/$name
   [[ -f $dir/go.mod ]] || die "missing $dir/go.mod"
-  stamp=$(stamp_of "$dir" "$cgo")
+  stamp=$(stamp_of "$dir" "$cgo" "$ldflags")
   for b in $bins; do
     if [[ ! -x $BIN_DIR/$b || "$(cat "$STAMP_DIR/$b" 2>/dev/null)" != "$stamp" ]]; then need=1; fi
   done
@@ -82,7 +83,7 @@ build_target() {
   log "$name: building $bins (CGO_ENABLED=$cgo)"
   t0=$SECONDS
   # shellcheck disable=SC2086 # pkgs is a space-separated list on purpose
-  (cd "$dir" && CGO_ENABLED=$cgo go build -trimpath -ldflags '-s -w' -o "$BIN_DIR/" $pkgs) >&2 \
+  (cd "$dir" && CGO_ENABLED=$cgo go build -trimpath -ldflags "-s -w $ldflags" -o "$BIN_DIR/" $pkgs) >&2 \
     || die "$name: go build failed"
   for b in $bins; do
     [[ -x $BIN_DIR/$b ]] || die "$name: $b not produced"

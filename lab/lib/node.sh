@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# The "node" half of lab/run.sh. Runs inside the lab's network namespace and a private
+# mount namespace (started by run.sh with nsenter + unshare -m); never run it directly.
+# Usage: node.sh WORK_DIR
+set -euo pipefail
+
+WORK=$1
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO_DIR=$(cd "$LAB_DIR/.." && pwd)
+BIN=$LAB_DIR/.bin
+CACHE=$LAB_DIR/.cache
+MODE=${LAB_MODE:-lazy}
+LOGS=$WORK/logs
+mkdir -p "$LOGS" "$CACHE"
+export PATH=$BIN:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+REGISTRY=127.0.0.1:5000       # the registry itself
+PULL_REGISTRY=127.0.0.1:5001  # countproxy in front of it: counts bytes served to the node
+MIRROR_PORT=8089
+IMDS_PORT=1338
+CTR_SOCK=/run/containerd/containerd.sock
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
+fail() { FAILED=$((FAILED + 1)); printf 'FAIL %s\n' "$*"; }
+log() { printf '[node %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+# check NAME CMD...: PASS/FAIL on CMD's exit status.
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+
+PIDS=()
+cleanup() {
+  local rc=$? p
+  trap - EXIT
+  stop_node || true
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  exit "$rc"
+}
+trap cleanup EXIT
+
+wait_for() { # SECONDS DESC CMD...
+  local t=$1 desc=$2 i
+  shift 2
+  for ((i = 0; i < t * 10; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  log "timed out after ${t}s waiting for $desc"
+  return 1
+}
+
+# ---------------------------------------------------------------- filesystem ---
+# Private copies of the node's paths: overlays over /etc, /usr/local, /root and /var/lib
+# (writes stay in $WORK), a fresh /run, and real directories for containerd's and SOCI's
+# data (overlayfs cannot be an overlay upper layer).
+setup_fs() {
+  local d name
+  for d in /etc /usr/local /root /var/lib; do
+    name=${d//\//_}
+    mkdir -p "$WORK/ovl/$name/up" "$WORK/ovl/$name/wk"
+    mount -t overlay "lab$name" -o "lowerdir=$d,upperdir=$WORK/ovl/$name/up,workdir=$WORK/ovl/$name/wk" "$d"
+  done
+  mount -t tmpfs -o mode=0755 lab-run /run
+  mkdir -p /run/lock
+  for d in containerd soci-snapshotter-grpc; do
+    mkdir -p "$WORK/data/$d" "/var/lib/$d"
+    mount --bind "$WORK/data/$d" "/var/lib/$d"
+  done
+  mkdir -p /var/log/pods
+}
+
+# ---------------------------------------------------------------- loopback services ---
+start_services() {
+  mkdir -p "$CACHE/registry" "$WORK/mirror"
+  cat >"$WORK/registry.yml" <<EOF
+version: 0.1
+log: {level: info, formatter: text}
+storage:
+  filesystem: {rootdirectory: $CACHE/registry}
+  delete: {enabled: true}
+http: {addr: $REGISTRY}
+EOF
+  registry serve "$WORK/registry.yml" >"$LOGS/registry.log" 2>&1 &
+  PIDS+=($!)
+  countproxy -listen "$PULL_REGISTRY" -target "http://$REGISTRY" -v >"$LOGS/countproxy.log" 2>&1 &
+  PIDS+=($!)
+  python3 -m http.server --bind 127.0.0.1 --directory "$WORK/mirror" "$MIRROR_PORT" >"$LOGS/mirror.log" 2>&1 &
+  PIDS+=($!)
+  ec2-metadata-mock --hostname 127.0.0.1 --port "$IMDS_PORT" >"$LOGS/imds.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 20 registry curl -fsS "http://$REGISTRY/v2/"
+  wait_for 10 countproxy curl -fsS "http://$PULL_REGISTRY/__lab/bytes"
+  wait_for 10 mirror curl -fsS "http://127.0.0.1:$MIRROR_PORT/"
+  wait_for 20 "IMDS mock" curl -fsS "http://127.0.0.1:$IMDS_PORT/latest/meta-data/instance-id" || log "IMDS mock did not answer (installer will warn)"
+}
+
+# Release tarball in upstream layout (soci, soci-snapshotter-grpc, THIRD_PARTY_LICENSES,
+# NOTICE.md at top level) and its .sha256sum, served as /v0.16.1/<asset>.
+pack_release() {
+  local ver=0.16.1 asset dir src
+  asset=soci-snapshotter-$ver-linux-amd64.tar.gz
+  dir=$WORK/mirror/v$ver
+  mkdir -p "$dir" "$WORK/pkg"
+  cp "$BIN/soci" "$BIN/soci-snapshotter-grpc" "$WORK/pkg/"
+  src=$(go env GOMODCACHE)/github.com/awslabs/soci-snapshotter@v$ver
+  if [[ -f $src/THIRD_PARTY_LICENSES ]]; then cp "$src/THIRD_PARTY_LICENSES" "$WORK/pkg/"; else cp "$src/LICENSE" "$WORK/pkg/THIRD_PARTY_LICENSES"; fi
+  if [[ -f $src/NOTICE.md ]]; then cp "$src/NOTICE.md" "$WORK/pkg/"; else echo "soci-snapshotter $ver built from the Go module proxy by soci-eks lab/build-tools.sh" >"$WORK/pkg/NOTICE.md"; fi
+  chmod 0644 "$WORK/pkg/THIRD_PARTY_LICENSES" "$WORK/pkg/NOTICE.md"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$WORK/pkg" \
+    -cf - soci soci-snapshotter-grpc THIRD_PARTY_LICENSES NOTICE.md | gzip -n >"$dir/$asset"
+  (cd "$dir" && sha256sum "$asset" >"$asset.sha256sum")
+  RELEASE_SHA256=$(cut -d' ' -f1 "$dir/$asset.sha256sum")
+  log "release mirror: http://127.0.0.1:$MIRROR_PORT/v$ver/$asset sha256 $RELEASE_SHA256"
+}
+
+# ---------------------------------------------------------------- images ---
+# Deterministic images (mkimage: fixed mtimes, seeded data); cached in lab/.cache/images.
+build_images() {
+  local img=$CACHE/images
+  mkdir -p "$img"
+  # pause image, as the AMI caches it in /etc/eks/pause.tar
+  mkimage -out "$img/pause" -name localhost/kubernetes/pause:latest -entry "$BIN/labpause" -layers 0 \
+    -tar "$img/pause.tar" >&2
+  # "small": entry binary + 2 x 6 MiB layers of incompressible data (zTOCs at --min-layer-size 1 MiB)
+  mkimage -out "$img/small" -name "$REGISTRY/lab/small:v1" -entry "$BIN/labentry" \
+    -cmd "/bin/entry,-frac,0.06,/data" -layers 2 -layer-bytes 6291456 -files 3 -seed 1 >&2
+  rm -rf "$img/small-soci"
+  soci convert --standalone --format oci-dir --min-layer-size 1048576 "$img/small" "$img/small-soci" >"$LOGS/soci-convert.log" 2>&1
+  # "plain": same shape, different data, no SOCI index
+  mkimage -out "$img/plain" -name "$REGISTRY/lab/plain:v1" -entry "$BIN/labentry" \
+    -cmd "/bin/entry,-frac,0.06,/data" -layers 2 -layer-bytes 6291456 -files 3 -seed 2 >&2
+  skopeo copy -q --dest-tls-verify=false "oci:$img/small:v1" "docker://$REGISTRY/lab/small:v1"
+  skopeo copy -q --all --dest-tls-verify=false "oci:$img/small-soci" "docker://$REGISTRY/lab/small:v1-soci"
+  skopeo copy -q --dest-tls-verify=false "oci:$img/plain:v1" "docker://$REGISTRY/lab/plain:v1"
+}
+
+# ---------------------------------------------------------------- user data -> node ---
+render_userdata() { # OUT [MUTATOR]
+  node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" "$MODE" "http://127.0.0.1:$MIRROR_PORT" 2>"$LOGS/render.log" >"$1"
+  log "$(cat "$LOGS/render.log")"
+}
+
+# Applies the user data the way nodeadm-config + cloud-init would (nodeadm-sim), then runs
+# the x-shellscript parts as cloud-final would. Sets SIM_JSON.
+apply_userdata() { # MIME NAME
+  local mime=$1 name=$2 out=$WORK/ud-$2 s
+  mkdir -p "$out"
+  nodeadm-sim -userdata "$mime" -base "$LAB_DIR/fixtures/containerd-base-al2023.toml" -root / -out "$out" >"$out/summary.json"
+  SIM_JSON=$out/summary.json
+  # The files nodeadm writes that the lab needs too: containerd's base runtime spec and,
+  # as the AMI does at build time, the cached pause image.
+  [[ -f /etc/containerd/base-runtime-spec.json ]] || ctr oci spec >/etc/containerd/base-runtime-spec.json
+  mkdir -p /etc/eks
+  cp "$CACHE/images/pause.tar" /etc/eks/pause.tar
+  # Lab-only: the registry is plain HTTP on loopback (ECR is HTTPS).
+  mkdir -p "/etc/containerd/certs.d/$PULL_REGISTRY"
+  printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
+    "$PULL_REGISTRY" "$PULL_REGISTRY" >"/etc/containerd/certs.d/$PULL_REGISTRY/hosts.toml"
+  for s in $(jq -r '.scripts[]?' "$SIM_JSON"); do
+    log "running user-data script $s"
+    AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 \
+      bash "$s" >"$out/$(basename "$s").log" 2>&1 || { log "script $s failed: $(tail -n 3 "$out/$(basename "$s").log")"; return 1; }
+  done
+}
+
+unit_exec() { # UNIT: prints the ExecStart command line of a unit the user data wrote
+  sed -n 's/^ExecStart=//p' "/etc/systemd/system/$1" | head -n 1
+}
+
+# containerd shims daemonize (they outlive containerd): stop the ones started in THIS lab's
+# private mount namespace, by pid.
+kill_ns_shims() {
+  local me p
+  me=$(readlink /proc/self/ns/mnt)
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/ns/mnt" 2>/dev/null) == "$me" ]] || continue
+    [[ $(cat "$p/comm" 2>/dev/null) == containerd-shim* ]] || continue
+    kill -KILL "${p#/proc/}" 2>/dev/null || true
+  done
+}
+
+# effective config of a containerd plugin section, e.g. cri_images_key snapshotter
+cri_images_key() {
+  containerd --config /etc/containerd/config.toml config dump 2>/dev/null | python3 -c '
+import sys, tomllib
+c = tomllib.loads(sys.stdin.read())
+print(c["plugins"]["io.containerd.cri.v1.images"].get(sys.argv[1]))' "$1"
+}
+
+SOCI_PID=
+CONTAINERD_PID=
+start_node() { # NAME
+  local name=$1 cmd
+  cmd=$(unit_exec soci-snapshotter.service)
+  [[ -n $cmd ]] || { log "no ExecStart in soci-snapshotter.service"; return 1; }
+  log "starting (as soci-snapshotter.service would, without socket activation): $cmd"
+  # shellcheck disable=SC2086 # the unit's ExecStart, word-split like systemd does
+  $cmd --log-level debug >"$LOGS/soci-$name.log" 2>&1 &
+  SOCI_PID=$!
+  wait_for 30 "soci socket" test -S /run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock || return 1
+  containerd --config /etc/containerd/config.toml --log-level debug >"$LOGS/containerd-$name.log" 2>&1 &
+  CONTAINERD_PID=$!
+  wait_for 30 "containerd socket" ctr --address "$CTR_SOCK" version || return 1
+}
+
+stop_node() {
+  [[ -n $CONTAINERD_PID ]] && { kill -TERM "$CONTAINERD_PID" 2>/dev/null; wait "$CONTAINERD_PID" 2>/dev/null || true; }
+  kill_ns_shims
+  [[ -n $SOCI_PID ]] && { kill -TERM "$SOCI_PID" 2>/dev/null; wait "$SOCI_PID" 2>/dev/null || true; }
+  CONTAINERD_PID=''
+  SOCI_PID=''
+  awk '$3 ~ /^fuse/ || $1 == "soci" || $2 ~ "^/var/lib/containerd/|^/run/containerd/" {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
+
+wipe_node_state() {
+  rm -rf /var/lib/containerd/* /var/lib/soci-snapshotter-grpc/* /run/containerd /run/soci-snapshotter-grpc
+}
+
+CRICTL=()
+crictl_init() {
+  local ise
+  ise=$(jq -r '.imageServiceEndpoint // empty' "$SIM_JSON")
+  [[ -n $ise ]] || ise=unix://$CTR_SOCK
+  CRICTL=(crictl --runtime-endpoint "unix://$CTR_SOCK" --image-endpoint "$ise" --timeout 300s)
+}
+
+fuse_mounts() { awk '$3 == "fuse.rawBridge"' /proc/mounts | wc -l; }
+served_bytes() { curl -fsS "http://$PULL_REGISTRY/__lab/bytes" | jq -r .bytes; }
+
+# run_image REF TAG: pulls through CRI (imageServiceEndpoint), runs the image as a pod
+# container with runc and waits for its ready line. Sets PULL_MS, RUN_MS, READY_LINE, BYTES.
+run_image() {
+  local ref=$1 tag=$2 t0 t1 pod cid state i
+  curl -fsS -X POST "http://$PULL_REGISTRY/__lab/reset" >/dev/null
+  t0=$(date +%s%N)
+  "${CRICTL[@]}" pull "$ref" >"$LOGS/pull-$tag.log" 2>&1 || { log "pull $ref failed: $(tail -n 2 "$LOGS/pull-$tag.log")"; return 1; }
+  t1=$(date +%s%N)
+  PULL_MS=$(((t1 - t0) / 1000000))
+  cat >"$WORK/pod-$tag.json" <<EOF
+{"metadata":{"name":"lab-$tag","namespace":"lab","uid":"lab-$tag-$$","attempt":0},
+ "log_directory":"/var/log/pods/lab-$tag",
+ "linux":{"security_context":{"namespace_options":{"network":2}}}}
+EOF
+  cat >"$WORK/ctr-$tag.json" <<EOF
+{"metadata":{"name":"app"},"image":{"image":"$ref"},"log_path":"app.log","linux":{}}
+EOF
+  mkdir -p "/var/log/pods/lab-$tag"
+  pod=$("${CRICTL[@]}" runp "$WORK/pod-$tag.json" 2>"$LOGS/runp-$tag.log") || { log "runp failed: $(tail -n 2 "$LOGS/runp-$tag.log")"; return 1; }
+  cid=$("${CRICTL[@]}" create "$pod" "$WORK/ctr-$tag.json" "$WORK/pod-$tag.json" 2>"$LOGS/create-$tag.log") || { log "create failed: $(tail -n 2 "$LOGS/create-$tag.log")"; return 1; }
+  "${CRICTL[@]}" start "$cid" >/dev/null 2>"$LOGS/start-$tag.log" || { log "start failed: $(tail -n 2 "$LOGS/start-$tag.log")"; return 1; }
+  for ((i = 0; i < 600; i++)); do
+    state=$("${CRICTL[@]}" inspect -o json "$cid" 2>/dev/null | jq -r .status.state)
+    [[ $state == CONTAINER_EXITED ]] && break
+    sleep 0.1
+  done
+  RUN_MS=$((($(date +%s%N) - t0) / 1000000))
+  READY_LINE=$("${CRICTL[@]}" logs "$cid" 2>&1 | grep -m1 LAB-READY || true)
+  BYTES=$(served_bytes)
+  "${CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1 || true
+  [[ -n $READY_LINE ]]
+}
+
+# ================================================================ main ===
+setup_fs
+start_services
+pack_release
+t0=$SECONDS
+build_images
+log "images built and pushed in $((SECONDS - t0))s"
+
+MIME=$WORK/userdata.mime
+render_userdata "$MIME"
+check "user data renders as MIME ($(wc -c <"$MIME") bytes; EC2 limit 16384 before base64 is not checked here)" grep -q '^Content-Type: multipart/mixed' "$MIME"
+
+# nodeadm (Feb 2024 build, the newest the module proxy serves) parses the same user data.
+# EKS managed node groups append their own NodeConfig with the cluster fields; the lab does too.
+boundary=$(sed -n 's/.*boundary="\{0,1\}\([^";]*\)"\{0,1\}.*/\1/p' "$MIME" | head -n 1)
+python3 - "$MIME" "$boundary" >"$WORK/userdata-eks.mime" <<'EOF'
+import sys
+doc, b = open(sys.argv[1]).read(), sys.argv[2]
+end = "--%s--" % b
+i = doc.rfind(end)
+eks = ("--%s\nContent-Type: application/node.eks.aws\n\n"
+       "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    name: lab\n"
+       "    apiServerEndpoint: https://127.0.0.1:6443\n    certificateAuthority: bGFiLWNh\n    cidr: 10.100.0.0/16\n\n") % b
+sys.stdout.write(doc[:i] + eks + doc[i:])
+EOF
+if nodeadm config check --config-source "file://$WORK/userdata-eks.mime" >"$LOGS/nodeadm-check.log" 2>&1; then
+  pass "nodeadm (2024-02 build) config check accepts the user data (+ an EKS-style cluster NodeConfig)"
+else
+  fail "nodeadm config check rejects the user data: $(tail -n 2 "$LOGS/nodeadm-check.log" | tr '\n' ' ')"
+fi
+
+# Apply and install
+if apply_userdata "$MIME" main; then
+  pass "user data applied: $(jq -r '.writtenFiles | length' "$SIM_JSON") cloud-config files written, containerd schema $(jq -r .containerdSchema "$SIM_JSON"), installer script ran"
+else
+  fail "user data could not be applied (see $LOGS)"
+fi
+check "containerd snippet keeps nodeadm on the v3 template (no migrate path)" test "$(jq -r .containerdSchema "$SIM_JSON")" = 3
+check "kubelet imageServiceEndpoint is SOCI's socket" test "$(jq -r .imageServiceEndpoint "$SIM_JSON")" = unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
+check "installer put soci-snapshotter-grpc v0.16.1 in /usr/local/bin" bash -c '/usr/local/bin/soci-snapshotter-grpc --version 2>&1 | grep -q "v0.16.1"'
+check "soci-snapshotter-grpc 0.16.1 accepts our config.toml (config dump)" \
+  bash -c '/usr/local/bin/soci-snapshotter-grpc --config /etc/soci-snapshotter-grpc/config.toml config dump >'"$LOGS"'/soci-config-dump.toml 2>'"$LOGS"'/soci-config-dump.err'
+
+if start_node main; then
+  pass "soci-snapshotter-grpc and containerd 2.2.4 start with the user data's configs"
+else
+  fail "node daemons did not start (see $LOGS/soci-main.log, containerd-main.log)"
+fi
+check "containerd reports the soci proxy snapshotter ok" \
+  bash -c "ctr --address $CTR_SOCK plugins ls | awk '\$2 == \"soci\" && \$NF == \"ok\" {f=1} END {exit !f}'"
+eff_snap=$(cri_images_key snapshotter)
+eff_dsa=$(cri_images_key disable_snapshot_annotations)
+check "containerd's effective CRI image config (config dump): snapshotter=$eff_snap disable_snapshot_annotations=$eff_dsa" \
+  test "$eff_snap|$eff_dsa" = "soci|False"
+
+pause_cmd=$(unit_exec soci-eks-pause-import.service)
+if CONTAINERD_ADDRESS=$CTR_SOCK SOCI_EKS_CTR=$BIN/ctr $pause_cmd >"$LOGS/pause-import.log" 2>&1; then
+  pass "pause import unit ($pause_cmd) imported localhost/kubernetes/pause:latest into soci"
+else
+  fail "pause import failed: $(tail -n 3 "$LOGS/pause-import.log" | tr '\n' ' ')"
+fi
+
+crictl_init
+before=$(fuse_mounts)
+if run_image "$PULL_REGISTRY/lab/small:v1-soci" indexed; then
+  pass "indexed image pulled via CRI through SOCI's socket and ran (pull ${PULL_MS} ms, to ready ${RUN_MS} ms, registry served ${BYTES} bytes): $READY_LINE"
+else
+  fail "indexed image did not pull and run (see $LOGS)"
+fi
+after=$(fuse_mounts)
+check "lazy loading: FUSE (fuse.rawBridge) mounts appeared for the indexed image ($before -> $after)" test "$after" -gt "$before"
+if grep -q "using soci v2 index annotation\|soci v2" "$LOGS/soci-main.log"; then pass "SOCI used the v2 index annotation (daemon log)"; else fail "no 'soci v2 index' line in the SOCI daemon log"; fi
+
+before=$(fuse_mounts)
+if run_image "$PULL_REGISTRY/lab/plain:v1" plain; then
+  pass "unindexed image still pulls and runs (pull ${PULL_MS} ms, registry served ${BYTES} bytes): $READY_LINE"
+else
+  fail "unindexed image did not pull and run (see $LOGS)"
+fi
+after=$(fuse_mounts)
+check "unindexed image made no new FUSE mounts ($before -> $after)" test "$after" -eq "$before"
+
+stop_node
+
+# ---------------------------------------------------------------- negative checks ---
+# Each variant mutates the rendered NodeConfig, re-applies the user data on a wiped node
+# and expects the lab's own checks to catch it.
+negative() { # NAME SED_EXPR
+  local name=$1 expr=$2 mime=$WORK/userdata-neg-$1.mime ok=1
+  sed -e "$expr" "$MIME" >"$mime"
+  if cmp -s "$mime" "$MIME"; then fail "negative $name: mutation did not change the user data"; return; fi
+  wipe_node_state
+  apply_userdata "$mime" "neg-$name" >/dev/null 2>&1 || ok=0
+  [[ $(jq -r .containerdSchema "$SIM_JSON") == 3 ]] || ok=0
+  if ((ok)); then start_node "neg-$name" || ok=0; fi
+  if ((ok)); then
+    crictl_init
+    local before
+    before=$(fuse_mounts)
+    run_image "$PULL_REGISTRY/lab/small:v1-soci" "neg-$name" >/dev/null 2>&1 || ok=0
+    ((ok)) && [[ $(fuse_mounts) -gt $before ]] || ok=0
+  fi
+  stop_node
+  if ((ok)); then fail "negative $name: broken config was NOT detected"; else pass "negative $name: broken config is detected"; fi
+}
+negative wrong-socket 's#address = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock"#address = "/run/soci-snapshotter-grpc/wrong.sock"#'
+negative no-proxy-plugin '/\[proxy_plugins.soci\]/,/^ *$/d'
+negative v2-cri-keys "s#\[plugins.\"io.containerd.cri.v1.images\"\]#[plugins.\"io.containerd.grpc.v1.cri\".containerd]#;s#\[plugins.'io.containerd.cri.v1.images'\]#[plugins.\"io.containerd.grpc.v1.cri\".containerd]#"
+
+echo "$PASSED passed, $FAILED failed"
+((FAILED == 0))

@@ -1,0 +1,39 @@
+// Renders the AL2023 launch-template user data the lab boots with, using the built
+// project (dist/). Prefers the CLI (`node dist/cli/main.js userdata ...`) when it exists;
+// otherwise calls renderUserData() from dist/userdata directly (same code path the
+// components use). Prints the MIME document on stdout and the method on stderr.
+// Usage: node render-userdata.mjs <repoDir> <mode> <mirrorBaseUrl> [sha256]
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const [repoArg, mode, mirror, sha256] = process.argv.slice(2);
+const repo = path.resolve(repoArg);
+const require = createRequire(import.meta.url);
+const cli = path.join(repo, "dist/cli/main.js");
+const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", "m6i.xlarge", "--vcpus", "4",
+  "--memory-mib", "16384", "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
+if (sha256) args.push("--soci-sha256", sha256);
+
+let text;
+if (existsSync(cli) && process.env.LAB_RENDER !== "api") {
+  try {
+    text = execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    process.stderr.write(`rendered with: node dist/cli/main.js ${args.join(" ")}\n`);
+  } catch (e) {
+    process.stderr.write(`CLI userdata failed (${String(e.stderr || e.message).split("\n")[0]}); using dist/userdata API\n`);
+  }
+}
+if (!text) {
+  const u = require(path.join(repo, "dist/userdata/index.js"));
+  const r = u.renderUserData("al2023", {
+    mode,
+    release: { version: "0.16.1", mirrorBaseUrl: mirror, ...(sha256 ? { sha256 } : {}) },
+    instance: { instanceType: "m6i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0 },
+    architecture: "x86_64",
+  });
+  text = r.text;
+  process.stderr.write(`rendered with: require("dist/userdata").renderUserData("al2023", {mode: "${mode}", instance: m6i.xlarge 4 vCPU 16 GiB})\n`);
+}
+process.stdout.write(text);

@@ -1,0 +1,262 @@
+// Command nodeadm-sim does, for the lab, what current nodeadm (amazon-eks-ami, 2026) and
+// cloud-init do with an AL2023 launch template's MIME user data, using the same libraries
+// nodeadm uses for the containerd merge (go-toml/v2 + dario.cat/mergo WithOverride):
+//
+//   - splits the MIME multipart document into parts (base64 and gzip parts decoded);
+//   - application/node.eks.aws parts: merges them in order the way nodeadm's
+//     api merge does (containerd.config strings as TOML, kubelet.config as a deep map),
+//     writes each part to parts/ (for `nodeadm config check`), the merged kubelet config
+//     to kubelet-config.json, and /etc/containerd/config.toml = base template (fixture)
+//     deep-merged with the snippet (util.Merge), choosing the v3 template only when the
+//     snippet names io.containerd.cri.v1.images or io.containerd.cri.v1.runtime
+//     (otherwise nodeadm would render v2 and run `containerd config migrate`: reported);
+//   - text/cloud-config parts: applies write_files (content, encoding b64/gzip/gz+b64,
+//     permissions, append) under -root;
+//   - text/x-shellscript parts: written to parts/NN-script.sh for the caller to run.
+//
+// Prints a JSON summary on stdout.
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"dario.cat/mergo"
+	"github.com/pelletier/go-toml/v2"
+	"gopkg.in/yaml.v3"
+)
+
+type part struct {
+	ContentType string `json:"contentType"`
+	File        string `json:"file"`
+	body        []byte
+}
+
+type summary struct {
+	Parts                []part         `json:"parts"`
+	NodeConfigs          int            `json:"nodeConfigs"`
+	ContainerdSchema     string         `json:"containerdSchema"`
+	ContainerdConfig     string         `json:"containerdConfig"`
+	ImageServiceEndpoint string         `json:"imageServiceEndpoint"`
+	KubeletConfig        map[string]any `json:"kubeletConfig"`
+	WrittenFiles         []string       `json:"writtenFiles"`
+	Scripts              []string       `json:"scripts"`
+	Warnings             []string       `json:"warnings"`
+}
+
+func decodeBody(b []byte, cte string) []byte {
+	if strings.EqualFold(strings.TrimSpace(cte), "base64") {
+		d, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
+		check(err)
+		b = d
+	}
+	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+		r, err := gzip.NewReader(bytes.NewReader(b))
+		check(err)
+		b, err = io.ReadAll(r)
+		check(err)
+	}
+	return b
+}
+
+func splitMIME(doc []byte) []part {
+	msg, err := mail.ReadMessage(bytes.NewReader(doc))
+	check(err)
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	check(err)
+	if !strings.HasPrefix(mt, "multipart/") {
+		log.Fatalf("user data is %q, not MIME multipart", mt)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var parts []part
+	for {
+		p, err := mr.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		check(err)
+		b, err := io.ReadAll(p)
+		check(err)
+		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
+		parts = append(parts, part{ContentType: ct, body: decodeBody(b, p.Header.Get("Content-Transfer-Encoding"))})
+	}
+	return parts
+}
+
+func getMap(m map[string]any, keys ...string) map[string]any {
+	for _, k := range keys {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return nil
+		}
+		m = next
+	}
+	return m
+}
+
+func main() {
+	userdata := flag.String("userdata", "", "MIME user data file")
+	base := flag.String("base", "", "nodeadm containerd v3 base template, rendered (fixture)")
+	root := flag.String("root", "/", "root under which write_files and /etc/containerd/config.toml are written")
+	outDir := flag.String("out", "", "directory for parts/, kubelet-config.json")
+	flag.Parse()
+	if *userdata == "" || *base == "" || *outDir == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+	doc, err := os.ReadFile(*userdata)
+	check(err)
+	check(os.MkdirAll(filepath.Join(*outDir, "parts"), 0o755))
+	s := summary{KubeletConfig: map[string]any{}}
+	parts := splitMIME(doc)
+
+	var containerdSnippet string
+	var mergedCtr map[string]any
+	for i, p := range parts {
+		ext := map[string]string{"application/node.eks.aws": "nodeconfig.yaml", "text/cloud-config": "cloud-config.yaml", "text/x-shellscript": "script.sh"}[p.ContentType]
+		if ext == "" {
+			ext = "part.txt"
+		}
+		p.File = filepath.Join(*outDir, "parts", fmt.Sprintf("%02d-%s", i+1, ext))
+		mode := os.FileMode(0o644)
+		if ext == "script.sh" {
+			mode = 0o755
+			s.Scripts = append(s.Scripts, p.File)
+		}
+		check(os.WriteFile(p.File, p.body, mode))
+		s.Parts = append(s.Parts, p)
+
+		switch p.ContentType {
+		case "application/node.eks.aws":
+			s.NodeConfigs++
+			var nc map[string]any
+			check(yaml.Unmarshal(p.body, &nc))
+			if nc["kind"] != "NodeConfig" || nc["apiVersion"] != "node.eks.aws/v1alpha1" {
+				s.Warnings = append(s.Warnings, fmt.Sprintf("part %d: not a node.eks.aws/v1alpha1 NodeConfig", i+1))
+			}
+			if c := getMap(nc, "spec", "containerd"); c != nil {
+				if cfg, ok := c["config"].(string); ok && cfg != "" {
+					containerdSnippet += cfg + "\n"
+					// nodeadm api merge: both TOML strings unmarshalled into one map.
+					check(toml.Unmarshal([]byte(cfg), &mergedCtr))
+				}
+			}
+			if k := getMap(nc, "spec", "kubelet", "config"); k != nil {
+				check(mergo.Merge(&s.KubeletConfig, k, mergo.WithOverride))
+			}
+		case "text/cloud-config":
+			s.WrittenFiles = append(s.WrittenFiles, writeFiles(p.body, *root, &s)...)
+		}
+	}
+	if v, ok := s.KubeletConfig["imageServiceEndpoint"].(string); ok {
+		s.ImageServiceEndpoint = v
+	}
+	kb, _ := json.MarshalIndent(s.KubeletConfig, "", "  ")
+	check(os.WriteFile(filepath.Join(*outDir, "kubelet-config.json"), kb, 0o644))
+
+	baseBytes, err := os.ReadFile(*base)
+	check(err)
+	var snippetBytes []byte
+	if mergedCtr != nil {
+		snippetBytes, err = toml.Marshal(mergedCtr)
+		check(err)
+	}
+	s.ContainerdSchema = "3"
+	if len(snippetBytes) > 0 && !strings.Contains(containerdSnippet, "io.containerd.cri.v1.images") && !strings.Contains(containerdSnippet, "io.containerd.cri.v1.runtime") {
+		s.ContainerdSchema = "2+migrate"
+		s.Warnings = append(s.Warnings, "containerd snippet has no io.containerd.cri.v1.images/runtime key: nodeadm on containerd 2.x renders the v2 template, merges, then runs `containerd config migrate` (not simulated here: the v3 base is used)")
+	}
+	out := baseBytes
+	if len(snippetBytes) > 0 {
+		// util.Merge: both unmarshalled with go-toml/v2, mergo.Merge(&dst, &src, WithOverride).
+		var dst, src map[string]any
+		check(toml.Unmarshal(baseBytes, &dst))
+		check(toml.Unmarshal(snippetBytes, &src))
+		check(mergo.Merge(&dst, &src, mergo.WithOverride))
+		out, err = toml.Marshal(dst)
+		check(err)
+	}
+	s.ContainerdConfig = filepath.Join(*root, "etc/containerd/config.toml")
+	check(os.MkdirAll(filepath.Dir(s.ContainerdConfig), 0o755))
+	check(os.WriteFile(s.ContainerdConfig, out, 0o644))
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	check(enc.Encode(s))
+}
+
+type writeFile struct {
+	Path        string `yaml:"path"`
+	Content     string `yaml:"content"`
+	Encoding    string `yaml:"encoding"`
+	Permissions string `yaml:"permissions"`
+	Append      bool   `yaml:"append"`
+	Defer       bool   `yaml:"defer"`
+}
+
+func writeFiles(body []byte, root string, s *summary) []string {
+	if !bytes.HasPrefix(body, []byte("#cloud-config")) {
+		s.Warnings = append(s.Warnings, "text/cloud-config part does not start with #cloud-config")
+	}
+	var cc struct {
+		WriteFiles []writeFile    `yaml:"write_files"`
+		Other      map[string]any `yaml:",inline"`
+	}
+	check(yaml.Unmarshal(body, &cc))
+	for k := range cc.Other {
+		s.Warnings = append(s.Warnings, "cloud-config key not simulated by the lab: "+k)
+	}
+	var written []string
+	for _, f := range cc.WriteFiles {
+		data := []byte(f.Content)
+		switch strings.ToLower(f.Encoding) {
+		case "", "text/plain":
+		case "b64", "base64":
+			data = decodeBody(data, "base64")
+		case "gz", "gzip":
+			data = decodeBody(data, "")
+		case "gz+b64", "gzip+base64", "gz+base64", "gzip+b64":
+			data = decodeBody(data, "base64")
+		default:
+			log.Fatalf("%s: unknown encoding %q", f.Path, f.Encoding)
+		}
+		perm := uint64(0o644)
+		if f.Permissions != "" {
+			var err error
+			perm, err = strconv.ParseUint(strings.TrimPrefix(f.Permissions, "0o"), 8, 32)
+			check(err)
+		}
+		dest := filepath.Join(root, f.Path)
+		check(os.MkdirAll(filepath.Dir(dest), 0o755))
+		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		if f.Append {
+			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		}
+		fh, err := os.OpenFile(dest, flags, os.FileMode(perm))
+		check(err)
+		_, err = fh.Write(data)
+		check(err)
+		check(fh.Close())
+		check(os.Chmod(dest, os.FileMode(perm)))
+		written = append(written, f.Path)
+	}
+	return written
+}
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
