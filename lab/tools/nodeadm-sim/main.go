@@ -111,7 +111,8 @@ func main() {
 	userdata := flag.String("userdata", "", "MIME user data file")
 	base := flag.String("base", "", "nodeadm containerd v3 base template, rendered (fixture)")
 	root := flag.String("root", "/", "root under which write_files and /etc/containerd/config.toml are written")
-	outDir := flag.String("out", "", "directory for parts/, kubelet-config.json")
+	outDir := flag.String("out", "", "directory for parts/, kubelet-config.json, merged-nodeconfig.yaml")
+	cluster := flag.String("cluster", "", "name,endpoint,caBase64,cidr: add EKS-style cluster fields to merged-nodeconfig.yaml (EKS MNG appends them)")
 	flag.Parse()
 	if *userdata == "" || *base == "" || *outDir == "" {
 		flag.Usage()
@@ -123,6 +124,7 @@ func main() {
 	s := summary{KubeletConfig: map[string]any{}}
 	parts := splitMIME(doc)
 
+	mergedNC := map[string]any{}
 	var containerdSnippet string
 	var mergedCtr map[string]any
 	for i, p := range parts {
@@ -147,6 +149,7 @@ func main() {
 			if nc["kind"] != "NodeConfig" || nc["apiVersion"] != "node.eks.aws/v1alpha1" {
 				s.Warnings = append(s.Warnings, fmt.Sprintf("part %d: not a node.eks.aws/v1alpha1 NodeConfig", i+1))
 			}
+			check(mergo.Merge(&mergedNC, nc, mergo.WithOverride))
 			if c := getMap(nc, "spec", "containerd"); c != nil {
 				if cfg, ok := c["config"].(string); ok && cfg != "" {
 					containerdSnippet += cfg + "\n"
@@ -166,6 +169,27 @@ func main() {
 	}
 	kb, _ := json.MarshalIndent(s.KubeletConfig, "", "  ")
 	check(os.WriteFile(filepath.Join(*outDir, "kubelet-config.json"), kb, 0o644))
+
+	if *cluster != "" {
+		f := strings.Split(*cluster, ",")
+		if len(f) != 4 {
+			log.Fatal("-cluster wants name,endpoint,caBase64,cidr")
+		}
+		if mergedNC["spec"] == nil {
+			mergedNC["spec"] = map[string]any{}
+		}
+		mergedNC["spec"].(map[string]any)["cluster"] = map[string]any{"name": f[0], "apiServerEndpoint": f[1], "certificateAuthority": f[2], "cidr": f[3]}
+	}
+	if mergedCtr != nil {
+		b, err := toml.Marshal(mergedCtr)
+		check(err)
+		if c := getMap(mergedNC, "spec", "containerd"); c != nil {
+			c["config"] = string(b)
+		}
+	}
+	nb, err := yaml.Marshal(mergedNC)
+	check(err)
+	check(os.WriteFile(filepath.Join(*outDir, "merged-nodeconfig.yaml"), nb, 0o644))
 
 	baseBytes, err := os.ReadFile(*base)
 	check(err)
