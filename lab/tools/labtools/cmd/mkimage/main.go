@@ -100,6 +100,7 @@ func (lw *layerWriter) close() (desc, string) {
 	check(lw.gz.Close())
 	check(lw.f.Close())
 	d := "sha256:" + lw.ch.hex()
+	check(os.Chmod(lw.f.Name(), 0o644))
 	check(os.Rename(lw.f.Name(), filepath.Join(lw.outDir, "blobs", "sha256", lw.ch.hex())))
 	return desc{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Digest: d, Size: lw.ch.n}, "sha256:" + lw.dh.hex()
 }
