@@ -340,11 +340,18 @@ eff_dsa=$(cri_images_key disable_snapshot_annotations)
 check "containerd's effective CRI image config (config dump): snapshotter=$eff_snap disable_snapshot_annotations=$eff_dsa" \
   test "$eff_snap|$eff_dsa" = "soci|False"
 
+import_pause() { # NAME: runs the pause-import unit's ExecStart as systemd would after containerd
+  local cmd
+  cmd=$(unit_exec soci-eks-pause-import.service)
+  [[ -n $cmd ]] || return 1
+  # shellcheck disable=SC2086 # the unit's ExecStart, word-split like systemd does
+  CONTAINERD_ADDRESS=$CTR_SOCK SOCI_EKS_CTR=$BIN/ctr $cmd >"$LOGS/pause-import-$1.log" 2>&1
+}
 pause_cmd=$(unit_exec soci-eks-pause-import.service)
-if CONTAINERD_ADDRESS=$CTR_SOCK SOCI_EKS_CTR=$BIN/ctr $pause_cmd >"$LOGS/pause-import.log" 2>&1; then
+if import_pause main; then
   pass "pause import unit ($pause_cmd) imported localhost/kubernetes/pause:latest into soci"
 else
-  fail "pause import failed: $(tail -n 3 "$LOGS/pause-import.log" | tr '\n' ' ')"
+  fail "pause import failed: $(tail -n 3 "$LOGS/pause-import-main.log" | tr '\n' ' ')"
 fi
 
 crictl_init
@@ -388,6 +395,7 @@ trial() {
   T_DSA=$(cri_images_key disable_snapshot_annotations)
   if ((T_APPLIED)) && start_node "$name"; then
     T_STARTED=1
+    [[ ${T_SKIP_PAUSE:-0} == 1 ]] || import_pause "$name" || true
     crictl_init
     before=$(fuse_mounts)
     run_image "$PULL_REGISTRY/lab/small:v1-soci" "$name" >/dev/null 2>&1 && T_RAN=1
@@ -408,6 +416,18 @@ negative() {
 negative wrong-socket 's#address = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock"#address = "/run/soci-snapshotter-grpc/wrong.sock"#'
 negative no-proxy-plugin '/\[proxy_plugins.soci\]/,/^ *$/d'
 negative v2-cri-keys "s#\[plugins.\"io.containerd.cri.v1.images\"\]#[plugins.\"io.containerd.grpc.v1.cri\".containerd]#;s#\[plugins.'io.containerd.cri.v1.images'\]#[plugins.\"io.containerd.grpc.v1.cri\".containerd]#"
+
+# Without the pause import (amazon-eks-ami#2710) the first sandbox must fail: the pinned
+# localhost/kubernetes/pause image exists nowhere the soci snapshotter can get it from.
+# (The mutation only flips a comment so that the user data is otherwise identical.)
+T_SKIP_PAUSE=1
+if trial neg-no-pause-import 's/^\( *\)# Written by soci-eks. Mode: lazy./\1# Written by soci-eks. Mode: lazy. (lab: no pause import)/'; then
+  if ((T_STARTED && !T_RAN)); then pass "negative no-pause-import: sandbox creation fails without the pause import (amazon-eks-ami#2710 reproduced)"
+  else fail "negative no-pause-import: pod ran without the pause import (started=$T_STARTED ran=$T_RAN)"; fi
+else
+  fail "negative no-pause-import: mutation did not apply"
+fi
+T_SKIP_PAUSE=0
 
 # ---------------------------------------------------------------- experiments (INFO only) ---
 # Does containerd 2.2.4's CRI (pulling through SOCI's image service) still lazy-load without
