@@ -80,7 +80,7 @@ log "network namespace $NS; work dir $WORK"
 # and runc then finds no cgroup mount (lab-notes.md). unshare -m gives the node its own
 # private mount namespace whose mounts vanish with it.
 set +e
-nsenter --net="/var/run/netns/$NS" -- \
+LAB_ACTION=${LAB_ACTION:-lab} nsenter --net="/var/run/netns/$NS" -- \
   unshare --mount --propagation private --fork -- \
   bash "$LAB_DIR/lib/node.sh" "$WORK" &
 INNER_PID=$!

@@ -209,6 +209,9 @@ SOCI_PID=
 CONTAINERD_PID=
 start_node() { # NAME
   local name=$1 cmd
+  if [[ ! -f /etc/systemd/system/soci-snapshotter.service && ${ALLOW_NO_SOCI:-0} == 1 ]]; then
+    log "no soci-snapshotter.service in the user data (stock node): starting containerd only"
+  else
   cmd=$(unit_exec soci-snapshotter.service)
   [[ -n $cmd ]] || { log "no ExecStart in soci-snapshotter.service"; return 1; }
   log "starting (as soci-snapshotter.service would, without socket activation): $cmd"
@@ -216,6 +219,7 @@ start_node() { # NAME
   $cmd --log-level debug >"$LOGS/soci-$name.log" 2>&1 &
   SOCI_PID=$!
   wait_for 30 "soci socket" test -S /run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock || return 1
+  fi
   containerd --config /etc/containerd/config.toml --log-level debug >"$LOGS/containerd-$name.log" 2>&1 &
   CONTAINERD_PID=$!
   wait_for 30 "containerd socket" containerd_up || return 1
@@ -280,6 +284,20 @@ EOF
   [[ -n $READY_LINE ]]
 }
 
+import_pause() { # NAME: runs the pause-import unit's ExecStart as systemd would after containerd
+  local cmd
+  cmd=$(unit_exec soci-eks-pause-import.service)
+  [[ -n $cmd ]] || return 1
+  # shellcheck disable=SC2086 # the unit's ExecStart, word-split like systemd does
+  CONTAINERD_ADDRESS=$CTR_SOCK SOCI_EKS_CTR=$BIN/ctr $cmd >"$LOGS/pause-import-$1.log" 2>&1
+}
+
+if [[ ${LAB_ACTION:-lab} == bench ]]; then
+  # shellcheck source=lab/lib/bench-node.sh
+  . "$LAB_DIR/lib/bench-node.sh"
+  exit 0
+fi
+
 # ================================================================ main ===
 setup_fs
 start_services
@@ -340,13 +358,6 @@ eff_dsa=$(cri_images_key disable_snapshot_annotations)
 check "containerd's effective CRI image config (config dump): snapshotter=$eff_snap disable_snapshot_annotations=$eff_dsa" \
   test "$eff_snap|$eff_dsa" = "soci|False"
 
-import_pause() { # NAME: runs the pause-import unit's ExecStart as systemd would after containerd
-  local cmd
-  cmd=$(unit_exec soci-eks-pause-import.service)
-  [[ -n $cmd ]] || return 1
-  # shellcheck disable=SC2086 # the unit's ExecStart, word-split like systemd does
-  CONTAINERD_ADDRESS=$CTR_SOCK SOCI_EKS_CTR=$BIN/ctr $cmd >"$LOGS/pause-import-$1.log" 2>&1
-}
 pause_cmd=$(unit_exec soci-eks-pause-import.service)
 if import_pause main; then
   pass "pause import unit ($pause_cmd) imported localhost/kubernetes/pause:latest into soci"
