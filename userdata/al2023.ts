@@ -79,8 +79,8 @@ export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
 export function al2023Parts(options: NodeBootstrapOptions): MimePart[] {
   const parts: MimePart[] = [{ contentType: NODECONFIG_CONTENT_TYPE, content: renderNodeConfig(al2023NodeConfig(options)) }];
   if (options.mode === "off") return parts;
-  parts.push({ contentType: "text/cloud-config", content: renderCloudConfig(al2023WriteFiles(options)) });
-  parts.push({ contentType: "text/x-shellscript", content: readAsset(INSTALLER_SCRIPT) });
+  parts.push({ contentType: "text/cloud-config", content: renderCloudConfig(al2023WriteFiles(options)), gzip: true });
+  parts.push({ contentType: "text/x-shellscript", content: readAsset(INSTALLER_SCRIPT), gzip: true });
   return parts;
 }
 

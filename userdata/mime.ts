@@ -1,4 +1,10 @@
+import { gzipSync } from "zlib";
 import { MimePart } from "./types";
+
+/** Base64 wrapped at 76 characters per line (RFC 2045). */
+function base64Lines(data: Buffer): string {
+  return (data.toString("base64").match(/.{1,76}/g) ?? []).join("\n");
+}
 
 /** The boundary of every document we render; fixed so output is deterministic. */
 export const MIME_BOUNDARY = "==SOCI-EKS-BOUNDARY==";
@@ -18,6 +24,12 @@ export function assembleMime(parts: MimePart[]): string {
   for (const part of parts) {
     if (part.content.includes(`--${MIME_BOUNDARY}`)) {
       throw new Error(`a ${part.contentType} part contains the MIME boundary`);
+    }
+    if (part.gzip) {
+      // gzip output has no timestamp from zlib's gzipSync (mtime 0), so the text stays deterministic.
+      const body = base64Lines(gzipSync(Buffer.from(part.content, "utf8"), { level: 9 }));
+      lines.push(`--${MIME_BOUNDARY}`, "Content-Type: application/x-gzip", "Content-Transfer-Encoding: base64", "", body);
+      continue;
     }
     lines.push(`--${MIME_BOUNDARY}`, `Content-Type: ${part.contentType}; charset="us-ascii"`, "");
     // The line break before the next delimiter belongs to the delimiter (RFC 2046), so a part

@@ -123,6 +123,13 @@ export interface MimePart {
   contentType: string;
   /** The part's body (text). */
   content: string;
+  /**
+   * Send the part gzip-compressed and base64-encoded as `application/x-gzip`. cloud-init
+   * decompresses such parts and recognises the result by its first line (`#cloud-config`, `#!`);
+   * nodeadm reads only `application/node.eks.aws` parts, so NodeConfig parts stay plain.
+   * It keeps the document well inside EC2's 16 KiB user-data limit, leaving room for the part EKS appends.
+   */
+  gzip?: boolean;
 }
 
 /** The rendered user data of one node group. */

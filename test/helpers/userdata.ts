@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync, chmodSync } from "fs";
 import * as path from "path";
+import { gunzipSync } from "zlib";
 import { simpleParser } from "mailparser";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
@@ -8,12 +9,23 @@ import { parse as parseToml } from "smol-toml";
 export interface ParsedPart {
   contentType: string;
   content: string;
+  /** Whether the part travelled gzip-compressed. */
+  compressed?: boolean;
 }
 
-/** Parses a user-data MIME document with mailparser and returns its parts in order. */
+/**
+ * Parses a user-data MIME document with mailparser and returns its parts in order.
+ * `application/x-gzip` parts are decompressed and typed by their first line, as cloud-init does
+ * (the cloud-init test checks that cloud-init itself agrees).
+ */
 export async function parseMime(text: string): Promise<ParsedPart[]> {
   const mail = await simpleParser(text);
-  return mail.attachments.map((a) => ({ contentType: a.contentType, content: a.content.toString("utf8") }));
+  return mail.attachments.map((a) => {
+    if (a.contentType !== "application/x-gzip") return { contentType: a.contentType, content: a.content.toString("utf8") };
+    const content = gunzipSync(a.content).toString("utf8");
+    const contentType = content.startsWith("#cloud-config") ? "text/cloud-config" : content.startsWith("#!") ? "text/x-shellscript" : "unknown";
+    return { contentType, content, compressed: true };
+  });
 }
 
 /** The NodeConfig documents of a MIME user-data document, parsed as YAML. */

@@ -274,7 +274,8 @@ describe("SociNodeGroup", () => {
       mocks.reset();
       const ng = await group(`ami-${type.replace(".", "-")}`, { instanceType: type });
       assert.equal(one(mocks, NG).inputs.amiType, amiType, type);
-      assert.match(await promiseOf(ng.userData), new RegExp(`SOCI_EKS_ARCH='${arch}'`), type);
+      const env = (await cloudConfigFiles(await promiseOf(ng.userData))).find((f) => f.path === "/etc/soci-eks/install.env");
+      assert.match(env!.content, new RegExp(`SOCI_EKS_ARCH='${arch}'`), type);
     }
   });
 
@@ -341,18 +342,22 @@ describe("SociNodeGroup", () => {
     assert.deepEqual(nc.spec.cluster, { name: "k", apiServerEndpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", cidr: "172.20.0.0/16" });
   });
 
+  // Cross-account ECR registries with pseudo-random account ids, which gzip cannot shrink much.
+  const registries = (count: number): string[] => {
+    let x = 12345;
+    return Array.from({ length: count }, () => {
+      const account = Array.from({ length: 12 }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) % 10).join("");
+      return `${account}.dkr.ecr.us-west-2.amazonaws.com`;
+    });
+  };
+
   it("refuses user data over EC2's 16384-byte limit before registering anything", async () => {
     await assert.rejects(
-      SociNodeGroup.create("big", {
-        clusterName: "k",
-        subnetIds: [],
-        clusterConnection: { endpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", serviceCidr: "172.20.0.0/16" },
-      }),
+      SociNodeGroup.create("big", { clusterName: "k", subnetIds: [], extraEcrRegistries: registries(1500) }),
       /big\.userData: '\d{5} bytes' exceeds EC2's 16384-byte user data limit/,
     );
-    const registries = Array.from({ length: 8 }, (_, i) => `12345678901${i}.dkr.ecr.us-west-2.amazonaws.com`);
     await assert.rejects(
-      SociCluster.create("bigc", { nodeGroups: [{ name: "default", extraEcrRegistries: registries }] }),
+      SociCluster.create("bigc", { nodeGroups: [{ name: "default", extraEcrRegistries: registries(1500) }] }),
       /user data of node group 'default': '\d{5} bytes' exceeds EC2's 16384-byte user data limit/,
     );
     await settle(mocks);
@@ -366,13 +371,19 @@ describe("SociNodeGroup", () => {
       warnings.push(msg);
     };
     try {
-      await group("warn-lazy");
-      await group("warn-off", { sociMode: "off" });
+      await group("warn-roomy", { extraEcrRegistries: registries(2) });
+      await group("warn-tight", { extraEcrRegistries: registries(700) });
     } finally {
       (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
     }
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /^warn-lazy: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);
+    assert.match(warnings[0], /^warn-tight: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);
+  });
+
+  it("the default lazy user data leaves room for EKS's part (gzip-compressed script and files)", async () => {
+    const ng = await group("roomy");
+    const bytes = Buffer.byteLength(await promiseOf(ng.userData));
+    assert.ok(bytes < 16384 - 3072, `${bytes} bytes`);
   });
 
   it("the constructor refuses facts of another instance type", () => {

@@ -41,6 +41,9 @@ import (
 
 type part struct {
 	ContentType string `json:"contentType"`
+	// Declared is the part's Content-Type header when it differs (application/x-gzip parts are
+	// typed by their decompressed content, as cloud-init does).
+	Declared string `json:"declared,omitempty"`
 	File        string `json:"file"`
 	body        []byte
 }
@@ -91,7 +94,17 @@ func splitMIME(doc []byte) []part {
 		b, err := io.ReadAll(p)
 		check(err)
 		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		parts = append(parts, part{ContentType: ct, body: decodeBody(b, p.Header.Get("Content-Transfer-Encoding"))})
+		body := decodeBody(b, p.Header.Get("Content-Transfer-Encoding"))
+		// cloud-init types a decompressed part by its first line (user_data.py, DECOMP_TYPES).
+		if ct == "application/x-gzip" || ct == "application/gzip" {
+			switch {
+			case bytes.HasPrefix(body, []byte("#cloud-config")):
+				ct = "text/cloud-config"
+			case bytes.HasPrefix(body, []byte("#!")):
+				ct = "text/x-shellscript"
+			}
+		}
+		parts = append(parts, part{ContentType: ct, body: body})
 	}
 	return parts
 }
