@@ -154,7 +154,7 @@ apply_userdata() { # MIME NAME
   local mime=$1 name=$2 out=$WORK/ud-$2 s
   mkdir -p "$out"
   nodeadm-sim -userdata "$mime" -base "$LAB_DIR/fixtures/containerd-base-al2023.toml" -root / -out "$out" \
-    -cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16 >"$out/summary.json"
+    -cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16 >"$out/summary.json" || { log "nodeadm-sim failed"; return 1; }
   SIM_JSON=$out/summary.json
   # The files nodeadm writes that the lab needs too: containerd's base runtime spec and,
   # as the AMI does at build time, the cached pause image.
