@@ -7,7 +7,7 @@ import { NodeGroupSettings } from "../validation/nodeGroup";
 import { throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
-import { bootstrapOptionsFor, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
+import { ARG_PATHS, bootstrapOptionsFor, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
 import { ClusterNetwork, createVpc } from "./vpc";
 
 /** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
@@ -45,27 +45,7 @@ export interface SettingNaming {
   group: (index: number, key: keyof NodeGroupSettings | "name") => string;
 }
 
-const GROUP_ARG_PATHS: Record<keyof NodeGroupSettings | "name", string> = {
-  name: "name",
-  instanceType: "instanceType",
-  sociMode: "sociMode",
-  sociVersion: "soci.version",
-  sociSha256: "soci.sha256",
-  sociMirrorUrl: "soci.mirrorBaseUrl",
-  desiredSize: "scaling.desiredSize",
-  minSize: "scaling.minSize",
-  maxSize: "scaling.maxSize",
-  ssd: "ssd",
-  keepSociOnRootVolume: "keepSociOnRootVolume",
-  rootVolumeSizeGiB: "rootVolume.sizeGiB",
-  rootVolumeIops: "rootVolume.iops",
-  rootVolumeThroughput: "rootVolume.throughputMiBps",
-  extraEcrRegistries: "extraEcrRegistries",
-  capacityType: "capacityType",
-  metadataHopLimit: "metadataHopLimit",
-  labels: "labels",
-  taints: "taints",
-};
+const GROUP_ARG_PATHS: Record<keyof NodeGroupSettings | "name", string> = { name: "name", ...ARG_PATHS };
 
 /** Names settings by their path in {@link SociClusterArgs}, e.g. `nodeGroups[1].soci.version`. */
 export function argNaming(name: string): SettingNaming {

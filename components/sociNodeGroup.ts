@@ -66,7 +66,7 @@ export interface SociNodeGroupArgs {
 export type SociNodeGroupCreateArgs = Omit<SociNodeGroupArgs, "instanceFacts"> & { instanceFacts?: InstanceFacts };
 
 /** How each validated setting is spelled in {@link SociNodeGroupArgs}, for error messages. */
-const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
+export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
   instanceType: "instanceType",
   sociMode: "sociMode",
   sociVersion: "soci.version",
