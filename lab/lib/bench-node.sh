@@ -87,7 +87,7 @@ jq -s --arg rate "$RATE" --arg stamp "$stamp" --argjson image_bytes "$IMAGE_BYTE
   {date: $stamp, link: ("tbf " + $rate + " on the lab netns lo"), cpus: ($cpus|tonumber),
    image: {layer_bytes_compressed: $image_bytes, layers: $layers, entry_reads_fraction: ($frac|tonumber)},
    software: {containerd: "v2.2.4", soci_snapshotter: "v0.16.1", runc: "Debian 1.1.5"},
-   measure: "crictl pull request (through the kubelet imageServiceEndpoint) to the container exiting after its ready line; registry bytes = sum of response sizes in the registry access log",
+   measure: "crictl pull request (to the NodeConfig kubelet imageServiceEndpoint; containerd socket for the stock node) to the container exiting after its ready line; registry bytes = sum of response sizes in the registry access log",
    runs: .,
    summary: (group_by(.mode) | map({mode: .[0].mode, n: length, ok: (map(select(.ok)) | length),
       pull_to_ready_ms: (map(select(.ok)) | if length > 0 then stats(.pull_to_ready_ms) else null end),

@@ -429,7 +429,8 @@ negative() {
   fi
 }
 negative wrong-socket 's#address = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock"#address = "/run/soci-snapshotter-grpc/wrong.sock"#'
-negative no-proxy-plugin '/\[proxy_plugins.soci\]/,/^ *$/d'
+negative no-proxy-plugin '/\[proxy_plugins.soci\]/,/root = /d'
+negative proxy-plugin-without-type '/\[proxy_plugins.soci\]/,/^ *$/d'
 negative v2-cri-keys "s#\[plugins.\"io.containerd.cri.v1.images\"\]#[plugins.\"io.containerd.grpc.v1.cri\".containerd]#;s#\[plugins.'io.containerd.cri.v1.images'\]#[plugins.\"io.containerd.grpc.v1.cri\".containerd]#"
 
 # Without the pause import (amazon-eks-ami#2710) the first sandbox must fail: the pinned
