@@ -445,6 +445,23 @@ else
 fi
 T_SKIP_PAUSE=0
 
+# ---------------------------------------------------------------- parallel mode ---
+# The same checks for `--mode parallel`: images pull and run through SOCI, with no FUSE mounts.
+LAZY_MIME=$MIME
+MIME=$WORK/userdata-parallel-base.mime
+MODE=parallel render_userdata "$MIME"
+if trial parallel -; then
+  if ((T_STARTED && T_RAN && !T_LAZY)); then
+    pass "mode parallel: the indexed image pulls through SOCI and runs with no FUSE mounts (registry served ${BYTES:-?} bytes)"
+  else
+    fail "mode parallel: started=$T_STARTED ran=$T_RAN lazy=$T_LAZY (want 1 1 0)"
+  fi
+  if grep -q "preparing snapshot with parallel pull/unpack" "$LOGS/soci-parallel.log"; then pass "mode parallel: SOCI prepared the layers with parallel pull/unpack (daemon log)"; else fail "mode parallel: no \"preparing snapshot with parallel pull/unpack\" in the SOCI log"; fi
+else
+  fail "mode parallel: could not run"
+fi
+MIME=$LAZY_MIME
+
 # ---------------------------------------------------------------- experiments (INFO only) ---
 # Does containerd 2.2.4's CRI (pulling through SOCI's image service) still lazy-load without
 # disable_snapshot_annotations = false? (containerd's own default is printed.)
