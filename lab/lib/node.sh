@@ -387,6 +387,8 @@ else
 fi
 after=$(fuse_mounts)
 check "unindexed image made no new FUSE mounts ($before -> $after)" test "$after" -eq "$before"
+pp=$(grep -c "preparing snapshot with parallel pull/unpack" "$LOGS/soci-main.log" || true)
+check "unindexed image took SOCI's experimental_parallel_pull_as_fallback ($pp layers 'preparing snapshot with parallel pull/unpack')" test "$pp" -gt 0
 
 stop_node
 
