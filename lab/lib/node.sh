@@ -447,6 +447,22 @@ else
 fi
 T_SKIP_PAUSE=0
 
+# The installer must refuse a release whose bytes do not match the published .sha256sum.
+asset_path=$WORK/mirror/v0.16.1/soci-snapshotter-0.16.1-linux-amd64.tar.gz
+cp "$asset_path" "$WORK/asset.bak"
+printf 'tampered' >>"$asset_path"
+rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /var/lib/soci-eks/installed-release
+tamper_rc=0
+for sc in $(jq -r '.scripts[]?' "$WORK/ud-main/summary.json"); do
+  AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 bash "$sc" >"$LOGS/installer-tampered.log" 2>&1 || tamper_rc=$?
+done
+if ((tamper_rc != 0)) && [[ ! -e /usr/local/bin/soci-snapshotter-grpc ]] && grep -q "checksum mismatch" "$LOGS/installer-tampered.log"; then
+  pass "negative tampered-release: the installer refuses it (exit $tamper_rc, 'checksum mismatch', nothing installed)"
+else
+  fail "negative tampered-release: installer exit $tamper_rc; $(tail -n 2 "$LOGS/installer-tampered.log" | tr '\n' ' ')"
+fi
+cp "$WORK/asset.bak" "$asset_path"
+
 # ---------------------------------------------------------------- parallel mode ---
 # The same checks for `--mode parallel`: images pull and run through SOCI, with no FUSE mounts.
 LAZY_MIME=$MIME
