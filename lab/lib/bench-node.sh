@@ -16,6 +16,8 @@ pack_release
 build_images # pause image and the small ones (cheap, cached)
 
 img=$CACHE/images
+exec 8>"$CACHE/big-image.lock"
+flock 8
 key="big-9x${LAYER_MIB}MiB-${FILES}f-frac${FRAC}"
 if [[ ! -f $img/$key.done ]]; then
   t0=$SECONDS
@@ -32,6 +34,7 @@ t0=$SECONDS
 skopeo copy -q --dest-tls-verify=false "oci:$img/big:v1" "docker://$REGISTRY/lab/big:v1"
 skopeo copy -q --all --dest-tls-verify=false "oci:$img/big-soci" "docker://$REGISTRY/lab/big:v1-soci"
 log "pushed in $((SECONDS - t0))s"
+flock -u 8
 big_manifest=$img/big/blobs/sha256/$(jq -r '.manifests[0].digest' "$img/big/index.json" | cut -d: -f2)
 IMAGE_BYTES=$(jq '[.layers[].size] | add' "$big_manifest")
 LAYERS=$(jq '.layers | length' "$big_manifest")

@@ -125,6 +125,9 @@ pack_release() {
 build_images() {
   local img=$CACHE/images
   mkdir -p "$img"
+  # lab/.cache is shared by concurrent lab runs (each with its own netns): one builder at a time.
+  exec 9>"$CACHE/images.lock"
+  flock 9
   # pause image, as the AMI caches it in /etc/eks/pause.tar
   mkimage -out "$img/pause" -name localhost/kubernetes/pause:latest -entry "$BIN/labpause" -layers 0 \
     -tar "$img/pause.tar" >&2
@@ -140,6 +143,7 @@ build_images() {
   skopeo copy -q --dest-tls-verify=false "oci:$img/small:v1" "docker://$REGISTRY/lab/small:v1"
   skopeo copy -q --all --dest-tls-verify=false "oci:$img/small-soci" "docker://$REGISTRY/lab/small:v1-soci"
   skopeo copy -q --dest-tls-verify=false "oci:$img/plain:v1" "docker://$REGISTRY/lab/plain:v1"
+  flock -u 9
 }
 
 # ---------------------------------------------------------------- user data -> node ---
