@@ -1,15 +1,18 @@
 import { al2023Renderer } from "./al2023";
+import { bottlerocketRenderer } from "./bottlerocket";
 import { NodeBootstrapOptions, OsFamily, RenderedUserData, UserDataRenderer } from "./types";
 
 export * from "./types";
 export { DEFAULT_SOCI_VERSION, DEFAULT_MIRROR_BASE_URL, MIN_SOCI_VERSION, KNOWN_RELEASE_DIGESTS } from "./releases";
 export { parallelTuning } from "./sociConfig";
+export { bottlerocketModeError } from "./bottlerocket";
 
 /**
  * One renderer per OS family. Adding a family means one new module and one line here.
  */
 const renderers: { [F in OsFamily]?: UserDataRenderer } = {
   al2023: al2023Renderer,
+  bottlerocket: bottlerocketRenderer,
 };
 
 /** The OS families that have a renderer. */
