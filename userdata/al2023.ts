@@ -3,16 +3,29 @@ import { renderCloudConfig, renderEnvFile, WriteFile } from "./cloudConfig";
 import { renderContainerdSociConfig } from "./containerdConfig";
 import { assembleMime } from "./mime";
 import { clusterSpec, localStorageSpec, nodeLabelsFlag, NodeConfigSpec, registerWithTaints, renderNodeConfig } from "./nodeConfig";
-import { SOCI_CONFIG, SOCI_EKS_ENV, SOCI_EKS_LIBEXEC, SOCI_IMAGE_SERVICE_ENDPOINT, SYSTEMD_DIR } from "./paths";
+import {
+  CONTAINERD_ROOT,
+  INSTANCE_STORE_ARRAY_MOUNT,
+  KUBELET_ROOT,
+  POD_LOGS_DIR,
+  SOCI_CONFIG,
+  SOCI_EKS_ENV,
+  SOCI_EKS_LIBEXEC,
+  SOCI_EKS_LOCAL_STORAGE_ENV,
+  SOCI_IMAGE_SERVICE_ENDPOINT,
+  SOCI_ROOT,
+  SYSTEMD_DIR,
+} from "./paths";
 import { releaseArch } from "./releases";
 import { renderSociDaemonConfig } from "./sociConfig";
-import { MimePart, NodeBootstrapOptions, RenderedUserData, UserDataRenderer } from "./types";
+import { LocalStorageOptions, MimePart, NodeBootstrapOptions, RenderedUserData, UserDataRenderer } from "./types";
 
 /** Content type nodeadm reads; cloud-init ignores it. */
 export const NODECONFIG_CONTENT_TYPE = "application/node.eks.aws";
 /** The installer script, shipped as a real file and embedded verbatim. */
 export const INSTALLER_SCRIPT = "scripts/al2023-install-soci.sh";
 export const PAUSE_IMPORT_SCRIPT = "scripts/import-pause.sh";
+export const VERIFY_LOCAL_STORAGE_SCRIPT = "scripts/verify-local-storage.sh";
 
 /** The NodeConfig for the node: SOCI wiring (unless `off`), cluster, registration and storage. */
 export function al2023NodeConfig(options: NodeBootstrapOptions): NodeConfigSpec {
@@ -49,9 +62,37 @@ export function installerEnvironment(options: NodeBootstrapOptions): Record<stri
   };
 }
 
+/**
+ * The directories nodeadm's setup-local-disks bind-mounts onto the instance-store array, as
+ * this node group configures it (SOCI's stays on the root volume with keepSociOnRootVolume).
+ */
+export function arrayDirectories(storage: LocalStorageOptions): string[] {
+  const dirs = [CONTAINERD_ROOT, KUBELET_ROOT, POD_LOGS_DIR];
+  if (!storage.keepSociOnRootVolume) dirs.push(SOCI_ROOT);
+  return dirs;
+}
+
+/** ssd node groups: the check that keeps kubelet off the root volume when the array is missing. */
+export function localStorageWriteFiles(storage: LocalStorageOptions): WriteFile[] {
+  const env = renderEnvFile({
+    SOCI_EKS_ARRAY_MOUNT: INSTANCE_STORE_ARRAY_MOUNT,
+    SOCI_EKS_ARRAY_DIRS: arrayDirectories(storage).join(" "),
+  });
+  return [
+    { path: SOCI_EKS_LOCAL_STORAGE_ENV, permissions: "0644", content: env },
+    { path: `${SOCI_EKS_LIBEXEC}/verify-local-storage.sh`, permissions: "0755", content: readAsset(VERIFY_LOCAL_STORAGE_SCRIPT) },
+    {
+      path: `${SYSTEMD_DIR}/kubelet.service.d/10-soci-eks-local-storage.conf`,
+      permissions: "0644",
+      content: readAsset("units/kubelet-local-storage.conf"),
+    },
+  ];
+}
+
 /** Files the cloud-config part writes before the installer runs. */
 export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
-  if (options.mode === "off") return [];
+  const storage = options.localStorage?.raid0 ? localStorageWriteFiles(options.localStorage) : [];
+  if (options.mode === "off") return storage;
   return [
     { path: SOCI_EKS_ENV, permissions: "0644", content: renderEnvFile(installerEnvironment(options)) },
     {
@@ -72,14 +113,16 @@ export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
       permissions: "0644",
       content: readAsset("units/soci-eks-pause-import.service"),
     },
+    ...storage,
   ];
 }
 
 /** The MIME parts, in the order the node consumes them: NodeConfig, files, installer. */
 export function al2023Parts(options: NodeBootstrapOptions): MimePart[] {
   const parts: MimePart[] = [{ contentType: NODECONFIG_CONTENT_TYPE, content: renderNodeConfig(al2023NodeConfig(options)) }];
+  const files = al2023WriteFiles(options);
+  if (files.length > 0) parts.push({ contentType: "text/cloud-config", content: renderCloudConfig(files), gzip: true });
   if (options.mode === "off") return parts;
-  parts.push({ contentType: "text/cloud-config", content: renderCloudConfig(al2023WriteFiles(options)), gzip: true });
   parts.push({ contentType: "text/x-shellscript", content: readAsset(INSTALLER_SCRIPT), gzip: true });
   return parts;
 }

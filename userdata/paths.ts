@@ -20,3 +20,13 @@ export const ROOT_DOCKER_CONFIG = "/root/.docker/config.json";
 /** The pause image the AMI cached at build time (only in overlayfs until imported). */
 export const PAUSE_IMAGE_TAR = "/etc/eks/pause.tar";
 export const PAUSE_IMAGE_REF = "localhost/kubernetes/pause:latest";
+/** The verify-local-storage check's parameters (ssd node groups). */
+export const SOCI_EKS_LOCAL_STORAGE_ENV = "/etc/soci-eks/local-storage.env";
+/**
+ * Where nodeadm's setup-local-disks mounts the RAID0 array (default `localStorage.mountPath`
+ * /mnt/k8s-disks, array index 0), and the directories it bind-mounts onto it.
+ */
+export const INSTANCE_STORE_ARRAY_MOUNT = "/mnt/k8s-disks/0";
+export const KUBELET_ROOT = "/var/lib/kubelet";
+export const CONTAINERD_ROOT = "/var/lib/containerd";
+export const POD_LOGS_DIR = "/var/log/pods";

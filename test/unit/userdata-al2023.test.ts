@@ -119,6 +119,40 @@ describe("AL2023 user data", () => {
     assert.deepEqual(keep[0].spec.instance, { localStorage: { strategy: "RAID0", disabledMounts: ["SOCI"] } });
   });
 
+  it("ssd node groups ship the kubelet check that keeps them off the root volume", async () => {
+    const files = await cloudConfigFiles(renderUserData("al2023", bootstrapOptions({ localStorage: { raid0: true } })).text);
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    const dropIn = byPath.get("/etc/systemd/system/kubelet.service.d/10-soci-eks-local-storage.conf");
+    assert.match(dropIn!.content, /^ExecStartPre=\/usr\/local\/libexec\/soci-eks\/verify-local-storage.sh$/m);
+    const script = byPath.get("/usr/local/libexec/soci-eks/verify-local-storage.sh");
+    assert.equal(script!.permissions, "0755");
+    assert.match(script!.content, /^set -euo pipefail$/m);
+    const env = byPath.get("/etc/soci-eks/local-storage.env")!.content;
+    assert.match(env, /^SOCI_EKS_ARRAY_MOUNT='\/mnt\/k8s-disks\/0'$/m);
+    assert.match(env, /^SOCI_EKS_ARRAY_DIRS='\/var\/lib\/containerd \/var\/lib\/kubelet \/var\/log\/pods \/var\/lib\/soci-snapshotter-grpc'$/m);
+
+    const keep = await cloudConfigFiles(
+      renderUserData("al2023", bootstrapOptions({ localStorage: { raid0: true, keepSociOnRootVolume: true } })).text,
+    );
+    const keepEnv = keep.find((f) => f.path === "/etc/soci-eks/local-storage.env")!.content;
+    assert.match(keepEnv, /^SOCI_EKS_ARRAY_DIRS='\/var\/lib\/containerd \/var\/lib\/kubelet \/var\/log\/pods'$/m);
+
+    const plain = await cloudConfigFiles(renderUserData("al2023", bootstrapOptions()).text);
+    assert.equal(plain.filter((f) => f.path.includes("local-storage")).length, 0);
+  });
+
+  it("mode off with ssd still ships the storage check, and no SOCI installer", async () => {
+    const ud = renderUserData("al2023", bootstrapOptions({ mode: "off", localStorage: { raid0: true } }));
+    const types = ud.parts.map((p) => p.contentType);
+    assert.deepEqual(types, ["application/node.eks.aws", "text/cloud-config"]);
+    const files = await cloudConfigFiles(ud.text);
+    assert.deepEqual(files.map((f) => f.path).sort(), [
+      "/etc/soci-eks/local-storage.env",
+      "/etc/systemd/system/kubelet.service.d/10-soci-eks-local-storage.conf",
+      "/usr/local/libexec/soci-eks/verify-local-storage.sh",
+    ]);
+  });
+
   it("is deterministic", () => {
     const a = renderUserData("al2023", bootstrapOptions({ labels: { z: "1", a: "2" } })).text;
     const b = renderUserData("al2023", bootstrapOptions({ labels: { a: "2", z: "1" } })).text;

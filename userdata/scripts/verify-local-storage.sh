@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# soci-eks: refuses to start kubelet on the root volume when the node group asked for
+# instance-store SSDs.
+#
+# Run as an ExecStartPre of kubelet.service (drop-in 10-soci-eks-local-storage.conf). On
+# AL2023, nodeadm-run builds the RAID0 array over the NVMe instance-store disks, mounts it at
+# /mnt/k8s-disks/0 and bind-mounts the state directories onto it, then starts kubelet. When it
+# finds no instance-store disk it logs "no NVMe instance storage disks found!" and goes on, so
+# the node would silently fill its EBS root volume with image data. This check turns that into
+# a loud failure: each directory in SOCI_EKS_ARRAY_DIRS must live on the same filesystem as
+# the array mount point, and the array must be mounted.
+#
+# Configuration: /etc/soci-eks/local-storage.env (written by the user data):
+#   SOCI_EKS_ARRAY_MOUNT  the array's mount point (nodeadm: <mountPath>/0)
+#   SOCI_EKS_ARRAY_DIRS   space-separated directories that must be on the array
+# Environment (tests only): SOCI_EKS_LOCAL_STORAGE_ENV (path of the env file).
+# Exit status: 0 when everything is on the array, 1 otherwise (kubelet then does not start).
+set -euo pipefail
+
+ENV_FILE="${SOCI_EKS_LOCAL_STORAGE_ENV:-/etc/soci-eks/local-storage.env}"
+
+log() {
+  echo "soci-eks: $*" >&2
+  logger -t soci-eks -- "$*" 2>/dev/null || true
+}
+
+if [[ ! -r "${ENV_FILE}" ]]; then
+  log "ERROR: ${ENV_FILE} is missing; cannot tell which directories belong on the instance-store array"
+  exit 1
+fi
+# shellcheck source=/dev/null # written by the user data at boot
+. "${ENV_FILE}"
+ARRAY_MOUNT="${SOCI_EKS_ARRAY_MOUNT:?SOCI_EKS_ARRAY_MOUNT is not set in ${ENV_FILE}}"
+read -r -a ARRAY_DIRS <<<"${SOCI_EKS_ARRAY_DIRS:?SOCI_EKS_ARRAY_DIRS is not set in ${ENV_FILE}}"
+
+HINT="nodeadm's setup-local-disks found no NVMe instance-store disk or could not set it up (see journalctl -u nodeadm-run)"
+
+# The filesystem a path is on: its device number and, for the log, source and type.
+describe() {
+  findmnt --noheadings --output SOURCE,FSTYPE --target "$1" 2>/dev/null | head -n 1 | tr -s ' ' || echo "unknown"
+}
+
+if ! mountpoint -q "${ARRAY_MOUNT}"; then
+  log "ERROR: the node group asked for instance-store SSDs (ssd: true), but nothing is mounted at ${ARRAY_MOUNT}: ${HINT}. kubelet will not start on the root volume."
+  exit 1
+fi
+array_dev=$(stat -c %d "${ARRAY_MOUNT}")
+array_desc=$(describe "${ARRAY_MOUNT}")
+
+failed=0
+for dir in "${ARRAY_DIRS[@]}"; do
+  if [[ ! -d "${dir}" ]]; then
+    log "ERROR: ${dir} does not exist; it should be bind-mounted from the instance-store array at ${ARRAY_MOUNT}: ${HINT}"
+    failed=1
+    continue
+  fi
+  if [[ "$(stat -c %d "${dir}")" != "${array_dev}" ]]; then
+    log "ERROR: ${dir} is on $(describe "${dir}"), not on the instance-store array at ${ARRAY_MOUNT} (${array_desc}): ${HINT}"
+    failed=1
+  fi
+done
+if ((failed)); then
+  log "ERROR: instance-store check failed; kubelet will not start on the root volume. For SOCI's directory on an AMI whose setup-local-disks does not bind it, set keepSociOnRootVolume: true."
+  exit 1
+fi
+log "instance-store array ${ARRAY_MOUNT} (${array_desc}) holds ${ARRAY_DIRS[*]}"
