@@ -11,7 +11,7 @@
 # images through CRI via SOCI's socket (kubelet's imageServiceEndpoint) with crictl.
 # Finally it checks that deliberately broken configs are caught.
 #
-# Output: PASS/FAIL lines and a last line "N passed, M failed"; exit 1 on any failure.
+# Output: PASS/FAIL/SKIP lines and a last line "N passed, M failed, K skipped"; exit 1 on any failure.
 # Usage: lab/run.sh [--keep]     (--keep leaves lab/.work/run-<pid> for inspection)
 # Env:   LAB_SKIP_BUILD=1 (use lab/.bin as is), LAB_MODE=lazy (user-data mode), LAB_VERBOSE=1
 set -euo pipefail

@@ -3,6 +3,7 @@
 // otherwise calls renderUserData() from dist/userdata directly (same code path the
 // components use). Prints the MIME document on stdout and the method on stderr.
 // Usage: node render-userdata.mjs <repoDir> <mode> <mirrorBaseUrl> [sha256]
+// Env:   LAB_USERDATA_FLAGS: more CLI flags, e.g. "--ssd --keep-soci-on-root-volume" (CLI only)
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -15,6 +16,8 @@ const cli = path.join(repo, "dist/cli/main.js");
 const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", "m6i.xlarge", "--vcpus", "4",
   "--memory-mib", "16384", "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
 if (sha256) args.push("--soci-sha256", sha256);
+const extra = (process.env.LAB_USERDATA_FLAGS ?? "").split(/\s+/).filter(Boolean);
+args.push(...extra);
 
 let text;
 if (existsSync(cli) && process.env.LAB_RENDER !== "api") {
@@ -24,6 +27,10 @@ if (existsSync(cli) && process.env.LAB_RENDER !== "api") {
   } catch (e) {
     process.stderr.write(`CLI userdata failed (${String(e.stderr || e.message).split("\n")[0]}); using dist/userdata API\n`);
   }
+}
+if (!text && extra.length > 0) {
+  process.stderr.write(`the CLI is needed for ${extra.join(" ")}\n`);
+  process.exit(1);
 }
 if (!text) {
   const u = require(path.join(repo, "dist/userdata/index.js"));

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The lab's index-builder section (issue 5), sourced by lab/lib/node.sh while the lazy node runs.
+#
+# Runs the SociIndexBuilder Job's script, components/scripts/build-soci-index.sh, as the Job
+# runs it on a SOCI node: the node's containerd socket, the soci CLI our installer put in
+# /usr/local/bin, a private containerd namespace, the loopback registry as "ECR". nerdctl is
+# the one stand-in (lab/lib/nerdctl-via-ctr.sh: the module proxy serves no nerdctl). Then the
+# node pulls the built image through CRI and must lazy-load it. A missing image and a zstd image
+# must fail with the script's clear errors.
+#
+# Needs from node.sh: pass fail check log run_image fuse_mounts $WORK $LOGS $BIN $CACHE
+# $REGISTRY $PULL_REGISTRY $CTR_SOCK.
+
+# build_index NAME SRC_REF DST_REF: runs the Job script; sets BUILD_RC, log in $LOGS/build-index-NAME.log
+build_index() {
+  local name=$1
+  BUILD_RC=0
+  env SRC_REF="$2" DST_REF="$3" SOCI_VERSION=0.16.1 \
+    CONTAINERD_ADDRESS="$CTR_SOCK" SOCI_BIN=/usr/local/bin/soci \
+    NERDCTL_BIN="$LAB_DIR/lib/nerdctl-via-ctr.sh" LAB_CTR="$BIN/ctr" \
+    CREDENTIAL_HELPER='' INSECURE_REGISTRY=1 WORK_DIR="$WORK/builder-$name" \
+    bash "$REPO_DIR/components/scripts/build-soci-index.sh" >"$LOGS/build-index-$name.log" 2>&1 || BUILD_RC=$?
+}
+
+soci_index_shape_ok() { [[ $1 == ok:* ]]; }
+
+registry_digest() { skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$1"; }
+
+index_builder_section() {
+  local img=$CACHE/images/app src digest dst before after raw
+  log "index-builder section: build-soci-index.sh against the loopback registry"
+  # A fresh image (seed 3) the node has never seen, so nothing of it is cached in k8s.io.
+  mkimage -out "$img" -name "$REGISTRY/lab/app:v1" -entry "$BIN/labentry" \
+    -cmd "/bin/entry,-frac,0.06,/data" -layers 2 -layer-bytes 16777216 -files 1 -seed 3 >&2
+  skopeo copy -q --dest-tls-verify=false "oci:$img:v1" "docker://$REGISTRY/lab/app:v1"
+  digest=$(registry_digest "$REGISTRY/lab/app:v1")
+  src=$REGISTRY/lab/app@$digest
+  dst=$REGISTRY/lab/app:v1-soci
+
+  build_index app "$src" "$dst"
+  if ((BUILD_RC == 0)) && grep -q "pushed $dst (SOCI index manifest v2)" "$LOGS/build-index-app.log"; then
+    pass "index builder: build-soci-index.sh pulled $src, ran soci convert (node's soci 0.16.1, containerd content store) and pushed $dst"
+  else
+    fail "index builder: build-soci-index.sh exit $BUILD_RC: $(tail -n 3 "$LOGS/build-index-app.log" | tr '\n' ' ' | cut -c1-300)"
+  fi
+  raw=$(skopeo inspect --tls-verify=false --raw "docker://$dst" 2>/dev/null || true)
+  local shape
+  shape=$(RAW=$raw python3 - <<'PY2'
+import json, os
+try:
+    d = json.loads(os.environ["RAW"])
+except ValueError:
+    print("not JSON")
+    raise SystemExit
+ms = d.get("manifests", [])
+v2 = {m["digest"] for m in ms if m.get("artifactType") == "application/vnd.amazon.soci.index.v2+json"}
+linked = [m for m in ms if (m.get("annotations") or {}).get("com.amazon.soci.index-digest") in v2]
+if d.get("mediaType") == "application/vnd.oci.image.index.v1+json" and linked:
+    m = linked[0]
+    print("ok: image manifest %s... annotated com.amazon.soci.index-digest -> a SOCI index v2 manifest (artifactType application/vnd.amazon.soci.index.v2+json) in the same index" % m["digest"][:19])
+else:
+    print("bad: %s with %d manifests, %d SOCI index v2 artifacts, %d image manifests pointing at one" % (d.get("mediaType", "?"), len(ms), len(v2), len(linked)))
+PY2
+)
+  check "index builder: the pushed image is a SOCI index manifest v2 image ($shape)" \
+    soci_index_shape_ok "$shape"
+  local left
+  left=$(ctr --address "$CTR_SOCK" --namespace soci-eks-build images ls -q 2>/dev/null | wc -l)
+  check "index builder: the build namespace is left empty ($left images in soci-eks-build); k8s.io untouched" test "$left" -eq 0
+
+  before=$(fuse_mounts)
+  if run_image "$PULL_REGISTRY/lab/app:v1-soci" built; then
+    pass "index builder: the node pulls the built image through CRI and runs it (pull ${PULL_MS} ms, registry served ${BYTES} bytes): $READY_LINE"
+  else
+    fail "index builder: the built image did not pull and run (see $LOGS)"
+  fi
+  after=$(fuse_mounts)
+  check "index builder: the built image is lazy-loaded (FUSE mounts $before -> $after)" test "$after" -gt "$before"
+
+  # ---- negatives: a missing source image, and an image with only zstd layers
+  build_index missing "$REGISTRY/lab/app@sha256:$(printf '0%.0s' {1..64})" "$REGISTRY/lab/app:missing-soci"
+  if ((BUILD_RC != 0)); then
+    pass "index builder negative missing-image: exit $BUILD_RC: $(grep -m1 -iE 'not found|error|failed' "$LOGS/build-index-missing.log" | cut -c1-200)"
+  else
+    fail "index builder negative missing-image: the script succeeded"
+  fi
+  skopeo copy -q --dest-tls-verify=false --dest-compress-format zstd --dest-compress "oci:$img:v1" "docker://$REGISTRY/lab/app-zstd:v1"
+  digest=$(registry_digest "$REGISTRY/lab/app-zstd:v1")
+  build_index zstd "$REGISTRY/lab/app-zstd@$digest" "$REGISTRY/lab/app-zstd:v1-soci"
+  if ((BUILD_RC != 0)) && grep -q "zstd-compressed; SOCI can index only gzip or uncompressed layers" "$LOGS/build-index-zstd.log"; then
+    pass "index builder negative zstd-image: exit $BUILD_RC: $(grep -m1 'ERROR' "$LOGS/build-index-zstd.log" | cut -c1-200)"
+  else
+    fail "index builder negative zstd-image: exit $BUILD_RC: $(tail -n 2 "$LOGS/build-index-zstd.log" | tr '\n' ' ' | cut -c1-300)"
+  fi
+}
