@@ -178,7 +178,9 @@ type VolumeSettings = Pick<NodeGroupSettings, "rootVolumeSizeGiB" | "rootVolumeI
 
 /** One launch-template block device mapping (always an encrypted gp3 EBS volume deleted with the instance). */
 export interface Gp3Mapping {
+  /** `/dev/xvda` (root / Bottlerocket OS volume) or `/dev/xvdb` (Bottlerocket data volume). */
   deviceName: string;
+  /** Size in GiB; IOPS and throughput (MiB/s) when provisioned above gp3's baseline. */
   ebs: { volumeType: "gp3"; volumeSize: number; iops?: number; throughput?: number; encrypted: "true"; deleteOnTermination: "true" };
 }
 

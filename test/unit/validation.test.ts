@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { describe, it } from "node:test";
+import { supportedOsFamilies } from "../../userdata";
 import { InstanceFacts } from "../../userdata/types";
 import {
   checkKubernetesVersion,
@@ -9,6 +10,7 @@ import {
   NamedNodeGroupSettings,
   NodeGroupSettings,
   nvmeSuggestions,
+  OS_FAMILIES,
   SociConfigError,
   throwIfProblems,
   validateCluster,
@@ -225,6 +227,10 @@ describe("node group validation, one rule at a time", () => {
     assert.deepEqual(problems({ os: "ubuntu", sociMode: "parallel" }), [
       "soci-eks:os: 'ubuntu' is not one of al2023, bottlerocket. Set soci-eks:os to al2023 (default) or bottlerocket.",
     ]);
+  });
+
+  it("the OS families validation accepts are exactly those with a user-data renderer", () => {
+    assert.deepEqual([...OS_FAMILIES].sort(), supportedOsFamilies().sort());
   });
 
   it("os bottlerocket with lazy (the default mode) names sociMode and the fix; parallel and off pass", () => {
