@@ -290,7 +290,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     if (userDataBytes > EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) {
       pulumi.log.warn(
         `${name}: the launch template's user data is ${userDataBytes} bytes. EKS copies the template and adds its own ` +
-          `NodeConfig part (cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
+          `NodeConfig part (Bottlerocket: its settings; cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
           `EC2's ${EC2_USER_DATA_LIMIT}-byte limit and fail node group creation.`,
         this,
       );
