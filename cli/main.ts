@@ -60,7 +60,7 @@ function positiveInt(flag: string, value: string | undefined): number {
 
 function parseLabel(text: string): [string, string] {
   const m = /^([^=\s]+)=([^=\s]*)$/.exec(text);
-  if (!m) throw new UsageError(`--label '${text}' is not key=value.`);
+  if (!m) throw new UsageError(`--label '${text}' is not key=value. Pass --label key=value, e.g. --label team=ml.`);
   return [m[1], m[2]];
 }
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NodeTaint, SociMode } from "../userdata/types";
+import { NodeTaint, OsFamily, SociMode } from "../userdata/types";
 import { NodeGroupSettings } from "../validation/nodeGroup";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
@@ -12,6 +12,7 @@ export const CONFIG_NAMESPACE = "soci-eks";
 export interface StackNodeGroupConfig {
   name: string;
   instanceType?: string;
+  os?: string;
   ssd?: boolean;
   keepSociOnRootVolume?: boolean;
   sociMode?: string;
@@ -29,6 +30,8 @@ export interface StackNodeGroupConfig {
 /** The stack's settings, typed, with defaults applied (Pulumi.yaml's `config:` block plus `nodeGroups`). */
 export interface StackConfig {
   instanceType: string;
+  /** `al2023` or `bottlerocket` (validated with the rest). */
+  os: string;
   ssd: boolean;
   keepSociOnRootVolume: boolean;
   sociMode: string;
@@ -56,6 +59,7 @@ export interface StackConfig {
 const NODE_GROUP_KEYS: Record<keyof StackNodeGroupConfig, "string" | "boolean" | "number" | "object" | "array"> = {
   name: "string",
   instanceType: "string",
+  os: "string",
   ssd: "boolean",
   keepSociOnRootVolume: "boolean",
   sociMode: "string",
@@ -133,6 +137,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(CONFIG
   const existingSubnetIds = list("existingSubnetIds");
   return {
     instanceType: str("instanceType") ?? DEFAULTS.instanceType,
+    os: str("os") ?? DEFAULTS.os,
     ssd: bool("ssd", DEFAULTS.ssd),
     keepSociOnRootVolume: bool("keepSociOnRootVolume", false),
     sociMode: str("sociMode") ?? DEFAULTS.sociMode,
@@ -158,7 +163,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(CONFIG
 
 /** Group keys that fall back to a top-level key of the same name. */
 const INHERITED: (keyof StackNodeGroupConfig & keyof StackConfig)[] = [
-  "instanceType", "ssd", "keepSociOnRootVolume", "sociMode", "desiredSize", "minSize", "maxSize", "capacityType",
+  "instanceType", "os", "ssd", "keepSociOnRootVolume", "sociMode", "desiredSize", "minSize", "maxSize", "capacityType",
   "rootVolumeSizeGiB", "rootVolumeIops", "rootVolumeThroughput",
 ];
 
@@ -172,6 +177,7 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
     return {
       name: g.name,
       instanceType: v("instanceType"),
+      os: v("os") as OsFamily, // validated with the rest
       ssd: v("ssd"),
       keepSociOnRootVolume: v("keepSociOnRootVolume"),
       sociMode: v("sociMode") as SociMode, // validated with the rest

@@ -13,6 +13,7 @@ import { DEFAULT_KUBERNETES_VERSION } from "../validation/kubernetesVersions";
  */
 export const DEFAULTS = {
   instanceType: "m7i.xlarge",
+  os: "al2023",
   sociMode: "lazy",
   sociVersion: DEFAULT_SOCI_VERSION,
   sociMirrorUrl: DEFAULT_MIRROR_BASE_URL,
@@ -32,6 +33,14 @@ export const DEFAULTS = {
   capacityType: "ON_DEMAND",
   ssmAccess: false,
 } as const;
+
+/**
+ * Bottlerocket's OS volume (`/dev/xvda`): root filesystem and update partitions only; images, containerd,
+ * kubelet and SOCI data live on the data volume (`/dev/xvdb`), which the root-volume settings size.
+ * 4 GiB is the OS volume Karpenter's Bottlerocket defaults use (with a 20 GiB data volume). Older
+ * Bottlerocket releases booted from 2 GiB; the size was not checked against the current AMI snapshot here.
+ */
+export const BOTTLEROCKET_OS_VOLUME_GIB = 4;
 
 /** The label soci-eks puts on every node: its SOCI mode. */
 export const MODE_LABEL = "soci-eks/mode";

@@ -1,6 +1,6 @@
 /**
- * soci-eks: Pulumi components for EKS clusters whose Amazon Linux 2023 managed nodes boot with the
- * SOCI snapshotter installed by launch-template user data.
+ * soci-eks: Pulumi components for EKS clusters whose managed nodes boot with the SOCI snapshotter:
+ * Amazon Linux 2023 (installed by launch-template user data) or Bottlerocket (its built-in SOCI, set up by TOML settings).
  */
 export { SociCluster, SociClusterArgs, SociClusterCreateArgs, SociClusterNodeGroupArgs, SettingNaming, validateSociClusterArgs } from "./sociCluster";
 export {
@@ -15,7 +15,7 @@ export {
 } from "./sociNodeGroup";
 export { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
 export { ClusterNetwork, createVpc } from "./vpc";
-export { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
+export { DEFAULTS, MODE_LABEL, STORAGE_LABEL, BOTTLEROCKET_OS_VOLUME_GIB } from "./defaults";
 export { lookupInstanceFacts, InstanceFactsLookup } from "./instanceFacts";
 export {
   CONFIG_NAMESPACE,
@@ -28,7 +28,7 @@ export {
 } from "./config";
 export { SociConfigError, ConfigProblem, formatProblem } from "../validation/problems";
 export { EKS_VERSION_CALENDAR, DEFAULT_KUBERNETES_VERSION } from "../validation/kubernetesVersions";
-export { InstanceFacts, NodeTaint, SociMode, Architecture } from "../userdata/types";
+export { InstanceFacts, NodeTaint, SociMode, Architecture, OsFamily } from "../userdata/types";
 export {
   SociIndexBuilder,
   SociIndexBuilderArgs,

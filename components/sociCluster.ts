@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as pulumi from "@pulumi/pulumi";
-import { InstanceFacts } from "../userdata/types";
+import { InstanceFacts, OsFamily } from "../userdata/types";
 import { ClusterSettings, NamedNodeGroupSettings, validateCluster, ValidationResult } from "../validation/cluster";
 import { NodeGroupSettings } from "../validation/nodeGroup";
 import { throwIfProblems } from "../validation/problems";
@@ -84,7 +84,7 @@ export function validateSociClusterArgs(
     // The user data must fit EC2's limit; measured only once the settings it is rendered from are valid.
     groups.forEach((g) => {
       const settings = g.settings;
-      const bytes = userDataSize(bootstrapOptionsFor(settings, facts.get(settings.instanceType)!), false);
+      const bytes = userDataSize(settings.os as OsFamily, bootstrapOptionsFor(settings, facts.get(settings.instanceType)!), false);
       if (bytes > EC2_USER_DATA_LIMIT) result.problems.push(userDataSizeProblem(`user data of node group '${g.name}'`, bytes));
     });
   }

@@ -1,12 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
-import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, SociMode } from "../userdata/types";
+import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { checkKubernetesVersion } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
-import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
+import { BOTTLEROCKET_OS_VOLUME_GIB, DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
 import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
 
@@ -23,9 +23,18 @@ export interface SociNodeGroupArgs {
    * {@link SociNodeGroup.create} looks them up for you.
    */
   instanceFacts: InstanceFacts;
-  /** How nodes pull images. Default `lazy`. */
+  /**
+   * The node OS. Default `al2023`: Amazon Linux 2023 (AMI type `AL2023_*`), SOCI installed by MIME user data.
+   * `bottlerocket`: Bottlerocket (AMI type `BOTTLEROCKET_*`, `_NVIDIA` with GPUs) with its built-in SOCI,
+   * configured by TOML settings user data. Bottlerocket has parallel pull only, so it needs `sociMode`
+   * `parallel` or `off`: `lazy`, the default mode, is a validation error there. `soci` (the release) is not
+   * used on Bottlerocket, and `rootVolume` sizes its data volume (`/dev/xvdb`, where containerd, kubelet and
+   * SOCI keep their data) while the OS volume (`/dev/xvda`) stays a 4 GiB encrypted gp3 volume.
+   */
+  os?: OsFamily;
+  /** How nodes pull images. Default `lazy` (not available with `os: bottlerocket`: set `parallel` or `off` there). */
   sociMode?: SociMode;
-  /** The SOCI release to install. */
+  /** The SOCI release to install (AL2023 only; Bottlerocket ships SOCI). */
   soci?: SociReleaseArgs;
   /** Kubernetes version of the nodes. Default: the cluster's version. */
   kubernetesVersion?: string;
@@ -42,7 +51,7 @@ export interface SociNodeGroupArgs {
   ssd?: boolean;
   /** With `ssd`, keep SOCI's data directory on the root volume. Default false. */
   keepSociOnRootVolume?: boolean;
-  /** The gp3 root volume. */
+  /** The gp3 volume that holds images and container data: the root volume on AL2023, the data volume (`/dev/xvdb`) on Bottlerocket. */
   rootVolume?: RootVolumeArgs;
   /** ECR registries in other accounts the node's credential helper serves (`<account>.dkr.ecr.<region>.amazonaws.com`). */
   extraEcrRegistries?: string[];
@@ -68,6 +77,7 @@ export type SociNodeGroupCreateArgs = Omit<SociNodeGroupArgs, "instanceFacts"> &
 /** How each validated setting is spelled in {@link SociNodeGroupArgs}, for error messages. */
 export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
   instanceType: "instanceType",
+  os: "os",
   sociMode: "sociMode",
   sociVersion: "soci.version",
   sociSha256: "soci.sha256",
@@ -91,6 +101,7 @@ export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
 export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" | "clusterName" | "subnetIds">): NodeGroupSettings {
   return {
     instanceType: args.instanceType ?? DEFAULTS.instanceType,
+    os: args.os ?? DEFAULTS.os,
     sociMode: args.sociMode ?? DEFAULTS.sociMode,
     sociVersion: args.soci?.version ?? DEFAULTS.sociVersion,
     sociSha256: args.soci?.sha256,
@@ -154,10 +165,45 @@ export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: Instance
   };
 }
 
-/** Bytes of the rendered user data; cluster fields (Outputs at this point) are measured with placeholders of typical size. */
-export function userDataSize(options: NodeBootstrapOptions, withCluster: boolean): number {
-  return Buffer.byteLength(renderUserData("al2023", withCluster ? { ...options, cluster: PLACEHOLDER_CLUSTER } : options).text);
+/**
+ * Bytes of the rendered user data (AL2023 MIME or Bottlerocket TOML, before base64); cluster fields (Outputs at
+ * this point) are measured with placeholders of typical size.
+ */
+export function userDataSize(os: OsFamily, options: NodeBootstrapOptions, withCluster: boolean): number {
+  return Buffer.byteLength(renderUserData(os, withCluster ? { ...options, cluster: PLACEHOLDER_CLUSTER } : options).text);
 }
+
+/** The gp3 volume settings of a validated node group. */
+type VolumeSettings = Pick<NodeGroupSettings, "rootVolumeSizeGiB" | "rootVolumeIops" | "rootVolumeThroughput">;
+
+/** One launch-template block device mapping (always an encrypted gp3 EBS volume deleted with the instance). */
+export interface Gp3Mapping {
+  /** `/dev/xvda` (root / Bottlerocket OS volume) or `/dev/xvdb` (Bottlerocket data volume). */
+  deviceName: string;
+  /** Size in GiB; IOPS and throughput (MiB/s) when provisioned above gp3's baseline. */
+  ebs: { volumeType: "gp3"; volumeSize: number; iops?: number; throughput?: number; encrypted: "true"; deleteOnTermination: "true" };
+}
+
+/**
+ * The launch template's volumes. AL2023: one root volume `/dev/xvda` with the configured settings.
+ * Bottlerocket: a small OS volume `/dev/xvda` ({@link BOTTLEROCKET_OS_VOLUME_GIB} GiB, gp3 baseline) and the
+ * data volume `/dev/xvdb`, where containerd, kubelet and SOCI keep their data, with the configured settings.
+ */
+export function blockDeviceMappingsFor(os: OsFamily, v: VolumeSettings): Gp3Mapping[] {
+  const data = (deviceName: string): Gp3Mapping => ({
+    deviceName,
+    ebs: { volumeType: "gp3", volumeSize: v.rootVolumeSizeGiB, iops: v.rootVolumeIops, throughput: v.rootVolumeThroughput, encrypted: "true", deleteOnTermination: "true" },
+  });
+  if (os !== "bottlerocket") return [data("/dev/xvda")];
+  const osVolume: Gp3Mapping = {
+    deviceName: "/dev/xvda",
+    ebs: { volumeType: "gp3", volumeSize: BOTTLEROCKET_OS_VOLUME_GIB, encrypted: "true", deleteOnTermination: "true" },
+  };
+  return [osVolume, data("/dev/xvdb")];
+}
+
+/** How the launch template's description names an OS family. */
+const OS_NAMES: Record<OsFamily, string> = { al2023: "AL2023", bottlerocket: "Bottlerocket" };
 
 /** The problem reported when user data exceeds EC2's limit. */
 export function userDataSizeProblem(setting: string, bytes: number): ConfigProblem {
@@ -176,9 +222,10 @@ export const NODE_ROLE_TRUST_POLICY = {
 };
 
 /**
- * An EKS managed node group of Amazon Linux 2023 nodes that boot with the SOCI snapshotter installed by
- * launch-template user data: a node IAM role, a launch template (encrypted gp3 root, IMDSv2, MIME user data)
- * and an `aws.eks.NodeGroup` that uses it.
+ * An EKS managed node group whose nodes boot with the SOCI snapshotter: Amazon Linux 2023 (default; SOCI
+ * installed by MIME user data) or Bottlerocket (`os: bottlerocket`; its built-in SOCI set up by TOML settings).
+ * A node IAM role, a launch template (encrypted gp3 volumes, IMDSv2, the user data) and an `aws.eks.NodeGroup`
+ * that uses it.
  *
  * The constructor validates every argument first and throws one {@link SociConfigError} before it
  * registers anything.
@@ -190,7 +237,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
   public readonly launchTemplateId!: pulumi.Output<string>;
   /** The node role ARN. */
   public readonly nodeRoleArn!: pulumi.Output<string>;
-  /** The rendered user data (MIME text before base64), for inspection. */
+  /** The rendered user data before base64 (AL2023: MIME text; Bottlerocket: TOML), for inspection. */
   public readonly userData!: pulumi.Output<string>;
   /** The AMI architecture chosen from the instance type. */
   public readonly architecture!: Architecture;
@@ -230,9 +277,10 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const facts = args.instanceFacts;
     const baseOptions = bootstrapOptionsFor(settings, facts);
     const { architecture, mode } = baseOptions;
+    const os = settings.os as OsFamily; // validated
     const ssd = settings.ssd;
     const conn = args.clusterConnection;
-    const userDataBytes = userDataSize(baseOptions, conn !== undefined);
+    const userDataBytes = userDataSize(os, baseOptions, conn !== undefined);
     if (userDataBytes > EC2_USER_DATA_LIMIT) {
       throwIfProblems([userDataSizeProblem(`${name}.userData`, userDataBytes)], `SociNodeGroup '${name}'`);
     }
@@ -242,7 +290,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     if (userDataBytes > EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) {
       pulumi.log.warn(
         `${name}: the launch template's user data is ${userDataBytes} bytes. EKS copies the template and adds its own ` +
-          `NodeConfig part (cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
+          `NodeConfig part (Bottlerocket: its settings; cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
           `EC2's ${EC2_USER_DATA_LIMIT}-byte limit and fail node group creation.`,
         this,
       );
@@ -275,31 +323,19 @@ export class SociNodeGroup extends pulumi.ComponentResource {
           .all([args.clusterName, conn.endpoint, conn.certificateAuthority, conn.serviceCidr])
           .apply(([clusterName, apiServerEndpoint, certificateAuthority, serviceCidr]) => {
             const cluster: ClusterConnection = { name: clusterName, apiServerEndpoint, certificateAuthority, serviceCidr };
-            return renderUserData("al2023", { ...baseOptions, cluster }).text;
+            return renderUserData(os, { ...baseOptions, cluster }).text;
           })
-      : pulumi.output(renderUserData("al2023", baseOptions).text);
+      : pulumi.output(renderUserData(os, baseOptions).text);
 
     const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
-      description: `soci-eks ${name}: AL2023 with SOCI (${mode})`,
+      description: `soci-eks ${name}: ${OS_NAMES[os]} with SOCI (${mode})`,
       userData: userData.apply((text) => Buffer.from(text, "utf8").toString("base64")),
       metadataOptions: {
         httpEndpoint: "enabled",
         httpTokens: "required",
         httpPutResponseHopLimit: settings.metadataHopLimit ?? DEFAULTS.metadataHopLimit,
       },
-      blockDeviceMappings: [
-        {
-          deviceName: "/dev/xvda",
-          ebs: {
-            volumeType: "gp3",
-            volumeSize: settings.rootVolumeSizeGiB,
-            iops: settings.rootVolumeIops,
-            throughput: settings.rootVolumeThroughput,
-            encrypted: "true",
-            deleteOnTermination: "true",
-          },
-        },
-      ],
+      blockDeviceMappings: blockDeviceMappingsFor(os, settings),
       tagSpecifications: [
         { resourceType: "instance", tags: { ...tags, "soci-eks/node-group": name } },
         { resourceType: "volume", tags: { ...tags, "soci-eks/node-group": name } },
@@ -312,7 +348,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       clusterName: args.clusterName,
       nodeRoleArn: role.arn,
       subnetIds: args.subnetIds,
-      amiType: amiTypeFor(architecture, facts.gpus),
+      amiType: amiTypeFor(architecture, facts.gpus, os),
       instanceTypes: [settings.instanceType],
       capacityType: settings.capacityType ?? DEFAULTS.capacityType,
       ...(args.kubernetesVersion ? { version: args.kubernetesVersion } : {}),

@@ -20,7 +20,7 @@ export interface ScalingArgs {
   maxSize?: number;
 }
 
-/** The encrypted gp3 root volume (/dev/xvda). */
+/** The encrypted gp3 volume that holds images and container data: the root volume `/dev/xvda` (AL2023) or the data volume `/dev/xvdb` (Bottlerocket). */
 export interface RootVolumeArgs {
   /** GiB, 20..16384. Default 100. */
   sizeGiB?: number;

@@ -8,10 +8,13 @@ import { NodeBootstrapOptions, RenderedUserData, SociMode, UserDataRenderer } fr
  * Settings reference: shared/research/eks-bootstrap.md §5 and soci-details.md §8.
  */
 
+/** Why `lazy` cannot run on Bottlerocket, as a reason clause (validation puts it after the setting's name and value). */
+export const BOTTLEROCKET_LAZY_REASON = "is not available on Bottlerocket (it has SOCI parallel pull only)";
+
 /** Why a mode cannot run on Bottlerocket, or undefined when it can. Validation calls this before any resource exists. */
 export function bottlerocketModeError(mode: SociMode): string | undefined {
   if (mode !== "lazy") return undefined;
-  return "sociMode: 'lazy' is not available on Bottlerocket (it has SOCI parallel pull only). Set sociMode to parallel or off, or use os al2023.";
+  return `sociMode: 'lazy' ${BOTTLEROCKET_LAZY_REASON}. Set sociMode to parallel or off, or use os al2023.`;
 }
 
 /** The cluster DNS address EKS uses: the service CIDR's network address + 10 (IPv4). */

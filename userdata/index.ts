@@ -5,7 +5,7 @@ import { NodeBootstrapOptions, OsFamily, RenderedUserData, UserDataRenderer } fr
 export * from "./types";
 export { DEFAULT_SOCI_VERSION, DEFAULT_MIRROR_BASE_URL, MIN_SOCI_VERSION, KNOWN_RELEASE_DIGESTS } from "./releases";
 export { parallelTuning } from "./sociConfig";
-export { bottlerocketModeError } from "./bottlerocket";
+export { bottlerocketModeError, BOTTLEROCKET_LAZY_REASON } from "./bottlerocket";
 
 /**
  * One renderer per OS family. Adding a family means one new module and one line here.

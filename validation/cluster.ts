@@ -66,8 +66,8 @@ export function validateCluster(
     problems.push(...validateNodeGroup(g.settings, facts.get(g.settings.instanceType), g.settingName, lookupErrors.get(g.settings.instanceType)));
   }
 
-  // One pinned digest names one tarball, which exists per architecture.
-  const pinned = groups.filter((g) => g.settings.sociMode !== "off" && g.settings.sociSha256 !== undefined);
+  // One pinned digest names one tarball, which exists per architecture (Bottlerocket groups install no tarball).
+  const pinned = groups.filter((g) => g.settings.sociMode !== "off" && g.settings.os !== "bottlerocket" && g.settings.sociSha256 !== undefined);
   const archs = new Set(pinned.map((g) => facts.get(g.settings.instanceType)).map((f) => (f ? nodeArchitecture(f) : undefined)).filter((a) => a));
   if (archs.size > 1) {
     problems.push({

@@ -1,4 +1,4 @@
-import { Architecture, InstanceFacts, InstanceStorageFacts, SociMode } from "../userdata/types";
+import { Architecture, InstanceFacts, InstanceStorageFacts, OsFamily, SociMode } from "../userdata/types";
 
 /**
  * The subset of EC2 DescribeInstanceTypes (via `aws.ec2.getInstanceType`) that soci-eks reads.
@@ -63,10 +63,14 @@ export function nodeArchitecture(facts: InstanceFacts): Architecture | undefined
   return undefined;
 }
 
-/** The EKS managed node group AMI type for an architecture and GPU count. */
-export function amiTypeFor(architecture: Architecture, gpus: number): string {
-  if (architecture === "arm64") return gpus > 0 ? "AL2023_ARM_64_NVIDIA" : "AL2023_ARM_64_STANDARD";
-  return gpus > 0 ? "AL2023_x86_64_NVIDIA" : "AL2023_x86_64_STANDARD";
+/**
+ * The EKS managed node group AMI type for an OS family, architecture and GPU count
+ * (EKS API `Nodegroup.amiType`): `AL2023_<arch>_STANDARD|NVIDIA` or `BOTTLEROCKET_<arch>[_NVIDIA]`.
+ */
+export function amiTypeFor(architecture: Architecture, gpus: number, os: OsFamily = "al2023"): string {
+  const arch = architecture === "arm64" ? "ARM_64" : "x86_64";
+  if (os === "bottlerocket") return gpus > 0 ? `BOTTLEROCKET_${arch}_NVIDIA` : `BOTTLEROCKET_${arch}`;
+  return gpus > 0 ? `AL2023_${arch}_NVIDIA` : `AL2023_${arch}_STANDARD`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { BOTTLEROCKET_LAZY_REASON } from "../userdata/bottlerocket";
 import { compareVersions, MIN_SOCI_VERSION, parseVersion } from "../userdata/releases";
 import { InstanceFacts, NodeTaint } from "../userdata/types";
 import {
@@ -11,6 +12,9 @@ import { ConfigProblem } from "./problems";
 
 /** The SOCI modes, in the order messages list them. */
 export const SOCI_MODES = ["lazy", "parallel", "off"] as const;
+
+/** The OS families a node group can boot, in the order messages list them (the first is the default). */
+export const OS_FAMILIES = ["al2023", "bottlerocket"] as const;
 
 /** gp3 limits (EBS User Guide, "General Purpose SSD volumes"; EC2 API EbsBlockDevice). */
 export const GP3_LIMITS = {
@@ -28,6 +32,8 @@ export const GP3_LIMITS = {
 /** Everything about one node group that is validated, as plain values. */
 export interface NodeGroupSettings {
   instanceType: string;
+  /** OS family: `al2023` or `bottlerocket` (unchecked until validated). */
+  os: string;
   sociMode: string;
   sociVersion: string;
   sociSha256?: string;
@@ -69,6 +75,27 @@ function checkMode(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
       fix: `Set ${name("sociMode")} to lazy (default), parallel or off.`,
     },
   ];
+}
+
+/**
+ * The OS family must be known, and Bottlerocket cannot run lazy mode (it has no lazy-loading setting).
+ * `lazy` is also the default mode, so a Bottlerocket group must set its mode explicitly.
+ */
+function checkOs(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  if (!(OS_FAMILIES as readonly string[]).includes(s.os)) {
+    return [{ setting: name("os"), value: s.os, reason: `is not one of ${OS_FAMILIES.join(", ")}`, fix: `Set ${name("os")} to al2023 (default) or bottlerocket.` }];
+  }
+  if (s.os === "bottlerocket" && s.sociMode === "lazy") {
+    return [
+      {
+        setting: name("sociMode"),
+        value: s.sociMode,
+        reason: BOTTLEROCKET_LAZY_REASON,
+        fix: `Set ${name("sociMode")} to parallel or off (lazy is the default, so a Bottlerocket node group must set it), or set ${name("os")} to al2023.`,
+      },
+    ];
+  }
+  return [];
 }
 
 function checkRelease(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
@@ -261,8 +288,9 @@ function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): Config
  * pass `undefined` when the lookup failed (a problem is reported for that, quoting `lookupError`).
  */
 export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | undefined, name: SettingNamer, lookupError?: string): ConfigProblem[] {
-  const problems = [...checkMode(s, name)];
-  if (s.sociMode !== "off") problems.push(...checkRelease(s, name));
+  const problems = [...checkMode(s, name), ...checkOs(s, name)];
+  // Bottlerocket ships SOCI; the release settings only drive the AL2023 installer.
+  if (s.sociMode !== "off" && s.os !== "bottlerocket") problems.push(...checkRelease(s, name));
   problems.push(...checkScaling(s, name), ...checkRootVolume(s, name), ...checkRegistries(s, name), ...checkNodeGroupOptions(s, name));
   if (facts) {
     problems.push(...checkInstance(s, facts, name));

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
 import { nodeConfigs, parseMime, cloudConfigFiles } from "../helpers/userdata";
 import { sociWiringProblems, REPO_ROOT } from "../helpers/sociWiring";
+import { parse as parseToml } from "smol-toml";
 
 const mocks = installMocks(false);
 // Components load after the mocks are installed.
@@ -399,6 +400,152 @@ describe("SociNodeGroup", () => {
     await assert.rejects(
       SociNodeGroup.create("nope", { clusterName: "k", subnetIds: [], instanceType: "m99.huge" }),
       /nope\.instanceType: 'm99\.huge' was not found by EC2 DescribeInstanceTypes in this region/,
+    );
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+});
+
+describe("SociNodeGroup on Bottlerocket (os: bottlerocket)", () => {
+  beforeEach(() => mocks.reset());
+
+  const CONN = { endpoint: "https://x.eks.amazonaws.com", certificateAuthority: "Y2E=", serviceCidr: "172.20.0.0/16" };
+
+  async function br(name: string, args: Partial<import("../../components").SociNodeGroupCreateArgs> = {}) {
+    const ng = await SociNodeGroup.create(name, { clusterName: "k", subnetIds: ["subnet-a", "subnet-b"], os: "bottlerocket", sociMode: "parallel", ...args });
+    await promiseOf(ng.nodeGroupName);
+    await settle(mocks);
+    return ng;
+  }
+
+  it("puts TOML settings in the launch template: cluster fields under settings.kubernetes and the SOCI snapshotter in parallel mode", async () => {
+    const ng = await br("br", { clusterConnection: CONN });
+    const text = userDataOf(one(mocks, LT));
+    assert.equal(text, await promiseOf(ng.userData));
+    assert.doesNotMatch(text, /MIME-Version|Content-Type/);
+    const doc = parseToml(text) as any;
+    assert.deepEqual({ ...doc.settings.kubernetes }, {
+      "api-server": "https://x.eks.amazonaws.com",
+      "cluster-certificate": "Y2E=",
+      "cluster-name": "k",
+      "cluster-dns-ip": "172.20.0.10",
+    });
+    assert.equal(doc.settings["container-runtime"].snapshotter, "soci");
+    const soci = doc.settings["container-runtime-plugins"]["soci-snapshotter"];
+    assert.equal(soci["pull-mode"], "parallel-pull-unpack");
+    assert.equal(soci["parallel-pull-unpack"]["discard-unpacked-layers"], true);
+    assert.equal(one(mocks, LT).inputs.description, "soci-eks br: Bottlerocket with SOCI (parallel)");
+  });
+
+  it("without cluster fields the TOML has no settings.kubernetes (EKS merges its own), and sociMode off has no SOCI settings", async () => {
+    await br("br-bare");
+    const doc = parseToml(userDataOf(one(mocks, LT))) as any;
+    assert.equal(doc.settings.kubernetes, undefined);
+    assert.equal(doc.settings["container-runtime"].snapshotter, "soci");
+    mocks.reset();
+    await br("br-off", { sociMode: "off" });
+    const off = parseToml(userDataOf(one(mocks, LT))) as any;
+    assert.deepEqual({ ...off.settings }, {});
+    assert.equal(one(mocks, NG).inputs.labels["soci-eks/mode"], "off");
+  });
+
+  it("picks the Bottlerocket AMI type from the architecture and GPUs", async () => {
+    const cases: [string, string][] = [
+      ["m7i.xlarge", "BOTTLEROCKET_x86_64"],
+      ["m7g.xlarge", "BOTTLEROCKET_ARM_64"],
+      ["g5.xlarge", "BOTTLEROCKET_x86_64_NVIDIA"],
+      ["g5g.xlarge", "BOTTLEROCKET_ARM_64_NVIDIA"],
+    ];
+    for (const [type, amiType] of cases) {
+      mocks.reset();
+      await br(`br-${type.replace(".", "-")}`, { instanceType: type });
+      assert.equal(one(mocks, NG).inputs.amiType, amiType, type);
+    }
+  });
+
+  it("maps the configured volume to the data volume /dev/xvdb and keeps /dev/xvda a small encrypted OS volume", async () => {
+    await br("br-vol", { rootVolume: { sizeGiB: 200, iops: 8000, throughputMiBps: 1000 } });
+    const mappings = one(mocks, LT).inputs.blockDeviceMappings.map((m: { deviceName: string; ebs: object }) => ({ deviceName: m.deviceName, ebs: { ...m.ebs } }));
+    assert.deepEqual(mappings, [
+      { deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: 4, encrypted: "true", deleteOnTermination: "true" } },
+      { deviceName: "/dev/xvdb", ebs: { volumeType: "gp3", volumeSize: 200, iops: 8000, throughput: 1000, encrypted: "true", deleteOnTermination: "true" } },
+    ]);
+  });
+
+  it("still requires IMDSv2 and labels the nodes with their mode and storage", async () => {
+    await br("br-imds");
+    assert.deepEqual(one(mocks, LT).inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+    assert.deepEqual(one(mocks, NG).inputs.labels, { "soci-eks/mode": "parallel", "soci-eks/storage": "ebs" });
+  });
+
+  it("ssd: ephemeral-storage bootstrap commands, SOCI kept on the data volume with keepSociOnRootVolume", async () => {
+    await br("br-ssd", { instanceType: "c7gd.4xlarge", ssd: true, keepSociOnRootVolume: true });
+    const doc = parseToml(userDataOf(one(mocks, LT))) as any;
+    const [init, bind] = doc.settings["bootstrap-commands"]["k8s-ephemeral-storage"].commands;
+    assert.deepEqual(init, ["apiclient", "ephemeral-storage", "init"]);
+    assert.deepEqual(bind, ["apiclient", "ephemeral-storage", "bind", "--dirs", "/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"]);
+    assert.equal(one(mocks, NG).inputs.labels["soci-eks/storage"], "nvme");
+    assert.equal(one(mocks, NG).inputs.amiType, "BOTTLEROCKET_ARM_64");
+  });
+
+  const LAZY_ERROR =
+    "SociNodeGroup 'br-lazy' has 1 problem; nothing was created:\n" +
+    "  - br-lazy.sociMode: 'lazy' is not available on Bottlerocket (it has SOCI parallel pull only). " +
+    "Set br-lazy.sociMode to parallel or off (lazy is the default, so a Bottlerocket node group must set it), or set br-lazy.os to al2023.";
+
+  it("os bottlerocket with sociMode lazy, given or by default, is a validation error and registers nothing", async () => {
+    for (const sociMode of ["lazy" as const, undefined]) {
+      mocks.reset();
+      await assert.rejects(SociNodeGroup.create("br-lazy", { clusterName: "k", subnetIds: [], os: "bottlerocket", ...(sociMode ? { sociMode } : {}) }), (e: Error) => {
+        assert.ok(e instanceof SociConfigError);
+        assert.equal(e.message, LAZY_ERROR);
+        return true;
+      });
+      await settle(mocks);
+      assert.deepEqual(mocks.resources, [], String(sociMode));
+    }
+    const m7i = { instanceType: "m7i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64" as const], gpus: 0 };
+    assert.throws(() => new SociNodeGroup("br-lazy", { clusterName: "k", subnetIds: [], os: "bottlerocket", instanceFacts: m7i }), (e: Error) => e.message === LAZY_ERROR);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("an unknown os is a validation error", async () => {
+    await assert.rejects(
+      SociNodeGroup.create("win", { clusterName: "k", subnetIds: [], os: "windows" as never }),
+      /win\.os: 'windows' is not one of al2023, bottlerocket\. Set win\.os to al2023 \(default\) or bottlerocket\./,
+    );
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("SociCluster passes os to each node group; a lazy Bottlerocket group stops the whole cluster", async () => {
+    const cluster = await SociCluster.create("mix", {
+      nodeGroups: [
+        { name: "al", instanceType: "m7i.xlarge" },
+        { name: "br", instanceType: "m7g.xlarge", os: "bottlerocket", sociMode: "parallel" },
+      ],
+    });
+    await promiseOf(cluster.nodeGroupNames);
+    await settle(mocks);
+    const ngs = ofType(mocks, NG);
+    assert.equal(ngs.find((n) => n.name === "mix-al-ng")!.inputs.amiType, "AL2023_x86_64_STANDARD");
+    assert.equal(ngs.find((n) => n.name === "mix-br-ng")!.inputs.amiType, "BOTTLEROCKET_ARM_64");
+    const brLt = ofType(mocks, LT).find((l) => l.name === "mix-br-lt")!;
+    assert.equal((parseToml(userDataOf(brLt)) as any).settings["container-runtime"].snapshotter, "soci");
+    assert.deepEqual(brLt.inputs.blockDeviceMappings.map((m: { deviceName: string }) => m.deviceName), ["/dev/xvda", "/dev/xvdb"]);
+    const alLt = ofType(mocks, LT).find((l) => l.name === "mix-al-lt")!;
+    assert.deepEqual(alLt.inputs.blockDeviceMappings.map((m: { deviceName: string }) => m.deviceName), ["/dev/xvda"]);
+
+    mocks.reset();
+    await assert.rejects(
+      SociCluster.create("mixbad", { nodeGroups: [{ name: "al" }, { name: "br", os: "bottlerocket" }] }),
+      (e: Error) => {
+        assert.ok(e instanceof SociConfigError);
+        assert.deepEqual(e.problems.map(components.formatProblem), [
+          "mixbad.nodeGroups[1].sociMode: 'lazy' is not available on Bottlerocket (it has SOCI parallel pull only). Set mixbad.nodeGroups[1].sociMode to parallel or off (lazy is the default, so a Bottlerocket node group must set it), or set mixbad.nodeGroups[1].os to al2023.",
+        ]);
+        return true;
+      },
     );
     await settle(mocks);
     assert.deepEqual(mocks.resources, []);

@@ -3,6 +3,7 @@ import { readFileSync } from "fs";
 import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
 import { countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
 import { nodeConfigs } from "../helpers/userdata";
@@ -123,7 +124,7 @@ describe("example stack (index.ts)", () => {
     await assert.rejects(program(), (e: Error) => {
       assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
         "soci-eks:nodeGroups[0].instanceType: 5 is a number, not a string. Write instanceType as a string.",
-        "soci-eks:nodeGroups[0].disk is not a node group setting. Use only name, instanceType, ssd, keepSociOnRootVolume, sociMode, labels, taints, desiredSize, minSize, maxSize, capacityType, rootVolumeSizeGiB, rootVolumeIops, rootVolumeThroughput.",
+        "soci-eks:nodeGroups[0].disk is not a node group setting. Use only name, instanceType, os, ssd, keepSociOnRootVolume, sociMode, labels, taints, desiredSize, minSize, maxSize, capacityType, rootVolumeSizeGiB, rootVolumeIops, rootVolumeThroughput.",
         "soci-eks:nodeGroups[0].name is missing. Give every node group a name, e.g. general.",
         "soci-eks:nodeGroups[1]: 'x' is not an object. Give each node group as an object with at least a name.",
       ]);
@@ -131,6 +132,75 @@ describe("example stack (index.ts)", () => {
     });
     assert.deepEqual(mocks.invokes, []);
     assert.deepEqual(mocks.resources, []);
+  });
+
+  it("os: bottlerocket (top level or per group) gives Bottlerocket node groups with TOML user data and the /dev/xvdb data volume", async () => {
+    await run({
+      "soci-eks:sociMode": "parallel",
+      "soci-eks:rootVolumeSizeGiB": "150",
+      "soci-eks:nodeGroups": JSON.stringify([{ name: "al", sociMode: "lazy" }, { name: "br", os: "bottlerocket", instanceType: "m7g.xlarge" }]),
+    });
+    const groups = ofType(mocks, NG);
+    assert.equal(groups.find((g) => g.name === "soci-eks-al-ng")!.inputs.amiType, "AL2023_x86_64_STANDARD");
+    const br = groups.find((g) => g.name === "soci-eks-br-ng")!.inputs;
+    assert.equal(br.amiType, "BOTTLEROCKET_ARM_64");
+    assert.equal(br.labels["soci-eks/mode"], "parallel");
+    const brLt = ofType(mocks, LT).find((l) => l.name === "soci-eks-br-lt")!.inputs;
+    const doc = parseToml(Buffer.from(brLt.userData, "base64").toString()) as any;
+    assert.equal(doc.settings["container-runtime"].snapshotter, "soci");
+    assert.deepEqual(brLt.blockDeviceMappings.map((m: { deviceName: string; ebs: { volumeSize: number } }) => [m.deviceName, m.ebs.volumeSize]), [["/dev/xvda", 4], ["/dev/xvdb", 150]]);
+
+    mocks.reset();
+    await run({ "soci-eks:os": "bottlerocket", "soci-eks:sociMode": "off" });
+    assert.equal(ofType(mocks, NG)[0].inputs.amiType, "BOTTLEROCKET_x86_64");
+  });
+
+  it("os: a bad value, and bottlerocket with the default lazy mode, are config errors naming the keys; nothing registered", async () => {
+    pulumi.runtime.setAllConfig({ "soci-eks:os": "windows" });
+    await assert.rejects(program(), (e: Error) => {
+      assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
+        "soci-eks:os: 'windows' is not one of al2023, bottlerocket. Set soci-eks:os to al2023 (default) or bottlerocket.",
+      ]);
+      return true;
+    });
+    pulumi.runtime.setAllConfig({ "soci-eks:os": "bottlerocket" });
+    await assert.rejects(program(), (e: Error) => {
+      assert.equal(
+        e.message,
+        "soci-eks configuration has 1 problem; nothing was created:\n" +
+          "  - soci-eks:sociMode: 'lazy' is not available on Bottlerocket (it has SOCI parallel pull only). Set soci-eks:sociMode to parallel or off (lazy is the default, so a Bottlerocket node group must set it), or set soci-eks:os to al2023.",
+      );
+      return true;
+    });
+    pulumi.runtime.setAllConfig({ "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "bottlerocket" }, { name: "c", os: 5 }]) });
+    await assert.rejects(program(), (e: Error) => {
+      assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
+        "soci-eks:nodeGroups[2].os: 5 is a number, not a string. Write os as a string.",
+      ]);
+      return true;
+    });
+    pulumi.runtime.setAllConfig({ "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "bottlerocket" }]) });
+    await assert.rejects(program(), (e: Error) => {
+      assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
+        "soci-eks:sociMode: 'lazy' is not available on Bottlerocket (it has SOCI parallel pull only). Set soci-eks:sociMode to parallel or off (lazy is the default, so a Bottlerocket node group must set it), or set soci-eks:nodeGroups[1].os to al2023.",
+      ]);
+      return true;
+    });
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("loadStackConfig reads os (default al2023) and nodeGroups entries may set it", () => {
+    const config = (values: Record<string, string>) => {
+      pulumi.runtime.setAllConfig(values);
+      return components.loadStackConfig();
+    };
+    assert.equal(config({}).os, "al2023");
+    assert.equal(config({ "soci-eks:os": "" }).os, "al2023");
+    assert.equal(config({ "soci-eks:os": "bottlerocket" }).os, "bottlerocket");
+    const cfg = config({ "soci-eks:os": "bottlerocket", "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "al2023" }]) });
+    const { args } = components.clusterArgsFromStackConfig(cfg);
+    assert.deepEqual(args.nodeGroups.map((g) => g.os), ["bottlerocket", "al2023"]);
   });
 
   it("a Kubernetes version in extended support is deployed with a warning", async () => {

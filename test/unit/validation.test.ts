@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { describe, it } from "node:test";
+import { supportedOsFamilies } from "../../userdata";
 import { InstanceFacts } from "../../userdata/types";
 import {
   checkKubernetesVersion,
@@ -9,6 +10,7 @@ import {
   NamedNodeGroupSettings,
   NodeGroupSettings,
   nvmeSuggestions,
+  OS_FAMILIES,
   SociConfigError,
   throwIfProblems,
   validateCluster,
@@ -27,6 +29,7 @@ function facts(type: string): InstanceFacts {
 function settings(overrides: Partial<NodeGroupSettings> = {}): NodeGroupSettings {
   return {
     instanceType: "m7i.xlarge",
+    os: "al2023",
     sociMode: "lazy",
     sociVersion: "0.16.1",
     sociMirrorUrl: "https://github.com/awslabs/soci-snapshotter/releases/download",
@@ -220,6 +223,30 @@ describe("node group validation, one rule at a time", () => {
     assert.deepEqual(problems({ keepSociOnRootVolume: true, ssd: true, instanceType: "m6id.2xlarge" }), []);
   });
 
+  it("unknown os", () => {
+    assert.deepEqual(problems({ os: "ubuntu", sociMode: "parallel" }), [
+      "soci-eks:os: 'ubuntu' is not one of al2023, bottlerocket. Set soci-eks:os to al2023 (default) or bottlerocket.",
+    ]);
+  });
+
+  it("the OS families validation accepts are exactly those with a user-data renderer", () => {
+    assert.deepEqual([...OS_FAMILIES].sort(), supportedOsFamilies().sort());
+  });
+
+  it("os bottlerocket with lazy (the default mode) names sociMode and the fix; parallel and off pass", () => {
+    assert.deepEqual(problems({ os: "bottlerocket" }), [
+      "soci-eks:sociMode: 'lazy' is not available on Bottlerocket (it has SOCI parallel pull only). Set soci-eks:sociMode to parallel or off (lazy is the default, so a Bottlerocket node group must set it), or set soci-eks:os to al2023.",
+    ]);
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel" }), []);
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "off" }), []);
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", ssd: true, keepSociOnRootVolume: true, instanceType: "m6id.2xlarge" }), []);
+  });
+
+  it("os bottlerocket: the SOCI release settings drive only the AL2023 installer and are not checked", () => {
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", sociVersion: "v0.16.1" }), []);
+    assert.equal(problems({ sociMode: "parallel", sociVersion: "v0.16.1" }).length, 1);
+  });
+
   it("collects every problem in one pass", () => {
     const ps = problems({ sociMode: "fast", sociVersion: "v0.16.1", minSize: 9, rootVolumeIops: 100, instanceType: "t3.small", ssd: true });
     assert.deepEqual(
@@ -307,6 +334,11 @@ describe("cluster validation", () => {
     assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", sociSha256: sha })]), [
       `soci-eks:sociSha256: '${sha}' pins one tarball, but SOCI node groups run arm64 and x86_64 (one tarball each). Unset soci-eks:sociSha256 (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
     ]);
+  });
+
+  it("a pinned digest ignores Bottlerocket groups (they install no tarball)", () => {
+    const sha = "ab".repeat(32);
+    assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", os: "bottlerocket", sociMode: "parallel", sociSha256: sha })]), []);
   });
 
   it("existing subnets need a VPC ID, two well-formed subnet IDs", () => {
