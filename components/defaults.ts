@@ -37,7 +37,8 @@ export const DEFAULTS = {
 /**
  * Bottlerocket's OS volume (`/dev/xvda`): root filesystem and update partitions only; images, containerd,
  * kubelet and SOCI data live on the data volume (`/dev/xvdb`), which the root-volume settings size.
- * 4 GiB is the OS volume Karpenter's Bottlerocket defaults use (with a 20 GiB data volume). Older
+ * 4 GiB is the OS volume Karpenter's Bottlerocket family gives `/dev/xvda` by default (aws/karpenter-provider-aws,
+ * pkg/providers/amifamily/bottlerocket.go, DefaultBlockDeviceMappings; its data volume gets the 20 GiB default). Older
  * Bottlerocket releases booted from 2 GiB; the size was not checked against the current AMI snapshot here.
  */
 export const BOTTLEROCKET_OS_VOLUME_GIB = 4;
