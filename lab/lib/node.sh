@@ -296,6 +296,20 @@ EOF
   [[ -n $READY_LINE ]]
 }
 
+# lazy_run_checks LABEL REF TAG: REF must pull through CRI (SOCI's socket) and run, and new FUSE mounts
+# must appear (lazy loading). Two PASS/FAIL lines.
+lazy_run_checks() {
+  local label=$1 ref=$2 tag=$3 before after
+  before=$(fuse_mounts)
+  if run_image "$ref" "$tag"; then
+    pass "$label: $ref pulled via CRI through SOCI's socket and ran (pull ${PULL_MS} ms, to ready ${RUN_MS} ms, registry served ${BYTES} bytes): $READY_LINE"
+  else
+    fail "$label: $ref did not pull and run (see $LOGS)"
+  fi
+  after=$(fuse_mounts)
+  check "$label: lazy loading, new FUSE (fuse.rawBridge) mounts appeared ($before -> $after)" test "$after" -gt "$before"
+}
+
 import_pause() { # NAME: runs the pause-import unit's ExecStart as systemd would after containerd
   local cmd
   cmd=$(unit_exec soci-eks-pause-import.service)
@@ -379,14 +393,7 @@ else
 fi
 
 crictl_init
-before=$(fuse_mounts)
-if run_image "$PULL_REGISTRY/lab/small:v1-soci" indexed; then
-  pass "indexed image pulled via CRI through SOCI's socket and ran (pull ${PULL_MS} ms, to ready ${RUN_MS} ms, registry served ${BYTES} bytes): $READY_LINE"
-else
-  fail "indexed image did not pull and run (see $LOGS)"
-fi
-after=$(fuse_mounts)
-check "lazy loading: FUSE (fuse.rawBridge) mounts appeared for the indexed image ($before -> $after)" test "$after" -gt "$before"
+lazy_run_checks "indexed image" "$PULL_REGISTRY/lab/small:v1-soci" indexed
 image_bytes=$(jq '[.layers[].size] | add' "$CACHE/images/small/blobs/sha256/$(jq -r '.manifests[0].digest' "$CACHE/images/small/index.json" | cut -d: -f2)")
 if [[ ${BYTES:-999999999999} -lt $((image_bytes * 60 / 100)) ]]; then
   pass "lazy loading: registry served ${BYTES} of the image's $image_bytes layer bytes by the ready line (< 60%)"
