@@ -53,7 +53,7 @@ export interface SociNodeGroupArgs {
   keepSociOnRootVolume?: boolean;
   /** The gp3 volume that holds images and container data: the root volume on AL2023, the data volume (`/dev/xvdb`) on Bottlerocket. */
   rootVolume?: RootVolumeArgs;
-  /** ECR registries in other accounts the node's credential helper serves (`<account>.dkr.ecr.<region>.amazonaws.com`). */
+  /** ECR registries in other accounts the node's credential helper serves (`<account>.dkr.ecr.<region>.amazonaws.com`). AL2023 only: an error with `os: bottlerocket`. */
   extraEcrRegistries?: string[];
   /** An existing node role; default: a new role with the EKS worker, ECR pull-only and CNI policies. */
   nodeRole?: aws.iam.Role;

@@ -221,7 +221,7 @@ function checkInstance(s: NodeGroupSettings, facts: InstanceFacts, name: Setting
     problems.push({
       setting: name("instanceType"),
       value: t,
-      reason: `runs none of the EKS AL2023 architectures x86_64 or arm64 (it supports ${facts.architectures.length > 0 ? facts.architectures.join(", ") : "neither"})`,
+      reason: `runs none of the EKS node architectures x86_64 or arm64 (it supports ${facts.architectures.length > 0 ? facts.architectures.join(", ") : "neither"})`,
       fix: `Set ${name("instanceType")} to an x86_64 or arm64 type such as m7i.xlarge or m7g.xlarge.`,
     });
   }
@@ -239,7 +239,7 @@ function checkInstance(s: NodeGroupSettings, facts: InstanceFacts, name: Setting
     problems.push({
       setting: name("instanceType"),
       value: t,
-      reason: facts.instanceStorage ? "has instance storage, but not NVMe, so nodeadm cannot build the RAID0 array ssd needs" : "has no NVMe instance storage, which ssd: true needs",
+      reason: facts.instanceStorage ? "has instance storage, but not NVMe, so the node cannot build the RAID0 array ssd needs" : "has no NVMe instance storage, which ssd: true needs",
       fix: `${hint}, or set ${name("ssd")} to false.`,
     });
   }
@@ -247,6 +247,16 @@ function checkInstance(s: NodeGroupSettings, facts: InstanceFacts, name: Setting
 }
 
 function checkRegistries(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  if (s.os === "bottlerocket" && s.extraEcrRegistries.length > 0) {
+    return [
+      {
+        setting: name("extraEcrRegistries"),
+        value: s.extraEcrRegistries.join(", "),
+        reason: "only configures the ECR credential helper soci-eks installs on AL2023; Bottlerocket pulls from any ECR registry with the node role through kubelet's ECR credential provider",
+        fix: `Remove ${name("extraEcrRegistries")} from this group and allow the node role in those repositories' policies, or set ${name("os")} to al2023.`,
+      },
+    ];
+  }
   return s.extraEcrRegistries
     .filter((host) => !ECR_HOST.test(host))
     .map((host) => ({

@@ -184,7 +184,7 @@ describe("node group validation, one rule at a time", () => {
 
   it("instance type without x86_64 or arm64", () => {
     assert.deepEqual(problems({ instanceType: "mac1.metal" }), [
-      "soci-eks:instanceType: 'mac1.metal' runs none of the EKS AL2023 architectures x86_64 or arm64 (it supports neither). Set soci-eks:instanceType to an x86_64 or arm64 type such as m7i.xlarge or m7g.xlarge.",
+      "soci-eks:instanceType: 'mac1.metal' runs none of the EKS node architectures x86_64 or arm64 (it supports neither). Set soci-eks:instanceType to an x86_64 or arm64 type such as m7i.xlarge or m7g.xlarge.",
     ]);
   });
 
@@ -245,6 +245,16 @@ describe("node group validation, one rule at a time", () => {
   it("os bottlerocket: the SOCI release settings drive only the AL2023 installer and are not checked", () => {
     assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", sociVersion: "v0.16.1" }), []);
     assert.equal(problems({ sociMode: "parallel", sociVersion: "v0.16.1" }).length, 1);
+  });
+
+  it("os bottlerocket: extraEcrRegistries would be silently unused, so it is an error naming the fix", () => {
+    const host = "444455556666.dkr.ecr.eu-west-1.amazonaws.com";
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", extraEcrRegistries: [host] }), [
+      `soci-eks:extraEcrRegistries: '${host}' only configures the ECR credential helper soci-eks installs on AL2023; ` +
+        "Bottlerocket pulls from any ECR registry with the node role through kubelet's ECR credential provider. " +
+        "Remove soci-eks:extraEcrRegistries from this group and allow the node role in those repositories' policies, or set soci-eks:os to al2023.",
+    ]);
+    assert.deepEqual(problems({ sociMode: "parallel", extraEcrRegistries: [host] }), []);
   });
 
   it("collects every problem in one pass", () => {
