@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
 import { countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
-import { nodeConfigs } from "../helpers/userdata";
+import { cloudConfigFiles, nodeConfigs } from "../helpers/userdata";
 import { REPO_ROOT } from "../helpers/sociWiring";
 
 const mocks = installMocks(false);
@@ -69,6 +69,25 @@ describe("example stack (index.ts)", () => {
     const bigLt = ofType(mocks, LT).find((l) => l.name === "soci-eks-big-images-lt")!;
     const [nc] = await nodeConfigs(Buffer.from(bigLt.inputs.userData, "base64").toString());
     assert.deepEqual(nc.spec.instance, { localStorage: { strategy: "RAID0" } });
+    const files = await cloudConfigFiles(Buffer.from(bigLt.inputs.userData, "base64").toString());
+    assert.ok(files.some((f) => f.path === "/etc/systemd/system/kubelet.service.d/10-soci-eks-local-storage.conf"), "SSD group without the kubelet instance-store check");
+    const generalLt = ofType(mocks, LT).find((l) => l.name === "soci-eks-general-lt")!;
+    const generalFiles = await cloudConfigFiles(Buffer.from(generalLt.inputs.userData, "base64").toString());
+    assert.ok(!generalFiles.some((f) => f.path.includes("local-storage")), "EBS group must not get the instance-store check");
+  });
+
+  it("Pulumi.bottlerocket.yaml: an AL2023 lazy group and a Bottlerocket arm64 parallel group in one cluster", async () => {
+    await run(stackFileConfig("Pulumi.bottlerocket.yaml"));
+    const groups = ofType(mocks, NG);
+    assert.deepEqual(groups.map((g) => g.name).sort(), ["soci-eks-al2023-lazy-ng", "soci-eks-bottlerocket-arm-ng"]);
+    const br = groups.find((g) => g.name === "soci-eks-bottlerocket-arm-ng")!.inputs;
+    assert.equal(br.amiType, "BOTTLEROCKET_ARM_64");
+    assert.deepEqual(br.labels, { os: "bottlerocket", "soci-eks/mode": "parallel", "soci-eks/storage": "ebs" });
+    assert.equal(groups.find((g) => g.name === "soci-eks-al2023-lazy-ng")!.inputs.amiType, "AL2023_x86_64_STANDARD");
+    const brLt = ofType(mocks, LT).find((l) => l.name === "soci-eks-bottlerocket-arm-lt")!;
+    const toml = parseToml(Buffer.from(brLt.inputs.userData, "base64").toString()) as any;
+    assert.equal(toml.settings["container-runtime"].snapshotter, "soci");
+    assert.deepEqual(brLt.inputs.blockDeviceMappings.map((m: { deviceName: string }) => m.deviceName), ["/dev/xvda", "/dev/xvdb"]);
   });
 
   it("bad settings: one error naming each config key, its value and the fix; no resource registered", async () => {
