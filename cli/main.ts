@@ -132,8 +132,14 @@ export function parseUserdataArgs(argv: string[]): { os: OsFamily; options: Node
   }
   const labels = Object.fromEntries((values.label ?? []).map(parseLabel));
   const taints = (values.taint ?? []).map(parseTaint);
-  // With --karpenter, Karpenter's instanceStorePolicy RAID0 builds the array; the user data must not ask twice.
-  const localStorage = values.ssd && !values.karpenter ? { raid0: true, keepSociOnRootVolume: values["keep-soci-on-root-volume"] } : undefined;
+  // With --karpenter, Karpenter's instanceStorePolicy RAID0 builds the array; the user data must not ask twice,
+  // but still keeps SOCI on EBS when asked (AL2023) and installs the kubelet instance-store check.
+  if (values.karpenter && os === "bottlerocket" && values["keep-soci-on-root-volume"]) {
+    throw new UsageError("--keep-soci-on-root-volume is not available with --karpenter on Bottlerocket: Karpenter's instance-store bootstrap command binds its own list of directories.");
+  }
+  const localStorage = values.ssd
+    ? { raid0: true, keepSociOnRootVolume: values["keep-soci-on-root-volume"], ...(values.karpenter ? { arrayBuiltByKarpenter: true } : {}) }
+    : undefined;
   const options: NodeBootstrapOptions = {
     mode,
     release: { version, mirrorBaseUrl: mirror.replace(/\/+$/, ""), ...(sha256 ? { sha256 } : {}) },

@@ -46,7 +46,8 @@ export function al2023NodeConfig(options: NodeBootstrapOptions): NodeConfigSpec 
     if (Object.keys(kubeletConfig).length > 0) spec.kubelet.config = kubeletConfig;
     if (kubeletFlags.length > 0) spec.kubelet.flags = kubeletFlags;
   }
-  if (options.localStorage?.raid0) spec.instance = { localStorage: localStorageSpec(options.localStorage) };
+  const localStorage = options.localStorage?.raid0 ? localStorageSpec(options.localStorage) : undefined;
+  if (localStorage) spec.instance = { localStorage };
   return spec;
 }
 

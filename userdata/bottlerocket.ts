@@ -68,7 +68,8 @@ export function bottlerocketSettings(options: NodeBootstrapOptions): Record<stri
     };
   }
 
-  if (options.localStorage?.raid0) {
+  // With Karpenter's instanceStorePolicy RAID0, Karpenter adds its own ephemeral-storage bootstrap command.
+  if (options.localStorage?.raid0 && !options.localStorage.arrayBuiltByKarpenter) {
     const dirs = ["/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"];
     if (options.mode !== "off" && !options.localStorage.keepSociOnRootVolume) dirs.push("/var/lib/soci-snapshotter");
     settings["bootstrap-commands"] = {

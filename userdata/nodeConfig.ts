@@ -12,7 +12,7 @@ export interface NodeConfigSpec {
   containerd?: { config: string };
   kubelet?: { config?: Record<string, unknown>; flags?: string[] };
   instance?: {
-    localStorage?: { strategy: "RAID0" | "RAID10" | "Mount"; disabledMounts?: ("Containerd" | "PodLogs" | "SOCI")[] };
+    localStorage?: { strategy?: "RAID0" | "RAID10" | "Mount"; disabledMounts?: ("Containerd" | "PodLogs" | "SOCI")[] };
   };
 }
 
@@ -45,9 +45,14 @@ export function registerWithTaints(taints: NodeTaint[]): Record<string, string>[
   return taints.map((t) => ({ key: t.key, value: t.value ?? "", effect: t.effect }));
 }
 
-/** nodeadm `instance.localStorage` for a RAID0 array over the instance-store disks. */
-export function localStorageSpec(storage: LocalStorageOptions): NonNullable<NodeConfigSpec["instance"]>["localStorage"] {
-  return storage.keepSociOnRootVolume ? { strategy: "RAID0", disabledMounts: ["SOCI"] } : { strategy: "RAID0" };
+/**
+ * nodeadm `instance.localStorage` for a RAID0 array over the instance-store disks; without the strategy when
+ * Karpenter's NodeConfig supplies it (then undefined unless SOCI stays on the root volume).
+ */
+export function localStorageSpec(storage: LocalStorageOptions): NonNullable<NodeConfigSpec["instance"]>["localStorage"] | undefined {
+  const disabled: { disabledMounts?: "SOCI"[] } = storage.keepSociOnRootVolume ? { disabledMounts: ["SOCI"] } : {};
+  if (storage.arrayBuiltByKarpenter) return storage.keepSociOnRootVolume ? disabled : undefined;
+  return { strategy: "RAID0", ...disabled };
 }
 
 /** Serializes a NodeConfig with the YAML library. */

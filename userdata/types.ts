@@ -90,6 +90,13 @@ export interface LocalStorageOptions {
   raid0: boolean;
   /** Keep SOCI's data directory on the EBS root volume instead of the array. */
   keepSociOnRootVolume?: boolean;
+  /**
+   * Karpenter builds the array (EC2NodeClass `instanceStorePolicy: RAID0`): its generated NodeConfig, appended
+   * after ours, already asks nodeadm for `localStorage.strategy: RAID0` (AL2023), or it adds its own
+   * ephemeral-storage bootstrap command (Bottlerocket). The AL2023 user data then carries only
+   * `disabledMounts: [SOCI]` (with `keepSociOnRootVolume`, merged by nodeadm) and the kubelet instance-store check.
+   */
+  arrayBuiltByKarpenter?: boolean;
 }
 
 /** Everything a renderer needs to produce a node's user data. */

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
 import { REPO_ROOT, sociWiringProblems } from "../helpers/sociWiring";
-import { nodeConfigs, parseMime } from "../helpers/userdata";
+import { cloudConfigFiles, nodeConfigs, parseMime } from "../helpers/userdata";
 
 const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
 const BASE = ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64"];
@@ -57,6 +57,31 @@ describe("soci-eks CLI", () => {
     assert.equal(parts[0].contentType, "application/node.eks.aws");
     const [nodeConfig] = await nodeConfigs(nc.spec.userData);
     assert.equal(nodeConfig.spec.instance, undefined, "Karpenter's RAID0 policy builds the array; the NodeConfig must not ask again");
+    const files = await cloudConfigFiles(nc.spec.userData);
+    assert.ok(
+      files.some((f) => f.path === "/etc/systemd/system/kubelet.service.d/10-soci-eks-local-storage.conf"),
+      "Karpenter SSD nodes get the kubelet instance-store check too",
+    );
+  });
+
+  it("--karpenter --keep-soci-on-root-volume: only disabledMounts [SOCI] (nodeadm merges it with Karpenter's RAID0); the check leaves SOCI out", async () => {
+    const r = run([...BASE, "--ssd", "--keep-soci-on-root-volume", "--karpenter"]);
+    assert.equal(r.code, 0, r.stderr);
+    const nc = parseYaml(r.stdout);
+    const [nodeConfig] = await nodeConfigs(nc.spec.userData);
+    assert.deepEqual(nodeConfig.spec.instance, { localStorage: { disabledMounts: ["SOCI"] } });
+    const env = (await cloudConfigFiles(nc.spec.userData)).find((f) => f.path === "/etc/soci-eks/local-storage.env")!.content;
+    assert.match(env, /^SOCI_EKS_ARRAY_DIRS='\/var\/lib\/containerd \/var\/lib\/kubelet \/var\/log\/pods'$/m);
+  });
+
+  it("--karpenter on Bottlerocket leaves the ephemeral-storage bootstrap command to Karpenter", () => {
+    const r = run([...BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd", "--karpenter"]);
+    assert.equal(r.code, 0, r.stderr);
+    const nc = parseYaml(r.stdout);
+    assert.equal(nc.spec.instanceStorePolicy, "RAID0");
+    const doc = parseToml(nc.spec.userData) as any;
+    assert.equal(doc.settings["bootstrap-commands"]?.["k8s-ephemeral-storage"], undefined);
+    assert.equal(doc.settings["container-runtime"].snapshotter, "soci");
   });
 
   it("help exits 0", () => {
@@ -67,6 +92,11 @@ describe("soci-eks CLI", () => {
 
   const usageErrors: [string, string[], RegExp][] = [
     ["unknown mode", [...BASE, "--mode", "fast"], /--mode 'fast' is not one of lazy, parallel, off/],
+    [
+      "keep SOCI on EBS with Karpenter on Bottlerocket",
+      [...BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd", "--keep-soci-on-root-volume", "--karpenter"],
+      /--keep-soci-on-root-volume is not available with --karpenter on Bottlerocket/,
+    ],
     ["unknown os", [...BASE, "--os", "windows"], /--os 'windows' is not one of al2023, bottlerocket/],
     ["missing vcpus", ["userdata", "--instance-type", "m7i.xlarge", "--memory-mib", "1", "--arch", "x86_64"], /--vcpus is required/],
     ["missing arch", ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "1"], /--arch is required/],
