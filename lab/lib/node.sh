@@ -446,6 +446,7 @@ trial() {
     [[ ${T_SKIP_PAUSE:-0} == 1 ]] || import_pause "$name" || true
     crictl_init
     before=$(fuse_mounts)
+    if [[ -n ${T_BEFORE_RUN:-} ]]; then "$T_BEFORE_RUN"; fi
     run_image "$PULL_REGISTRY/lab/small:v1-soci" "$name" >/dev/null 2>&1 && T_RAN=1
     [[ $(fuse_mounts) -gt $before ]] && T_LAZY=1
   fi
@@ -527,6 +528,30 @@ fi
 if trial exp-no-dsa '/disable_snapshot_annotations = false/d'; then
   echo "INFO without disable_snapshot_annotations=false: effective disable_snapshot_annotations=$T_DSA, daemons-up=$T_STARTED ran=$T_RAN lazy(FUSE mounts)=$T_LAZY"
 fi
+
+# Experiment for the cold-cache finding (lab/FINDINGS.md): SOCI cannot fetch the image's bottom layer, which
+# has no zTOC (the counting proxy answers SOCI's requests for it with 503). Expected if the mechanism there is
+# right: SOCI defers that layer to containerd, whose unpacker fetches it and every layer above it in full,
+# while SOCI still mounts the upper layers lazily.
+small_manifest=$CACHE/images/small/blobs/sha256/$(jq -r '.manifests[0].digest' "$CACHE/images/small/index.json" | cut -d: -f2)
+EXP_BOTTOM=$(jq -r '.layers[0].digest' "$small_manifest")
+fail_bottom_layer_for_soci() {
+  curl -fsS -X POST "http://$PULL_REGISTRY/__lab/fail?path=$EXP_BOTTOM&agent=soci-snapshotter&count=1000" >/dev/null
+}
+T_BEFORE_RUN=fail_bottom_layer_for_soci
+if trial exp-bottom-layer-fails -; then
+  curl -fsS -X POST "http://$PULL_REGISTRY/__lab/fail?path=none&count=0" >/dev/null
+  exp_log=$LOGS/served-exp-bottom-layer-fails.log
+  exp_whole=$(grep -c 'range="" -> 200 .*agent="containerd' "$exp_log" || true)
+  exp_reproduced=no
+  ((T_LAZY && BYTES > image_bytes)) && grep -q 'failed to prepare local snapshot' "$LOGS/soci-exp-bottom-layer-fails.log" && exp_reproduced=yes
+  echo "INFO experiment, SOCI's fetches of the zTOC-less bottom layer fail (double download reproduced: $exp_reproduced): ran=$T_RAN lazy(FUSE mounts)=$T_LAZY;" \
+    "registry served ${BYTES:-?} bytes for an image of $image_bytes layer bytes;" \
+    "whole-blob GETs by containerd: $exp_whole," \
+    "503s injected for SOCI: $(grep -c '503 (injected)' "$exp_log" || true);" \
+    "SOCI log: $(grep -c 'failed to prepare local snapshot' "$LOGS/soci-exp-bottom-layer-fails.log" || true) 'failed to prepare local snapshot'"
+fi
+T_BEFORE_RUN=
 
 echo "$PASSED passed, $FAILED failed, ${SSD_SKIPPED:-0} skipped (a skip is not a pass)"
 ((FAILED == 0))

@@ -1,6 +1,8 @@
 // Command countproxy is a reverse proxy in front of the lab registry that counts the
 // response body bytes it relays (the bytes "served by the registry" to the node).
 // GET /__lab/bytes returns {"bytes":N,"requests":M}; POST /__lab/reset zeroes them.
+// POST /__lab/fail?path=P&agent=A&count=N answers the next N requests whose URL path contains P and
+// whose User-Agent contains A with 503 (fault injection for lab experiments); count=0 clears the rule.
 package main
 
 import (
@@ -11,10 +13,37 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 )
 
-var bytesOut, requests atomic.Int64
+var bytesOut, requests, failed atomic.Int64
+
+// failRule makes matching requests fail with 503, a limited number of times.
+type failRule struct {
+	mu          sync.Mutex
+	path, agent string
+	left        int
+}
+
+func (f *failRule) set(path, agent string, count int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.path, f.agent, f.left = path, agent, count
+}
+
+// take reports whether r must fail, using up one of the rule's failures.
+func (f *failRule) take(r *http.Request) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.left <= 0 || !strings.Contains(r.URL.Path, f.path) || !strings.Contains(r.UserAgent(), f.agent) {
+		return false
+	}
+	f.left--
+	return true
+}
 
 type countingBody struct{ io.ReadCloser }
 
@@ -37,20 +66,42 @@ func main() {
 	rp.ModifyResponse = func(r *http.Response) error {
 		requests.Add(1)
 		if *verbose {
-			log.Printf("%s %s range=%q -> %d len=%d", r.Request.Method, r.Request.URL.Path, r.Request.Header.Get("Range"), r.StatusCode, r.ContentLength)
+			log.Printf("%s %s range=%q -> %d len=%d agent=%q", r.Request.Method, r.Request.URL.Path, r.Request.Header.Get("Range"), r.StatusCode, r.ContentLength, r.Request.UserAgent())
 		}
 		r.Body = countingBody{r.Body}
 		return nil
 	}
+	var rule failRule
 	mux := http.NewServeMux()
 	mux.HandleFunc("/__lab/bytes", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, "{\"bytes\":%d,\"requests\":%d}\n", bytesOut.Load(), requests.Load())
+		fmt.Fprintf(w, "{\"bytes\":%d,\"requests\":%d,\"failed\":%d}\n", bytesOut.Load(), requests.Load(), failed.Load())
+	})
+	mux.HandleFunc("/__lab/fail", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		n, err := strconv.Atoi(q.Get("count"))
+		if err != nil || n < 0 || q.Get("path") == "" {
+			http.Error(w, "want path=P&agent=A&count=N", http.StatusBadRequest)
+			return
+		}
+		rule.set(q.Get("path"), q.Get("agent"), n)
+		failed.Store(0)
+		fmt.Fprintln(w, "{}")
 	})
 	mux.HandleFunc("/__lab/reset", func(w http.ResponseWriter, _ *http.Request) {
 		bytesOut.Store(0)
 		requests.Store(0)
 		fmt.Fprintln(w, "{}")
 	})
-	mux.Handle("/", rp)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rule.take(r) {
+			failed.Add(1)
+			if *verbose {
+				log.Printf("%s %s range=%q -> 503 (injected) agent=%q", r.Method, r.URL.Path, r.Header.Get("Range"), r.UserAgent())
+			}
+			http.Error(w, "injected failure", http.StatusServiceUnavailable)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
 	log.Fatal(http.ListenAndServe(*listen, mux))
 }
