@@ -10,17 +10,14 @@
 # real xfs, real bind mounts, then containerd + soci-snapshotter-grpc and a lazy pull + run.
 # It also shows that a missing or unformattable disk fails loudly.
 #
-# Needs from node.sh: pass fail check log render_userdata apply_userdata start_node stop_node
+# Needs from node.sh: pass fail skip check log render_userdata apply_userdata start_node stop_node
 # import_pause crictl_init lazy_run_checks wipe_node_state, $WORK $LOGS $BIN $MODE
 # $PULL_REGISTRY $SIM_JSON.
 
 SSD_ARRAY_ROOT=/mnt/k8s-disks
 SSD_LOOPS=()
-SSD_SKIPPED=0
 
-skip() { SSD_SKIPPED=$((SSD_SKIPPED + 1)); printf 'SKIP %s\n' "$*"; }
-
-# make_disks N SIZE: N sparse files as loop devices, linked in $WORK/by-id the way udev names
+# make_disks N SIZE: N sparse files as loop devices, linked in a fresh $WORK/by-id-* dir the way udev names
 # EC2 instance-store disks. Prints the by-id directory.
 make_disks() {
   local n=$1 size=$2 i dev byid=$WORK/by-id-$RANDOM
@@ -39,6 +36,7 @@ SSD_MOUNT_MARK=0
 max_mount_id() { awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' /proc/self/mountinfo; }
 teardown_disks() {
   local m d
+  ((SSD_MOUNT_MARK > 0)) || return 0 # the stand-in never ran
   awk -v mark="$SSD_MOUNT_MARK" '$1 > mark {print $1, $5}' /proc/self/mountinfo | sort -rn |
     while read -r _ m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
   [[ -e /dev/md/kubernetes ]] && { mdadm --stop /dev/md/kubernetes >/dev/null 2>&1 || true; }

@@ -22,8 +22,10 @@ CTR_SOCK=/run/containerd/containerd.sock
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
 fail() { FAILED=$((FAILED + 1)); printf 'FAIL %s\n' "$*"; }
+skip() { SKIPPED=$((SKIPPED + 1)); printf 'SKIP %s\n' "$*"; }
 log() { printf '[node %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 # check NAME CMD...: PASS/FAIL on CMD's exit status.
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
@@ -553,5 +555,5 @@ if trial exp-bottom-layer-fails -; then
 fi
 T_BEFORE_RUN=
 
-echo "$PASSED passed, $FAILED failed, ${SSD_SKIPPED:-0} skipped (a skip is not a pass)"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
 ((FAILED == 0))
