@@ -18,17 +18,18 @@ SSD_ARRAY_ROOT=/mnt/k8s-disks
 SSD_LOOPS=()
 
 # make_disks N SIZE: N sparse files as loop devices, linked in a fresh $WORK/by-id-* dir the way udev names
-# EC2 instance-store disks. Prints the by-id directory.
+# EC2 instance-store disks. Sets BYID to that dir. (Not run in a $(...) subshell: SSD_LOOPS must
+# reach teardown_disks, or the loop devices stay attached after the lab.)
 make_disks() {
-  local n=$1 size=$2 i dev byid=$WORK/by-id-$RANDOM
-  mkdir -p "$byid"
+  local n=$1 size=$2 i dev
+  BYID=$WORK/by-id-$RANDOM
+  mkdir -p "$BYID"
   for ((i = 1; i <= n; i++)); do
-    truncate -s "$size" "$byid.disk$i.img"
-    dev=$(losetup --find --show "$byid.disk$i.img")
+    truncate -s "$size" "$BYID.disk$i.img"
+    dev=$(losetup --find --show "$BYID.disk$i.img")
     SSD_LOOPS+=("$dev")
-    ln -s "$dev" "$byid/nvme-Amazon_EC2_NVMe_Instance_Storage_AWSLAB$i"
+    ln -s "$dev" "$BYID/nvme-Amazon_EC2_NVMe_Instance_Storage_AWSLAB$i"
   done
-  echo "$byid"
 }
 
 # Undoes the array: every mount made since the stand-in ran (newest first), md, loop devices.
@@ -36,9 +37,10 @@ SSD_MOUNT_MARK=0
 max_mount_id() { awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' /proc/self/mountinfo; }
 teardown_disks() {
   local m d
-  ((SSD_MOUNT_MARK > 0)) || return 0 # the stand-in never ran
-  awk -v mark="$SSD_MOUNT_MARK" '$1 > mark {print $1, $5}' /proc/self/mountinfo | sort -rn |
-    while read -r _ m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  if ((SSD_MOUNT_MARK > 0)); then # the stand-in ran: undo its mounts
+    awk -v mark="$SSD_MOUNT_MARK" '$1 > mark {print $1, $5}' /proc/self/mountinfo | sort -rn |
+      while read -r _ m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  fi
   [[ -e /dev/md/kubernetes ]] && { mdadm --stop /dev/md/kubernetes >/dev/null 2>&1 || true; }
   for d in "${SSD_LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
   SSD_LOOPS=()
@@ -100,7 +102,7 @@ ssd_boot() {
 }
 
 ssd_section() {
-  local byid ndisks size used0 used1
+  local ndisks size used0 used1
   log "ssd section: instance-store array on loop devices"
   if [[ ! -e /dev/loop-control ]] || ! { grep -qw xfs /proc/filesystems || modprobe xfs 2>/dev/null; }; then
     skip "ssd section: this machine has no loop devices (/dev/loop-control) or no xfs in the kernel; nothing of it ran"
@@ -119,8 +121,8 @@ ssd_section() {
   fi
 
   # ---- the real order: installer + pause import on the root volume, then the array + binds
-  byid=$(make_disks "$ndisks" "$size")
-  if ! ssd_boot ssd "--ssd" "$byid"; then
+  make_disks "$ndisks" "$size"
+  if ! ssd_boot ssd "--ssd" "$BYID"; then
     fail "ssd: could not boot the node before the disk setup (see $LOGS)"
     teardown_disks
     return
@@ -163,8 +165,8 @@ ssd_section() {
   teardown_disks
 
   # ---- keepSociOnRootVolume: NodeConfig disabledMounts [SOCI] -> --no-bind-soci
-  byid=$(make_disks "$ndisks" "$size")
-  if ssd_boot ssd-keep "--ssd --keep-soci-on-root-volume" "$byid" && ((SSD_SIM_RC == 0)); then
+  make_disks "$ndisks" "$size"
+  if ssd_boot ssd-keep "--ssd --keep-soci-on-root-volume" "$BYID" && ((SSD_SIM_RC == 0)); then
     local flags
     flags=$(local_storage_flags ssd-keep)
     if run_kubelet_check ssd-keep && on_array /var/lib/containerd && ! on_array /var/lib/soci-snapshotter-grpc; then
@@ -178,9 +180,9 @@ ssd_section() {
   teardown_disks
 
   # ---- no instance-store disk: nodeadm goes on; our check must stop kubelet, loudly
-  byid=$WORK/by-id-empty
-  mkdir -p "$byid"
-  if ssd_boot ssd-nodisk "--ssd" "$byid"; then
+  BYID=$WORK/by-id-empty
+  mkdir -p "$BYID"
+  if ssd_boot ssd-nodisk "--ssd" "$BYID"; then
     local sim_out check_rc=0
     sim_out=$(tail -n 1 "$LOGS/setup-local-disks-ssd-nodisk.log")
     run_kubelet_check ssd-nodisk || check_rc=$?
@@ -195,8 +197,8 @@ ssd_section() {
   teardown_disks
 
   # ---- a disk xfs cannot format (too small): setup-local-disks fails, and so does our check
-  byid=$(make_disks 1 64M)
-  if ssd_boot ssd-badisk "--ssd" "$byid"; then
+  make_disks 1 64M
+  if ssd_boot ssd-badisk "--ssd" "$BYID"; then
     local check_rc=0
     run_kubelet_check ssd-badisk || check_rc=$?
     if ((SSD_SIM_RC != 0 && check_rc != 0)) && grep -q "soci-eks: ERROR" "$LOGS/kubelet-check-ssd-badisk.log"; then
@@ -210,4 +212,7 @@ ssd_section() {
   teardown_disks
   umount /var/log 2>/dev/null || umount -l /var/log || true
   POD_LOG_DIR=$saved_pod_log_dir
+  local left
+  left=$(losetup -a | grep -c "$WORK/by-id" || true)
+  check "ssd: every loop device the lab attached is detached again ($left left)" test "$left" -eq 0
 }
