@@ -27,7 +27,16 @@ export {
   parseNodeGroups,
 } from "./config";
 export { SociConfigError, ConfigProblem, formatProblem } from "../validation/problems";
-export { EKS_VERSION_CALENDAR, DEFAULT_KUBERNETES_VERSION } from "../validation/kubernetesVersions";
+export {
+  EKS_VERSION_CALENDAR,
+  EKS_VERSION_CALENDAR_CHECKED,
+  DEFAULT_KUBERNETES_VERSION,
+  KubernetesVersionCatalog,
+  EksVersionInfo,
+  builtInVersionCatalog,
+  eksVersionCatalog,
+} from "../validation/kubernetesVersions";
+export { lookupKubernetesVersions, KubernetesVersionLookup } from "./kubernetesVersionLookup";
 export { InstanceFacts, NodeTaint, SociMode, Architecture, OsFamily } from "../userdata/types";
 export {
   SociIndexBuilder,

@@ -3,11 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
 import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
-import { checkKubernetesVersion } from "../validation/kubernetesVersions";
+import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { BOTTLEROCKET_OS_VOLUME_GIB, DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
+import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
 import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
 
 /** Arguments of {@link SociNodeGroup}. Everything that is validated is a plain value, known before any resource exists. */
@@ -36,8 +37,13 @@ export interface SociNodeGroupArgs {
   sociMode?: SociMode;
   /** The SOCI release to install (AL2023 only; Bottlerocket ships SOCI). */
   soci?: SociReleaseArgs;
-  /** Kubernetes version of the nodes. Default: the cluster's version. */
+  /** Kubernetes version of the nodes. Default: the cluster's version. Checked against `kubernetesVersionCatalog`. */
   kubernetesVersion?: string;
+  /**
+   * The Kubernetes versions `kubernetesVersion` is checked against. {@link SociNodeGroup.create} reads EKS's own list
+   * (`aws.eks.getClusterVersions`); without it, the constructor uses soci-eks's built-in calendar on today's date.
+   */
+  kubernetesVersionCatalog?: KubernetesVersionCatalog;
   /** Node group sizes. */
   scaling?: ScalingArgs;
   /** Kubernetes labels for the nodes (soci-eks adds `soci-eks/mode` and `soci-eks/storage`). */
@@ -242,8 +248,17 @@ export class SociNodeGroup extends pulumi.ComponentResource {
   /** The AMI architecture chosen from the instance type. */
   public readonly architecture!: Architecture;
 
-  /** Looks up the instance facts (EC2 DescribeInstanceTypes), validates, then creates the node group. */
+  /**
+   * Looks up the instance facts (EC2 DescribeInstanceTypes) and, when `kubernetesVersion` is set, EKS's Kubernetes
+   * versions, validates, then creates the node group.
+   */
   static async create(name: string, args: SociNodeGroupCreateArgs, opts?: pulumi.ComponentResourceOptions): Promise<SociNodeGroup> {
+    let catalog = args.kubernetesVersionCatalog;
+    if (args.kubernetesVersion !== undefined && !catalog) {
+      const versions = await lookupKubernetesVersions(new Date(), { parent: opts?.parent, provider: opts?.provider });
+      for (const w of versions.warnings) pulumi.log.warn(w);
+      catalog = versions.catalog;
+    }
     let facts = args.instanceFacts;
     if (!facts) {
       const settings = nodeGroupSettings(args);
@@ -255,7 +270,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
         throw new Error(`no facts for ${settings.instanceType}`); // unreachable: the missing facts are a problem
       }
     }
-    return new SociNodeGroup(name, { ...args, instanceFacts: facts }, opts);
+    return new SociNodeGroup(name, { ...args, instanceFacts: facts, ...(catalog ? { kubernetesVersionCatalog: catalog } : {}) }, opts);
   }
 
   constructor(name: string, args: SociNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -270,7 +285,10 @@ export class SociNodeGroup extends pulumi.ComponentResource {
         fix: "Pass the facts of instanceType, or use SociNodeGroup.create to look them up.",
       });
     }
-    const version = args.kubernetesVersion !== undefined ? checkKubernetesVersion(`${name}.kubernetesVersion`, args.kubernetesVersion, new Date()) : undefined;
+    const version =
+      args.kubernetesVersion !== undefined
+        ? checkKubernetesVersion(`${name}.kubernetesVersion`, args.kubernetesVersion, args.kubernetesVersionCatalog ?? builtInVersionCatalog(new Date()))
+        : undefined;
     if (version) problems.push(...version.problems);
     throwIfProblems(problems, `SociNodeGroup '${name}'`);
 

@@ -1,6 +1,6 @@
 import { InstanceFacts } from "../userdata/types";
 import { nodeArchitecture } from "./instanceTypes";
-import { checkKubernetesVersion } from "./kubernetesVersions";
+import { checkKubernetesVersion, KubernetesVersionCatalog } from "./kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
 import { ConfigProblem, dedupeProblems } from "./problems";
 
@@ -40,16 +40,17 @@ const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 
 /**
  * Validates the cluster and all node groups in one pass. `facts` maps each instance type to its facts
- * (a type missing from it was not found by EC2). `today` decides the Kubernetes support window.
+ * (a type missing from it was not found by EC2). `versions` is the Kubernetes version catalog (EKS's own list, or
+ * the built-in calendar evaluated on a day the caller passes in).
  */
 export function validateCluster(
   cluster: ClusterSettings,
   groups: NamedNodeGroupSettings[],
   facts: ReadonlyMap<string, InstanceFacts>,
-  today: Date,
+  versions: KubernetesVersionCatalog,
   lookupErrors: ReadonlyMap<string, string> = new Map(),
 ): ValidationResult {
-  const version = checkKubernetesVersion(cluster.kubernetesVersionSetting, cluster.kubernetesVersion, today);
+  const version = checkKubernetesVersion(cluster.kubernetesVersionSetting, cluster.kubernetesVersion, versions);
   const problems: ConfigProblem[] = [...version.problems];
 
   if (groups.length === 0) {

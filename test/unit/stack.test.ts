@@ -105,7 +105,7 @@ describe("example stack (index.ts)", () => {
         e.message,
         [
           "soci-eks configuration has 6 problems; nothing was created:",
-          "  - soci-eks:kubernetesVersion: '1.28' is not a version Amazon EKS offers (per the release calendar soci-eks knows). Set soci-eks:kubernetesVersion to one of 1.31, 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
+          "  - soci-eks:kubernetesVersion: '1.28' is not a version Amazon EKS lists (aws.eks.getClusterVersions). Set soci-eks:kubernetesVersion to one of 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
           "  - soci-eks:sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to lazy (default), parallel or off.",
           "  - soci-eks:sociVersion: 'v0.16.1' has a leading v. Drop the v: set soci-eks:sociVersion to 0.16.1.",
           "  - soci-eks:minSize: 5 is greater than maxSize (4). Set soci-eks:minSize ≤ soci-eks:maxSize.",
