@@ -25,6 +25,8 @@ export {
   clusterArgsFromStackConfig,
   deployStack,
   parseNodeGroups,
+  STACK_CONFIG_KEYS,
+  unknownConfigKeys,
 } from "./config";
 export { SociConfigError, ConfigProblem, formatProblem } from "../validation/problems";
 export {

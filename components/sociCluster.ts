@@ -9,7 +9,7 @@ import { throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
 import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
-import { ARG_PATHS, bootstrapOptionsFor, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
+import { ARG_PATHS, bootstrapOptionsFor, markWarnedByCluster, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
 import { ClusterNetwork, createVpc } from "./vpc";
 
 /** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
@@ -182,13 +182,13 @@ export class SociCluster extends pulumi.ComponentResource {
     const nodeGroups = args.nodeGroups.map((g) => {
       const { name: groupName, ...groupArgs } = g;
       const instanceType = g.instanceType ?? DEFAULTS.instanceType;
-      return new SociNodeGroup(`${name}-${groupName}`, {
+      return new SociNodeGroup(`${name}-${groupName}`, markWarnedByCluster({
         ...groupArgs,
         tags: { ...tags, ...(g.tags ?? {}) },
         clusterName,
         subnetIds: network.privateSubnetIds,
         instanceFacts: args.instanceFacts[instanceType],
-      }, { parent: this, dependsOn: [cluster] });
+      }), { parent: this, dependsOn: [cluster] });
     });
 
     const coredns = new aws.eks.Addon(`${name}-coredns`, {

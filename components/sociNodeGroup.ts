@@ -5,6 +5,7 @@ import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, N
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { insecureMirrorWarning } from "../validation/mirrorTrust";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { BOTTLEROCKET_OS_VOLUME_GIB, DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
@@ -304,7 +305,10 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     }
 
     super("soci-eks:index:SociNodeGroup", name, {}, opts);
-    for (const w of version?.warnings ?? []) pulumi.log.warn(w, this);
+    const mirrorWarning = warnedByCluster.has(args)
+      ? undefined
+      : insecureMirrorWarning(settings, `${name}.${ARG_PATHS.sociMirrorUrl}`, `${name}.${ARG_PATHS.sociSha256}`);
+    for (const w of [...(version?.warnings ?? []), ...(mirrorWarning ? [mirrorWarning] : [])]) pulumi.log.warn(w, this);
     if (userDataBytes > EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) {
       pulumi.log.warn(
         `${name}: the launch template's user data is ${userDataBytes} bytes. EKS copies the template and adds its own ` +
@@ -390,6 +394,15 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       userData: this.userData,
     });
   }
+}
+
+/** Args of node groups whose cluster already reported their warnings under the cluster's setting names. */
+const warnedByCluster = new WeakSet<object>();
+
+/** Marks node group args whose warnings {@link SociCluster} has already logged (so they are not logged twice). */
+export function markWarnedByCluster(args: SociNodeGroupArgs): SociNodeGroupArgs {
+  warnedByCluster.add(args);
+  return args;
 }
 
 /** Names settings as `<component name>.<arg path>`. */

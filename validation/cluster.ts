@@ -2,6 +2,7 @@ import { InstanceFacts } from "../userdata/types";
 import { nodeArchitecture } from "./instanceTypes";
 import { checkKubernetesVersion, KubernetesVersionCatalog } from "./kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
+import { insecureMirrorWarning } from "./mirrorTrust";
 import { ConfigProblem, dedupeProblems } from "./problems";
 
 /** One node group of a cluster, with how its settings are named in messages. */
@@ -92,5 +93,8 @@ export function validateCluster(
       problems.push({ setting: cluster.existingVpcIdSetting, value: cluster.existingVpcId, reason: "must name the VPC of the existing subnets", fix: `Set ${cluster.existingVpcIdSetting} to the subnets' VPC ID (vpc-...), or unset ${cluster.existingSubnetIdsSetting} to create a VPC.` });
     }
   }
-  return { problems: dedupeProblems(problems), warnings: version.warnings };
+  const mirrorWarnings = groups
+    .map((g) => insecureMirrorWarning(g.settings, g.settingName("sociMirrorUrl"), g.settingName("sociSha256")))
+    .filter((w): w is string => w !== undefined);
+  return { problems: dedupeProblems(problems), warnings: [...version.warnings, ...new Set(mirrorWarnings)] };
 }

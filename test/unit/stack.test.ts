@@ -222,6 +222,49 @@ describe("example stack (index.ts)", () => {
     assert.deepEqual(args.nodeGroups.map((g) => g.os), ["bottlerocket", "al2023"]);
   });
 
+  it("a misspelt soci-eks key is refused with the closest valid name, before any resource (the Pulumi CLI ignores it)", async () => {
+    pulumi.runtime.setAllConfig({ "soci-eks:instanceTypo": "m7g.xlarge", "soci-eks:sociMod": "off", "soci-eks:zzz": "1", "aws:region": "us-west-2" });
+    await assert.rejects(program(), (e: Error) => {
+      assert.ok(e instanceof components.SociConfigError);
+      assert.equal(
+        e.message,
+        [
+          "soci-eks configuration has 3 problems; nothing was created:",
+          "  - soci-eks:instanceTypo: 'm7g.xlarge' is not a soci-eks setting. Remove it (pulumi config rm soci-eks:instanceTypo) or use a setting from docs/config-reference.md. Did you mean instanceType?",
+          "  - soci-eks:sociMod: 'off' is not a soci-eks setting. Remove it (pulumi config rm soci-eks:sociMod) or use a setting from docs/config-reference.md. Did you mean sociMode?",
+          "  - soci-eks:zzz: '1' is not a soci-eks setting. Remove it (pulumi config rm soci-eks:zzz) or use a setting from docs/config-reference.md.",
+        ].join("\n"),
+      );
+      return true;
+    });
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("a misspelt nodeGroups key gets the closest valid name too", () => {
+    const problems: import("../../validation").ConfigProblem[] = [];
+    components.parseNodeGroups([{ name: "a", instanceTyp: "m7i.xlarge" }], problems);
+    assert.match(problems[0].fix, /^Did you mean instanceType\? Use only name, instanceType/);
+  });
+
+  it("an http:// mirror without a pinned sha256 is deployed with one warning naming both settings; with a sha256, none", async () => {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (msg: string) => {
+      warnings.push(msg);
+    };
+    try {
+      await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci" });
+      mocks.reset();
+      await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci", "soci-eks:sociSha256": "a".repeat(64) });
+    } finally {
+      (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
+    }
+    assert.deepEqual(warnings.filter((w) => w.includes("mirror")), [
+      "soci-eks:sociMirrorUrl: 'http://mirror.internal/soci' is plain http and no sha256 is pinned, so the checksum comes over the same unauthenticated channel as the tarball. Set soci-eks:sociSha256 to the tarball's sha256, or serve the mirror over https.",
+    ]);
+  });
+
   it("a Kubernetes version in extended support is deployed with a warning", async () => {
     const warnings: string[] = [];
     const original = pulumi.log.warn;
