@@ -7,3 +7,5 @@ export * from "./kubernetesVersions";
 export * from "./instanceTypes";
 export * from "./nodeGroup";
 export * from "./cluster";
+export * from "./clusterConnection";
+export * from "./karpenter";
