@@ -1,0 +1,287 @@
+/**
+ * `soci-eks userdata`: flags → the same settings the components validate → validation/ → the user data
+ * (or a Karpenter EC2NodeClass carrying it). No network calls.
+ */
+import {
+  ClusterConnection,
+  DEFAULT_MIRROR_BASE_URL,
+  DEFAULT_SOCI_VERSION,
+  NodeBootstrapOptions,
+  NodeTaint,
+  OsFamily,
+  renderUserData,
+  SociMode,
+} from "../userdata";
+import { DEFAULTS } from "../components/defaults";
+import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
+import { nodeArchitecture } from "../validation/instanceTypes";
+import { KarpenterNodeClassSettings, validateKarpenterNodeClass } from "../validation/karpenter";
+import { NodeGroupSettings, OS_FAMILIES, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { ConfigProblem, dedupeProblems } from "../validation/problems";
+import { FlagOptions, parseFlags, throwIfUsageProblems } from "./flags";
+import { resolveInstanceFacts } from "./instanceFacts";
+import { BUILT_IN_INSTANCE_TYPES, INSTANCE_TABLE_AS_OF } from "./instanceTable";
+import {
+  defaultAmiAlias,
+  ec2NodeClass,
+  karpenterFlagNamer,
+  karpenterFlagsWithoutKarpenter,
+  karpenterLabelWarning,
+  KARPENTER_OWNED_FLAGS,
+} from "./karpenter";
+
+export const USERDATA_USAGE = `Usage: soci-eks userdata --instance-type T [options]
+
+Prints launch-template user data for a SOCI node (AL2023: MIME multipart; Bottlerocket: TOML settings),
+or with --karpenter a Karpenter EC2NodeClass that carries it. Every flag is checked with the rules the
+Pulumi components use; a bad one exits 2 with the flag, its value and the fix.
+
+Instance (the user data is sized for it):
+  --instance-type T                 EC2 instance type, e.g. m7i.xlarge. ${Object.keys(BUILT_IN_INSTANCE_TYPES).length} common types are built in
+                                    (EC2 DescribeInstanceTypes as of ${INSTANCE_TABLE_AS_OF}); for any other type add:
+  --vcpus N --memory-mib N --arch x86_64|arm64 [--nvme-disks N]
+                                    its facts as \`aws ec2 describe-instance-types\` reports them
+                                    (--nvme-disks: NVMe instance-store disks, default 0)
+
+Node:
+  --os al2023|bottlerocket          OS family (default al2023)
+  --mode lazy|parallel|off          SOCI mode (default lazy; Bottlerocket: parallel or off)
+  --ssd                             RAID0 over the NVMe instance-store disks
+  --keep-soci-on-root-volume        with --ssd, keep SOCI's data on EBS
+  --soci-version X.Y.Z              soci-snapshotter release (default ${DEFAULT_SOCI_VERSION}, at least 0.11.0; AL2023)
+  --soci-sha256 HEX                 pin the release tarball's sha256 (AL2023)
+  --mirror URL                      release mirror base URL (default ${DEFAULT_MIRROR_BASE_URL})
+  --label key=value                 node label (repeatable)
+  --taint key[=value]:Effect        node taint (repeatable; Effect NoSchedule, PreferNoSchedule or NoExecute)
+  --cluster-name N --api-server-endpoint URL --certificate-authority B64 --service-cidr CIDR
+                                    cluster fields, all four or none (EKS managed node groups add their own)
+
+Karpenter (see docs/cli.md):
+  --karpenter                       print an EC2NodeClass (karpenter.k8s.aws/v1) carrying the user data
+  --role NAME | --instance-profile NAME
+                                    the node IAM role (or an existing instance profile); required
+  --discovery-tag VALUE             karpenter.sh/discovery tag of the subnets and security groups; required
+  --node-class-name NAME            metadata.name (default soci-<mode>)
+  --ami-alias FAMILY@VERSION        amiSelectorTerms alias (default <os>@latest; Bottlerocket ≥ 1.44.0)
+  With --karpenter, --taint and the cluster flags are refused (Karpenter owns them) and --label warns.
+
+  --help, -h                        this text
+`;
+
+/** The flags of `soci-eks userdata`. Facts and Karpenter flags have no defaults: absent means not given. */
+export const USERDATA_FLAGS = {
+  os: { type: "string" },
+  mode: { type: "string" },
+  "instance-type": { type: "string" },
+  vcpus: { type: "string" },
+  "memory-mib": { type: "string" },
+  arch: { type: "string" },
+  "nvme-disks": { type: "string" },
+  ssd: { type: "boolean" },
+  "keep-soci-on-root-volume": { type: "boolean" },
+  "soci-version": { type: "string" },
+  "soci-sha256": { type: "string" },
+  mirror: { type: "string" },
+  "cluster-name": { type: "string" },
+  "api-server-endpoint": { type: "string" },
+  "certificate-authority": { type: "string" },
+  "service-cidr": { type: "string" },
+  label: { type: "string", multiple: true },
+  taint: { type: "string", multiple: true },
+  karpenter: { type: "boolean" },
+  "node-class-name": { type: "string" },
+  role: { type: "string" },
+  "instance-profile": { type: "string" },
+  "discovery-tag": { type: "string" },
+  "ami-alias": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagOptions;
+
+/** The flag that sets each node-group setting; settings the CLI has no flag for keep the components' defaults. */
+const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
+  instanceType: "--instance-type",
+  os: "--os",
+  sociMode: "--mode",
+  sociVersion: "--soci-version",
+  sociSha256: "--soci-sha256",
+  sociMirrorUrl: "--mirror",
+  ssd: "--ssd",
+  keepSociOnRootVolume: "--keep-soci-on-root-volume",
+  labels: "--label",
+  taints: "--taint",
+};
+
+/** Names node-group settings by their flags, for validation/'s messages. */
+export const userdataFlagNamer: SettingNamer = (key) => FLAG_OF[key] ?? `${key} (the components' default; no CLI flag)`;
+
+const CLUSTER_FLAGS: Record<keyof ClusterConnectionSettings, string> = {
+  name: "--cluster-name",
+  apiServerEndpoint: "--api-server-endpoint",
+  certificateAuthority: "--certificate-authority",
+  serviceCidr: "--service-cidr",
+};
+
+/** `key=value` (value may be empty); a problem when there is no `=`. */
+function parseLabel(text: string, problems: ConfigProblem[]): [string, string] | undefined {
+  const eq = text.indexOf("=");
+  if (eq < 0) {
+    problems.push({ setting: "--label", value: text, reason: "is not key=value", fix: "Pass --label key=value, e.g. --label team=ml." });
+    return undefined;
+  }
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/** `key[=value]:Effect`; the key, value and effect are then checked by validation/'s taint rule. */
+function parseTaint(text: string, problems: ConfigProblem[]): NodeTaint | undefined {
+  const colon = text.lastIndexOf(":");
+  if (colon < 0) {
+    problems.push({ setting: "--taint", value: text, reason: "is not key[=value]:Effect", fix: "Pass --taint key[=value]:Effect with Effect NoSchedule, PreferNoSchedule or NoExecute, e.g. --taint workload=big:NoSchedule." });
+    return undefined;
+  }
+  const [key, ...rest] = text.slice(0, colon).split("=");
+  const value = rest.length > 0 ? rest.join("=") : undefined;
+  return { key, ...(value !== undefined ? { value } : {}), effect: text.slice(colon + 1) as NodeTaint["effect"] };
+}
+
+/** What `soci-eks userdata` prints: the renderer's inputs, and the EC2NodeClass settings with --karpenter. */
+export interface UserdataRequest {
+  os: OsFamily;
+  options: NodeBootstrapOptions;
+  karpenter?: KarpenterNodeClassSettings;
+  /** Printed on stderr; the command still succeeds. */
+  warnings: string[];
+}
+
+/**
+ * Parses and validates the `userdata` arguments in one pass (flag syntax, instance facts, the node-group
+ * rules the components use, cluster fields, Karpenter settings). Throws one UsageError listing every problem.
+ */
+export function parseUserdataArgs(argv: string[]): UserdataRequest {
+  const v = parseFlags("userdata", argv, USERDATA_FLAGS);
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const karpenter = v.karpenter ?? false;
+
+  const facts = resolveInstanceFacts(
+    { instanceType: v["instance-type"], vcpus: v.vcpus, memoryMiB: v["memory-mib"], arch: v.arch, nvmeDisks: v["nvme-disks"] },
+    problems,
+  );
+
+  const labelPairs = (v.label ?? []).map((t) => parseLabel(t, problems)).filter((p): p is [string, string] => p !== undefined);
+  const taints = (v.taint ?? []).map((t) => parseTaint(t, problems)).filter((t): t is NodeTaint => t !== undefined);
+  const labels = Object.fromEntries(labelPairs);
+  const settings: NodeGroupSettings = {
+    instanceType: v["instance-type"] ?? "",
+    os: v.os ?? DEFAULTS.os,
+    sociMode: v.mode ?? DEFAULTS.sociMode,
+    sociVersion: v["soci-version"] ?? DEFAULTS.sociVersion,
+    sociSha256: v["soci-sha256"],
+    sociMirrorUrl: v.mirror ?? DEFAULTS.sociMirrorUrl,
+    desiredSize: DEFAULTS.desiredSize,
+    minSize: DEFAULTS.minSize,
+    maxSize: DEFAULTS.maxSize,
+    ssd: v.ssd ?? false,
+    keepSociOnRootVolume: v["keep-soci-on-root-volume"] ?? false,
+    rootVolumeSizeGiB: DEFAULTS.rootVolumeSizeGiB,
+    rootVolumeIops: DEFAULTS.rootVolumeIops,
+    rootVolumeThroughput: DEFAULTS.rootVolumeThroughput,
+    extraEcrRegistries: [],
+    labels,
+    taints,
+  };
+  // The node-group rules. Without facts, resolveInstanceFacts has said why; drop the components' "not found by EC2".
+  const nodeProblems = validateNodeGroup(settings, facts, userdataFlagNamer);
+  problems.push(...(facts ? nodeProblems : nodeProblems.filter((p) => p.setting !== userdataFlagNamer("instanceType"))));
+
+  const clusterGiven = (Object.keys(CLUSTER_FLAGS) as (keyof ClusterConnectionSettings)[]).filter((k) => v[CLUSTER_FLAGS[k].slice(2) as keyof typeof v] !== undefined);
+  const clusterValues: ClusterConnectionSettings = {
+    name: v["cluster-name"],
+    apiServerEndpoint: v["api-server-endpoint"],
+    certificateAuthority: v["certificate-authority"],
+    serviceCidr: v["service-cidr"],
+  };
+  const os = settings.os as OsFamily;
+  let cluster: ClusterConnection | undefined;
+  let karpenterSettings: KarpenterNodeClassSettings | undefined;
+  if (karpenter) {
+    for (const key of clusterGiven) {
+      const flag = CLUSTER_FLAGS[key];
+      problems.push({ setting: flag, value: clusterValues[key], ...KARPENTER_OWNED_FLAGS[flag] });
+    }
+    for (const t of v.taint ?? []) problems.push({ setting: "--taint", value: t, ...KARPENTER_OWNED_FLAGS["--taint"] });
+    if (labelPairs.length > 0) warnings.push(karpenterLabelWarning(v.label ?? []));
+    if (os === "bottlerocket" && settings.ssd && settings.keepSociOnRootVolume) {
+      problems.push({
+        setting: "--keep-soci-on-root-volume",
+        value: true,
+        reason: "is not available with --karpenter on Bottlerocket: Karpenter's instance-store bootstrap command binds its own list of directories",
+        fix: "Drop --keep-soci-on-root-volume, or use --os al2023.",
+      });
+    }
+    karpenterSettings = {
+      os,
+      name: v["node-class-name"] ?? `soci-${settings.sociMode}`,
+      role: v.role,
+      instanceProfile: v["instance-profile"],
+      discoveryTag: v["discovery-tag"],
+      amiAlias: v["ami-alias"] ?? defaultAmiAlias(os),
+      ssd: settings.ssd,
+    };
+    if ((OS_FAMILIES as readonly string[]).includes(settings.os)) {
+      const k = validateKarpenterNodeClass(karpenterSettings, karpenterFlagNamer);
+      problems.push(...k.problems);
+      warnings.push(...k.warnings);
+    }
+  } else {
+    problems.push(
+      ...karpenterFlagsWithoutKarpenter({
+        name: v["node-class-name"],
+        role: v.role,
+        instanceProfile: v["instance-profile"],
+        discoveryTag: v["discovery-tag"],
+        amiAlias: v["ami-alias"],
+      }),
+    );
+    if (clusterGiven.length > 0 && clusterGiven.length < 4) {
+      const missing = (Object.keys(CLUSTER_FLAGS) as (keyof ClusterConnectionSettings)[]).filter((k) => !clusterGiven.includes(k)).map((k) => CLUSTER_FLAGS[k]);
+      problems.push({
+        setting: CLUSTER_FLAGS[clusterGiven[0]],
+        value: clusterValues[clusterGiven[0]],
+        reason: `is one of four cluster fields that go together; missing ${missing.join(", ")}`,
+        fix: `Pass all four of ${Object.values(CLUSTER_FLAGS).join(", ")}, or none (EKS managed node groups add them).`,
+      });
+    }
+    problems.push(...validateClusterConnection(clusterValues, (k) => CLUSTER_FLAGS[k]));
+    if (clusterGiven.length === 4) cluster = clusterValues as ClusterConnection;
+  }
+  throwIfUsageProblems(dedupeProblems(problems));
+
+  const validFacts = facts!; // a missing fact is a problem, thrown above
+  const mode = settings.sociMode as SociMode; // validated
+  const localStorage = settings.ssd
+    ? { raid0: true, keepSociOnRootVolume: settings.keepSociOnRootVolume ?? false, ...(karpenter ? { arrayBuiltByKarpenter: true } : {}) }
+    : undefined;
+  const options: NodeBootstrapOptions = {
+    mode,
+    release: {
+      version: settings.sociVersion,
+      mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
+      ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
+    },
+    instance: validFacts,
+    architecture: nodeArchitecture(validFacts)!,
+    ...(cluster ? { cluster } : {}),
+    ...(labelPairs.length > 0 ? { labels } : {}),
+    ...(taints.length > 0 ? { taints } : {}),
+    ...(localStorage ? { localStorage } : {}),
+  };
+  return { os, options, ...(karpenterSettings ? { karpenter: karpenterSettings } : {}), warnings };
+}
+
+/** Runs `soci-eks userdata`: the document on `out`, warnings on `err`. Throws UsageError. */
+export function runUserdata(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
+  const request = parseUserdataArgs(argv);
+  const text = renderUserData(request.os, request.options).text;
+  for (const w of request.warnings) err(`soci-eks userdata: warning: ${w}\n`);
+  out(request.karpenter ? ec2NodeClass(request.karpenter, text) : text);
+}
