@@ -98,7 +98,7 @@ export const USERDATA_FLAGS = {
 } as const satisfies FlagOptions;
 
 /** The flag that sets each node-group setting; settings the CLI has no flag for keep the components' defaults. */
-const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
+export const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
   instanceType: "--instance-type",
   os: "--os",
   sociMode: "--mode",
@@ -114,7 +114,8 @@ const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
 /** Names node-group settings by their flags, for validation/'s messages. */
 export const userdataFlagNamer: SettingNamer = (key) => FLAG_OF[key] ?? `${key} (the components' default; no CLI flag)`;
 
-const CLUSTER_FLAGS: Record<keyof ClusterConnectionSettings, string> = {
+/** The flag of each cluster field. */
+export const CLUSTER_FLAGS: Record<keyof ClusterConnectionSettings, string> = {
   name: "--cluster-name",
   apiServerEndpoint: "--api-server-endpoint",
   certificateAuthority: "--certificate-authority",

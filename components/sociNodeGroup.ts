@@ -99,7 +99,7 @@ export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
 };
 
 /** How each cluster field is spelled in {@link SociNodeGroupArgs}, for error messages. */
-const CONNECTION_ARG_PATHS: Record<keyof ClusterConnectionSettings, string> = {
+export const CONNECTION_ARG_PATHS: Record<keyof ClusterConnectionSettings, string> = {
   name: "clusterName",
   apiServerEndpoint: "clusterConnection.endpoint",
   certificateAuthority: "clusterConnection.certificateAuthority",
