@@ -135,6 +135,25 @@ describe("soci-eks CLI", () => {
     assert.equal(bad.code, 2);
   });
 
+  it("docs/cli.md's Bottlerocket TOML is the real output, and every CLI command in README.md and docs/cli.md runs", () => {
+    const doc = readFileSync(path.join(REPO_ROOT, "docs/cli.md"), "utf8");
+    const toml = /```toml\n([\s\S]*?)```/.exec(doc)![1];
+    const r = run(["userdata", "--os", "bottlerocket", "--mode", "parallel", "--instance-type", "m6id.2xlarge", "--ssd"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, toml);
+    let commands = 0;
+    for (const file of ["README.md", "docs/cli.md"]) {
+      const text = readFileSync(path.join(REPO_ROOT, file), "utf8").replace(/\\\n\s*/g, "");
+      for (const m of text.matchAll(/^(?:node dist\/cli\/main\.js|soci-eks) (userdata [^#;\n>]*)/gm)) {
+        const args = m[1].trim().split(/\s+/);
+        const out = run(args);
+        assert.equal(out.code, 0, `${file}: soci-eks ${args.join(" ")}: ${out.stderr}`);
+        commands++;
+      }
+    }
+    assert.ok(commands >= 5, `${commands} commands`);
+  });
+
   const usageErrors: [string, string[], RegExp][] = [
     ["unknown mode", [...BASE, "--mode", "fast"], /--mode: 'fast' is not one of lazy, parallel, off\. Set --mode to lazy \(default\), parallel or off\./],
     [
