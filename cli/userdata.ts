@@ -51,6 +51,8 @@ Node:
   --soci-version X.Y.Z              soci-snapshotter release (default ${DEFAULT_SOCI_VERSION}, at least 0.11.0; AL2023)
   --soci-sha256 HEX                 pin the release tarball's sha256 (AL2023)
   --mirror URL                      release mirror base URL (default ${DEFAULT_MIRROR_BASE_URL})
+  --extra-ecr-registry HOST         another account's ECR registry the credential helper serves, e.g.
+                                    123456789012.dkr.ecr.us-west-2.amazonaws.com (repeatable; AL2023)
   --label key=value                 node label (repeatable)
   --taint key[=value]:Effect        node taint (repeatable; Effect NoSchedule, PreferNoSchedule or NoExecute)
   --cluster-name N --api-server-endpoint URL --certificate-authority B64 --service-cidr CIDR
@@ -86,6 +88,7 @@ export const USERDATA_FLAGS = {
   "api-server-endpoint": { type: "string" },
   "certificate-authority": { type: "string" },
   "service-cidr": { type: "string" },
+  "extra-ecr-registry": { type: "string", multiple: true },
   label: { type: "string", multiple: true },
   taint: { type: "string", multiple: true },
   karpenter: { type: "boolean" },
@@ -109,6 +112,7 @@ export const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
   keepSociOnRootVolume: "--keep-soci-on-root-volume",
   labels: "--label",
   taints: "--taint",
+  extraEcrRegistries: "--extra-ecr-registry",
 };
 
 /** Names node-group settings by their flags, for validation/'s messages. */
@@ -186,7 +190,7 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
     rootVolumeSizeGiB: DEFAULTS.rootVolumeSizeGiB,
     rootVolumeIops: DEFAULTS.rootVolumeIops,
     rootVolumeThroughput: DEFAULTS.rootVolumeThroughput,
-    extraEcrRegistries: [],
+    extraEcrRegistries: v["extra-ecr-registry"] ?? [],
     labels,
     taints,
   };
@@ -272,6 +276,7 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
     instance: validFacts,
     architecture: nodeArchitecture(validFacts)!,
     ...(cluster ? { cluster } : {}),
+    ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
     ...(labelPairs.length > 0 ? { labels } : {}),
     ...(taints.length > 0 ? { taints } : {}),
     ...(localStorage ? { localStorage } : {}),

@@ -139,6 +139,8 @@ const CASES: BadInput[] = [
   { kind: "cli", what: "taint key with a space", rule: "taint", run: ud("--instance-type", "m7i.xlarge", "--taint", "big images:NoSchedule"), setting: "--taint", value: { key: "big images", effect: "NoSchedule" }, fix: "Give each taint a label-style key" },
   { kind: "cli", what: "taint effect unknown", run: ud("--instance-type", "m7i.xlarge", "--taint", "k=v:Sometimes"), setting: "--taint", value: { key: "k", value: "v", effect: "Sometimes" }, fix: "NoSchedule, PreferNoSchedule, NoExecute" },
   { kind: "cli", what: "taint without an effect", run: ud("--instance-type", "m7i.xlarge", "--taint", "k=v"), setting: "--taint", value: "k=v", fix: "Pass --taint key[=value]:Effect" },
+  { kind: "cli", what: "ECR registry with a scheme", rule: "ecr", run: ud("--instance-type", "m7i.xlarge", "--extra-ecr-registry", "https://123456789012.dkr.ecr.us-west-2.amazonaws.com"), setting: "--extra-ecr-registry", value: "https://123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "no https://, no path" },
+  { kind: "cli", what: "ECR registry on Bottlerocket", rule: "ecr-bottlerocket", run: ud("--instance-type", "m7i.xlarge", "--os", "bottlerocket", "--mode", "parallel", "--extra-ecr-registry", "123456789012.dkr.ecr.us-west-2.amazonaws.com"), setting: "--extra-ecr-registry", value: "123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "allow the node role in those repositories' policies" },
   // ---- CLI: instance facts
   { kind: "cli", what: "a type the CLI cannot know", run: ud("--instance-type", "x9.huge"), setting: "--instance-type", value: "x9.huge", fix: "Pass --vcpus, --memory-mib, --arch as `aws ec2 describe-instance-types" },
   { kind: "cli", what: "an impossible type name", run: ud("--instance-type", "M7I-XLARGE"), setting: "--instance-type", value: "M7I-XLARGE", fix: "such as m7i.xlarge" },
@@ -224,6 +226,8 @@ const CASES: BadInput[] = [
     run: componentRun({ clusterConnection: { endpoint: ENDPOINT, certificateAuthority: CA, serviceCidr: "10.0.0.0/8" } }),
     setting: "ng.clusterConnection.serviceCidr", value: "10.0.0.0/8", fix: "e.g. 172.20.0.0/16",
   },
+  { kind: "component", what: "ECR registry with a scheme", rule: "ecr", run: componentRun({ extraEcrRegistries: ["https://123456789012.dkr.ecr.us-west-2.amazonaws.com"] }), setting: "ng.extraEcrRegistries", value: "https://123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "no https://, no path" },
+  { kind: "stack", what: "ECR registry on Bottlerocket", rule: "ecr-bottlerocket", run: stackRun({ os: "bottlerocket", sociMode: "parallel", extraEcrRegistries: ["123456789012.dkr.ecr.us-west-2.amazonaws.com"] }), setting: "soci-eks:extraEcrRegistries", value: "123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "allow the node role in those repositories' policies" },
   { kind: "component", what: "maxSize 0", run: componentRun({ scaling: { minSize: 0, desiredSize: 0, maxSize: 0 } }), setting: "ng.scaling.maxSize", value: 0, fix: "to 1 or more" },
   { kind: "component", what: "hop limit 0", run: componentRun({ metadataHopLimit: 0 }), setting: "ng.metadataHopLimit", value: 0, fix: "to 1 (default) or 2" },
 ];

@@ -38,6 +38,13 @@ describe("soci-eks CLI", () => {
     assert.deepEqual(nc.spec.kubelet.config.registerWithTaints, [{ key: "workload", value: "big", effect: "NoSchedule" }]);
   });
 
+  it("--extra-ecr-registry reaches the installer's environment", async () => {
+    const r = run([...BASE, "--extra-ecr-registry", "123456789012.dkr.ecr.us-west-2.amazonaws.com", "--extra-ecr-registry", "210987654321.dkr.ecr.eu-west-1.amazonaws.com"]);
+    assert.equal(r.code, 0, r.stderr);
+    const env = (await cloudConfigFiles(r.stdout)).find((f) => f.path === "/etc/soci-eks/install.env")!.content;
+    assert.match(env, /^SOCI_EKS_EXTRA_ECR_REGISTRIES='123456789012\.dkr\.ecr\.us-west-2\.amazonaws\.com 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com'$/m);
+  });
+
   it("prints Bottlerocket TOML", () => {
     const r = run([...SSD_BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd"]);
     assert.equal(r.code, 0, r.stderr);
