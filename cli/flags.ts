@@ -3,7 +3,16 @@
  * into {@link ConfigProblem}s that name the flag, the value and the fix, like every other soci-eks message.
  */
 import { parseArgs, ParseArgsConfig } from "util";
+import { ClusterConnectionSettings } from "../validation/clusterConnection";
 import { ConfigProblem, formatProblem } from "../validation/problems";
+
+/** The flag of each cluster field (the userdata command takes them; --karpenter refuses them). */
+export const CLUSTER_FLAGS: Readonly<Record<keyof ClusterConnectionSettings, string>> = {
+  name: "--cluster-name",
+  apiServerEndpoint: "--api-server-endpoint",
+  certificateAuthority: "--certificate-authority",
+  serviceCidr: "--service-cidr",
+};
 
 /** The options table of one command, as `util.parseArgs` takes it. */
 export type FlagOptions = NonNullable<ParseArgsConfig["options"]>;

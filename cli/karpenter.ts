@@ -4,8 +4,11 @@
  */
 import { stringify as yamlStringify } from "yaml";
 import { OsFamily } from "../userdata/types";
-import { KarpenterNamer, KarpenterNodeClassSettings } from "../validation/karpenter";
+import { ClusterConnectionSettings } from "../validation/clusterConnection";
+import { KarpenterNamer, KarpenterNodeClassSettings, validateKarpenterNodeClass } from "../validation/karpenter";
+import { NodeGroupSettings, OS_FAMILIES } from "../validation/nodeGroup";
 import { ConfigProblem } from "../validation/problems";
+import { CLUSTER_FLAGS } from "./flags";
 
 /** The flags that configure the EC2NodeClass, by the setting each one fills. */
 export const KARPENTER_FLAGS: Readonly<Record<"name" | "role" | "instanceProfile" | "discoveryTag" | "amiAlias", string>> = {
@@ -61,8 +64,11 @@ export function karpenterLabelWarning(labels: string[]): string {
   );
 }
 
+/** The Karpenter-only flags as given (absent: not given). */
+export type KarpenterFlagValues = Partial<Record<keyof typeof KARPENTER_FLAGS, string>>;
+
 /** A problem for each Karpenter-only flag given without `--karpenter`. */
-export function karpenterFlagsWithoutKarpenter(given: Partial<Record<keyof typeof KARPENTER_FLAGS, string>>): ConfigProblem[] {
+export function karpenterFlagsWithoutKarpenter(given: KarpenterFlagValues): ConfigProblem[] {
   return (Object.keys(KARPENTER_FLAGS) as (keyof typeof KARPENTER_FLAGS)[])
     .filter((key) => given[key] !== undefined)
     .map((key) => ({
@@ -71,6 +77,54 @@ export function karpenterFlagsWithoutKarpenter(given: Partial<Record<keyof typeo
       reason: "only applies to the EC2NodeClass that --karpenter prints",
       fix: `Add --karpenter, or drop ${KARPENTER_FLAGS[key]}.`,
     }));
+}
+
+/** The node's flags that Karpenter replaces, drops or may override. */
+export interface NodeFlagsUnderKarpenter {
+  settings: NodeGroupSettings;
+  /** `--label` values as given. */
+  labels: string[];
+  /** `--taint` values as given. */
+  taints: string[];
+  cluster: ClusterConnectionSettings;
+}
+
+/**
+ * The EC2NodeClass settings from the flags, checked by validation/'s Karpenter rules; refuses what Karpenter
+ * owns (taints, cluster fields, keeping SOCI on EBS on Bottlerocket) and warns about labels.
+ */
+export function karpenterFromFlags(flags: KarpenterFlagValues, node: NodeFlagsUnderKarpenter, problems: ConfigProblem[], warnings: string[]): KarpenterNodeClassSettings {
+  const s = node.settings;
+  for (const [key, flag] of Object.entries(CLUSTER_FLAGS) as [keyof ClusterConnectionSettings, string][]) {
+    if (node.cluster[key] !== undefined) problems.push({ setting: flag, value: node.cluster[key], ...KARPENTER_OWNED_FLAGS[flag] });
+  }
+  for (const t of node.taints) problems.push({ setting: "--taint", value: t, ...KARPENTER_OWNED_FLAGS["--taint"] });
+  if (node.labels.length > 0) warnings.push(karpenterLabelWarning(node.labels));
+  if (s.os === "bottlerocket" && s.ssd && s.keepSociOnRootVolume) {
+    problems.push({
+      setting: "--keep-soci-on-root-volume",
+      value: true,
+      reason: "is not available with --karpenter on Bottlerocket: Karpenter's instance-store bootstrap command binds its own list of directories",
+      fix: "Drop --keep-soci-on-root-volume, or use --os al2023.",
+    });
+  }
+  const os = s.os as OsFamily;
+  const settings: KarpenterNodeClassSettings = {
+    os,
+    name: flags.name ?? `soci-${s.sociMode}`,
+    role: flags.role,
+    instanceProfile: flags.instanceProfile,
+    discoveryTag: flags.discoveryTag,
+    amiAlias: flags.amiAlias ?? defaultAmiAlias(os),
+    ssd: s.ssd,
+  };
+  // An unknown OS is already a problem; the alias rules need a known one.
+  if ((OS_FAMILIES as readonly string[]).includes(s.os)) {
+    const checked = validateKarpenterNodeClass(settings, karpenterFlagNamer);
+    problems.push(...checked.problems);
+    warnings.push(...checked.warnings);
+  }
+  return settings;
 }
 
 /** The default AMI alias: the OS family's latest release (Karpenter drifts nodes to new releases). */

@@ -15,20 +15,13 @@ import {
 import { DEFAULTS } from "../components/defaults";
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { nodeArchitecture } from "../validation/instanceTypes";
-import { KarpenterNodeClassSettings, validateKarpenterNodeClass } from "../validation/karpenter";
-import { NodeGroupSettings, OS_FAMILIES, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { KarpenterNodeClassSettings } from "../validation/karpenter";
+import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { ConfigProblem, dedupeProblems } from "../validation/problems";
-import { FlagOptions, parseFlags, throwIfUsageProblems } from "./flags";
+import { CLUSTER_FLAGS, FlagOptions, parseFlags, throwIfUsageProblems } from "./flags";
 import { resolveInstanceFacts } from "./instanceFacts";
 import { BUILT_IN_INSTANCE_TYPES, INSTANCE_TABLE_AS_OF } from "./instanceTable";
-import {
-  defaultAmiAlias,
-  ec2NodeClass,
-  karpenterFlagNamer,
-  karpenterFlagsWithoutKarpenter,
-  karpenterLabelWarning,
-  KARPENTER_OWNED_FLAGS,
-} from "./karpenter";
+import { ec2NodeClass, KarpenterFlagValues, karpenterFlagsWithoutKarpenter, karpenterFromFlags } from "./karpenter";
 
 export const USERDATA_USAGE = `Usage: soci-eks userdata --instance-type T [options]
 
@@ -118,13 +111,28 @@ export const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
 /** Names node-group settings by their flags, for validation/'s messages. */
 export const userdataFlagNamer: SettingNamer = (key) => FLAG_OF[key] ?? `${key} (the components' default; no CLI flag)`;
 
-/** The flag of each cluster field. */
-export const CLUSTER_FLAGS: Record<keyof ClusterConnectionSettings, string> = {
-  name: "--cluster-name",
-  apiServerEndpoint: "--api-server-endpoint",
-  certificateAuthority: "--certificate-authority",
-  serviceCidr: "--service-cidr",
-};
+export { CLUSTER_FLAGS };
+
+/**
+ * The cluster fields: all four or none, each checked by validation/'s cluster rules.
+ * Returns them when all four are given and valid.
+ */
+function clusterFromFlags(values: ClusterConnectionSettings, problems: ConfigProblem[]): ClusterConnection | undefined {
+  const keys = Object.keys(CLUSTER_FLAGS) as (keyof ClusterConnectionSettings)[];
+  const given = keys.filter((k) => values[k] !== undefined);
+  if (given.length > 0 && given.length < keys.length) {
+    const missing = keys.filter((k) => !given.includes(k)).map((k) => CLUSTER_FLAGS[k]);
+    problems.push({
+      setting: CLUSTER_FLAGS[given[0]],
+      value: values[given[0]],
+      reason: `is one of four cluster fields that go together; missing ${missing.join(", ")}`,
+      fix: `Pass all four of ${Object.values(CLUSTER_FLAGS).join(", ")}, or none (EKS managed node groups add them).`,
+    });
+  }
+  const invalid = validateClusterConnection(values, (k) => CLUSTER_FLAGS[k]);
+  problems.push(...invalid);
+  return given.length === keys.length && invalid.length === 0 ? (values as ClusterConnection) : undefined;
+}
 
 /** `key=value` (value may be empty); a problem when there is no `=`. */
 function parseLabel(text: string, problems: ConfigProblem[]): [string, string] | undefined {
@@ -175,6 +183,9 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
   const labelPairs = (v.label ?? []).map((t) => parseLabel(t, problems)).filter((p): p is [string, string] => p !== undefined);
   const taints = (v.taint ?? []).map((t) => parseTaint(t, problems)).filter((t): t is NodeTaint => t !== undefined);
   const labels = Object.fromEntries(labelPairs);
+  for (const key of new Set(labelPairs.map(([k]) => k).filter((k, i, all) => all.indexOf(k) !== i))) {
+    problems.push({ setting: "--label", value: key, reason: "is given more than once", fix: `Pass --label ${key}=… once.` });
+  }
   const settings: NodeGroupSettings = {
     instanceType: v["instance-type"] ?? "",
     os: v.os ?? DEFAULTS.os,
@@ -198,66 +209,27 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
   const nodeProblems = validateNodeGroup(settings, facts, userdataFlagNamer);
   problems.push(...(facts ? nodeProblems : nodeProblems.filter((p) => p.setting !== userdataFlagNamer("instanceType"))));
 
-  const clusterGiven = (Object.keys(CLUSTER_FLAGS) as (keyof ClusterConnectionSettings)[]).filter((k) => v[CLUSTER_FLAGS[k].slice(2) as keyof typeof v] !== undefined);
   const clusterValues: ClusterConnectionSettings = {
     name: v["cluster-name"],
     apiServerEndpoint: v["api-server-endpoint"],
     certificateAuthority: v["certificate-authority"],
     serviceCidr: v["service-cidr"],
   };
+  const karpenterFlags: KarpenterFlagValues = {
+    name: v["node-class-name"],
+    role: v.role,
+    instanceProfile: v["instance-profile"],
+    discoveryTag: v["discovery-tag"],
+    amiAlias: v["ami-alias"],
+  };
   const os = settings.os as OsFamily;
   let cluster: ClusterConnection | undefined;
   let karpenterSettings: KarpenterNodeClassSettings | undefined;
   if (karpenter) {
-    for (const key of clusterGiven) {
-      const flag = CLUSTER_FLAGS[key];
-      problems.push({ setting: flag, value: clusterValues[key], ...KARPENTER_OWNED_FLAGS[flag] });
-    }
-    for (const t of v.taint ?? []) problems.push({ setting: "--taint", value: t, ...KARPENTER_OWNED_FLAGS["--taint"] });
-    if (labelPairs.length > 0) warnings.push(karpenterLabelWarning(v.label ?? []));
-    if (os === "bottlerocket" && settings.ssd && settings.keepSociOnRootVolume) {
-      problems.push({
-        setting: "--keep-soci-on-root-volume",
-        value: true,
-        reason: "is not available with --karpenter on Bottlerocket: Karpenter's instance-store bootstrap command binds its own list of directories",
-        fix: "Drop --keep-soci-on-root-volume, or use --os al2023.",
-      });
-    }
-    karpenterSettings = {
-      os,
-      name: v["node-class-name"] ?? `soci-${settings.sociMode}`,
-      role: v.role,
-      instanceProfile: v["instance-profile"],
-      discoveryTag: v["discovery-tag"],
-      amiAlias: v["ami-alias"] ?? defaultAmiAlias(os),
-      ssd: settings.ssd,
-    };
-    if ((OS_FAMILIES as readonly string[]).includes(settings.os)) {
-      const k = validateKarpenterNodeClass(karpenterSettings, karpenterFlagNamer);
-      problems.push(...k.problems);
-      warnings.push(...k.warnings);
-    }
+    karpenterSettings = karpenterFromFlags(karpenterFlags, { settings, labels: v.label ?? [], taints: v.taint ?? [], cluster: clusterValues }, problems, warnings);
   } else {
-    problems.push(
-      ...karpenterFlagsWithoutKarpenter({
-        name: v["node-class-name"],
-        role: v.role,
-        instanceProfile: v["instance-profile"],
-        discoveryTag: v["discovery-tag"],
-        amiAlias: v["ami-alias"],
-      }),
-    );
-    if (clusterGiven.length > 0 && clusterGiven.length < 4) {
-      const missing = (Object.keys(CLUSTER_FLAGS) as (keyof ClusterConnectionSettings)[]).filter((k) => !clusterGiven.includes(k)).map((k) => CLUSTER_FLAGS[k]);
-      problems.push({
-        setting: CLUSTER_FLAGS[clusterGiven[0]],
-        value: clusterValues[clusterGiven[0]],
-        reason: `is one of four cluster fields that go together; missing ${missing.join(", ")}`,
-        fix: `Pass all four of ${Object.values(CLUSTER_FLAGS).join(", ")}, or none (EKS managed node groups add them).`,
-      });
-    }
-    problems.push(...validateClusterConnection(clusterValues, (k) => CLUSTER_FLAGS[k]));
-    if (clusterGiven.length === 4) cluster = clusterValues as ClusterConnection;
+    problems.push(...karpenterFlagsWithoutKarpenter(karpenterFlags));
+    cluster = clusterFromFlags(clusterValues, problems);
   }
   throwIfUsageProblems(dedupeProblems(problems));
 

@@ -135,6 +135,7 @@ const CASES: BadInput[] = [
   { kind: "cli", what: "label key with a space", rule: "label", run: ud("--instance-type", "m7i.xlarge", "--label", "my team=ml"), setting: "--label", value: "my team=ml", fix: "Use [prefix/]name keys" },
   { kind: "cli", what: "label value with =", run: ud("--instance-type", "m7i.xlarge", "--label", "team=ml=x"), setting: "--label", value: "team=ml=x", fix: "Use [prefix/]name keys" },
   { kind: "cli", what: "label prefix over 253 characters", run: ud("--instance-type", "m7i.xlarge", "--label", `${"a".repeat(254)}/team=ml`), setting: "--label", value: `${"a".repeat(254)}/team=ml`, fix: "Use [prefix/]name keys" },
+  { kind: "cli", what: "the same label twice", run: ud("--instance-type", "m7i.xlarge", "--label", "team=ml", "--label", "team=web"), setting: "--label", value: "team", fix: "Pass --label team=… once" },
   { kind: "cli", what: "label in soci-eks/", rule: "label-prefix", run: ud("--instance-type", "m7i.xlarge", "--label", "soci-eks/mode=x"), setting: "--label", value: "soci-eks/mode", fix: "Choose another label prefix" },
   { kind: "cli", what: "taint key with a space", rule: "taint", run: ud("--instance-type", "m7i.xlarge", "--taint", "big images:NoSchedule"), setting: "--taint", value: { key: "big images", effect: "NoSchedule" }, fix: "Give each taint a label-style key" },
   { kind: "cli", what: "taint effect unknown", run: ud("--instance-type", "m7i.xlarge", "--taint", "k=v:Sometimes"), setting: "--taint", value: { key: "k", value: "v", effect: "Sometimes" }, fix: "NoSchedule, PreferNoSchedule, NoExecute" },
