@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
 import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
+import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
@@ -103,6 +104,26 @@ export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
   labels: "labels",
   taints: "taints",
 };
+
+/** How each cluster field is spelled in {@link SociNodeGroupArgs}, for error messages. */
+export const CONNECTION_ARG_PATHS: Record<keyof ClusterConnectionSettings, string> = {
+  name: "clusterName",
+  apiServerEndpoint: "clusterConnection.endpoint",
+  certificateAuthority: "clusterConnection.certificateAuthority",
+  serviceCidr: "clusterConnection.serviceCidr",
+};
+
+/** The cluster fields of the args that are plain strings (Outputs are known only at deployment and are not checked). */
+export function plainClusterConnection(args: Pick<SociNodeGroupArgs, "clusterName" | "clusterConnection">): ClusterConnectionSettings {
+  const plain = (x: pulumi.Input<string> | undefined) => (typeof x === "string" ? x : undefined);
+  const conn = args.clusterConnection;
+  return {
+    name: plain(args.clusterName),
+    apiServerEndpoint: plain(conn?.endpoint),
+    certificateAuthority: plain(conn?.certificateAuthority),
+    serviceCidr: plain(conn?.serviceCidr),
+  };
+}
 
 /** The validated settings of a node group, with defaults applied. */
 export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" | "clusterName" | "subnetIds">): NodeGroupSettings {
@@ -278,6 +299,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     // Validate before super(): a ComponentResource registers itself in its constructor.
     const settings = nodeGroupSettings(args);
     const problems = validateNodeGroup(settings, args.instanceFacts, argNamer(name));
+    problems.push(...validateClusterConnection(plainClusterConnection(args), (key) => `${name}.${CONNECTION_ARG_PATHS[key]}`));
     if (args.instanceFacts.instanceType !== settings.instanceType) {
       problems.push({
         setting: `${name}.instanceFacts`,

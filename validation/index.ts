@@ -9,3 +9,5 @@ export * from "./nodeGroup";
 export * from "./cluster";
 export * from "./closestName";
 export * from "./mirrorTrust";
+export * from "./clusterConnection";
+export * from "./karpenter";

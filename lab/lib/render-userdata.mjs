@@ -13,10 +13,13 @@ const [repoArg, mode, mirror, sha256] = process.argv.slice(2);
 const repo = path.resolve(repoArg);
 const require = createRequire(import.meta.url);
 const cli = path.join(repo, "dist/cli/main.js");
-const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", "m6i.xlarge", "--vcpus", "4",
+const extra = (process.env.LAB_USERDATA_FLAGS ?? "").split(/\s+/).filter(Boolean);
+// The CLI refuses --ssd on a type without NVMe instance storage: SSD runs render for m6id.xlarge
+// (m6i.xlarge plus one NVMe disk, same 4 vCPU / 16 GiB, so the same SOCI tuning).
+const instanceType = extra.includes("--ssd") ? "m6id.xlarge" : "m6i.xlarge";
+const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", instanceType, "--vcpus", "4",
   "--memory-mib", "16384", "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
 if (sha256) args.push("--soci-sha256", sha256);
-const extra = (process.env.LAB_USERDATA_FLAGS ?? "").split(/\s+/).filter(Boolean);
 args.push(...extra);
 
 let text;
