@@ -64,10 +64,10 @@ export const STACK_CONFIG_KEYS: readonly (keyof StackConfig)[] = Object.keys({
   nodeGroups: 1,
 } satisfies Record<keyof StackConfig, 1>) as (keyof StackConfig)[];
 
-/** ` Did you mean X?` when `key` looks like a typo of one of `known`. */
+/** `Did you mean X? ` when `key` looks like a typo of one of `known`. */
 function didYouMean(key: string, known: readonly string[]): string {
   const near = closestName(key, known);
-  return near ? ` Did you mean ${near}?` : "";
+  return near ? `Did you mean ${near}? ` : "";
 }
 
 /**
@@ -83,7 +83,7 @@ export function unknownConfigKeys(all: Record<string, string>): ConfigProblem[] 
       setting: k,
       value: all[k],
       reason: "is not a soci-eks setting",
-      fix: `Remove it (pulumi config rm ${k}) or use a setting from docs/config-reference.md.${didYouMean(k.slice(prefix.length), STACK_CONFIG_KEYS)}`,
+      fix: `${didYouMean(k.slice(prefix.length), STACK_CONFIG_KEYS)}Remove it (pulumi config rm ${k}) or use a setting from docs/config-reference.md.`,
     }));
 }
 
@@ -132,11 +132,10 @@ export function parseNodeGroups(raw: unknown, problems: ConfigProblem[]): StackN
       const expected = NODE_GROUP_KEYS[key as keyof StackNodeGroupConfig];
       if (!expected) {
         ok = false;
-        const near = closestName(key, Object.keys(NODE_GROUP_KEYS));
         problems.push({
           setting: `${setting}[${i}].${key}`,
           reason: "is not a node group setting",
-          fix: `${near ? `Did you mean ${near}? ` : ""}Use only ${Object.keys(NODE_GROUP_KEYS).join(", ")}.`,
+          fix: `${didYouMean(key, Object.keys(NODE_GROUP_KEYS))}Use only ${Object.keys(NODE_GROUP_KEYS).join(", ")}.`,
         });
       } else if (typeOf(value) !== expected) {
         ok = false;

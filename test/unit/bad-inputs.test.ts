@@ -22,6 +22,7 @@ const cliUserdata: typeof import("../../cli/userdata") = require("../../cli/user
 const nodeGroupModule: typeof import("../../components/sociNodeGroup") = require("../../components/sociNodeGroup");
 import { instanceFactsFromEc2 } from "../../validation/instanceTypes";
 import { formatProblem, showValue } from "../../validation/problems";
+import { builtInVersionCatalog } from "../../validation/kubernetesVersions";
 import { InstanceFacts, NodeTaint } from "../../userdata/types";
 
 const { SociNodeGroup, SociConfigError, validateSociClusterArgs } = components;
@@ -86,7 +87,7 @@ function stackRun(settings: Record<string, unknown>): () => Promise<Outcome> {
       const { args, naming } = config.clusterArgsFromStackConfig(cfg);
       const types = new Set(args.nodeGroups.map((g) => g.instanceType ?? "m7i.xlarge"));
       const factsMap = new Map([...types].filter((t) => INSTANCE_TYPES[t]).map((t) => [t, facts(t)]));
-      const result = validateSociClusterArgs(args, factsMap, naming, TODAY);
+      const result = validateSociClusterArgs(args, factsMap, naming, builtInVersionCatalog(TODAY));
       return { refused: result.problems.length > 0, lines: result.problems.map(formatProblem), produced: 0 };
     } catch (e) {
       if (!(e instanceof SociConfigError)) throw e;
@@ -184,6 +185,8 @@ const CASES: BadInput[] = [
   { kind: "stack", what: "unknown OS", rule: "os", run: stackRun({ os: "windows" }), setting: "soci-eks:os", value: "windows", fix: "to al2023 (default) or bottlerocket" },
   { kind: "stack", what: "Bottlerocket with the default lazy mode", rule: "bottlerocket-lazy", run: stackRun({ os: "bottlerocket" }), setting: "soci-eks:sociMode", value: "lazy", fix: "to parallel or off" },
   { kind: "stack", what: "soci 0.5.0", rule: "soci-old", run: stackRun({ sociVersion: "0.5.0" }), setting: "soci-eks:sociVersion", value: "0.5.0", fix: "to 0.11.0 or newer" },
+  { kind: "stack", what: "a misspelt key (the Pulumi CLI ignores it)", run: stackRun({ instanceTypo: "m7g.xlarge" }), setting: "soci-eks:instanceTypo", value: "m7g.xlarge", fix: "Did you mean instanceType?" },
+  { kind: "stack", what: "Kubernetes 1.28, long ended", run: stackRun({ kubernetesVersion: "1.28" }), setting: "soci-eks:kubernetesVersion", value: "1.28", fix: "to one of 1.32, 1.33, 1.34, 1.35, 1.36" },
   { kind: "stack", what: "sha256 not a digest", rule: "sha", run: stackRun({ sociSha256: "abc" }), setting: "soci-eks:sociSha256", value: "abc", fix: "sha256sum soci-snapshotter-" },
   { kind: "stack", what: "ftp mirror", rule: "mirror", run: stackRun({ sociMirrorUrl: "ftp://mirror.example/soci" }), setting: "soci-eks:sociMirrorUrl", value: "ftp://mirror.example/soci", fix: "the base that holds v<version>/" },
   { kind: "stack", what: "ssd on a type without instance storage", rule: "ssd-none", run: stackRun({ ssd: true }), setting: "soci-eks:instanceType", value: "m7i.xlarge", fix: "e.g. m6id.xlarge or m7gd.xlarge" },

@@ -230,8 +230,8 @@ describe("example stack (index.ts)", () => {
         e.message,
         [
           "soci-eks configuration has 3 problems; nothing was created:",
-          "  - soci-eks:instanceTypo: 'm7g.xlarge' is not a soci-eks setting. Remove it (pulumi config rm soci-eks:instanceTypo) or use a setting from docs/config-reference.md. Did you mean instanceType?",
-          "  - soci-eks:sociMod: 'off' is not a soci-eks setting. Remove it (pulumi config rm soci-eks:sociMod) or use a setting from docs/config-reference.md. Did you mean sociMode?",
+          "  - soci-eks:instanceTypo: 'm7g.xlarge' is not a soci-eks setting. Did you mean instanceType? Remove it (pulumi config rm soci-eks:instanceTypo) or use a setting from docs/config-reference.md.",
+          "  - soci-eks:sociMod: 'off' is not a soci-eks setting. Did you mean sociMode? Remove it (pulumi config rm soci-eks:sociMod) or use a setting from docs/config-reference.md.",
           "  - soci-eks:zzz: '1' is not a soci-eks setting. Remove it (pulumi config rm soci-eks:zzz) or use a setting from docs/config-reference.md.",
         ].join("\n"),
       );
