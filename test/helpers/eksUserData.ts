@@ -27,7 +27,7 @@ const K8S_EFFECT: Record<string, "NoSchedule" | "NoExecute" | "PreferNoSchedule"
  * The OS @pulumi/eks picks for a managed node group: `getOperatingSystem(amiType, operatingSystem)` of
  * pulumi-eks v4.3.0 (nodejs/eks/nodes/ami.ts), for the AMI types soci-eks uses; the default OS is AL2023.
  */
-export function eksOperatingSystem(inputs: RecordedMngInputs): "AL2023" | "Bottlerocket" {
+export function eksOperatingSystem(inputs: { amiType?: string; operatingSystem?: string }): "AL2023" | "Bottlerocket" {
   if (!inputs.amiType) return (inputs.operatingSystem as "AL2023" | "Bottlerocket" | undefined) ?? "AL2023";
   if (inputs.amiType.startsWith("AL2023_")) return "AL2023";
   if (inputs.amiType.startsWith("BOTTLEROCKET_")) return "Bottlerocket";
@@ -55,6 +55,42 @@ export function eksManagedNodeGroupUserData(inputs: RecordedMngInputs, cluster: 
       // createUserData merges into this object; give it a copy, as the provider's deserialized inputs are its own.
       bottlerocketSettings: inputs.bottlerocketSettings ? JSON.parse(JSON.stringify(inputs.bottlerocketSettings)) : undefined,
       userDataOverride: undefined,
+      nodeadmExtraOptions: inputs.nodeadmExtraOptions,
+    },
+    undefined,
+  );
+}
+
+/** The inputs of an `eks:index:NodeGroupV2` (as recorded) that reach its user data. */
+export interface RecordedV2Inputs {
+  amiType?: string;
+  operatingSystem?: string;
+  labels?: Record<string, string>;
+  taints?: Record<string, { value: string; effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule" }>;
+  nodeadmExtraOptions?: { contentType: string; content: string }[];
+  bottlerocketSettings?: object;
+  nodeUserData?: string;
+}
+
+/**
+ * The user data of the launch template @pulumi/eks 4.3.0 creates for a self-managed `NodeGroupV2` named `name`
+ * (`createNodeGroupV2Internal`, nodejs/eks/nodes/nodegroup.ts): `createUserData(os, clusterMetadata,
+ * { nodeGroupType: "self-managed-v2", stackName: name, ... })`.
+ */
+export function eksNodeGroupV2UserData(name: string, inputs: RecordedV2Inputs, cluster: ClusterMetadata): string {
+  return createUserData(
+    eksOperatingSystem(inputs),
+    cluster,
+    {
+      nodeGroupType: "self-managed-v2",
+      stackName: name,
+      kubeletExtraArgs: undefined,
+      bootstrapExtraArgs: undefined,
+      labels: inputs.labels,
+      taints: inputs.taints,
+      bottlerocketSettings: inputs.bottlerocketSettings ? JSON.parse(JSON.stringify(inputs.bottlerocketSettings)) : undefined,
+      userDataOverride: undefined,
+      extraUserData: inputs.nodeUserData,
       nodeadmExtraOptions: inputs.nodeadmExtraOptions,
     },
     undefined,

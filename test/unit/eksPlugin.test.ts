@@ -7,7 +7,7 @@ import { after, beforeEach, describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
 import { eksClusterOutputs, installMocks, one, promiseOf, settle, RecordedResource } from "../helpers/mocks";
-import { eksManagedNodeGroupUserData, rawParts, RecordedMngInputs } from "../helpers/eksUserData";
+import { eksManagedNodeGroupUserData, eksNodeGroupV2UserData, rawParts, RecordedMngInputs, RecordedV2Inputs } from "../helpers/eksUserData";
 import { parseMime } from "../helpers/userdata";
 import { REPO_ROOT } from "../helpers/sociWiring";
 
@@ -269,6 +269,42 @@ describe("eks.ManagedNodeGroup + sociForEks on Bottlerocket: the node gets SociN
       assert.deepEqual(out!.props.blockDeviceMappings, sociLt.inputs.blockDeviceMappings);
     });
   }
+});
+
+describe("eks.NodeGroupV2 (self-managed) + sociForEks: the node gets SociNodeGroup's parts and settings", () => {
+  beforeEach(() => mocks.reset());
+
+  async function v2(name: string, args: SociForEksArgs) {
+    const ng = new SociNodeGroup(`${name}-soci`, { clusterName: "c-eks-cluster", subnetIds: ["subnet-a"], ...args });
+    await promiseOf(ng.userData);
+    await settle(mocks);
+    const sociUserData = userDataOf(one(mocks, LT));
+    const cluster = new eks.Cluster("c", { skipDefaultNodeGroup: true });
+    const soci = sociForEks(`${name}-eks`, args);
+    const group = new eks.NodeGroupV2(`${name}-eks`, { cluster, instanceProfileName: "nodes", ...soci.nodeGroupV2Args });
+    await promiseOf(group.urn);
+    await settle(mocks);
+    const inputs = one(mocks, "eks:index:NodeGroupV2").inputs as RecordedV2Inputs;
+    return { soci, sociUserData, inputs, eksUserData: eksNodeGroupV2UserData(`${name}-eks`, inputs, clusterMetadata()) };
+  }
+
+  it("AL2023, lazy with a taint: our parts byte for byte at the end", async () => {
+    const { sociUserData, inputs, eksUserData } = await v2("v2", { instanceFacts: M7I, taints: [{ key: "k", value: "v", effect: "NoSchedule" }] });
+    const ourRaw = rawParts(sociUserData);
+    const eksRaw = rawParts(eksUserData);
+    assert.deepEqual(eksRaw.slice(eksRaw.length - ourRaw.length), ourRaw);
+    assert.equal(eksRaw.length, ourRaw.length + 2);
+    assert.match(eksRaw[1], /--register-with-taints=k=v:NoSchedule/);
+    assert.deepEqual({ ...inputs.taints }, { k: { value: "v", effect: "NoSchedule" } });
+  });
+
+  it("Bottlerocket, parallel: our settings unchanged in @pulumi/eks's TOML", async () => {
+    const { sociUserData, eksUserData } = await v2("v2br", { instanceFacts: M7I, os: "bottlerocket", sociMode: "parallel" });
+    const { kubernetes, ...rest } = (parseToml(eksUserData) as { settings: Record<string, unknown> }).settings;
+    const { ...ours } = (parseToml(sociUserData) as { settings: Record<string, unknown> }).settings;
+    assert.deepEqual(rest, ours);
+    assert.ok(kubernetes);
+  });
 });
 
 describe("the pinned @pulumi/eks", () => {
