@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, beforeEach, describe, it } from "node:test";
@@ -130,10 +130,34 @@ describe("sociForEks: validation is SociNodeGroup's", () => {
   });
 });
 
+const workdirs: string[] = [];
+after(() => workdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** What Debian's cloud-init (test/consumers/cloudinit_consume.py) does with a document: script contents, files, the merged cloud-config. */
+function cloudInit(userData: string): { scripts: string[]; writeFiles: string[]; cloudConfig?: string; unhandled: string[] } {
+  const workdir = mkdtempSync(path.join(tmpdir(), "soci-eks-eksplugin-"));
+  workdirs.push(workdir);
+  writeFileSync(path.join(workdir, "user-data"), userData);
+  const r = spawnSync("/usr/bin/python3", [path.join(REPO_ROOT, "test/consumers/cloudinit_consume.py"), path.join(workdir, "user-data"), workdir], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { scripts: string[]; write_files: string[]; unhandled: string[] };
+  // The cloud-config handler keeps the merged document per instance: cloud/instances/<instance id>/cloud-config.txt.
+  const instances = path.join(workdir, "cloud/instances");
+  const cloudConfigFiles = existsSync(instances)
+    ? readdirSync(instances).map((id) => path.join(instances, id, "cloud-config.txt")).filter((f) => existsSync(f))
+    : [];
+  assert.ok(cloudConfigFiles.length <= 1);
+  return {
+    scripts: report.scripts.map((f) => readFileSync(path.join(workdir, "cloud/instance/scripts", f), "utf8")),
+    writeFiles: report.write_files,
+    // It names the parts it merged ("# part-004"): their numbers shift by @pulumi/eks's two parts.
+    cloudConfig: cloudConfigFiles.length === 1 ? readFileSync(cloudConfigFiles[0], "utf8").replace(/^# part-\d+$/gm, "# part-N") : undefined,
+    unhandled: report.unhandled,
+  };
+}
+
 describe("eks.ManagedNodeGroup + sociForEks on AL2023: the node gets SociNodeGroup's parts", () => {
   beforeEach(() => mocks.reset());
-  const workdirs: string[] = [];
-  after(() => workdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   const variants: [string, SociForEksArgs][] = [
     ["lazy, defaults", { instanceFacts: M7I }],
@@ -171,19 +195,17 @@ describe("eks.ManagedNodeGroup + sociForEks on AL2023: the node gets SociNodeGro
       assert.match(labelFlag, new RegExp(`soci-eks/mode=${args.sociMode ?? "lazy"}`));
       assert.ok(Buffer.byteLength(eksUserData) <= 16384, `${Buffer.byteLength(eksUserData)} bytes`);
 
-      // The node's consumers: Debian's cloud-init runs our script and writes our files from @pulumi/eks's document.
+      // The node's consumer: Debian's cloud-init, given @pulumi/eks's document and SociNodeGroup's, runs the same
+      // scripts and writes the same files, and leaves the same kind of parts (NodeConfig) to nodeadm.
+      const eksNode = cloudInit(eksUserData);
+      const sociNode = cloudInit(sociUserData);
+      assert.deepEqual(eksNode.scripts, sociNode.scripts);
+      assert.deepEqual(eksNode.writeFiles, sociNode.writeFiles);
+      assert.deepEqual(eksNode.cloudConfig, sociNode.cloudConfig);
+      assert.deepEqual([...new Set(eksNode.unhandled)], ["application/node.eks.aws"]);
       if ((args.sociMode ?? "lazy") !== "off") {
-        const workdir = mkdtempSync(path.join(tmpdir(), "soci-eks-eksplugin-"));
-        workdirs.push(workdir);
-        writeFileSync(path.join(workdir, "user-data"), eksUserData);
-        const r = spawnSync("/usr/bin/python3", [path.join(REPO_ROOT, "test/consumers/cloudinit_consume.py"), path.join(workdir, "user-data"), workdir], { encoding: "utf8" });
-        assert.equal(r.status, 0, r.stderr);
-        const report = JSON.parse(r.stdout) as { scripts: string[]; write_files: string[]; unhandled: string[] };
-        assert.equal(report.scripts.length, 1);
-        const script = readFileSync(path.join(workdir, "cloud/instance/scripts", report.scripts[0]), "utf8");
-        assert.equal(script, readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8"));
-        assert.ok(report.write_files.includes("/etc/soci-eks/install.env"));
-        assert.deepEqual([...new Set(report.unhandled)], ["application/node.eks.aws"]);
+        assert.ok(eksNode.scripts.length > 0 && eksNode.writeFiles.includes("/etc/soci-eks/install.env"));
+        assert.match(eksNode.cloudConfig ?? "", /soci-eks/);
       }
     });
   }
