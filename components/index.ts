@@ -13,6 +13,18 @@ export {
   NODE_ROLE_TRUST_POLICY,
   nodeGroupSettings,
 } from "./sociNodeGroup";
+export {
+  sociForEks,
+  lookupSociForEks,
+  SociForEks,
+  SociForEksArgs,
+  SociForEksLookupArgs,
+  SociManagedNodeGroupArgs,
+  SociNodeGroupV2Args,
+  NodeadmPart,
+  BottlerocketSettingsDocument,
+  NodeGroupV2Taint,
+} from "./eksPlugin";
 export { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
 export { ClusterNetwork, createVpc } from "./vpc";
 export { DEFAULTS, MODE_LABEL, STORAGE_LABEL, BOTTLEROCKET_OS_VOLUME_GIB } from "./defaults";

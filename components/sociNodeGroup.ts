@@ -151,11 +151,41 @@ export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" 
 }
 
 /** Kubernetes taint effects as the EKS API spells them. */
-const EKS_TAINT_EFFECT: Record<NodeTaint["effect"], string> = {
+export const EKS_TAINT_EFFECT: Record<NodeTaint["effect"], string> = {
   NoSchedule: "NO_SCHEDULE",
   PreferNoSchedule: "PREFER_NO_SCHEDULE",
   NoExecute: "NO_EXECUTE",
 };
+
+/** A taint as the EKS API (`aws.eks.NodeGroup`, `eks.ManagedNodeGroup`) takes it. */
+export interface EksTaint {
+  key: string;
+  value?: string;
+  /** `NO_SCHEDULE`, `PREFER_NO_SCHEDULE` or `NO_EXECUTE`. */
+  effect: string;
+}
+
+/** Validated taints in the EKS API's spelling. */
+export function eksTaints(taints: NodeTaint[] | undefined): EksTaint[] {
+  return (taints ?? []).map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: EKS_TAINT_EFFECT[t.effect] }));
+}
+
+/** The node labels of a validated node group: the user's plus {@link MODE_LABEL} and {@link STORAGE_LABEL}. */
+export function sociNodeLabels(settings: Pick<NodeGroupSettings, "labels" | "sociMode" | "ssd">): Record<string, string> {
+  return { ...(settings.labels ?? {}), [MODE_LABEL]: settings.sociMode, [STORAGE_LABEL]: settings.ssd ? "nvme" : "ebs" };
+}
+
+/** The instance metadata settings of a launch template: IMDSv2 only, with the node group's hop limit. */
+export interface MetadataOptions {
+  httpEndpoint: "enabled";
+  httpTokens: "required";
+  httpPutResponseHopLimit: number;
+}
+
+/** The launch template's metadata options for a validated node group. */
+export function metadataOptionsFor(settings: Pick<NodeGroupSettings, "metadataHopLimit">): MetadataOptions {
+  return { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: settings.metadataHopLimit ?? DEFAULTS.metadataHopLimit };
+}
 
 /** The managed policies of a new node role: join, pull images (read-only ECR), run the VPC CNI. */
 export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"] as const;
@@ -281,33 +311,15 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       for (const w of versions.warnings) pulumi.log.warn(w);
       catalog = versions.catalog;
     }
-    let facts = args.instanceFacts;
-    if (!facts) {
-      const settings = nodeGroupSettings(args);
-      const lookup = await lookupInstanceFacts([settings.instanceType], { parent: opts?.parent, provider: opts?.provider });
-      facts = lookup.facts.get(settings.instanceType);
-      if (!facts) {
-        const problems = validateNodeGroup(settings, undefined, argNamer(name), lookup.errors.get(settings.instanceType));
-        throwIfProblems(problems, `SociNodeGroup '${name}'`);
-        throw new Error(`no facts for ${settings.instanceType}`); // unreachable: the missing facts are a problem
-      }
-    }
+    const facts = args.instanceFacts ?? (await lookupNodeGroupFacts(name, nodeGroupSettings(args), `SociNodeGroup '${name}'`, opts));
     return new SociNodeGroup(name, { ...args, instanceFacts: facts, ...(catalog ? { kubernetesVersionCatalog: catalog } : {}) }, opts);
   }
 
   constructor(name: string, args: SociNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before super(): a ComponentResource registers itself in its constructor.
     const settings = nodeGroupSettings(args);
-    const problems = validateNodeGroup(settings, args.instanceFacts, argNamer(name));
+    const problems = nodeGroupProblems(name, settings, args.instanceFacts, "SociNodeGroup.create");
     problems.push(...validateClusterConnection(plainClusterConnection(args), (key) => `${name}.${CONNECTION_ARG_PATHS[key]}`));
-    if (args.instanceFacts.instanceType !== settings.instanceType) {
-      problems.push({
-        setting: `${name}.instanceFacts`,
-        value: args.instanceFacts.instanceType,
-        reason: `describe a different type than instanceType (${settings.instanceType})`,
-        fix: "Pass the facts of instanceType, or use SociNodeGroup.create to look them up.",
-      });
-    }
     const version =
       args.kubernetesVersion !== undefined
         ? checkKubernetesVersion(`${name}.kubernetesVersion`, args.kubernetesVersion, args.kubernetesVersionCatalog ?? builtInVersionCatalog(new Date()))
@@ -319,7 +331,6 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const baseOptions = bootstrapOptionsFor(settings, facts);
     const { architecture, mode } = baseOptions;
     const os = settings.os as OsFamily; // validated
-    const ssd = settings.ssd;
     const conn = args.clusterConnection;
     const userDataBytes = userDataSize(os, baseOptions, conn !== undefined);
     if (userDataBytes > EC2_USER_DATA_LIMIT) {
@@ -374,11 +385,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
       description: `soci-eks ${name}: ${OS_NAMES[os]} with SOCI (${mode})`,
       userData: userData.apply((text) => Buffer.from(text, "utf8").toString("base64")),
-      metadataOptions: {
-        httpEndpoint: "enabled",
-        httpTokens: "required",
-        httpPutResponseHopLimit: settings.metadataHopLimit ?? DEFAULTS.metadataHopLimit,
-      },
+      metadataOptions: metadataOptionsFor(settings),
       blockDeviceMappings: blockDeviceMappingsFor(os, settings),
       tagSpecifications: [
         { resourceType: "instance", tags: { ...tags, "soci-eks/node-group": name } },
@@ -387,7 +394,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       tags,
     }, { parent: this });
 
-    const labels: Record<string, string> = { ...(args.labels ?? {}), [MODE_LABEL]: mode, [STORAGE_LABEL]: ssd ? "nvme" : "ebs" };
+    const labels = sociNodeLabels(settings);
     const nodeGroup = new aws.eks.NodeGroup(`${name}-ng`, {
       clusterName: args.clusterName,
       nodeRoleArn: role.arn,
@@ -400,7 +407,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       scalingConfig: { desiredSize: settings.desiredSize, minSize: settings.minSize, maxSize: settings.maxSize },
       updateConfig: { maxUnavailable: 1 },
       labels,
-      taints: (settings.taints ?? []).map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: EKS_TAINT_EFFECT[t.effect] })),
+      taints: eksTaints(settings.taints),
       tags,
     }, { parent: this });
 
@@ -430,4 +437,34 @@ export function markWarnedByCluster(args: SociNodeGroupArgs): SociNodeGroupArgs 
 /** Names settings as `<component name>.<arg path>`. */
 function argNamer(name: string): SettingNamer {
   return (key) => `${name}.${ARG_PATHS[key]}`;
+}
+
+/**
+ * The problems of one node group's settings and instance facts, named `<name>.<arg path>`: what
+ * {@link SociNodeGroup} and the @pulumi/eks plug-in (`sociForEks`) both check before anything exists.
+ * `lookup` names the entry point that looks the facts up itself, for the fix of a facts/type mismatch.
+ */
+export function nodeGroupProblems(name: string, settings: NodeGroupSettings, facts: InstanceFacts, lookup: string): ConfigProblem[] {
+  const problems = validateNodeGroup(settings, facts, argNamer(name));
+  if (facts.instanceType !== settings.instanceType) {
+    problems.push({
+      setting: `${name}.instanceFacts`,
+      value: facts.instanceType,
+      reason: `describe a different type than instanceType (${settings.instanceType})`,
+      fix: `Pass the facts of instanceType, or use ${lookup} to look them up.`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Looks up the facts of `settings.instanceType` (EC2 DescribeInstanceTypes); when that fails, throws one
+ * {@link SociConfigError} with every problem of the settings, the lookup's error among them.
+ */
+export async function lookupNodeGroupFacts(name: string, settings: NodeGroupSettings, subject: string, opts?: pulumi.ResourceOptions): Promise<InstanceFacts> {
+  const lookup = await lookupInstanceFacts([settings.instanceType], { parent: opts?.parent, provider: opts?.provider });
+  const facts = lookup.facts.get(settings.instanceType);
+  if (facts) return facts;
+  throwIfProblems(validateNodeGroup(settings, undefined, argNamer(name), lookup.errors.get(settings.instanceType)), subject);
+  throw new Error(`no facts for ${settings.instanceType}`); // unreachable: the missing facts are a problem
 }
