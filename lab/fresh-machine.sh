@@ -91,7 +91,8 @@ step "debootstrap minbase bookworm" debootstrap --variant=minbase bookworm "$ROO
 add_image_files() {
   # node and npm as the image has them (nodesource's nodejs package, npm updated globally)
   dpkg -L nodejs | while read -r f; do [[ -f $f || -L $f ]] && printf '%s\n' "${f#/}"; done >"$WORK/nodejs.files"
-  tar -C / --no-recursion -cf - -T "$WORK/nodejs.files" usr/lib/node_modules usr/bin/npm usr/bin/npx | tar -C "$ROOT" -xf -
+  tar -C / --no-recursion -cf - -T "$WORK/nodejs.files" | tar -C "$ROOT" -xf -
+  tar -C / -cf - usr/lib/node_modules usr/bin/npm usr/bin/npx | tar -C "$ROOT" -xf -
   # the image's CA bundle, apt sources and npm/Go settings
   mkdir -p "$ROOT/etc/ssl/certs"
   cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/"
@@ -130,7 +131,10 @@ for c in shellcheck unpigz fusermount3 docker-credential-ecr-login runc skopeo; 
   if in_root bash -c "command -v $c" >/dev/null; then log "ERROR: $c is already in the fresh root"; exit 1; fi
 done
 in_root /usr/bin/python3 -c 'import cloudinit' 2>/dev/null && { log "ERROR: cloud-init is already in the fresh root"; exit 1; }
-log "fresh root: node $(in_root node --version), npm $(in_root npm --version), $(in_root go version)"
+node_version=$(in_root node --version)
+npm_version=$(in_root npm --version)
+go_version=$(in_root go version)
+log "fresh root: node $node_version, npm $npm_version, $go_version"
 
 COMMIT=$(git -C "$REPO_DIR" rev-parse "$REF")
 step "git clone $COMMIT" git clone -q --no-local --no-checkout "$REPO_DIR" "$ROOT/work/soci-eks"
