@@ -14,7 +14,7 @@
 # Usage: lab/fresh-machine.sh [--ref REF] [--keep] [--lab-setup] [-- COMMAND...]
 #   --ref REF     what to clone (default HEAD of this checkout)
 #   --keep        leave the root in place (mounts are still undone)
-#   --lab-setup   afterwards run `bash scripts/setup.sh lab` (the lab's packages and Go check)
+#   --lab-setup   then also run `bash scripts/setup.sh lab` (the lab's packages and Go check)
 #   COMMAND       what to run in the clone instead of `npm test`
 # Output: timings per step and the command's output; exit status of the command.
 # shellcheck disable=SC2317 # the functions below run through step() and the EXIT trap
@@ -44,7 +44,6 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 WORK=$(mktemp -d /var/tmp/soci-eks-fresh.XXXXXX)
 ROOT=$WORK/root
 MOUNTS=()
-
 
 cleanup() {
   local rc=$? i
@@ -142,11 +141,14 @@ git -C "$ROOT/work/soci-eks" checkout -q --detach "$COMMIT"
 
 rc=0
 step "run: ${COMMAND[*]}" in_root bash -c 'cd /work/soci-eks && "$@"' run "${COMMAND[@]}" || rc=$?
-if ((rc == 0 && LAB_SETUP)); then
-  step "run: bash scripts/setup.sh lab" in_root bash -c 'cd /work/soci-eks && bash scripts/setup.sh lab' || rc=$?
+lab_rc=0
+if ((LAB_SETUP)); then
+  step "run: bash scripts/setup.sh lab" in_root bash -c 'cd /work/soci-eks && bash scripts/setup.sh lab' || lab_rc=$?
 fi
 
 log "timings:"
 printf '  %s\n' "${TIMINGS[@]}" >&2
 log "exit status of '${COMMAND[*]}': $rc"
-exit "$rc"
+((LAB_SETUP)) && log "exit status of 'bash scripts/setup.sh lab': $lab_rc"
+((rc == 0)) || exit "$rc"
+exit "$lab_rc"

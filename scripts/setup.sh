@@ -152,3 +152,4 @@ if ! reason=$(node "$REPO_DIR/scripts/node-modules-current.js" "$REPO_DIR"); the
 else
   log "node_modules matches package-lock.json"
 fi
+log "ready for the $PROFILE profile (${SECONDS} s)"
