@@ -9,7 +9,7 @@
 #     (no skipLibCheck) against the installed packages;
 #   - each block runs under Pulumi's mocks (project/run-under-mocks.ts) and builds SOCI node groups;
 #   - `npx soci-eks --help` works.
-# Needs the npm registry. Not part of `npm test` (two installs of @pulumi/aws take minutes); .ci/run runs
+# npm pack builds dist/ (prepare). Needs the npm registry. Not part of `npm test` (two installs of @pulumi/aws take minutes); .ci/run runs
 # it after the lab. Usage: test/consumer/run.sh [low|high ...]  (default: low high)   Env: KEEP=1
 set -euo pipefail
 
