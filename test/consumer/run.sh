@@ -10,13 +10,13 @@
 #   - each block runs under Pulumi's mocks (project/run-under-mocks.ts) and builds SOCI node groups;
 #   - `npx soci-eks --help` works.
 # npm pack builds dist/ (prepare). Needs the npm registry. Not part of `npm test` (two installs of @pulumi/aws take minutes); .ci/run runs
-# it after the lab. Usage: test/consumer/run.sh [low|high ...]  (default: low high)   Env: KEEP=1
+# it after the lab. Usage: test/consumer/run.sh [low|high|git ...]  (default: all three)   Env: KEEP=1
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE=$REPO_DIR/test/consumer
 ENDS=("$@")
-((${#ENDS[@]})) || ENDS=(low high)
+((${#ENDS[@]})) || ENDS=(low high git)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/soci-eks-consumer.XXXXXX")
 TSC=$REPO_DIR/node_modules/.bin/tsc
 PEERS=(@pulumi/pulumi @pulumi/aws @pulumi/eks @pulumi/kubernetes)
@@ -50,7 +50,15 @@ version_at() { # END PACKAGE: the low end is the range's floor (">=X ..."); the 
     [[ $range =~ ^\>=([0-9]+\.[0-9]+\.[0-9]+) ]] || die "peer range '$range' of $2 has no >= floor"
     echo "${BASH_REMATCH[1]}"
   else
-    npm view "$2@$range" version --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);process.stdout.write(Array.isArray(v)?v[v.length-1]:v)})'
+    # npm lists the matching versions in publish order, not semver order: take the highest release.
+    npm view "$2@$range" version --json | node -e '
+      let s = "";
+      process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        const all = [].concat(JSON.parse(s)).filter((v) => /^\d+\.\d+\.\d+$/.test(v));
+        const key = (v) => v.split(".").map(Number);
+        all.sort((a, b) => { const [x, y] = [key(a), key(b)]; return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]; });
+        process.stdout.write(all[all.length - 1] ?? "");
+      });'
   fi
 }
 
@@ -65,10 +73,15 @@ for end in "${ENDS[@]}"; do
   cp "$HERE/project/run-under-mocks.ts" "$dir/src/"
   cp "$WORK/blocks/"*.ts "$dir/src/"
   printf '{ "name": "soci-eks-consumer-%s", "version": "1.0.0", "private": true, "license": "UNLICENSED" }\n' "$end" >"$dir/package.json"
+  case "$end" in
+    low | high) source_spec=$TGZ; peers_at=$end; scripts=(--ignore-scripts) ;;
+    git) source_spec="git+file://$REPO_DIR#$(git -C "$REPO_DIR" rev-parse HEAD)"; peers_at=high; scripts=() ;;
+    *) die "unknown end '$end' (low, high or git)" ;;
+  esac
   specs=()
-  for p in "${PEERS[@]}"; do specs+=("$p@$(version_at "$end" "$p")"); done
-  log "$end: npm install $(basename "$TGZ") ${specs[*]}"
-  (cd "$dir" && npm install --no-audit --no-fund --ignore-scripts --loglevel=error "$TGZ" "${specs[@]}" @types/node@20 >/dev/null)
+  for p in "${PEERS[@]}"; do specs+=("$p@$(version_at "$peers_at" "$p")"); done
+  log "$end: npm install ${source_spec##*/} ${specs[*]}"
+  (cd "$dir" && npm install --no-audit --no-fund "${scripts[@]}" --loglevel=error "$source_spec" "${specs[@]}" @types/node@20 >/dev/null)
 
   want_pulumi=${specs[0]##*@}
   mapfile -t copies < <(cd "$dir" && find node_modules -path '*/@pulumi/pulumi/package.json' -not -path '*/vendor/*')
