@@ -62,7 +62,8 @@ version_at() { # END PACKAGE: the low end is the range's floor (">=X ..."); the 
   fi
 }
 
-mapfile -t BLOCKS < <(node "$REPO_DIR/dist/test/helpers/readme.js" "$REPO_DIR/README.md" "$WORK/blocks")
+mapfile -t BLOCKS < <(node -e 'const r = require(process.argv[1]); console.log(r.writeTsBlocks(process.argv[2], process.argv[3]).join("\n"))' \
+  "$REPO_DIR/dist/test/helpers/readme.js" "$REPO_DIR/README.md" "$WORK/blocks")
 ((${#BLOCKS[@]} >= 2)) || die "found ${#BLOCKS[@]} TypeScript blocks in README.md"
 
 for end in "${ENDS[@]}"; do

@@ -40,13 +40,3 @@ export function writeTsBlocks(markdownFile: string, dir: string): string[] {
     return name;
   });
 }
-
-// `node dist/test/helpers/readme.js README.md DIR`: used by test/consumer/run.sh.
-if (require.main === module) {
-  const [markdownFile, dir] = process.argv.slice(2);
-  if (!markdownFile || !dir) {
-    process.stderr.write("usage: readme.js MARKDOWN_FILE DIR\n");
-    process.exit(2);
-  }
-  process.stdout.write(writeTsBlocks(markdownFile, dir).join("\n") + "\n");
-}
