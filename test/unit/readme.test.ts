@@ -31,7 +31,7 @@ function diagnostics(files: Record<string, string>): string[] {
     skipLibCheck: true,
     types: [],
     baseUrl: REPO_ROOT,
-    paths: { "soci-eks": ["dist/components/index"] },
+    paths: { "soci-eks": ["dist/components/index"], "@pulumi/*": ["node_modules/@pulumi/*"] },
     typeRoots: [path.join(REPO_ROOT, "node_modules/@types")],
   });
   return ts.getPreEmitDiagnostics(program).map((d) => {
