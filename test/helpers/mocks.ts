@@ -175,3 +175,19 @@ export function countByType(record: MockRecord): Record<string, number> {
   for (const r of record.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
   return counts;
 }
+
+/** Runs `body` with `pulumi.log.warn` captured; returns the warnings it logged. */
+export async function captureWarnings(body: () => Promise<unknown>): Promise<string[]> {
+  const warnings: string[] = [];
+  const log = pulumi.log as { warn: typeof pulumi.log.warn };
+  const original = log.warn;
+  log.warn = async (msg: string) => {
+    warnings.push(msg);
+  };
+  try {
+    await body();
+  } finally {
+    log.warn = original;
+  }
+  return warnings;
+}

@@ -3,7 +3,7 @@ import { readFileSync } from "fs";
 import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
+import { captureWarnings, installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
 import { nodeConfigs, parseMime, cloudConfigFiles } from "../helpers/userdata";
 import { sociWiringProblems, REPO_ROOT } from "../helpers/sociWiring";
 import { parse as parseToml } from "smol-toml";
@@ -407,17 +407,10 @@ describe("SociNodeGroup", () => {
   });
 
   it("warns when EKS's own NodeConfig part may push the merged user data over the limit", async () => {
-    const warnings: string[] = [];
-    const original = pulumi.log.warn;
-    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (msg: string) => {
-      warnings.push(msg);
-    };
-    try {
-      await group("warn-roomy", { extraEcrRegistries: registries(2) });
-      await group("warn-tight", { extraEcrRegistries: registries(700) });
-    } finally {
-      (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
-    }
+    const warnings = await captureWarnings(async () => {
+    await group("warn-roomy", { extraEcrRegistries: registries(2) });
+    await group("warn-tight", { extraEcrRegistries: registries(700) });
+    });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^warn-tight: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);
   });

@@ -5,7 +5,7 @@ import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
-import { countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
+import { captureWarnings, countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
 import { cloudConfigFiles, nodeConfigs } from "../helpers/userdata";
 import { REPO_ROOT } from "../helpers/sociWiring";
 
@@ -248,34 +248,20 @@ describe("example stack (index.ts)", () => {
   });
 
   it("an http:// mirror without a pinned sha256 is deployed with one warning naming both settings; with a sha256, none", async () => {
-    const warnings: string[] = [];
-    const original = pulumi.log.warn;
-    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (msg: string) => {
-      warnings.push(msg);
-    };
-    try {
-      await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci" });
-      mocks.reset();
-      await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci", "soci-eks:sociSha256": "a".repeat(64) });
-    } finally {
-      (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
-    }
+    const warnings = await captureWarnings(async () => {
+    await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci" });
+    mocks.reset();
+    await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci", "soci-eks:sociSha256": "a".repeat(64) });
+    });
     assert.deepEqual(warnings.filter((w) => w.includes("mirror")), [
       "soci-eks:sociMirrorUrl: 'http://mirror.internal/soci' is plain http and no sha256 is pinned, so the checksum comes over the same unauthenticated channel as the tarball. Set soci-eks:sociSha256 to the tarball's sha256, or serve the mirror over https.",
     ]);
   });
 
   it("a Kubernetes version in extended support is deployed with a warning", async () => {
-    const warnings: string[] = [];
-    const original = pulumi.log.warn;
-    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (msg: string) => {
-      warnings.push(msg);
-    };
-    try {
-      await run({ "soci-eks:kubernetesVersion": "1.33" });
-    } finally {
-      (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
-    }
+    const warnings = await captureWarnings(async () => {
+    await run({ "soci-eks:kubernetesVersion": "1.33" });
+    });
     assert.equal(ofType(mocks, "eks:index:Cluster")[0].inputs.version, "1.33");
     const versionWarnings = warnings.filter((w) => w.includes("kubernetesVersion"));
     assert.equal(versionWarnings.length, 1);
