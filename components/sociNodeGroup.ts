@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
-import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
+import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOptions, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { checkKubernetesVersion } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
@@ -150,7 +150,7 @@ const PLACEHOLDER_CLUSTER: ClusterConnection = {
 };
 
 /** The renderer's options for a validated node group (call only after validation passed). */
-export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts): NodeBootstrapOptions {
+export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts): InstanceTypeBootstrapOptions {
   return {
     mode: settings.sociMode as SociMode,
     release: {

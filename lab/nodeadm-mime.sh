@@ -64,7 +64,7 @@ check() {
 
 for mode in lazy parallel off; do
   render "$mode" "$WORK/$mode.mime"
-  check "$mode user data (MIME from IMDS, gzip parts ignored)" "$WORK/$mode.mime" valid
+  check "$mode user data (MIME from IMDS, cloud-config and shell parts ignored)" "$WORK/$mode.mime" valid
 done
 
 # The check can fail: a NodeConfig part whose kubelet config is a list, not a map.
