@@ -8,6 +8,7 @@ import { parseArgs } from "util";
 import { stringify as yamlStringify } from "yaml";
 import {
   Architecture,
+  AT_BOOT,
   ClusterConnection,
   DEFAULT_MIRROR_BASE_URL,
   DEFAULT_SOCI_VERSION,
@@ -22,6 +23,7 @@ import { parseVersion } from "../userdata/releases";
 
 const USAGE = `Usage:
   soci-eks userdata --instance-type T --vcpus N --memory-mib N --arch x86_64|arm64 [options]
+  soci-eks userdata --karpenter [options]      (AL2023: one document for every instance type of a NodePool)
   soci-eks help
 
 Prints launch-template user data for a SOCI node (AL2023: MIME multipart; Bottlerocket: TOML).
@@ -38,7 +40,10 @@ Options:
                                     cluster fields (all four or none; EKS managed node groups add them)
   --label key=value                 node label (repeatable)
   --taint key=value:Effect          node taint (repeatable)
-  --karpenter                       print a Karpenter EC2NodeClass that carries the user data
+  --karpenter                       print a Karpenter EC2NodeClass that carries the user data; on AL2023
+                                    without --instance-type/--vcpus/--memory-mib/--arch the node picks its
+                                    release from uname -m and sizes SOCI from nproc and memory at boot, and
+                                    the NodePool requirements the document assumes are printed as comments
   --node-class-name N  --role R  --discovery-tag V   (with --karpenter)
 `;
 
@@ -102,11 +107,14 @@ export function parseUserdataArgs(argv: string[]): { os: OsFamily; options: Node
   const os = oneOf("os", values.os!, supportedOsFamilies());
   const mode = oneOf<SociMode>("mode", values.mode!, ["lazy", "parallel", "off"]);
   const instanceType = values["instance-type"];
-  if (!instanceType) throw new UsageError("--instance-type is required, e.g. --instance-type m7i.xlarge.");
-  const vcpus = positiveInt("vcpus", values.vcpus);
-  const memoryMiB = positiveInt("memory-mib", values["memory-mib"]);
-  if (values.arch === undefined) throw new UsageError("--arch is required. Pass --arch x86_64 or --arch arm64.");
-  const architecture = oneOf<Architecture>("arch", values.arch, ["x86_64", "arm64"]);
+  // A Karpenter EC2NodeClass serves many instance types: on AL2023, without instance flags, the node decides.
+  const atBoot =
+    values.karpenter && os === "al2023" && [instanceType, values.vcpus, values["memory-mib"], values.arch].every((v) => v === undefined);
+  if (!instanceType && !atBoot) throw new UsageError("--instance-type is required, e.g. --instance-type m7i.xlarge.");
+  const vcpus = atBoot ? 0 : positiveInt("vcpus", values.vcpus);
+  const memoryMiB = atBoot ? 0 : positiveInt("memory-mib", values["memory-mib"]);
+  if (values.arch === undefined && !atBoot) throw new UsageError("--arch is required. Pass --arch x86_64 or --arch arm64.");
+  const architecture = atBoot ? undefined : oneOf<Architecture>("arch", values.arch!, ["x86_64", "arm64"]);
   const version = values["soci-version"]!;
   if (!parseVersion(version)) throw new UsageError(`--soci-version '${version}' is not X.Y.Z (no leading v), e.g. ${DEFAULT_SOCI_VERSION}.`);
   const sha256 = values["soci-sha256"];
@@ -143,8 +151,8 @@ export function parseUserdataArgs(argv: string[]): { os: OsFamily; options: Node
   const options: NodeBootstrapOptions = {
     mode,
     release: { version, mirrorBaseUrl: mirror.replace(/\/+$/, ""), ...(sha256 ? { sha256 } : {}) },
-    instance: { instanceType, vcpus, memoryMiB, architectures: [architecture], gpus: 0 },
-    architecture,
+    instance: architecture ? { instanceType: instanceType!, vcpus, memoryMiB, architectures: [architecture], gpus: 0 } : AT_BOOT,
+    architecture: architecture ?? AT_BOOT,
     ...(cluster ? { cluster } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
     ...(taints.length > 0 ? { taints } : {}),
@@ -156,9 +164,28 @@ export function parseUserdataArgs(argv: string[]): { os: OsFamily; options: Node
         role: values.role!,
         discovery: values["discovery-tag"] ?? cluster?.name ?? "my-cluster",
         ssd: values.ssd ? "yes" : "",
+        arch: architecture === "arm64" ? "arm64" : architecture === "x86_64" ? "amd64" : "",
       }
     : undefined;
   return { os, options, ...(karpenter ? { karpenter } : {}) };
+}
+
+/**
+ * The NodePool requirements (spec.template.spec.requirements) the user data assumes, as YAML comments:
+ * the architectures it has a release for, and instance-store NVMe disks when it expects them (--ssd).
+ */
+export function nodePoolRequirements(k: Record<string, string>): string {
+  const requirements: Record<string, unknown>[] = [
+    { key: "kubernetes.io/arch", operator: "In", values: k.arch ? [k.arch] : ["amd64", "arm64"] },
+    ...(k.ssd ? [{ key: "karpenter.k8s.aws/instance-local-nvme", operator: "Exists" }] : []),
+  ];
+  const body = yamlStringify(requirements, { lineWidth: 0 }).trimEnd().split("\n");
+  return [
+    `# NodePool requirements this user data assumes (NodePool spec.template.spec.requirements, nodeClassRef ${k.name}):`,
+    ...body.map((l) => `#   ${l}`),
+    ...(k.ssd && !k.arch ? ["# An instance without instance-store NVMe would keep containerd, kubelet and SOCI data on its root volume (logged)."] : []),
+    "",
+  ].join("\n");
 }
 
 /** A Karpenter EC2NodeClass (karpenter.k8s.aws/v1) carrying the user data. */
@@ -195,7 +222,7 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
   try {
     const { os, options, karpenter } = parseUserdataArgs(rest);
     const text = renderUserData(os, options).text;
-    out(karpenter ? ec2NodeClass(os, text, karpenter) : text);
+    out(karpenter ? nodePoolRequirements(karpenter) + ec2NodeClass(os, text, karpenter) : text);
     return 0;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
