@@ -70,6 +70,34 @@ p = tomllib.load(open("/etc/soci-snapshotter-grpc/config.toml", "rb"))["pull_mod
 print(" ".join(str(p[k]) for k in ("max_concurrent_downloads", "max_concurrent_downloads_per_image", "concurrent_download_chunk_size", "max_concurrent_unpacks", "max_concurrent_unpacks_per_image")))'
 }
 
+# Every AL2023 variant the unit tests merge with the Python re-creation, merged by Karpenter's own code
+# too: prints "same total [differing names]".
+merge_all_variants() {
+  local dir=$WORK/karpenter-variants f same=0 total=0 differ=()
+  mkdir -p "$dir"
+  node - "$REPO_DIR" "$dir" <<'JS' || return 1
+const [repo, dir] = process.argv.slice(2);
+const u = require(repo + "/dist/userdata/index.js");
+const { writeFileSync } = require("node:fs");
+const m7i = { instanceType: "m7i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0 };
+const cluster = { name: "lab", apiServerEndpoint: "https://127.0.0.1:6443", certificateAuthority: "bGFiLWNh", serviceCidr: "10.100.0.0/16" };
+const storages = { ebs: undefined, ssd: { raid0: true }, "ssd-karpenter-keep": { raid0: true, arrayBuiltByKarpenter: true, keepSociOnRootVolume: true } };
+for (const mode of ["lazy", "parallel", "off"]) for (const [s, localStorage] of Object.entries(storages)) for (const c of [false, true]) for (const atBoot of [false, true]) {
+  const o = { mode, release: { version: u.DEFAULT_SOCI_VERSION, mirrorBaseUrl: u.DEFAULT_MIRROR_BASE_URL },
+    instance: atBoot ? u.AT_BOOT : m7i, architecture: atBoot ? u.AT_BOOT : "x86_64",
+    ...(localStorage ? { localStorage } : {}), ...(c ? { cluster, extraEcrRegistries: ["444455556666.dkr.ecr.eu-west-1.amazonaws.com"] } : {}) };
+  writeFileSync(`${dir}/${mode}-${s}-${c ? "cluster" : "nocluster"}-${atBoot ? "atboot" : "m7i"}.mime`, u.renderUserData("al2023", o).text);
+}
+JS
+  for f in "$dir"/*.mime; do
+    total=$((total + 1))
+    karpenter-merge -userdata "$f" -out "$f.go" >/dev/null 2>&1 &&
+      python3 "$REPO_DIR/test/consumers/mime_merge.py" karpenter "$f" "$f.py" >/dev/null 2>&1 &&
+      cmp -s "$f.go" "$f.py" && same=$((same + 1)) || differ+=("$(basename "$f")")
+  done
+  echo "$same $total ${differ[*]}"
+}
+
 karpenter_section() {
   local ours=$WORK/userdata-karpenter-ours.mime merged=$WORK/userdata-karpenter-merged.mime py=$WORK/userdata-karpenter-py.mime
   log "karpenter section: our instance-agnostic user data through Karpenter's own MIME merge"
@@ -92,6 +120,10 @@ karpenter_section() {
   else
     fail "karpenter: test/consumers/mime_merge.py differs from Karpenter's merge: $(cmp "$py" "$merged" 2>&1 | head -n 1)"
   fi
+  local same total differ
+  read -r same total differ <<<"$(merge_all_variants)"
+  check "karpenter: Karpenter's merge and the Python re-creation agree byte for byte on every rendered AL2023 variant ($same of ${total:-?}${differ:+; differ: $differ})" \
+    test "${total:-0}" -gt 0 -a "$same" = "$total"
   if nodeadm_check_imds "$merged"; then
     pass "karpenter: nodeadm (2024-02 build) reads the merged document from IMDS and its merged NodeConfig is valid"
   else
