@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeTaint, OsFamily, SociMode } from "../userdata/types";
 import { NodeGroupSettings } from "../validation/nodeGroup";
+import { closestName } from "../validation/closestName";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { SettingNaming, SociCluster, SociClusterArgs, SociClusterNodeGroupArgs } from "./sociCluster";
@@ -55,6 +56,37 @@ export interface StackConfig {
   nodeGroups?: StackNodeGroupConfig[];
 }
 
+/** Every `soci-eks:*` key the stack reads (Pulumi.yaml declares the same set; a test keeps them equal). */
+export const STACK_CONFIG_KEYS: readonly (keyof StackConfig)[] = Object.keys({
+  instanceType: 1, os: 1, ssd: 1, keepSociOnRootVolume: 1, sociMode: 1, sociVersion: 1, sociSha256: 1, sociMirrorUrl: 1,
+  kubernetesVersion: 1, desiredSize: 1, minSize: 1, maxSize: 1, capacityType: 1, rootVolumeSizeGiB: 1, rootVolumeIops: 1,
+  rootVolumeThroughput: 1, metadataHopLimit: 1, ssmAccess: 1, extraEcrRegistries: 1, existingVpcId: 1, existingSubnetIds: 1,
+  nodeGroups: 1,
+} satisfies Record<keyof StackConfig, 1>) as (keyof StackConfig)[];
+
+/** `Did you mean X? ` when `key` looks like a typo of one of `known`. */
+function didYouMean(key: string, known: readonly string[]): string {
+  const near = closestName(key, known);
+  return near ? `Did you mean ${near}? ` : "";
+}
+
+/**
+ * Problems for `soci-eks:*` keys the stack does not read. The Pulumi CLI accepts undeclared project keys silently,
+ * so a typo (`soci-eks:instanceTypo`) would otherwise deploy the default.
+ */
+export function unknownConfigKeys(all: Record<string, string>): ConfigProblem[] {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  return Object.keys(all)
+    .filter((k) => k.startsWith(prefix) && !(STACK_CONFIG_KEYS as readonly string[]).includes(k.slice(prefix.length)))
+    .sort()
+    .map((k) => ({
+      setting: k,
+      value: all[k],
+      reason: "is not a soci-eks setting",
+      fix: `${didYouMean(k.slice(prefix.length), STACK_CONFIG_KEYS)}Remove it (pulumi config rm ${k}) or use a setting from docs/config-reference.md.`,
+    }));
+}
+
 /** Keys a `nodeGroups` entry may set, and the JSON type of each. */
 const NODE_GROUP_KEYS: Record<keyof StackNodeGroupConfig, "string" | "boolean" | "number" | "object" | "array"> = {
   name: "string",
@@ -100,7 +132,11 @@ export function parseNodeGroups(raw: unknown, problems: ConfigProblem[]): StackN
       const expected = NODE_GROUP_KEYS[key as keyof StackNodeGroupConfig];
       if (!expected) {
         ok = false;
-        problems.push({ setting: `${setting}[${i}].${key}`, reason: "is not a node group setting", fix: `Use only ${Object.keys(NODE_GROUP_KEYS).join(", ")}.` });
+        problems.push({
+          setting: `${setting}[${i}].${key}`,
+          reason: "is not a node group setting",
+          fix: `${didYouMean(key, Object.keys(NODE_GROUP_KEYS))}Use only ${Object.keys(NODE_GROUP_KEYS).join(", ")}.`,
+        });
       } else if (typeOf(value) !== expected) {
         ok = false;
         problems.push({ setting: `${setting}[${i}].${key}`, value, reason: `is a ${typeOf(value)}, not a ${expected}`, fix: `Write ${key} as a ${expected}.` });
@@ -120,7 +156,10 @@ export function parseNodeGroups(raw: unknown, problems: ConfigProblem[]): StackN
  * against Pulumi.yaml; `nodeGroups` (an object list, not expressible there) is checked here, and a
  * malformed one stops the program with a {@link SociConfigError} before any resource exists.
  */
-export function loadStackConfig(config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): StackConfig {
+export function loadStackConfig(
+  config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
+  allConfig: Record<string, string> = pulumi.runtime.allConfig(),
+): StackConfig {
   const str = (key: string) => {
     const v = config.get(key);
     return v === undefined || v === "" ? undefined : v;
@@ -131,7 +170,7 @@ export function loadStackConfig(config: pulumi.Config = new pulumi.Config(CONFIG
     const v = config.getObject<unknown>(key);
     return Array.isArray(v) ? v.map(String) : v === undefined ? undefined : [String(v)];
   };
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = unknownConfigKeys(allConfig);
   const nodeGroups = parseNodeGroups(config.getObject<unknown>("nodeGroups"), problems);
   throwIfProblems(problems);
   const existingSubnetIds = list("existingSubnetIds");

@@ -13,6 +13,18 @@ export {
   NODE_ROLE_TRUST_POLICY,
   nodeGroupSettings,
 } from "./sociNodeGroup";
+export {
+  sociForEks,
+  lookupSociForEks,
+  SociForEks,
+  SociForEksArgs,
+  SociForEksLookupArgs,
+  SociManagedNodeGroupArgs,
+  SociNodeGroupV2Args,
+  NodeadmPart,
+  BottlerocketSettingsDocument,
+  NodeGroupV2Taint,
+} from "./eksPlugin";
 export { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
 export { ClusterNetwork, createVpc } from "./vpc";
 export { DEFAULTS, MODE_LABEL, STORAGE_LABEL, BOTTLEROCKET_OS_VOLUME_GIB } from "./defaults";
@@ -25,9 +37,20 @@ export {
   clusterArgsFromStackConfig,
   deployStack,
   parseNodeGroups,
+  STACK_CONFIG_KEYS,
+  unknownConfigKeys,
 } from "./config";
 export { SociConfigError, ConfigProblem, formatProblem } from "../validation/problems";
-export { EKS_VERSION_CALENDAR, DEFAULT_KUBERNETES_VERSION } from "../validation/kubernetesVersions";
+export {
+  EKS_VERSION_CALENDAR,
+  EKS_VERSION_CALENDAR_CHECKED,
+  DEFAULT_KUBERNETES_VERSION,
+  KubernetesVersionCatalog,
+  EksVersionInfo,
+  builtInVersionCatalog,
+  eksVersionCatalog,
+} from "../validation/kubernetesVersions";
+export { lookupKubernetesVersions, KubernetesVersionLookup } from "./kubernetesVersionLookup";
 export { InstanceFacts, NodeTaint, SociMode, Architecture, OsFamily } from "../userdata/types";
 export {
   SociIndexBuilder,

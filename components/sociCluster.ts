@@ -3,24 +3,34 @@ import * as eks from "@pulumi/eks";
 import * as pulumi from "@pulumi/pulumi";
 import { InstanceFacts, OsFamily } from "../userdata/types";
 import { ClusterSettings, NamedNodeGroupSettings, validateCluster, ValidationResult } from "../validation/cluster";
+import { builtInVersionCatalog, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { NodeGroupSettings } from "../validation/nodeGroup";
 import { throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
-import { ARG_PATHS, bootstrapOptionsFor, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
+import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
+import { ARG_PATHS, bootstrapOptionsFor, markWarnedByCluster, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
 import { ClusterNetwork, createVpc } from "./vpc";
 
 /** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
 export interface SociClusterNodeGroupArgs
-  extends Omit<SociNodeGroupArgs, "clusterName" | "subnetIds" | "instanceFacts" | "kubernetesVersion" | "clusterConnection"> {
+  extends Omit<SociNodeGroupArgs, "clusterName" | "subnetIds" | "instanceFacts" | "kubernetesVersion" | "kubernetesVersionCatalog" | "clusterConnection"> {
   /** Node group name: 1-32 lowercase letters, digits and `-`; unique in the cluster. */
   name: string;
 }
 
 /** Arguments of {@link SociCluster}. */
 export interface SociClusterArgs {
-  /** Kubernetes minor version, e.g. `1.35` (default). Versions past EKS end of extended support are rejected. */
+  /**
+   * Kubernetes minor version, e.g. `1.35` (default). Checked against `kubernetesVersionCatalog`: a version EKS does
+   * not list or no longer creates is rejected, one in extended support (extra cost) is a warning.
+   */
   kubernetesVersion?: string;
+  /**
+   * The Kubernetes versions to check against. {@link SociCluster.create} reads EKS's own list
+   * (`aws.eks.getClusterVersions`); without it, the constructor uses soci-eks's built-in calendar on today's date.
+   */
+  kubernetesVersionCatalog?: KubernetesVersionCatalog;
   /** The node groups; at least one. */
   nodeGroups: SociClusterNodeGroupArgs[];
   /**
@@ -38,6 +48,9 @@ export interface SociClusterArgs {
 
 /** {@link SociClusterArgs} for {@link SociCluster.create}, which looks up the instance facts itself. */
 export type SociClusterCreateArgs = Omit<SociClusterArgs, "instanceFacts"> & { instanceFacts?: Record<string, InstanceFacts> };
+
+/** Settings of {@link SociClusterArgs} that are validated (everything but the looked-up facts and the catalog). */
+type ValidatedClusterArgs = Omit<SociClusterArgs, "instanceFacts" | "kubernetesVersionCatalog">;
 
 /** How settings are named in messages: per cluster key and per node group key. */
 export interface SettingNaming {
@@ -57,10 +70,10 @@ export function argNaming(name: string): SettingNaming {
 
 /** Validates a cluster's arguments and all its node groups in one pass. */
 export function validateSociClusterArgs(
-  args: Omit<SociClusterArgs, "instanceFacts">,
+  args: ValidatedClusterArgs,
   facts: ReadonlyMap<string, InstanceFacts>,
   naming: SettingNaming,
-  today: Date = new Date(),
+  versions: KubernetesVersionCatalog,
   lookupErrors?: ReadonlyMap<string, string>,
 ): ValidationResult {
   const cluster: ClusterSettings = {
@@ -79,7 +92,7 @@ export function validateSociClusterArgs(
     settingName: (key) => naming.group(i, key),
     nameSetting: naming.group(i, "name"),
   }));
-  const result = validateCluster(cluster, groups, facts, today, lookupErrors);
+  const result = validateCluster(cluster, groups, facts, versions, lookupErrors);
   if (result.problems.length === 0) {
     // The user data must fit EC2's limit; measured only once the settings it is rendered from are valid.
     groups.forEach((g) => {
@@ -114,17 +127,23 @@ export class SociCluster extends pulumi.ComponentResource {
   public readonly corednsAddon!: aws.eks.Addon;
 
   /**
-   * Looks up instance facts for every node group (EC2 DescribeInstanceTypes), validates, then creates the cluster.
+   * Looks up instance facts for every node group (EC2 DescribeInstanceTypes) and EKS's Kubernetes versions
+   * (DescribeClusterVersions), validates, then creates the cluster.
    * `naming` changes how messages name settings (the stack program names config keys).
    */
   static async create(name: string, args: SociClusterCreateArgs, opts?: pulumi.ComponentResourceOptions, naming?: SettingNaming): Promise<SociCluster> {
     const given = new Map(Object.entries(args.instanceFacts ?? {}));
     const types = args.nodeGroups.map((g) => g.instanceType ?? DEFAULTS.instanceType).filter((t) => !given.has(t));
-    const lookup = await lookupInstanceFacts(types, { parent: opts?.parent, provider: opts?.provider });
+    const invokeOpts = { parent: opts?.parent, provider: opts?.provider };
+    const [lookup, versions] = await Promise.all([
+      lookupInstanceFacts(types, invokeOpts),
+      args.kubernetesVersionCatalog ? { catalog: args.kubernetesVersionCatalog, warnings: [] } : lookupKubernetesVersions(new Date(), invokeOpts),
+    ]);
+    for (const w of versions.warnings) pulumi.log.warn(w);
     const facts = new Map([...given, ...lookup.facts]);
-    const result = validateSociClusterArgs(args, facts, naming ?? argNaming(name), new Date(), lookup.errors);
+    const result = validateSociClusterArgs(args, facts, naming ?? argNaming(name), versions.catalog, lookup.errors);
     throwIfProblems(result.problems, naming ? undefined : `SociCluster '${name}'`);
-    const full: SociClusterArgs = { ...args, instanceFacts: Object.fromEntries(facts) };
+    const full: SociClusterArgs = { ...args, instanceFacts: Object.fromEntries(facts), kubernetesVersionCatalog: versions.catalog };
     if (naming) namingOf.set(full, naming);
     return new SociCluster(name, full, opts);
   }
@@ -132,7 +151,8 @@ export class SociCluster extends pulumi.ComponentResource {
   constructor(name: string, args: SociClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate everything before super(): a ComponentResource registers itself in its constructor.
     const naming = namingOf.get(args);
-    const result = validateSociClusterArgs(args, new Map(Object.entries(args.instanceFacts)), naming ?? argNaming(name));
+    const versions = args.kubernetesVersionCatalog ?? builtInVersionCatalog(new Date());
+    const result = validateSociClusterArgs(args, new Map(Object.entries(args.instanceFacts)), naming ?? argNaming(name), versions);
     throwIfProblems(result.problems, naming ? undefined : `SociCluster '${name}'`);
 
     super("soci-eks:index:SociCluster", name, {}, opts);
@@ -162,13 +182,13 @@ export class SociCluster extends pulumi.ComponentResource {
     const nodeGroups = args.nodeGroups.map((g) => {
       const { name: groupName, ...groupArgs } = g;
       const instanceType = g.instanceType ?? DEFAULTS.instanceType;
-      return new SociNodeGroup(`${name}-${groupName}`, {
+      return new SociNodeGroup(`${name}-${groupName}`, markWarnedByCluster({
         ...groupArgs,
         tags: { ...tags, ...(g.tags ?? {}) },
         clusterName,
         subnetIds: network.privateSubnetIds,
         instanceFacts: args.instanceFacts[instanceType],
-      }, { parent: this, dependsOn: [cluster] });
+      }), { parent: this, dependsOn: [cluster] });
     });
 
     const coredns = new aws.eks.Addon(`${name}-coredns`, {

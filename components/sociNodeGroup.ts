@@ -2,12 +2,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
 import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOptions, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
+import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
-import { checkKubernetesVersion } from "../validation/kubernetesVersions";
+import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { insecureMirrorWarning } from "../validation/mirrorTrust";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { BOTTLEROCKET_OS_VOLUME_GIB, DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
+import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
 import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
 
 /** Arguments of {@link SociNodeGroup}. Everything that is validated is a plain value, known before any resource exists. */
@@ -36,8 +39,13 @@ export interface SociNodeGroupArgs {
   sociMode?: SociMode;
   /** The SOCI release to install (AL2023 only; Bottlerocket ships SOCI). */
   soci?: SociReleaseArgs;
-  /** Kubernetes version of the nodes. Default: the cluster's version. */
+  /** Kubernetes version of the nodes. Default: the cluster's version. Checked against `kubernetesVersionCatalog`. */
   kubernetesVersion?: string;
+  /**
+   * The Kubernetes versions `kubernetesVersion` is checked against. {@link SociNodeGroup.create} reads EKS's own list
+   * (`aws.eks.getClusterVersions`); without it, the constructor uses soci-eks's built-in calendar on today's date.
+   */
+  kubernetesVersionCatalog?: KubernetesVersionCatalog;
   /** Node group sizes. */
   scaling?: ScalingArgs;
   /** Kubernetes labels for the nodes (soci-eks adds `soci-eks/mode` and `soci-eks/storage`). */
@@ -97,6 +105,26 @@ export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
   taints: "taints",
 };
 
+/** How each cluster field is spelled in {@link SociNodeGroupArgs}, for error messages. */
+export const CONNECTION_ARG_PATHS: Record<keyof ClusterConnectionSettings, string> = {
+  name: "clusterName",
+  apiServerEndpoint: "clusterConnection.endpoint",
+  certificateAuthority: "clusterConnection.certificateAuthority",
+  serviceCidr: "clusterConnection.serviceCidr",
+};
+
+/** The cluster fields of the args that are plain strings (Outputs are known only at deployment and are not checked). */
+export function plainClusterConnection(args: Pick<SociNodeGroupArgs, "clusterName" | "clusterConnection">): ClusterConnectionSettings {
+  const plain = (x: pulumi.Input<string> | undefined) => (typeof x === "string" ? x : undefined);
+  const conn = args.clusterConnection;
+  return {
+    name: plain(args.clusterName),
+    apiServerEndpoint: plain(conn?.endpoint),
+    certificateAuthority: plain(conn?.certificateAuthority),
+    serviceCidr: plain(conn?.serviceCidr),
+  };
+}
+
 /** The validated settings of a node group, with defaults applied. */
 export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" | "clusterName" | "subnetIds">): NodeGroupSettings {
   return {
@@ -123,11 +151,41 @@ export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" 
 }
 
 /** Kubernetes taint effects as the EKS API spells them. */
-const EKS_TAINT_EFFECT: Record<NodeTaint["effect"], string> = {
+export const EKS_TAINT_EFFECT: Record<NodeTaint["effect"], string> = {
   NoSchedule: "NO_SCHEDULE",
   PreferNoSchedule: "PREFER_NO_SCHEDULE",
   NoExecute: "NO_EXECUTE",
 };
+
+/** A taint as the EKS API (`aws.eks.NodeGroup`, `eks.ManagedNodeGroup`) takes it. */
+export interface EksTaint {
+  key: string;
+  value?: string;
+  /** `NO_SCHEDULE`, `PREFER_NO_SCHEDULE` or `NO_EXECUTE`. */
+  effect: string;
+}
+
+/** Validated taints in the EKS API's spelling. */
+export function eksTaints(taints: NodeTaint[] | undefined): EksTaint[] {
+  return (taints ?? []).map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: EKS_TAINT_EFFECT[t.effect] }));
+}
+
+/** The node labels of a validated node group: the user's plus {@link MODE_LABEL} and {@link STORAGE_LABEL}. */
+export function sociNodeLabels(settings: Pick<NodeGroupSettings, "labels" | "sociMode" | "ssd">): Record<string, string> {
+  return { ...(settings.labels ?? {}), [MODE_LABEL]: settings.sociMode, [STORAGE_LABEL]: settings.ssd ? "nvme" : "ebs" };
+}
+
+/** The instance metadata settings of a launch template: IMDSv2 only, with the node group's hop limit. */
+export interface MetadataOptions {
+  httpEndpoint: "enabled";
+  httpTokens: "required";
+  httpPutResponseHopLimit: number;
+}
+
+/** The launch template's metadata options for a validated node group. */
+export function metadataOptionsFor(settings: Pick<NodeGroupSettings, "metadataHopLimit">): MetadataOptions {
+  return { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: settings.metadataHopLimit ?? DEFAULTS.metadataHopLimit };
+}
 
 /** The managed policies of a new node role: join, pull images (read-only ECR), run the VPC CNI. */
 export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"] as const;
@@ -242,35 +300,30 @@ export class SociNodeGroup extends pulumi.ComponentResource {
   /** The AMI architecture chosen from the instance type. */
   public readonly architecture!: Architecture;
 
-  /** Looks up the instance facts (EC2 DescribeInstanceTypes), validates, then creates the node group. */
+  /**
+   * Looks up the instance facts (EC2 DescribeInstanceTypes) and, when `kubernetesVersion` is set, EKS's Kubernetes
+   * versions, validates, then creates the node group.
+   */
   static async create(name: string, args: SociNodeGroupCreateArgs, opts?: pulumi.ComponentResourceOptions): Promise<SociNodeGroup> {
-    let facts = args.instanceFacts;
-    if (!facts) {
-      const settings = nodeGroupSettings(args);
-      const lookup = await lookupInstanceFacts([settings.instanceType], { parent: opts?.parent, provider: opts?.provider });
-      facts = lookup.facts.get(settings.instanceType);
-      if (!facts) {
-        const problems = validateNodeGroup(settings, undefined, argNamer(name), lookup.errors.get(settings.instanceType));
-        throwIfProblems(problems, `SociNodeGroup '${name}'`);
-        throw new Error(`no facts for ${settings.instanceType}`); // unreachable: the missing facts are a problem
-      }
+    let catalog = args.kubernetesVersionCatalog;
+    if (args.kubernetesVersion !== undefined && !catalog) {
+      const versions = await lookupKubernetesVersions(new Date(), { parent: opts?.parent, provider: opts?.provider });
+      for (const w of versions.warnings) pulumi.log.warn(w);
+      catalog = versions.catalog;
     }
-    return new SociNodeGroup(name, { ...args, instanceFacts: facts }, opts);
+    const facts = args.instanceFacts ?? (await lookupNodeGroupFacts(name, nodeGroupSettings(args), `SociNodeGroup '${name}'`, opts));
+    return new SociNodeGroup(name, { ...args, instanceFacts: facts, ...(catalog ? { kubernetesVersionCatalog: catalog } : {}) }, opts);
   }
 
   constructor(name: string, args: SociNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before super(): a ComponentResource registers itself in its constructor.
     const settings = nodeGroupSettings(args);
-    const problems = validateNodeGroup(settings, args.instanceFacts, argNamer(name));
-    if (args.instanceFacts.instanceType !== settings.instanceType) {
-      problems.push({
-        setting: `${name}.instanceFacts`,
-        value: args.instanceFacts.instanceType,
-        reason: `describe a different type than instanceType (${settings.instanceType})`,
-        fix: "Pass the facts of instanceType, or use SociNodeGroup.create to look them up.",
-      });
-    }
-    const version = args.kubernetesVersion !== undefined ? checkKubernetesVersion(`${name}.kubernetesVersion`, args.kubernetesVersion, new Date()) : undefined;
+    const problems = nodeGroupProblems(name, settings, args.instanceFacts, "SociNodeGroup.create");
+    problems.push(...validateClusterConnection(plainClusterConnection(args), (key) => `${name}.${CONNECTION_ARG_PATHS[key]}`));
+    const version =
+      args.kubernetesVersion !== undefined
+        ? checkKubernetesVersion(`${name}.kubernetesVersion`, args.kubernetesVersion, args.kubernetesVersionCatalog ?? builtInVersionCatalog(new Date()))
+        : undefined;
     if (version) problems.push(...version.problems);
     throwIfProblems(problems, `SociNodeGroup '${name}'`);
 
@@ -278,7 +331,6 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const baseOptions = bootstrapOptionsFor(settings, facts);
     const { architecture, mode } = baseOptions;
     const os = settings.os as OsFamily; // validated
-    const ssd = settings.ssd;
     const conn = args.clusterConnection;
     const userDataBytes = userDataSize(os, baseOptions, conn !== undefined);
     if (userDataBytes > EC2_USER_DATA_LIMIT) {
@@ -286,7 +338,10 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     }
 
     super("soci-eks:index:SociNodeGroup", name, {}, opts);
-    for (const w of version?.warnings ?? []) pulumi.log.warn(w, this);
+    const mirrorWarning = warnedByCluster.has(args)
+      ? undefined
+      : insecureMirrorWarning(settings, `${name}.${ARG_PATHS.sociMirrorUrl}`, `${name}.${ARG_PATHS.sociSha256}`);
+    for (const w of [...(version?.warnings ?? []), ...(mirrorWarning ? [mirrorWarning] : [])]) pulumi.log.warn(w, this);
     if (userDataBytes > EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) {
       pulumi.log.warn(
         `${name}: the launch template's user data is ${userDataBytes} bytes. EKS copies the template and adds its own ` +
@@ -330,11 +385,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
       description: `soci-eks ${name}: ${OS_NAMES[os]} with SOCI (${mode})`,
       userData: userData.apply((text) => Buffer.from(text, "utf8").toString("base64")),
-      metadataOptions: {
-        httpEndpoint: "enabled",
-        httpTokens: "required",
-        httpPutResponseHopLimit: settings.metadataHopLimit ?? DEFAULTS.metadataHopLimit,
-      },
+      metadataOptions: metadataOptionsFor(settings),
       blockDeviceMappings: blockDeviceMappingsFor(os, settings),
       tagSpecifications: [
         { resourceType: "instance", tags: { ...tags, "soci-eks/node-group": name } },
@@ -343,7 +394,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       tags,
     }, { parent: this });
 
-    const labels: Record<string, string> = { ...(args.labels ?? {}), [MODE_LABEL]: mode, [STORAGE_LABEL]: ssd ? "nvme" : "ebs" };
+    const labels = sociNodeLabels(settings);
     const nodeGroup = new aws.eks.NodeGroup(`${name}-ng`, {
       clusterName: args.clusterName,
       nodeRoleArn: role.arn,
@@ -356,7 +407,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       scalingConfig: { desiredSize: settings.desiredSize, minSize: settings.minSize, maxSize: settings.maxSize },
       updateConfig: { maxUnavailable: 1 },
       labels,
-      taints: (settings.taints ?? []).map((t) => ({ key: t.key, ...(t.value !== undefined ? { value: t.value } : {}), effect: EKS_TAINT_EFFECT[t.effect] })),
+      taints: eksTaints(settings.taints),
       tags,
     }, { parent: this });
 
@@ -374,7 +425,46 @@ export class SociNodeGroup extends pulumi.ComponentResource {
   }
 }
 
+/** Args of node groups whose cluster already reported their warnings under the cluster's setting names. */
+const warnedByCluster = new WeakSet<object>();
+
+/** Marks node group args whose warnings {@link SociCluster} has already logged (so they are not logged twice). */
+export function markWarnedByCluster(args: SociNodeGroupArgs): SociNodeGroupArgs {
+  warnedByCluster.add(args);
+  return args;
+}
+
 /** Names settings as `<component name>.<arg path>`. */
 function argNamer(name: string): SettingNamer {
   return (key) => `${name}.${ARG_PATHS[key]}`;
+}
+
+/**
+ * The problems of one node group's settings and instance facts, named `<name>.<arg path>`: what
+ * {@link SociNodeGroup} and the @pulumi/eks plug-in (`sociForEks`) both check before anything exists.
+ * `lookup` names the entry point that looks the facts up itself, for the fix of a facts/type mismatch.
+ */
+export function nodeGroupProblems(name: string, settings: NodeGroupSettings, facts: InstanceFacts, lookup: string): ConfigProblem[] {
+  const problems = validateNodeGroup(settings, facts, argNamer(name));
+  if (facts.instanceType !== settings.instanceType) {
+    problems.push({
+      setting: `${name}.instanceFacts`,
+      value: facts.instanceType,
+      reason: `describe a different type than instanceType (${settings.instanceType})`,
+      fix: `Pass the facts of instanceType, or use ${lookup} to look them up.`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Looks up the facts of `settings.instanceType` (EC2 DescribeInstanceTypes); when that fails, throws one
+ * {@link SociConfigError} with every problem of the settings, the lookup's error among them.
+ */
+export async function lookupNodeGroupFacts(name: string, settings: NodeGroupSettings, subject: string, opts?: pulumi.ResourceOptions): Promise<InstanceFacts> {
+  const lookup = await lookupInstanceFacts([settings.instanceType], { parent: opts?.parent, provider: opts?.provider });
+  const facts = lookup.facts.get(settings.instanceType);
+  if (facts) return facts;
+  throwIfProblems(validateNodeGroup(settings, undefined, argNamer(name), lookup.errors.get(settings.instanceType)), subject);
+  throw new Error(`no facts for ${settings.instanceType}`); // unreachable: the missing facts are a problem
 }

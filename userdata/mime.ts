@@ -3,6 +3,31 @@ import { MimePart } from "./types";
 /** The boundary of every document we render; fixed so output is deterministic. */
 export const MIME_BOUNDARY = "==SOCI-EKS-BOUNDARY==";
 
+/** One part as it is written into a document: its header lines and its body. */
+export interface PartText {
+  /** Header lines in order; the first is always `Content-Type: ...`. */
+  headers: string[];
+  /** The body between the blank line after the headers and the next delimiter's line break. */
+  body: string;
+}
+
+/**
+ * How one part is written: its headers and body. {@link assembleMime} writes every part with it, and so does any
+ * other assembler that must produce the same part bytes (the @pulumi/eks plug-in hands parts to @pulumi/eks's).
+ * One header, `Content-Type`, and a 7-bit text body: mergers (Karpenter, EKS managed node groups) rewrite each
+ * part with its `Content-Type` and body only, so nothing may rely on a `Content-Transfer-Encoding`.
+ */
+export function partText(part: MimePart): PartText {
+  // A merger re-serializes the body byte for byte under a new header; only 7-bit text survives every path.
+  const nonAscii = /[^\x09\x0a\x0d\x20-\x7e]/.exec(part.content);
+  if (nonAscii) {
+    throw new Error(`a ${part.contentType} part contains a character outside 7-bit ASCII (U+${nonAscii[0].codePointAt(0)!.toString(16).padStart(4, "0")})`);
+  }
+  // The line break before the next delimiter belongs to the delimiter (RFC 2046), so a part
+  // that ends in a newline keeps it when parsed.
+  return { headers: [`Content-Type: ${part.contentType}; charset="us-ascii"`], body: part.content };
+}
+
 /**
  * Assembles a MIME multipart/mixed document from typed parts, in order.
  * EKS managed node groups require this format for Amazon Linux user data and append their own NodeConfig
@@ -21,15 +46,8 @@ export function assembleMime(parts: MimePart[]): string {
     if (part.content.includes(`--${MIME_BOUNDARY}`)) {
       throw new Error(`a ${part.contentType} part contains the MIME boundary`);
     }
-    // A merger re-serializes the body byte for byte under a new header; only 7-bit text survives every path.
-    const nonAscii = /[^\x09\x0a\x0d\x20-\x7e]/.exec(part.content);
-    if (nonAscii) {
-      throw new Error(`a ${part.contentType} part contains a character outside 7-bit ASCII (U+${nonAscii[0].codePointAt(0)!.toString(16).padStart(4, "0")})`);
-    }
-    lines.push(`--${MIME_BOUNDARY}`, `Content-Type: ${part.contentType}; charset="us-ascii"`, "");
-    // The line break before the next delimiter belongs to the delimiter (RFC 2046), so a part
-    // that ends in a newline keeps it when parsed.
-    lines.push(part.content);
+    const text = partText(part);
+    lines.push(`--${MIME_BOUNDARY}`, ...text.headers, "", text.body);
   }
   lines.push(`--${MIME_BOUNDARY}--`, "");
   return lines.join("\n");

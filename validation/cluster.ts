@@ -1,7 +1,8 @@
 import { InstanceFacts } from "../userdata/types";
 import { nodeArchitecture } from "./instanceTypes";
-import { checkKubernetesVersion } from "./kubernetesVersions";
+import { checkKubernetesVersion, KubernetesVersionCatalog } from "./kubernetesVersions";
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
+import { insecureMirrorWarning } from "./mirrorTrust";
 import { ConfigProblem, dedupeProblems } from "./problems";
 
 /** One node group of a cluster, with how its settings are named in messages. */
@@ -40,16 +41,17 @@ const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 
 /**
  * Validates the cluster and all node groups in one pass. `facts` maps each instance type to its facts
- * (a type missing from it was not found by EC2). `today` decides the Kubernetes support window.
+ * (a type missing from it was not found by EC2). `versions` is the Kubernetes version catalog (EKS's own list, or
+ * the built-in calendar evaluated on a day the caller passes in).
  */
 export function validateCluster(
   cluster: ClusterSettings,
   groups: NamedNodeGroupSettings[],
   facts: ReadonlyMap<string, InstanceFacts>,
-  today: Date,
+  versions: KubernetesVersionCatalog,
   lookupErrors: ReadonlyMap<string, string> = new Map(),
 ): ValidationResult {
-  const version = checkKubernetesVersion(cluster.kubernetesVersionSetting, cluster.kubernetesVersion, today);
+  const version = checkKubernetesVersion(cluster.kubernetesVersionSetting, cluster.kubernetesVersion, versions);
   const problems: ConfigProblem[] = [...version.problems];
 
   if (groups.length === 0) {
@@ -91,5 +93,8 @@ export function validateCluster(
       problems.push({ setting: cluster.existingVpcIdSetting, value: cluster.existingVpcId, reason: "must name the VPC of the existing subnets", fix: `Set ${cluster.existingVpcIdSetting} to the subnets' VPC ID (vpc-...), or unset ${cluster.existingSubnetIdsSetting} to create a VPC.` });
     }
   }
-  return { problems: dedupeProblems(problems), warnings: version.warnings };
+  const mirrorWarnings = groups
+    .map((g) => insecureMirrorWarning(g.settings, g.settingName("sociMirrorUrl"), g.settingName("sociSha256")))
+    .filter((w): w is string => w !== undefined);
+  return { problems: dedupeProblems(problems), warnings: [...version.warnings, ...new Set(mirrorWarnings)] };
 }

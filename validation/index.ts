@@ -7,3 +7,7 @@ export * from "./kubernetesVersions";
 export * from "./instanceTypes";
 export * from "./nodeGroup";
 export * from "./cluster";
+export * from "./closestName";
+export * from "./mirrorTrust";
+export * from "./clusterConnection";
+export * from "./karpenter";

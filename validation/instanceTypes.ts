@@ -19,6 +19,9 @@ export interface Ec2InstanceTypeResult {
   nvmeSupport?: string;
 }
 
+/** An EC2 instance type name, `family.size`: `m7i.xlarge`, `m7i-flex.large`, `u-6tb1.metal`. */
+export const INSTANCE_TYPE_NAME = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
+
 /**
  * Previous-generation Xen families whose instance store is not NVMe (SATA/SAS SSDs or HDDs).
  * Every Nitro type, and the Xen family i3, exposes instance store as NVMe (EC2 User Guide, "SSD instance store volumes").

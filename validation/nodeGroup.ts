@@ -65,6 +65,13 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 
+/** A Kubernetes label (or taint) key: `[prefix/]name`, the prefix a DNS subdomain of at most 253 characters. */
+function isLabelKey(key: unknown): boolean {
+  if (typeof key !== "string" || !LABEL_KEY.test(key)) return false;
+  const slash = key.indexOf("/");
+  return slash < 0 || slash <= 253;
+}
+
 function checkMode(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
   if ((SOCI_MODES as readonly string[]).includes(s.sociMode)) return [];
   return [
@@ -279,14 +286,14 @@ function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): Config
     problems.push({ setting: name("metadataHopLimit"), value: s.metadataHopLimit, reason: "is outside IMDS's 1..64", fix: `Set ${name("metadataHopLimit")} to 1 (default) or 2 if pods call IMDS.` });
   }
   for (const [key, value] of Object.entries(s.labels ?? {})) {
-    if (!LABEL_KEY.test(key) || typeof value !== "string" || !LABEL_VALUE.test(value)) {
+    if (!isLabelKey(key) || typeof value !== "string" || !LABEL_VALUE.test(value)) {
       problems.push({ setting: name("labels"), value: `${key}=${String(value)}`, reason: "is not a valid Kubernetes label", fix: "Use [prefix/]name keys and values of up to 63 characters [A-Za-z0-9-_.], starting and ending alphanumeric." });
     } else if (key.startsWith("soci-eks/")) {
       problems.push({ setting: name("labels"), value: key, reason: "uses the soci-eks/ prefix soci-eks sets itself", fix: "Choose another label prefix." });
     }
   }
   for (const taint of s.taints ?? []) {
-    if (!taint || typeof taint.key !== "string" || !LABEL_KEY.test(taint.key) || !TAINT_EFFECTS.includes(taint.effect) || (taint.value !== undefined && !LABEL_VALUE.test(taint.value))) {
+    if (!taint || !isLabelKey(taint.key) || !TAINT_EFFECTS.includes(taint.effect) || (taint.value !== undefined && !LABEL_VALUE.test(taint.value))) {
       problems.push({ setting: name("taints"), value: taint, reason: "is not a Kubernetes taint {key, value?, effect}", fix: `Give each taint a label-style key, an optional value and an effect of ${TAINT_EFFECTS.join(", ")}.` });
     }
   }

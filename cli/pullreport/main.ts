@@ -5,14 +5,15 @@ import { parseArgs } from "util";
 import { readEvents, readNodeLabels, readPodNodes } from "./events";
 import { buildReport, formatReport, Report } from "./report";
 
-export const USAGE = `Usage: npm run pull-report -- [options]
+export const USAGE = `Usage: soci-eks pull-report [options]
+       npm run pull-report -- [options]        (from a checkout of soci-eks)
 
 Prints kubelet image pull times per node group, SOCI mode and image, from "Pulled" events.
 
 Input (one of):
-  kubectl get events -A -o json | npm run pull-report -- --nodes nodes.json
-  npm run pull-report -- --file events.json --nodes nodes.json
-  npm run pull-report -- --kubectl [--context NAME]     runs kubectl get events/nodes/pods itself
+  kubectl get events -A -o json | soci-eks pull-report --nodes nodes.json
+  soci-eks pull-report --file events.json --nodes nodes.json
+  soci-eks pull-report --kubectl [--context NAME]     runs kubectl get events/nodes/pods itself
 
 Options:
   --file, -f FILE   events: 'kubectl get events -A -o json' output, or one event per line (kubernetes-event-exporter)
@@ -36,7 +37,8 @@ export interface CliIo {
   err: (text: string) => void;
 }
 
-const defaultIo: CliIo = {
+/** The process's stdin, files, kubectl, stdout and stderr. */
+export const defaultIo: CliIo = {
   stdin: () => readFileSync(0, "utf8"),
   readFile: (p) => readFileSync(p, "utf8"),
   kubectl: (args) => execFileSync("kubectl", args, { encoding: "utf8", maxBuffer: 512 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] }),

@@ -4,6 +4,10 @@
 // components use). Prints the MIME document on stdout and the method on stderr.
 // Usage: node render-userdata.mjs <repoDir> <mode> <mirrorBaseUrl> [sha256]
 // Env:   LAB_USERDATA_FLAGS: more CLI flags, e.g. "--ssd --keep-soci-on-root-volume" (CLI only)
+//        LAB_RENDER=eks-plugin: the user data of an eks.ManagedNodeGroup given sociForEks's arguments, as
+//          @pulumi/eks 4.3.0 renders it (its renderer, vendored in test/consumers/pulumi-eks): its NodeConfig
+//          parts (the lab's cluster fields, kubelet flags for the labels), then our parts. Takes --ssd and
+//          --keep-soci-on-root-volume from LAB_USERDATA_FLAGS (ssd on m6id.xlarge facts).
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -13,14 +17,41 @@ const [repoArg, mode, mirror, sha256] = process.argv.slice(2);
 const repo = path.resolve(repoArg);
 const require = createRequire(import.meta.url);
 const cli = path.join(repo, "dist/cli/main.js");
-const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", "m6i.xlarge", "--vcpus", "4",
+const extra = (process.env.LAB_USERDATA_FLAGS ?? "").split(/\s+/).filter(Boolean);
+// The CLI refuses --ssd on a type without NVMe instance storage: SSD runs render for m6id.xlarge
+// (m6i.xlarge plus one NVMe disk, same 4 vCPU / 16 GiB, so the same SOCI tuning).
+const instanceType = extra.includes("--ssd") ? "m6id.xlarge" : "m6i.xlarge";
+const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", instanceType, "--vcpus", "4",
   "--memory-mib", "16384", "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
 if (sha256) args.push("--soci-sha256", sha256);
-const extra = (process.env.LAB_USERDATA_FLAGS ?? "").split(/\s+/).filter(Boolean);
 args.push(...extra);
 
 let text;
-if (existsSync(cli) && process.env.LAB_RENDER !== "api") {
+if (process.env.LAB_RENDER === "eks-plugin") {
+  const unknown = extra.filter((f) => f !== "--ssd" && f !== "--keep-soci-on-root-volume");
+  if (unknown.length > 0) {
+    process.stderr.write(`LAB_RENDER=eks-plugin takes --ssd and --keep-soci-on-root-volume, not ${unknown.join(" ")}\n`);
+    process.exit(1);
+  }
+  const { sociForEks } = require(path.join(repo, "dist/components/index.js"));
+  const { eksManagedNodeGroupUserData } = require(path.join(repo, "dist/test/helpers/eksUserData.js"));
+  const ssd = extra.includes("--ssd");
+  const instanceFacts = ssd
+    ? { instanceType: "m6id.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0, instanceStorage: { totalSizeGiB: 237, diskCount: 1, nvmeSupport: "required" } }
+    : { instanceType: "m6i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0 };
+  const soci = sociForEks("lab", {
+    instanceType: instanceFacts.instanceType,
+    instanceFacts,
+    sociMode: mode,
+    soci: { version: "0.16.1", mirrorBaseUrl: mirror, ...(sha256 ? { sha256 } : {}) },
+    ...(ssd ? { ssd: true, keepSociOnRootVolume: extra.includes("--keep-soci-on-root-volume") } : {}),
+  });
+  // The cluster fields node.sh gives nodeadm-sim (-cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16).
+  const cluster = { name: "lab", apiServerEndpoint: "https://127.0.0.1:6443", certificateAuthority: "bGFiLWNh", serviceCidr: "10.100.0.0/16" };
+  text = eksManagedNodeGroupUserData(soci.managedNodeGroupArgs, cluster);
+  process.stderr.write(`rendered with: sociForEks("lab", {sociMode: "${mode}", ${instanceFacts.instanceType}${ssd ? ", ssd" : ""}}) -> eks.ManagedNodeGroup args -> @pulumi/eks 4.3.0 createUserData\n`);
+}
+if (!text && existsSync(cli) && process.env.LAB_RENDER !== "api") {
   try {
     text = execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     process.stderr.write(`rendered with: node dist/cli/main.js ${args.join(" ")}\n`);

@@ -32,6 +32,28 @@ export const INSTANCE_TYPES: Record<string, Record<string, unknown>> = {
   "mac1.metal": { defaultVcpus: 12, memorySize: 32768, supportedArchitectures: ["x86_64_mac"], gpuses: [], instanceStorageSupported: false, instanceDisks: [], totalInstanceStorage: 0 },
 };
 
+/**
+ * EKS's Kubernetes versions as the `aws:eks/getClusterVersions` invoke returns them (every status), a fixed snapshot:
+ * 1.30–1.31 past extended support, 1.32–1.33 in extended support, 1.34–1.36 in standard support. Tests swap it
+ * through {@link MockRecord.clusterVersions}; no test depends on today's date.
+ */
+export const EKS_CLUSTER_VERSIONS: readonly Record<string, unknown>[] = [
+  ["1.30", "UNSUPPORTED", "2025-07-23", "2026-07-23"],
+  ["1.31", "UNSUPPORTED", "2025-11-26", "2026-11-26"],
+  ["1.32", "EXTENDED_SUPPORT", "2026-03-23", "2027-03-23"],
+  ["1.33", "EXTENDED_SUPPORT", "2026-07-29", "2027-07-29"],
+  ["1.34", "STANDARD_SUPPORT", "2026-12-02", "2027-12-02"],
+  ["1.35", "STANDARD_SUPPORT", "2027-03-27", "2028-03-27"],
+  ["1.36", "STANDARD_SUPPORT", "2027-08-02", "2028-08-02"],
+].map(([clusterVersion, versionStatus, std, ext]) => ({
+  clusterType: "eks",
+  clusterVersion,
+  versionStatus,
+  endOfStandardSupportDate: `${std}T00:00:00Z`,
+  endOfExtendedSupportDate: `${ext}T00:00:00Z`,
+  defaultVersion: clusterVersion === "1.35",
+}));
+
 /** The outputs a mocked `eks:index:Cluster` returns (the remote component's children never appear under mocks). */
 export function eksClusterOutputs(name: string): Record<string, unknown> {
   const clusterName = `${name}-cluster`;
@@ -70,20 +92,24 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
 export interface MockRecord {
   resources: RecordedResource[];
   invokes: RecordedInvoke[];
+  /** What the getClusterVersions invoke answers ({@link EKS_CLUSTER_VERSIONS} after reset); `Error` makes it fail. */
+  clusterVersions: readonly Record<string, unknown>[] | Error;
   reset(): void;
 }
 
 /**
  * Installs Pulumi mocks that record every `newResource` and invoke. Invokes answered: getInstanceType
- * (from {@link INSTANCE_TYPES}; unknown types fail as EC2 does), getAvailabilityZones.
+ * (from {@link INSTANCE_TYPES}; unknown types fail as EC2 does), getAvailabilityZones, getClusterVersions.
  */
 export function installMocks(preview = false): MockRecord {
   const record: MockRecord = {
     resources: [],
     invokes: [],
+    clusterVersions: EKS_CLUSTER_VERSIONS,
     reset() {
       this.resources.length = 0;
       this.invokes.length = 0;
+      this.clusterVersions = EKS_CLUSTER_VERSIONS;
     },
   };
   pulumi.runtime.setMocks(
@@ -100,6 +126,9 @@ export function installMocks(preview = false): MockRecord {
             if (!facts) throw new Error(`InvalidInstanceType: The following supplied instance types do not exist: [${args.inputs.instanceType}]`);
             return { id: args.inputs.instanceType, instanceType: args.inputs.instanceType, ...facts };
           }
+          case "aws:eks/getClusterVersions:getClusterVersions":
+            if (record.clusterVersions instanceof Error) throw record.clusterVersions;
+            return { id: "us-west-2", region: "us-west-2", includeAll: args.inputs.includeAll, clusterVersions: record.clusterVersions };
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return { id: "us-west-2", names: ["us-west-2a", "us-west-2b", "us-west-2c"], zoneIds: ["usw2-az1", "usw2-az2", "usw2-az3"], groupNames: ["us-west-2"], region: "us-west-2" };
           default:

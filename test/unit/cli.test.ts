@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import { readFileSync } from "fs";
 import * as path from "path";
 import { describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
@@ -9,6 +10,9 @@ import { cloudConfigFiles, nodeConfigs, parseMime } from "../helpers/userdata";
 
 const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
 const BASE = ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64"];
+/** A type with one NVMe instance-store disk, from the built-in table. */
+const SSD_BASE = ["userdata", "--instance-type", "m6id.xlarge"];
+const KARPENTER = ["--karpenter", "--role", "KarpenterNodeRole-prod", "--discovery-tag", "prod"];
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
@@ -24,7 +28,7 @@ describe("soci-eks CLI", () => {
 
   it("passes cluster fields, labels and taints into the NodeConfig", async () => {
     const r = run([
-      ...BASE, "--mode", "parallel", "--cluster-name", "c", "--api-server-endpoint", "https://x", "--certificate-authority", "Y2E=",
+      ...BASE, "--mode", "parallel", "--cluster-name", "c", "--api-server-endpoint", "https://x.gr7.us-west-2.eks.amazonaws.com", "--certificate-authority", "Y2E=",
       "--service-cidr", "10.100.0.0/16", "--label", "team=ml", "--taint", "workload=big:NoSchedule",
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -34,8 +38,15 @@ describe("soci-eks CLI", () => {
     assert.deepEqual(nc.spec.kubelet.config.registerWithTaints, [{ key: "workload", value: "big", effect: "NoSchedule" }]);
   });
 
+  it("--extra-ecr-registry reaches the installer's environment", async () => {
+    const r = run([...BASE, "--extra-ecr-registry", "123456789012.dkr.ecr.us-west-2.amazonaws.com", "--extra-ecr-registry", "210987654321.dkr.ecr.eu-west-1.amazonaws.com"]);
+    assert.equal(r.code, 0, r.stderr);
+    const env = (await cloudConfigFiles(r.stdout)).find((f) => f.path === "/etc/soci-eks/install.env")!.content;
+    assert.match(env, /^SOCI_EKS_EXTRA_ECR_REGISTRIES='123456789012\.dkr\.ecr\.us-west-2\.amazonaws\.com 210987654321\.dkr\.ecr\.eu-west-1\.amazonaws\.com'$/m);
+  });
+
   it("prints Bottlerocket TOML", () => {
-    const r = run([...BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd"]);
+    const r = run([...SSD_BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd"]);
     assert.equal(r.code, 0, r.stderr);
     const doc = parseToml(r.stdout) as any;
     assert.equal(doc.settings["container-runtime"].snapshotter, "soci");
@@ -43,7 +54,7 @@ describe("soci-eks CLI", () => {
   });
 
   it("--karpenter prints an EC2NodeClass with the user data, RAID0 left to Karpenter", async () => {
-    const r = run([...BASE, "--ssd", "--karpenter", "--discovery-tag", "prod"]);
+    const r = run([...SSD_BASE, "--ssd", ...KARPENTER]);
     assert.equal(r.code, 0, r.stderr);
     const nc = parseYaml(r.stdout);
     assert.equal(nc.apiVersion, "karpenter.k8s.aws/v1");
@@ -65,7 +76,7 @@ describe("soci-eks CLI", () => {
   });
 
   it("--karpenter --keep-soci-on-root-volume: only disabledMounts [SOCI] (nodeadm merges it with Karpenter's RAID0); the check leaves SOCI out", async () => {
-    const r = run([...BASE, "--ssd", "--keep-soci-on-root-volume", "--karpenter"]);
+    const r = run([...SSD_BASE, "--ssd", "--keep-soci-on-root-volume", ...KARPENTER]);
     assert.equal(r.code, 0, r.stderr);
     const nc = parseYaml(r.stdout);
     const [nodeConfig] = await nodeConfigs(nc.spec.userData);
@@ -75,7 +86,7 @@ describe("soci-eks CLI", () => {
   });
 
   it("--karpenter on Bottlerocket leaves the ephemeral-storage bootstrap command to Karpenter", () => {
-    const r = run([...BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd", "--karpenter"]);
+    const r = run([...SSD_BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd", ...KARPENTER]);
     assert.equal(r.code, 0, r.stderr);
     const nc = parseYaml(r.stdout);
     assert.equal(nc.spec.instanceStorePolicy, "RAID0");
@@ -84,32 +95,92 @@ describe("soci-eks CLI", () => {
     assert.equal(doc.settings["container-runtime"].snapshotter, "soci");
   });
 
-  it("help exits 0", () => {
-    const r = run(["help"]);
+  it("help, --help and -h list the commands and exit 0; no arguments prints them on stderr and exits 2", () => {
+    for (const args of [["help"], ["--help"], ["-h"]]) {
+      const r = run(args);
+      assert.equal(r.code, 0, args.join(" "));
+      assert.match(r.stdout, /^Usage: soci-eks <command> \[options\]/);
+      assert.match(r.stdout, /^ {2}userdata /m);
+      assert.match(r.stdout, /^ {2}pull-report /m);
+    }
+    const none = run([]);
+    assert.equal(none.code, 2);
+    assert.equal(none.stdout, "");
+    assert.match(none.stderr, /^Usage: soci-eks <command>/);
+  });
+
+  it("every command has --help (exit 0, nothing else runs), also as `help <command>`", () => {
+    for (const [command, first] of [["userdata", /^Usage: soci-eks userdata --instance-type T/], ["pull-report", /^Usage: soci-eks pull-report \[options\]/]] as const) {
+      for (const args of [[command, "--help"], [command, "-h"], ["help", command], [command, "--mode", "fast", "--help"]]) {
+        const r = run(args);
+        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stdout, first, args.join(" "));
+        assert.equal(r.stderr, "");
+      }
+    }
+  });
+
+  it("--version prints package.json's version", () => {
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+    const r = run(["--version"]);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /soci-eks userdata/);
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  });
+
+  it("pull-report is a command of the bin and gives what npm run pull-report's script gives", () => {
+    const events = path.join(REPO_ROOT, "test/fixtures/events/eks-1.27.kubectl-events.json");
+    const nodes = path.join(REPO_ROOT, "test/fixtures/events/eks-1.27.nodes.json");
+    const viaBin = run(["pull-report", "--file", events, "--nodes", nodes, "--json"]);
+    const script = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["pull-report"];
+    assert.equal(script, "node dist/cli/pullreport/main.js");
+    const viaScript = spawnSync(process.execPath, [path.join(REPO_ROOT, "dist/cli/pullreport/main.js"), "--file", events, "--nodes", nodes, "--json"], { encoding: "utf8" });
+    assert.equal(viaBin.code, 0, viaBin.stderr);
+    assert.equal(viaScript.status, 0, viaScript.stderr);
+    assert.ok(JSON.parse(viaBin.stdout).rows.length > 0);
+    assert.equal(viaBin.stdout, viaScript.stdout);
+    const bad = run(["pull-report", "--bogus"]);
+    assert.equal(bad.code, 2);
+  });
+
+  it("docs/cli.md's Bottlerocket TOML is the real output, and every CLI command in README.md and docs/cli.md runs", () => {
+    const doc = readFileSync(path.join(REPO_ROOT, "docs/cli.md"), "utf8");
+    const toml = /```toml\n([\s\S]*?)```/.exec(doc)![1];
+    const r = run(["userdata", "--os", "bottlerocket", "--mode", "parallel", "--instance-type", "m6id.2xlarge", "--ssd"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, toml);
+    let commands = 0;
+    for (const file of ["README.md", "docs/cli.md"]) {
+      const text = readFileSync(path.join(REPO_ROOT, file), "utf8").replace(/\\\n\s*/g, "");
+      for (const m of text.matchAll(/^(?:node dist\/cli\/main\.js|soci-eks) (userdata [^#;\n>]*)/gm)) {
+        const args = m[1].trim().split(/\s+/);
+        const out = run(args);
+        assert.equal(out.code, 0, `${file}: soci-eks ${args.join(" ")}: ${out.stderr}`);
+        commands++;
+      }
+    }
+    assert.ok(commands >= 5, `${commands} commands`);
   });
 
   const usageErrors: [string, string[], RegExp][] = [
-    ["unknown mode", [...BASE, "--mode", "fast"], /--mode 'fast' is not one of lazy, parallel, off/],
+    ["unknown mode", [...BASE, "--mode", "fast"], /--mode: 'fast' is not one of lazy, parallel, off\. Set --mode to lazy \(default\), parallel or off\./],
     [
       "keep SOCI on EBS with Karpenter on Bottlerocket",
-      [...BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd", "--keep-soci-on-root-volume", "--karpenter"],
-      /--keep-soci-on-root-volume is not available with --karpenter on Bottlerocket/,
+      [...SSD_BASE, "--os", "bottlerocket", "--mode", "parallel", "--ssd", "--keep-soci-on-root-volume", ...KARPENTER],
+      /--keep-soci-on-root-volume: true is not available with --karpenter on Bottlerocket/,
     ],
-    ["unknown os", [...BASE, "--os", "windows"], /--os 'windows' is not one of al2023, bottlerocket/],
-    ["missing vcpus", ["userdata", "--instance-type", "m7i.xlarge", "--memory-mib", "1", "--arch", "x86_64"], /--vcpus is required/],
-    ["missing arch", ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "1"], /--arch is required/],
-    ["bad version", [...BASE, "--soci-version", "v0.16.1"], /--soci-version 'v0\.16\.1' is not X\.Y\.Z/],
-    ["bad sha", [...BASE, "--soci-sha256", "abc"], /--soci-sha256 'abc' is not 64 lowercase hex digits/],
-    ["partial cluster", [...BASE, "--cluster-name", "c"], /cluster fields are all or none: missing --api-server-endpoint/],
-    ["bad taint", [...BASE, "--taint", "a=b"], /--taint 'a=b' is not key\[=value\]:Effect/],
-    ["bad label without =", [...BASE, "--label", "novalue"], /--label 'novalue' is not key=value\. Pass --label key=value/],
-    ["bad label with an empty key", [...BASE, "--label", "=ml"], /--label '=ml' is not key=value/],
-    ["bad label with two =", [...BASE, "--label", "team=ml=x"], /--label 'team=ml=x' is not key=value/],
-    ["lazy on bottlerocket", [...BASE, "--os", "bottlerocket"], /sociMode: 'lazy' is not available on Bottlerocket/],
-    ["unknown flag", [...BASE, "--colour"], /Unknown option '--colour'/],
-    ["unknown command", ["frobnicate"], /unknown command 'frobnicate'/],
+    ["unknown os", [...BASE, "--os", "windows"], /--os: 'windows' is not one of al2023, bottlerocket/],
+    ["a type outside the table without --vcpus", ["userdata", "--instance-type", "x9.huge", "--memory-mib", "1", "--arch", "x86_64"], /--instance-type: 'x9\.huge' is not in the CLI's built-in table .*Pass --vcpus as/],
+    ["a type outside the table without --arch", ["userdata", "--instance-type", "x9.huge", "--vcpus", "4", "--memory-mib", "1"], /Pass --arch as `aws ec2 describe-instance-types --instance-types x9\.huge`/],
+    ["bad version", [...BASE, "--soci-version", "v0.16.1"], /--soci-version: 'v0\.16\.1' has a leading v\. Drop the v: set --soci-version to 0\.16\.1\./],
+    ["bad sha", [...BASE, "--soci-sha256", "abc"], /--soci-sha256: 'abc' is not a sha256 digest/],
+    ["partial cluster", [...BASE, "--cluster-name", "c"], /--cluster-name: 'c' is one of four cluster fields that go together; missing --api-server-endpoint, --certificate-authority, --service-cidr/],
+    ["bad taint", [...BASE, "--taint", "a=b"], /--taint: 'a=b' is not key\[=value\]:Effect/],
+    ["bad label without =", [...BASE, "--label", "novalue"], /--label: 'novalue' is not key=value\. Pass --label key=value/],
+    ["bad label with an empty key", [...BASE, "--label", "=ml"], /--label: '=ml' is not a valid Kubernetes label/],
+    ["bad label with two =", [...BASE, "--label", "team=ml=x"], /--label: 'team=ml=x' is not a valid Kubernetes label/],
+    ["lazy on bottlerocket", [...BASE, "--os", "bottlerocket"], /--mode: 'lazy' is not available on Bottlerocket/],
+    ["unknown flag", [...BASE, "--colour"], /--colour is not an option of soci-eks userdata\. Run soci-eks userdata --help/],
+    ["unknown command", ["frobnicate"], /soci-eks: 'frobnicate' is not a command/],
   ];
   for (const [name, args, message] of usageErrors) {
     it(`usage error, exit 2: ${name}`, () => {

@@ -245,6 +245,47 @@ describe("SociCluster variants", () => {
     assert.deepEqual(mocks.resources, []);
   });
 
+  it("checks the Kubernetes version against EKS's own list: a version newer than soci-eks knows is accepted when EKS lists it", async () => {
+    mocks.clusterVersions = [
+      ...(mocks.clusterVersions as Record<string, unknown>[]),
+      { clusterType: "eks", clusterVersion: "1.37", versionStatus: "STANDARD_SUPPORT", endOfStandardSupportDate: "2027-12-01T00:00:00Z", endOfExtendedSupportDate: "2028-12-01T00:00:00Z" },
+    ];
+    const cluster = await SociCluster.create("newer", { kubernetesVersion: "1.37", nodeGroups: [{ name: "default" }] });
+    await promiseOf(cluster.nodeGroupNames);
+    await settle(mocks);
+    assert.equal(one(mocks, "eks:index:Cluster").inputs.version, "1.37");
+    const invoke = mocks.invokes.find((i) => i.token === "aws:eks/getClusterVersions:getClusterVersions");
+    assert.equal(invoke?.inputs.includeAll, true, "asks for every status, so ended versions are named as ended");
+  });
+
+  it("refuses a version EKS lists as UNSUPPORTED, naming its end date, before any resource", async () => {
+    await assert.rejects(SociCluster.create("old", { kubernetesVersion: "1.31", nodeGroups: [{ name: "default" }] }), (e: Error) => {
+      assert.ok(e instanceof SociConfigError);
+      assert.match(e.message, /old\.kubernetesVersion: '1\.31' reached end of extended support on 2026-11-26; EKS no longer creates it\. Set old\.kubernetesVersion to one of 1\.32, 1\.33, 1\.34, 1\.35, 1\.36/);
+      return true;
+    });
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("when EKS's list cannot be read, falls back to the built-in calendar with a warning", async () => {
+    mocks.clusterVersions = new Error("AccessDeniedException: eks:DescribeClusterVersions");
+    const { lookupKubernetesVersions } = components;
+    const lookup = await lookupKubernetesVersions(new Date("2026-11-30T00:00:00Z"));
+    assert.equal(lookup.catalog.source, "built-in");
+    assert.equal(lookup.catalog.versions.find((v) => v.version === "1.31")?.status, "ended");
+    assert.match(lookup.warnings[0], /^Could not read EKS's Kubernetes versions \(aws\.eks\.getClusterVersions: .+\); checked against soci-eks's built-in calendar instead\.$/);
+  });
+
+  it("the constructor takes a catalog like it takes instance facts (no lookup, no clock)", () => {
+    const catalog = components.eksVersionCatalog([{ clusterVersion: "1.35", versionStatus: "UNSUPPORTED" }]);
+    assert.throws(
+      () => new SociCluster("cat", { nodeGroups: [{ name: "x" }], instanceFacts: {}, kubernetesVersionCatalog: catalog }),
+      (e: Error) => e instanceof SociConfigError && /cat\.kubernetesVersion: '1\.35' is no longer supported by EKS/.test(e.message),
+    );
+    assert.deepEqual(mocks.resources, []);
+  });
+
   it("the constructor validates too, before registering itself", () => {
     assert.throws(
       () => new SociCluster("ctor", { nodeGroups: [{ name: "x", sociMode: "fast" as never }], instanceFacts: {} }),

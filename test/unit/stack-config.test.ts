@@ -71,6 +71,11 @@ describe("Pulumi.yaml and docs/config-reference.md", () => {
     }
   });
 
+  it("the program reads exactly the keys Pulumi.yaml declares (so the unknown-key check refuses nothing valid)", async () => {
+    const { STACK_CONFIG_KEYS } = await import("../../components/config");
+    assert.deepEqual([...STACK_CONFIG_KEYS].sort(), Object.keys(project.config).sort());
+  });
+
   it("every Pulumi.yaml key is in the reference table and every table key is in Pulumi.yaml", () => {
     const rows = tableRows("## Settings");
     assert.deepEqual([...rows.keys()].sort(), Object.keys(project.config).sort());

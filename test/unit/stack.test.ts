@@ -105,7 +105,7 @@ describe("example stack (index.ts)", () => {
         e.message,
         [
           "soci-eks configuration has 6 problems; nothing was created:",
-          "  - soci-eks:kubernetesVersion: '1.28' is not a version Amazon EKS offers (per the release calendar soci-eks knows). Set soci-eks:kubernetesVersion to one of 1.31, 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
+          "  - soci-eks:kubernetesVersion: '1.28' is not a version Amazon EKS lists (aws.eks.getClusterVersions). Set soci-eks:kubernetesVersion to one of 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
           "  - soci-eks:sociMode: 'fast' is not one of lazy, parallel, off. Set soci-eks:sociMode to lazy (default), parallel or off.",
           "  - soci-eks:sociVersion: 'v0.16.1' has a leading v. Drop the v: set soci-eks:sociVersion to 0.16.1.",
           "  - soci-eks:minSize: 5 is greater than maxSize (4). Set soci-eks:minSize ≤ soci-eks:maxSize.",
@@ -220,6 +220,49 @@ describe("example stack (index.ts)", () => {
     const cfg = config({ "soci-eks:os": "bottlerocket", "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "al2023" }]) });
     const { args } = components.clusterArgsFromStackConfig(cfg);
     assert.deepEqual(args.nodeGroups.map((g) => g.os), ["bottlerocket", "al2023"]);
+  });
+
+  it("a misspelt soci-eks key is refused with the closest valid name, before any resource (the Pulumi CLI ignores it)", async () => {
+    pulumi.runtime.setAllConfig({ "soci-eks:instanceTypo": "m7g.xlarge", "soci-eks:sociMod": "off", "soci-eks:zzz": "1", "aws:region": "us-west-2" });
+    await assert.rejects(program(), (e: Error) => {
+      assert.ok(e instanceof components.SociConfigError);
+      assert.equal(
+        e.message,
+        [
+          "soci-eks configuration has 3 problems; nothing was created:",
+          "  - soci-eks:instanceTypo: 'm7g.xlarge' is not a soci-eks setting. Did you mean instanceType? Remove it (pulumi config rm soci-eks:instanceTypo) or use a setting from docs/config-reference.md.",
+          "  - soci-eks:sociMod: 'off' is not a soci-eks setting. Did you mean sociMode? Remove it (pulumi config rm soci-eks:sociMod) or use a setting from docs/config-reference.md.",
+          "  - soci-eks:zzz: '1' is not a soci-eks setting. Remove it (pulumi config rm soci-eks:zzz) or use a setting from docs/config-reference.md.",
+        ].join("\n"),
+      );
+      return true;
+    });
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("a misspelt nodeGroups key gets the closest valid name too", () => {
+    const problems: import("../../validation").ConfigProblem[] = [];
+    components.parseNodeGroups([{ name: "a", instanceTyp: "m7i.xlarge" }], problems);
+    assert.match(problems[0].fix, /^Did you mean instanceType\? Use only name, instanceType/);
+  });
+
+  it("an http:// mirror without a pinned sha256 is deployed with one warning naming both settings; with a sha256, none", async () => {
+    const warnings: string[] = [];
+    const original = pulumi.log.warn;
+    (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (msg: string) => {
+      warnings.push(msg);
+    };
+    try {
+      await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci" });
+      mocks.reset();
+      await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci", "soci-eks:sociSha256": "a".repeat(64) });
+    } finally {
+      (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
+    }
+    assert.deepEqual(warnings.filter((w) => w.includes("mirror")), [
+      "soci-eks:sociMirrorUrl: 'http://mirror.internal/soci' is plain http and no sha256 is pinned, so the checksum comes over the same unauthenticated channel as the tarball. Set soci-eks:sociSha256 to the tarball's sha256, or serve the mirror over https.",
+    ]);
   });
 
   it("a Kubernetes version in extended support is deployed with a warning", async () => {

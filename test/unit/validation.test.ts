@@ -3,7 +3,10 @@ import { describe, it } from "node:test";
 import { supportedOsFamilies } from "../../userdata";
 import { InstanceFacts } from "../../userdata/types";
 import {
+  builtInVersionCatalog,
   checkKubernetesVersion,
+  EksClusterVersionEntry,
+  eksVersionCatalog,
   ClusterSettings,
   formatProblem,
   instanceFactsFromEc2,
@@ -17,7 +20,7 @@ import {
   validateNodeGroup,
   Ec2InstanceTypeResult,
 } from "../../validation";
-import { INSTANCE_TYPES } from "../helpers/mocks";
+import { EKS_CLUSTER_VERSIONS, INSTANCE_TYPES } from "../helpers/mocks";
 import { RunError } from "@pulumi/pulumi/errors";
 
 const TODAY = new Date("2026-11-23T12:00:00Z");
@@ -266,8 +269,8 @@ describe("node group validation, one rule at a time", () => {
   });
 });
 
-describe("Kubernetes version validation (EKS calendar, on 2026-11-23)", () => {
-  const check = (v: string) => checkKubernetesVersion("soci-eks:kubernetesVersion", v, TODAY);
+describe("Kubernetes version validation: the built-in calendar, on a day the test passes in", () => {
+  const check = (v: string, day = TODAY) => checkKubernetesVersion("soci-eks:kubernetesVersion", v, builtInVersionCatalog(day));
 
   it("standard support: no problem, no warning", () => {
     for (const v of ["1.34", "1.35", "1.36"]) assert.deepEqual(check(v), { problems: [], warnings: [] }, v);
@@ -282,19 +285,57 @@ describe("Kubernetes version validation (EKS calendar, on 2026-11-23)", () => {
     assert.equal(check("1.31").warnings.length, 1, "1.31 extended support ends 2026-11-26");
   });
 
-  it("past end of extended support: rejected", () => {
+  it("past end of extended support: rejected; the day decides (1.31 on 2026-11-26 and on 2026-11-27)", () => {
     assert.deepEqual(check("1.30").problems.map(formatProblem), [
       "soci-eks:kubernetesVersion: '1.30' reached end of extended support on 2026-07-23; EKS no longer creates it. Set soci-eks:kubernetesVersion to one of 1.31, 1.32, 1.33, 1.34, 1.35, 1.36 (default 1.35).",
     ]);
-    assert.equal(checkKubernetesVersion("k", "1.31", new Date("2026-11-27T00:00:00Z")).problems.length, 1);
+    assert.equal(check("1.31", new Date("2026-11-26T23:59:59Z")).problems.length, 0);
+    assert.equal(check("1.31", new Date("2026-11-27T00:00:00Z")).problems.length, 1);
   });
 
-  it("unknown or malformed versions: rejected", () => {
-    assert.match(formatProblem(check("1.40").problems[0]), /'1\.40' is not a version Amazon EKS offers/);
-    assert.match(formatProblem(check("1.22").problems[0]), /is not a version Amazon EKS offers/);
+  it("a version newer than the table is a warning (EKS decides), an old unknown one a problem", () => {
+    const newer = check("1.40");
+    assert.deepEqual(newer.problems, []);
+    assert.match(newer.warnings[0], /^soci-eks:kubernetesVersion: Kubernetes 1\.40 is newer than soci-eks's built-in EKS calendar \(checked 2026-11-23\)/);
+    assert.match(formatProblem(check("1.22").problems[0]), /'1\.22' is not a version Amazon EKS offers \(per soci-eks's built-in calendar, checked 2026-11-23\)/);
+  });
+
+  it("malformed versions: rejected", () => {
     assert.match(formatProblem(check("v1.35").problems[0]), /'v1\.35' is not a Kubernetes minor version \(a minor version such as 1\.35: no leading v, no patch\)/);
     assert.match(formatProblem(check("1.35.2").problems[0]), /is not a Kubernetes minor version/);
     assert.match(formatProblem(check("latest").problems[0]), /'latest' is not a Kubernetes minor version\. Set/);
+  });
+
+  it("years ahead (2031-06-01) every known version has ended, and a newer one is still only a warning", () => {
+    const later = new Date("2031-06-01T00:00:00Z");
+    assert.match(formatProblem(check("1.36", later).problems[0]), /'1\.36' reached end of extended support on 2028-08-02/);
+    assert.deepEqual(check("1.45", later).problems, []);
+    assert.equal(check("1.45", later).warnings.length, 1);
+  });
+});
+
+describe("Kubernetes version validation: EKS's own list (aws.eks.getClusterVersions)", () => {
+  const catalog = eksVersionCatalog([
+    ...(EKS_CLUSTER_VERSIONS as unknown as EksClusterVersionEntry[]),
+    { clusterVersion: "1.37", versionStatus: "STANDARD_SUPPORT", endOfStandardSupportDate: "2027-12-01T00:00:00Z", endOfExtendedSupportDate: "2028-12-01T00:00:00Z" },
+  ]);
+  const check = (v: string) => checkKubernetesVersion("soci-eks:kubernetesVersion", v, catalog);
+
+  it("a version newer than anything soci-eks knows is accepted when EKS lists it", () => {
+    assert.deepEqual(check("1.37"), { problems: [], warnings: [] });
+  });
+
+  it("EKS's statuses decide: UNSUPPORTED refused with its date, EXTENDED_SUPPORT warned, unlisted refused", () => {
+    assert.deepEqual(check("1.31").problems.map(formatProblem), [
+      "soci-eks:kubernetesVersion: '1.31' reached end of extended support on 2026-11-26; EKS no longer creates it. Set soci-eks:kubernetesVersion to one of 1.32, 1.33, 1.34, 1.35, 1.36, 1.37 (default 1.35).",
+    ]);
+    assert.match(check("1.33").warnings[0], /Kubernetes 1\.33 is in EKS extended support until 2027-07-29 \(standard support ended 2026-07-29\).*Consider 1\.37\./);
+    assert.match(formatProblem(check("1.38").problems[0]), /'1\.38' is not a version Amazon EKS lists \(aws\.eks\.getClusterVersions\)/);
+  });
+
+  it("a status soci-eks does not know counts as not creatable", () => {
+    const odd = eksVersionCatalog([{ clusterVersion: "1.35", versionStatus: "PREVIEW" }]);
+    assert.match(formatProblem(checkKubernetesVersion("k", "1.35", odd).problems[0]), /'1\.35' is no longer supported by EKS/);
   });
 });
 
@@ -315,7 +356,7 @@ describe("cluster validation", () => {
     settingName: (k) => `soci-eks:nodeGroups[${i}].${k}`,
     nameSetting: `soci-eks:nodeGroups[${i}].name`,
   });
-  const run = (c: ClusterSettings, gs: NamedNodeGroupSettings[]) => validateCluster(c, gs, all, TODAY).problems.map(formatProblem);
+  const run = (c: ClusterSettings, gs: NamedNodeGroupSettings[]) => validateCluster(c, gs, all, builtInVersionCatalog(TODAY)).problems.map(formatProblem);
 
   it("accepts two good groups", () => {
     assert.deepEqual(run(cluster(), [group(0, "general"), group(1, "big", { instanceType: "m6id.2xlarge", ssd: true })]), []);

@@ -1,0 +1,272 @@
+/**
+ * `soci-eks userdata`: flags → the same settings the components validate → validation/ → the user data
+ * (or a Karpenter EC2NodeClass carrying it). No network calls.
+ */
+import {
+  AT_BOOT,
+  ClusterConnection,
+  DEFAULT_MIRROR_BASE_URL,
+  DEFAULT_SOCI_VERSION,
+  NodeBootstrapOptions,
+  NodeTaint,
+  OsFamily,
+  renderUserData,
+  SociMode,
+} from "../userdata";
+import { releaseArch } from "../userdata/releases";
+import { DEFAULTS } from "../components/defaults";
+import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
+import { nodeArchitecture } from "../validation/instanceTypes";
+import { KarpenterNodeClassSettings } from "../validation/karpenter";
+import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { ConfigProblem, dedupeProblems } from "../validation/problems";
+import { CLUSTER_FLAGS, FlagOptions, parseFlags, throwIfUsageProblems } from "./flags";
+import { resolveInstanceFacts } from "./instanceFacts";
+import { BUILT_IN_INSTANCE_TYPES, INSTANCE_TABLE_AS_OF } from "./instanceTable";
+import { ec2NodeClass, KarpenterFlagValues, karpenterFlagsWithoutKarpenter, karpenterFromFlags, nodePoolRequirements } from "./karpenter";
+
+export const USERDATA_USAGE = `Usage: soci-eks userdata --instance-type T [options]
+
+Prints launch-template user data for a SOCI node (AL2023: MIME multipart; Bottlerocket: TOML settings),
+or with --karpenter a Karpenter EC2NodeClass that carries it. Every flag is checked with the rules the
+Pulumi components use; a bad one exits 2 with the flag, its value and the fix.
+
+Instance (the user data is sized for it):
+  --instance-type T                 EC2 instance type, e.g. m7i.xlarge. ${Object.keys(BUILT_IN_INSTANCE_TYPES).length} common types are built in
+                                    (EC2 DescribeInstanceTypes as of ${INSTANCE_TABLE_AS_OF}); for any other type add:
+  --vcpus N --memory-mib N --arch x86_64|arm64 [--nvme-disks N]
+                                    its facts as \`aws ec2 describe-instance-types\` reports them
+                                    (--nvme-disks: NVMe instance-store disks, default 0)
+  With --karpenter on AL2023 the instance flags are optional: without them one document serves every
+  instance type (the node picks its release from uname -m and sizes SOCI from nproc and memory at boot),
+  and the NodePool requirements it assumes are printed as comments above the EC2NodeClass.
+
+Node:
+  --os al2023|bottlerocket          OS family (default al2023)
+  --mode lazy|parallel|off          SOCI mode (default lazy; Bottlerocket: parallel or off)
+  --ssd                             RAID0 over the NVMe instance-store disks
+  --keep-soci-on-root-volume        with --ssd, keep SOCI's data on EBS
+  --soci-version X.Y.Z              soci-snapshotter release (default ${DEFAULT_SOCI_VERSION}, at least 0.11.0; AL2023)
+  --soci-sha256 HEX                 pin the release tarball's sha256 (AL2023)
+  --mirror URL                      release mirror base URL (default ${DEFAULT_MIRROR_BASE_URL})
+  --extra-ecr-registry HOST         another account's ECR registry the credential helper serves, e.g.
+                                    123456789012.dkr.ecr.us-west-2.amazonaws.com (repeatable; AL2023)
+  --label key=value                 node label (repeatable)
+  --taint key[=value]:Effect        node taint (repeatable; Effect NoSchedule, PreferNoSchedule or NoExecute)
+  --cluster-name N --api-server-endpoint URL --certificate-authority B64 --service-cidr CIDR
+                                    cluster fields, all four or none (EKS managed node groups add their own)
+
+Karpenter (see docs/cli.md):
+  --karpenter                       print an EC2NodeClass (karpenter.k8s.aws/v1) carrying the user data
+  --role NAME | --instance-profile NAME
+                                    the node IAM role (or an existing instance profile); required
+  --discovery-tag VALUE             karpenter.sh/discovery tag of the subnets and security groups; required
+  --node-class-name NAME            metadata.name (default soci-<mode>)
+  --ami-alias FAMILY@VERSION        amiSelectorTerms alias (default <os>@latest; Bottlerocket ≥ 1.44.0)
+  With --karpenter, --taint and the cluster flags are refused (Karpenter owns them) and --label warns.
+
+  --help, -h                        this text
+`;
+
+/** The flags of `soci-eks userdata`. Facts and Karpenter flags have no defaults: absent means not given. */
+export const USERDATA_FLAGS = {
+  os: { type: "string" },
+  mode: { type: "string" },
+  "instance-type": { type: "string" },
+  vcpus: { type: "string" },
+  "memory-mib": { type: "string" },
+  arch: { type: "string" },
+  "nvme-disks": { type: "string" },
+  ssd: { type: "boolean" },
+  "keep-soci-on-root-volume": { type: "boolean" },
+  "soci-version": { type: "string" },
+  "soci-sha256": { type: "string" },
+  mirror: { type: "string" },
+  "cluster-name": { type: "string" },
+  "api-server-endpoint": { type: "string" },
+  "certificate-authority": { type: "string" },
+  "service-cidr": { type: "string" },
+  "extra-ecr-registry": { type: "string", multiple: true },
+  label: { type: "string", multiple: true },
+  taint: { type: "string", multiple: true },
+  karpenter: { type: "boolean" },
+  "node-class-name": { type: "string" },
+  role: { type: "string" },
+  "instance-profile": { type: "string" },
+  "discovery-tag": { type: "string" },
+  "ami-alias": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagOptions;
+
+/** The flag that sets each node-group setting; settings the CLI has no flag for keep the components' defaults. */
+export const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
+  instanceType: "--instance-type",
+  os: "--os",
+  sociMode: "--mode",
+  sociVersion: "--soci-version",
+  sociSha256: "--soci-sha256",
+  sociMirrorUrl: "--mirror",
+  ssd: "--ssd",
+  keepSociOnRootVolume: "--keep-soci-on-root-volume",
+  labels: "--label",
+  taints: "--taint",
+  extraEcrRegistries: "--extra-ecr-registry",
+};
+
+/** Names node-group settings by their flags, for validation/'s messages. */
+export const userdataFlagNamer: SettingNamer = (key) => FLAG_OF[key] ?? `${key} (the components' default; no CLI flag)`;
+
+export { CLUSTER_FLAGS };
+
+/**
+ * The cluster fields: all four or none, each checked by validation/'s cluster rules.
+ * Returns them when all four are given and valid.
+ */
+function clusterFromFlags(values: ClusterConnectionSettings, problems: ConfigProblem[]): ClusterConnection | undefined {
+  const keys = Object.keys(CLUSTER_FLAGS) as (keyof ClusterConnectionSettings)[];
+  const given = keys.filter((k) => values[k] !== undefined);
+  if (given.length > 0 && given.length < keys.length) {
+    const missing = keys.filter((k) => !given.includes(k)).map((k) => CLUSTER_FLAGS[k]);
+    problems.push({
+      setting: CLUSTER_FLAGS[given[0]],
+      value: values[given[0]],
+      reason: `is one of four cluster fields that go together; missing ${missing.join(", ")}`,
+      fix: `Pass all four of ${Object.values(CLUSTER_FLAGS).join(", ")}, or none (EKS managed node groups add them).`,
+    });
+  }
+  const invalid = validateClusterConnection(values, (k) => CLUSTER_FLAGS[k]);
+  problems.push(...invalid);
+  return given.length === keys.length && invalid.length === 0 ? (values as ClusterConnection) : undefined;
+}
+
+/** `key=value` (value may be empty); a problem when there is no `=`. */
+function parseLabel(text: string, problems: ConfigProblem[]): [string, string] | undefined {
+  const eq = text.indexOf("=");
+  if (eq < 0) {
+    problems.push({ setting: "--label", value: text, reason: "is not key=value", fix: "Pass --label key=value, e.g. --label team=ml." });
+    return undefined;
+  }
+  return [text.slice(0, eq), text.slice(eq + 1)];
+}
+
+/** `key[=value]:Effect`; the key, value and effect are then checked by validation/'s taint rule. */
+function parseTaint(text: string, problems: ConfigProblem[]): NodeTaint | undefined {
+  const colon = text.lastIndexOf(":");
+  if (colon < 0) {
+    problems.push({ setting: "--taint", value: text, reason: "is not key[=value]:Effect", fix: "Pass --taint key[=value]:Effect with Effect NoSchedule, PreferNoSchedule or NoExecute, e.g. --taint workload=big:NoSchedule." });
+    return undefined;
+  }
+  const [key, ...rest] = text.slice(0, colon).split("=");
+  const value = rest.length > 0 ? rest.join("=") : undefined;
+  return { key, ...(value !== undefined ? { value } : {}), effect: text.slice(colon + 1) as NodeTaint["effect"] };
+}
+
+/** What `soci-eks userdata` prints: the renderer's inputs, and the EC2NodeClass settings with --karpenter. */
+export interface UserdataRequest {
+  os: OsFamily;
+  options: NodeBootstrapOptions;
+  karpenter?: KarpenterNodeClassSettings;
+  /** Printed on stderr; the command still succeeds. */
+  warnings: string[];
+}
+
+/**
+ * Parses and validates the `userdata` arguments in one pass (flag syntax, instance facts, the node-group
+ * rules the components use, cluster fields, Karpenter settings). Throws one UsageError listing every problem.
+ */
+export function parseUserdataArgs(argv: string[]): UserdataRequest {
+  const v = parseFlags("userdata", argv, USERDATA_FLAGS);
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  const karpenter = v.karpenter ?? false;
+
+  const factsFlags = { instanceType: v["instance-type"], vcpus: v.vcpus, memoryMiB: v["memory-mib"], arch: v.arch, nvmeDisks: v["nvme-disks"] };
+  // An EC2NodeClass serves every instance type its NodePools allow: on AL2023 without instance flags the node
+  // decides at boot (release from uname -m, SOCI's parallelism from nproc and memory).
+  const atBoot = karpenter && (v.os ?? DEFAULTS.os) === "al2023" && Object.values(factsFlags).every((f) => f === undefined);
+  const facts = atBoot ? undefined : resolveInstanceFacts(factsFlags, problems);
+
+  const labelPairs = (v.label ?? []).map((t) => parseLabel(t, problems)).filter((p): p is [string, string] => p !== undefined);
+  const taints = (v.taint ?? []).map((t) => parseTaint(t, problems)).filter((t): t is NodeTaint => t !== undefined);
+  const labels = Object.fromEntries(labelPairs);
+  for (const key of new Set(labelPairs.map(([k]) => k).filter((k, i, all) => all.indexOf(k) !== i))) {
+    problems.push({ setting: "--label", value: key, reason: "is given more than once", fix: `Pass --label ${key}=… once.` });
+  }
+  const settings: NodeGroupSettings = {
+    instanceType: v["instance-type"] ?? "",
+    os: v.os ?? DEFAULTS.os,
+    sociMode: v.mode ?? DEFAULTS.sociMode,
+    sociVersion: v["soci-version"] ?? DEFAULTS.sociVersion,
+    sociSha256: v["soci-sha256"],
+    sociMirrorUrl: v.mirror ?? DEFAULTS.sociMirrorUrl,
+    desiredSize: DEFAULTS.desiredSize,
+    minSize: DEFAULTS.minSize,
+    maxSize: DEFAULTS.maxSize,
+    ssd: v.ssd ?? false,
+    keepSociOnRootVolume: v["keep-soci-on-root-volume"] ?? false,
+    rootVolumeSizeGiB: DEFAULTS.rootVolumeSizeGiB,
+    rootVolumeIops: DEFAULTS.rootVolumeIops,
+    rootVolumeThroughput: DEFAULTS.rootVolumeThroughput,
+    extraEcrRegistries: v["extra-ecr-registry"] ?? [],
+    labels,
+    taints,
+  };
+  // The node-group rules. Without facts, resolveInstanceFacts has said why; drop the components' "not found by EC2".
+  const nodeProblems = validateNodeGroup(settings, facts, userdataFlagNamer);
+  problems.push(...(facts ? nodeProblems : nodeProblems.filter((p) => p.setting !== userdataFlagNamer("instanceType"))));
+
+  const clusterValues: ClusterConnectionSettings = {
+    name: v["cluster-name"],
+    apiServerEndpoint: v["api-server-endpoint"],
+    certificateAuthority: v["certificate-authority"],
+    serviceCidr: v["service-cidr"],
+  };
+  const karpenterFlags: KarpenterFlagValues = {
+    name: v["node-class-name"],
+    role: v.role,
+    instanceProfile: v["instance-profile"],
+    discoveryTag: v["discovery-tag"],
+    amiAlias: v["ami-alias"],
+  };
+  const os = settings.os as OsFamily;
+  let cluster: ClusterConnection | undefined;
+  let karpenterSettings: KarpenterNodeClassSettings | undefined;
+  if (karpenter) {
+    karpenterSettings = karpenterFromFlags(karpenterFlags, { settings, labels: v.label ?? [], taints: v.taint ?? [], cluster: clusterValues }, problems, warnings);
+  } else {
+    problems.push(...karpenterFlagsWithoutKarpenter(karpenterFlags));
+    cluster = clusterFromFlags(clusterValues, problems);
+  }
+  throwIfUsageProblems(dedupeProblems(problems));
+
+  const validFacts = facts; // a missing fact is a problem, thrown above (unless the node decides at boot)
+  const mode = settings.sociMode as SociMode; // validated
+  const localStorage = settings.ssd
+    ? { raid0: true, keepSociOnRootVolume: settings.keepSociOnRootVolume ?? false, ...(karpenter ? { arrayBuiltByKarpenter: true } : {}) }
+    : undefined;
+  const options: NodeBootstrapOptions = {
+    mode,
+    release: {
+      version: settings.sociVersion,
+      mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
+      ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
+    },
+    instance: validFacts ?? AT_BOOT,
+    architecture: validFacts ? nodeArchitecture(validFacts)! : AT_BOOT,
+    ...(cluster ? { cluster } : {}),
+    ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
+    ...(labelPairs.length > 0 ? { labels } : {}),
+    ...(taints.length > 0 ? { taints } : {}),
+    ...(localStorage ? { localStorage } : {}),
+  };
+  return { os, options, ...(karpenterSettings ? { karpenter: karpenterSettings } : {}), warnings };
+}
+
+/** Runs `soci-eks userdata`: the document on `out`, warnings on `err`. Throws UsageError. */
+export function runUserdata(argv: string[], out: (s: string) => void, err: (s: string) => void): void {
+  const request = parseUserdataArgs(argv);
+  const text = renderUserData(request.os, request.options).text;
+  for (const w of request.warnings) err(`soci-eks userdata: warning: ${w}\n`);
+  const arch = request.options.architecture === AT_BOOT ? undefined : releaseArch(request.options.architecture);
+  out(request.karpenter ? nodePoolRequirements(request.karpenter, arch) + ec2NodeClass(request.karpenter, text) : text);
+}

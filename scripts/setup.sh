@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Makes this machine ready for `npm test` (profile "test", run as npm's pretest) or for the node lab
+# (profile "lab", run as npm's prelab and prebench). Safe to run any number of times.
+#
+#  - Debian packages the tests (or the lab) need: as root with apt-get, the missing ones are installed
+#    (one `apt-get update` per hour at most, then one `apt-get install`); otherwise the script prints
+#    exactly which are missing and the command that installs them, and exits 1.
+#  - node_modules: `npm ci` when it is missing or differs from package-lock.json.
+#  - lab: Go >= 1.24 (on PATH or in /usr/local/go) unless LAB_SKIP_BUILD=1, and root.
+#
+# Usage: scripts/setup.sh [--check] test|lab
+#   --check  report what is missing and exit 1 if anything is; install nothing
+# Env: SOCI_EKS_SKIP_SETUP=1 skips everything (e.g. a non-Debian machine with the tools installed
+#      another way that this script cannot recognise).
+set -euo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+APT_STAMP=${SOCI_EKS_APT_STAMP:-/tmp/soci-eks-apt-update.stamp}
+GO_MIN_MINOR=24 # Go 1.24
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+CHECK_ONLY=0
+if [[ ${1:-} == --check ]]; then
+  CHECK_ONLY=1
+  shift
+fi
+PROFILE=${1:-test}
+case "$PROFILE" in
+  test | lab) ;;
+  *) log "unknown profile '$PROFILE' (use test or lab)"; exit 2 ;;
+esac
+
+if [[ ${SOCI_EKS_SKIP_SETUP:-0} == 1 ]]; then
+  log "SOCI_EKS_SKIP_SETUP=1: not checking packages, toolchain or node_modules"
+  exit 0
+fi
+
+# package|check|why. check is cmd:NAME (on PATH, sbin included), file:PATH or py:MODULE (Debian's python3).
+TEST_NEEDS=(
+  "shellcheck|cmd:shellcheck|lints every shell script (npm run lint:sh)"
+  "cloud-init|py:cloudinit|Debian's cloud-init parses the rendered user data"
+  "jq|cmd:jq|the node installer writes root's Docker config with it"
+  "pigz|cmd:unpigz|the node installer requires it (SOCI decompresses layers with it)"
+  "fuse3|cmd:fusermount3|lazy mode's FUSE mounts"
+  "amazon-ecr-credential-helper|cmd:docker-credential-ecr-login|the node installer wires it into root's Docker config"
+  "curl|cmd:curl|the node installer downloads the release with it"
+  "ca-certificates|file:/etc/ssl/certs/ca-certificates.crt|TLS to the npm registry"
+)
+LAB_NEEDS=(
+  "runc|cmd:runc|containerd runs the lab's containers with it"
+  "skopeo|cmd:skopeo|copies images into the lab's registry"
+  "iproute2|cmd:ip|the lab's network namespace and its tc rate limit"
+  "util-linux|cmd:nsenter|enters the lab's namespaces"
+  "gcc|cmd:gcc|cgo for soci-snapshotter and containerd"
+  "libc6-dev|file:/usr/include/stdio.h|cgo headers"
+  "zlib1g-dev|file:/usr/include/zlib.h|soci-snapshotter's zTOC code links zlib"
+  "mdadm|cmd:mdadm|the SSD array (RAID0) on a kernel with md"
+  "xfsprogs|cmd:mkfs.xfs|the SSD array's filesystem"
+  "python3|cmd:python3|the lab's helpers"
+)
+
+present() { # CHECK
+  local kind=${1%%:*} arg=${1#*:}
+  case "$kind" in
+    cmd) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$arg" >/dev/null 2>&1 ;;
+    file) [[ -e $arg ]] ;;
+    py) [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c "import $arg" >/dev/null 2>&1 ;;
+    *) log "internal error: unknown check '$1'"; exit 2 ;;
+  esac
+}
+
+needs=("${TEST_NEEDS[@]}")
+[[ $PROFILE == lab ]] && needs+=("${LAB_NEEDS[@]}")
+
+missing=()
+reasons=()
+for entry in "${needs[@]}"; do
+  IFS='|' read -r pkg check why <<<"$entry"
+  if ! present "$check"; then
+    missing+=("$pkg")
+    reasons+=("$(printf '  %-30s %s' "$pkg" "$why")")
+  fi
+done
+
+is_root() { [[ $(id -u) == 0 ]]; }
+
+# The lab's own needs: root, and Go >= 1.24 unless the binaries are already built.
+lab_problems=()
+if [[ $PROFILE == lab ]]; then
+  is_root || lab_problems+=("the lab must run as root (network namespaces, mounts, FUSE): sudo npm run lab")
+  if [[ ${LAB_SKIP_BUILD:-0} != 1 ]]; then
+    go_bin=$(command -v go || true)
+    [[ -z $go_bin && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
+    go_version=""
+    [[ -n $go_bin ]] && go_version=$("$go_bin" env GOVERSION 2>/dev/null || true)
+    if [[ $go_version =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= GO_MIN_MINOR)); then
+      log "Go: $go_version ($go_bin)"
+    else
+      lab_problems+=("the lab builds its node software from source and needs Go >= 1.$GO_MIN_MINOR; found: ${go_version:-no Go (not on PATH, not in /usr/local/go)}.
+  Debian bookworm's golang-go is 1.19, too old. Install an official release (1.$GO_MIN_MINOR or newer) from
+  https://go.dev/dl/ into /usr/local/go:  sudo tar -C /usr/local -xzf go1.N.P.linux-amd64.tar.gz
+  or run with LAB_SKIP_BUILD=1 if lab/.bin already holds the binaries.")
+    fi
+  fi
+fi
+
+report_lab_problems() {
+  local p
+  for p in "${lab_problems[@]}"; do log "$p"; done
+  ((${#lab_problems[@]} == 0))
+}
+
+if ((${#missing[@]})); then
+  if ((CHECK_ONLY)) || ! is_root || ! command -v apt-get >/dev/null 2>&1; then
+    printf 'setup: missing for the %s profile (Debian package, what needs it):\n' "$PROFILE" >&2
+    printf '%s\n' "${reasons[@]}" >&2
+    if command -v apt-get >/dev/null 2>&1; then
+      printf 'setup: install them, then run the command again:\n  sudo apt-get update && sudo apt-get install -y --no-install-recommends %s\n' "${missing[*]}" >&2
+    else
+      printf 'setup: this is not a Debian machine (no apt-get): install the equivalent packages, or set SOCI_EKS_SKIP_SETUP=1 if they are there under other names.\n' >&2
+    fi
+    report_lab_problems || true
+    exit 1
+  fi
+  report_lab_problems || exit 1
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ -z $(find "$APT_STAMP" -mmin -60 2>/dev/null) ]]; then
+    log "apt-get update"
+    apt-get update -qq
+    touch "$APT_STAMP"
+  fi
+  log "apt-get install ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  for entry in "${needs[@]}"; do
+    IFS='|' read -r pkg check _ <<<"$entry"
+    present "$check" || { log "ERROR: $pkg is installed but its check ($check) still fails"; exit 1; }
+  done
+else
+  log "Debian packages for the $PROFILE profile: all present"
+  report_lab_problems || exit 1
+fi
+
+if ((CHECK_ONLY)); then
+  node "$REPO_DIR/scripts/node-modules-current.js" "$REPO_DIR" >&2 || exit 1
+  exit 0
+fi
+
+if ! reason=$(node "$REPO_DIR/scripts/node-modules-current.js" "$REPO_DIR"); then
+  log "npm ci ($reason)"
+  (cd "$REPO_DIR" && npm ci --ignore-scripts --no-audit --no-fund)
+else
+  log "node_modules matches package-lock.json"
+fi
+log "ready for the $PROFILE profile (${SECONDS} s)"

@@ -1,0 +1,42 @@
+import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import * as path from "path";
+
+/** One fenced TypeScript code block of a Markdown file. */
+export interface TsBlock {
+  /** 1-based line of the opening fence. */
+  line: number;
+  code: string;
+}
+
+/** Every ```ts / ```typescript block of a Markdown text, in order. */
+export function tsBlocks(markdown: string): TsBlock[] {
+  const blocks: TsBlock[] = [];
+  const lines = markdown.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)(```+)\s*(ts|typescript)\s*$/.exec(lines[i]);
+    if (!open) continue;
+    const fence = open[2];
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length && lines[j].trim() !== fence; j++) body.push(lines[j]);
+    if (j === lines.length) throw new Error(`line ${i + 1}: unterminated code block`);
+    blocks.push({ line: i + 1, code: body.join("\n") + "\n" });
+    i = j;
+  }
+  return blocks;
+}
+
+/** File name for a block: `readme-L<line>.ts`, so a compiler error points back at the README line. */
+export function blockFileName(block: TsBlock): string {
+  return `readme-L${block.line}.ts`;
+}
+
+/** Writes each block of `markdownFile` into `dir` as its own module; returns the file names. */
+export function writeTsBlocks(markdownFile: string, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  return tsBlocks(readFileSync(markdownFile, "utf8")).map((b) => {
+    const name = blockFileName(b);
+    writeFileSync(path.join(dir, name), b.code);
+    return name;
+  });
+}
