@@ -132,6 +132,25 @@ export function defaultAmiAlias(os: OsFamily): string {
   return `${os}@latest`;
 }
 
+/**
+ * The NodePool requirements (spec.template.spec.requirements) the user data assumes, as YAML comments printed
+ * above the EC2NodeClass: the architectures it has a release for (`arch`, or both when the node decides at
+ * boot), and instance-store NVMe disks with --ssd.
+ */
+export function nodePoolRequirements(k: KarpenterNodeClassSettings, arch: "amd64" | "arm64" | undefined): string {
+  const requirements: Record<string, unknown>[] = [
+    { key: "kubernetes.io/arch", operator: "In", values: arch ? [arch] : ["amd64", "arm64"] },
+    ...(k.ssd ? [{ key: "karpenter.k8s.aws/instance-local-nvme", operator: "Exists" }] : []),
+  ];
+  const body = yamlStringify(requirements, { lineWidth: 0 }).trimEnd().split("\n");
+  return [
+    `# NodePool requirements this user data assumes (NodePool spec.template.spec.requirements, nodeClassRef ${k.name}):`,
+    ...body.map((l) => `#   ${l}`),
+    ...(k.ssd && !arch ? ["# An instance without instance-store NVMe would keep containerd, kubelet and SOCI data on its root volume (logged)."] : []),
+    "",
+  ].join("\n");
+}
+
 /** A Karpenter EC2NodeClass (karpenter.k8s.aws/v1) carrying the user data; call with validated settings. */
 export function ec2NodeClass(k: KarpenterNodeClassSettings, userData: string): string {
   const discovery = [{ tags: { "karpenter.sh/discovery": k.discoveryTag! } }];

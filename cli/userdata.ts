@@ -3,6 +3,7 @@
  * (or a Karpenter EC2NodeClass carrying it). No network calls.
  */
 import {
+  AT_BOOT,
   ClusterConnection,
   DEFAULT_MIRROR_BASE_URL,
   DEFAULT_SOCI_VERSION,
@@ -12,6 +13,7 @@ import {
   renderUserData,
   SociMode,
 } from "../userdata";
+import { releaseArch } from "../userdata/releases";
 import { DEFAULTS } from "../components/defaults";
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { nodeArchitecture } from "../validation/instanceTypes";
@@ -21,7 +23,7 @@ import { ConfigProblem, dedupeProblems } from "../validation/problems";
 import { CLUSTER_FLAGS, FlagOptions, parseFlags, throwIfUsageProblems } from "./flags";
 import { resolveInstanceFacts } from "./instanceFacts";
 import { BUILT_IN_INSTANCE_TYPES, INSTANCE_TABLE_AS_OF } from "./instanceTable";
-import { ec2NodeClass, KarpenterFlagValues, karpenterFlagsWithoutKarpenter, karpenterFromFlags } from "./karpenter";
+import { ec2NodeClass, KarpenterFlagValues, karpenterFlagsWithoutKarpenter, karpenterFromFlags, nodePoolRequirements } from "./karpenter";
 
 export const USERDATA_USAGE = `Usage: soci-eks userdata --instance-type T [options]
 
@@ -35,6 +37,9 @@ Instance (the user data is sized for it):
   --vcpus N --memory-mib N --arch x86_64|arm64 [--nvme-disks N]
                                     its facts as \`aws ec2 describe-instance-types\` reports them
                                     (--nvme-disks: NVMe instance-store disks, default 0)
+  With --karpenter on AL2023 the instance flags are optional: without them one document serves every
+  instance type (the node picks its release from uname -m and sizes SOCI from nproc and memory at boot),
+  and the NodePool requirements it assumes are printed as comments above the EC2NodeClass.
 
 Node:
   --os al2023|bottlerocket          OS family (default al2023)
@@ -175,10 +180,11 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
   const warnings: string[] = [];
   const karpenter = v.karpenter ?? false;
 
-  const facts = resolveInstanceFacts(
-    { instanceType: v["instance-type"], vcpus: v.vcpus, memoryMiB: v["memory-mib"], arch: v.arch, nvmeDisks: v["nvme-disks"] },
-    problems,
-  );
+  const factsFlags = { instanceType: v["instance-type"], vcpus: v.vcpus, memoryMiB: v["memory-mib"], arch: v.arch, nvmeDisks: v["nvme-disks"] };
+  // An EC2NodeClass serves every instance type its NodePools allow: on AL2023 without instance flags the node
+  // decides at boot (release from uname -m, SOCI's parallelism from nproc and memory).
+  const atBoot = karpenter && (v.os ?? DEFAULTS.os) === "al2023" && Object.values(factsFlags).every((f) => f === undefined);
+  const facts = atBoot ? undefined : resolveInstanceFacts(factsFlags, problems);
 
   const labelPairs = (v.label ?? []).map((t) => parseLabel(t, problems)).filter((p): p is [string, string] => p !== undefined);
   const taints = (v.taint ?? []).map((t) => parseTaint(t, problems)).filter((t): t is NodeTaint => t !== undefined);
@@ -233,7 +239,7 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
   }
   throwIfUsageProblems(dedupeProblems(problems));
 
-  const validFacts = facts!; // a missing fact is a problem, thrown above
+  const validFacts = facts; // a missing fact is a problem, thrown above (unless the node decides at boot)
   const mode = settings.sociMode as SociMode; // validated
   const localStorage = settings.ssd
     ? { raid0: true, keepSociOnRootVolume: settings.keepSociOnRootVolume ?? false, ...(karpenter ? { arrayBuiltByKarpenter: true } : {}) }
@@ -245,8 +251,8 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
       mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
       ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
     },
-    instance: validFacts,
-    architecture: nodeArchitecture(validFacts)!,
+    instance: validFacts ?? AT_BOOT,
+    architecture: validFacts ? nodeArchitecture(validFacts)! : AT_BOOT,
     ...(cluster ? { cluster } : {}),
     ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
     ...(labelPairs.length > 0 ? { labels } : {}),
@@ -261,5 +267,6 @@ export function runUserdata(argv: string[], out: (s: string) => void, err: (s: s
   const request = parseUserdataArgs(argv);
   const text = renderUserData(request.os, request.options).text;
   for (const w of request.warnings) err(`soci-eks userdata: warning: ${w}\n`);
-  out(request.karpenter ? ec2NodeClass(request.karpenter, text) : text);
+  const arch = request.options.architecture === AT_BOOT ? undefined : releaseArch(request.options.architecture);
+  out(request.karpenter ? nodePoolRequirements(request.karpenter, arch) + ec2NodeClass(request.karpenter, text) : text);
 }

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
-import { Architecture, ClusterConnection, InstanceFacts, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
+import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOptions, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
@@ -208,7 +208,7 @@ const PLACEHOLDER_CLUSTER: ClusterConnection = {
 };
 
 /** The renderer's options for a validated node group (call only after validation passed). */
-export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts): NodeBootstrapOptions {
+export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts): InstanceTypeBootstrapOptions {
   return {
     mode: settings.sociMode as SociMode,
     release: {

@@ -7,7 +7,7 @@
 # when its stamp (hash of the wrapper's go.mod, go.sum, tools.go, the Go version and
 # the build flags) differs from lab/.bin/.stamps/<binary>. Logs go to stderr.
 #
-# Usage: lab/build-tools.sh [name...]   (names: soci containerd registry crictl nodeadm imds-mock labtools nodeadm-sim)
+# Usage: lab/build-tools.sh [name...]   (names: soci containerd registry crictl nodeadm imds-mock labtools nodeadm-sim karpenter-merge)
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,7 +57,16 @@ TARGETS=(
   "imds-mock|0|github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock|ec2-metadata-mock"
   "labtools|0|./cmd/mkimage ./cmd/labentry ./cmd/labpause ./cmd/countproxy|mkimage labentry labpause countproxy"
   "nodeadm-sim|0|.|nodeadm-sim"
+  "karpenter-merge|0|.|karpenter-merge"
 )
+
+# toolchain_for DIR: `local`, or go<version> when the wrapper's go.mod needs a newer Go than this one
+# (karpenter-provider-aws v1.15.2 needs go 1.26.11; the go command fetches that toolchain from the module proxy).
+toolchain_for() {
+  local want have=${GO_VERSION#go}
+  want=$(awk '$1 == "go" { print $2; exit }' "$1/go.mod")
+  if [[ $(printf '%s\n%s\n' "$want" "$have" | sort -V | tail -n 1) == "$have" ]]; then echo local; else echo "go$want"; fi
+}
 
 stamp_of() { # dir cgo ldflags
   local dir=$1 cgo=$2 ldflags=$3
@@ -80,10 +89,10 @@ build_target() {
     log "$name: up to date ($bins)"
     return 0
   fi
-  log "$name: building $bins (CGO_ENABLED=$cgo)"
+  log "$name: building $bins (CGO_ENABLED=$cgo, GOTOOLCHAIN=$(toolchain_for "$dir"))"
   t0=$SECONDS
   # shellcheck disable=SC2086 # pkgs is a space-separated list on purpose
-  (cd "$dir" && CGO_ENABLED=$cgo go build -trimpath -ldflags "-s -w $ldflags" -o "$BIN_DIR/" $pkgs) >&2 \
+  (cd "$dir" && GOTOOLCHAIN=$(toolchain_for "$dir") CGO_ENABLED=$cgo go build -trimpath -ldflags "-s -w $ldflags" -o "$BIN_DIR/" $pkgs) >&2 \
     || die "$name: go build failed"
   for b in $bins; do
     [[ -x $BIN_DIR/$b ]] || die "$name: $b not produced"

@@ -1,4 +1,5 @@
 import { readAsset } from "./assets";
+import { stripFullLineComments } from "./compact";
 import { renderCloudConfig, renderEnvFile, WriteFile } from "./cloudConfig";
 import { renderContainerdSociConfig } from "./containerdConfig";
 import { assembleMime } from "./mime";
@@ -18,14 +19,23 @@ import {
 } from "./paths";
 import { releaseArch } from "./releases";
 import { renderSociDaemonConfig } from "./sociConfig";
-import { LocalStorageOptions, MimePart, NodeBootstrapOptions, RenderedUserData, UserDataRenderer } from "./types";
+import { AT_BOOT, InstanceFacts, LocalStorageOptions, MimePart, NodeBootstrapOptions, RenderedUserData, UserDataRenderer } from "./types";
 
 /** Content type nodeadm reads; cloud-init ignores it. */
 export const NODECONFIG_CONTENT_TYPE = "application/node.eks.aws";
-/** The installer script, shipped as a real file and embedded verbatim. */
+/** The installer script, shipped as a real file and written to the node by the cloud-config part. */
 export const INSTALLER_SCRIPT = "scripts/al2023-install-soci.sh";
+/** Where the cloud-config part writes the installer on the node. */
+export const INSTALLER_PATH = `${SOCI_EKS_LIBEXEC}/install-soci.sh`;
+/** The user-data shell part: a few lines that run the installer (cloud-final runs it after write_files). */
+export const RUN_INSTALLER_SCRIPT = "scripts/run-installer.sh";
 export const PAUSE_IMPORT_SCRIPT = "scripts/import-pause.sh";
 export const VERIFY_LOCAL_STORAGE_SCRIPT = "scripts/verify-local-storage.sh";
+
+/** A script or unit as the node gets it: without its comment lines (see {@link stripFullLineComments}). */
+export function nodeAsset(relativePath: string): string {
+  return stripFullLineComments(readAsset(relativePath), `userdata/${relativePath}`);
+}
 
 /** The NodeConfig for the node: SOCI wiring (unless `off`), cluster, registration and storage. */
 export function al2023NodeConfig(options: NodeBootstrapOptions): NodeConfigSpec {
@@ -51,15 +61,24 @@ export function al2023NodeConfig(options: NodeBootstrapOptions): NodeConfigSpec 
   return spec;
 }
 
+/**
+ * The instance SOCI's config.toml is sized for when the node sizes it at boot: the smallest, so that the file is
+ * valid and conservative before the installer rewrites the parallelism knobs from nproc and MemTotal.
+ */
+export const AT_BOOT_BASELINE: Pick<InstanceFacts, "vcpus" | "memoryMiB"> = { vcpus: 1, memoryMiB: 512 };
+
 /** The installer's parameters, written to /etc/soci-eks/install.env. */
 export function installerEnvironment(options: NodeBootstrapOptions): Record<string, string> {
   return {
     SOCI_EKS_MODE: options.mode,
     SOCI_EKS_SOCI_VERSION: options.release.version,
-    SOCI_EKS_ARCH: releaseArch(options.architecture),
+    // `auto`: the installer picks amd64 or arm64 from uname -m.
+    SOCI_EKS_ARCH: options.architecture === AT_BOOT ? "auto" : releaseArch(options.architecture),
     SOCI_EKS_MIRROR_BASE_URL: options.release.mirrorBaseUrl,
     SOCI_EKS_SOCI_SHA256: options.release.sha256 ?? "",
     SOCI_EKS_EXTRA_ECR_REGISTRIES: (options.extraEcrRegistries ?? []).join(" "),
+    // `at-boot`: the installer rewrites config.toml's parallelism from nproc and MemTotal (parallelTuning's rules).
+    ...(options.instance === AT_BOOT ? { SOCI_EKS_TUNING: AT_BOOT } : {}),
   };
 }
 
@@ -73,58 +92,70 @@ export function arrayDirectories(storage: LocalStorageOptions): string[] {
   return dirs;
 }
 
-/** ssd node groups: the check that keeps kubelet off the root volume when the array is missing. */
-export function localStorageWriteFiles(storage: LocalStorageOptions): WriteFile[] {
+/**
+ * ssd node groups: the check that keeps kubelet off the root volume when the array is missing. With
+ * `noInstanceStore: "root-volume"` (one document for many instance types), an instance that has no
+ * instance-store NVMe disk at all runs on its root volume with a warning instead.
+ */
+export function localStorageWriteFiles(storage: LocalStorageOptions, noInstanceStore: "fail" | "root-volume" = "fail"): WriteFile[] {
   const env = renderEnvFile({
     SOCI_EKS_ARRAY_MOUNT: INSTANCE_STORE_ARRAY_MOUNT,
     SOCI_EKS_ARRAY_DIRS: arrayDirectories(storage).join(" "),
+    ...(noInstanceStore === "root-volume" ? { SOCI_EKS_NO_INSTANCE_STORE: noInstanceStore } : {}),
   });
   return [
     { path: SOCI_EKS_LOCAL_STORAGE_ENV, permissions: "0644", content: env },
-    { path: `${SOCI_EKS_LIBEXEC}/verify-local-storage.sh`, permissions: "0755", content: readAsset(VERIFY_LOCAL_STORAGE_SCRIPT) },
+    { path: `${SOCI_EKS_LIBEXEC}/verify-local-storage.sh`, permissions: "0755", content: nodeAsset(VERIFY_LOCAL_STORAGE_SCRIPT) },
     {
       path: `${SYSTEMD_DIR}/kubelet.service.d/10-soci-eks-local-storage.conf`,
       permissions: "0644",
-      content: readAsset("units/kubelet-local-storage.conf"),
+      content: nodeAsset("units/kubelet-local-storage.conf"),
     },
   ];
 }
 
-/** Files the cloud-config part writes before the installer runs. */
+/** Files the cloud-config part writes before the installer runs (the installer itself included). */
 export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
-  const storage = options.localStorage?.raid0 ? localStorageWriteFiles(options.localStorage) : [];
+  const noInstanceStore = options.instance === AT_BOOT ? "root-volume" : "fail";
+  const storage = options.localStorage?.raid0 ? localStorageWriteFiles(options.localStorage, noInstanceStore) : [];
   if (options.mode === "off") return storage;
+  const sizing = options.instance === AT_BOOT ? AT_BOOT_BASELINE : options.instance;
   return [
     { path: SOCI_EKS_ENV, permissions: "0644", content: renderEnvFile(installerEnvironment(options)) },
     {
       path: SOCI_CONFIG,
       permissions: "0644",
-      content: renderSociDaemonConfig(options.mode, options.release.version, options.instance),
+      content: renderSociDaemonConfig(options.mode, options.release.version, sizing),
     },
-    { path: `${SOCI_EKS_LIBEXEC}/import-pause.sh`, permissions: "0755", content: readAsset(PAUSE_IMPORT_SCRIPT) },
-    { path: `${SYSTEMD_DIR}/soci-snapshotter.service`, permissions: "0644", content: readAsset("units/soci-snapshotter.service") },
-    { path: `${SYSTEMD_DIR}/soci-snapshotter.socket`, permissions: "0644", content: readAsset("units/soci-snapshotter.socket") },
+    { path: INSTALLER_PATH, permissions: "0755", content: nodeAsset(INSTALLER_SCRIPT) },
+    { path: `${SOCI_EKS_LIBEXEC}/import-pause.sh`, permissions: "0755", content: nodeAsset(PAUSE_IMPORT_SCRIPT) },
+    { path: `${SYSTEMD_DIR}/soci-snapshotter.service`, permissions: "0644", content: nodeAsset("units/soci-snapshotter.service") },
+    { path: `${SYSTEMD_DIR}/soci-snapshotter.socket`, permissions: "0644", content: nodeAsset("units/soci-snapshotter.socket") },
     {
       path: `${SYSTEMD_DIR}/containerd.service.d/10-soci-eks.conf`,
       permissions: "0644",
-      content: readAsset("units/containerd-soci.conf"),
+      content: nodeAsset("units/containerd-soci.conf"),
     },
     {
       path: `${SYSTEMD_DIR}/soci-eks-pause-import.service`,
       permissions: "0644",
-      content: readAsset("units/soci-eks-pause-import.service"),
+      content: nodeAsset("units/soci-eks-pause-import.service"),
     },
     ...storage,
   ];
 }
 
-/** The MIME parts, in the order the node consumes them: NodeConfig, files, installer. */
+/**
+ * The MIME parts, in the order the node consumes them: NodeConfig (nodeadm), files with the installer
+ * (cloud-config, gz+b64 inside the YAML), and a few lines of shell that run the installer (cloud-final).
+ * Every part is plain text, so it survives Karpenter's and EKS's merge of the document.
+ */
 export function al2023Parts(options: NodeBootstrapOptions): MimePart[] {
   const parts: MimePart[] = [{ contentType: NODECONFIG_CONTENT_TYPE, content: renderNodeConfig(al2023NodeConfig(options)) }];
   const files = al2023WriteFiles(options);
-  if (files.length > 0) parts.push({ contentType: "text/cloud-config", content: renderCloudConfig(files), gzip: true });
+  if (files.length > 0) parts.push({ contentType: "text/cloud-config", content: renderCloudConfig(files) });
   if (options.mode === "off") return parts;
-  parts.push({ contentType: "text/x-shellscript", content: readAsset(INSTALLER_SCRIPT), gzip: true });
+  parts.push({ contentType: "text/x-shellscript", content: nodeAsset(RUN_INSTALLER_SCRIPT) });
   return parts;
 }
 

@@ -1,6 +1,6 @@
 import { stringify } from "smol-toml";
 import { parallelTuning } from "./sociConfig";
-import { NodeBootstrapOptions, RenderedUserData, SociMode, UserDataRenderer } from "./types";
+import { AT_BOOT, NodeBootstrapOptions, RenderedUserData, SociMode, UserDataRenderer } from "./types";
 
 /**
  * Bottlerocket (1.44.0+) has SOCI built in: TOML settings choose the snapshotter and tune
@@ -51,6 +51,9 @@ export function bottlerocketSettings(options: NodeBootstrapOptions): Record<stri
   if (Object.keys(kubernetes).length > 0) settings.kubernetes = kubernetes;
 
   if (options.mode === "parallel") {
+    if (options.instance === AT_BOOT) {
+      throw new Error("Bottlerocket settings are static: size parallel mode for one instance type (its vCPUs and memory), not at boot");
+    }
     const t = parallelTuning(options.instance);
     settings["container-runtime"] = { snapshotter: "soci" };
     settings["container-runtime-plugins"] = {

@@ -1,3 +1,4 @@
+import { gzipSync } from "zlib";
 import { stringify } from "yaml";
 
 /** One cloud-init `write_files` entry. */
@@ -10,10 +11,25 @@ export interface WriteFile {
   permissions: string;
 }
 
-/** A `#cloud-config` document that writes files (cloud-init runs it before user scripts). */
+/** gzip (level 9, no timestamp: deterministic) then base64 on one line: cloud-init's `gz+b64` encoding. */
+export function gzipBase64(content: string): string {
+  return gzipSync(Buffer.from(content, "utf8"), { level: 9 }).toString("base64");
+}
+
+/**
+ * A `#cloud-config` document that writes files (cloud-init runs it before user scripts).
+ * Each file travels compressed inside the YAML (`encoding: gz+b64`), so the part itself is plain text that
+ * survives a merger which keeps only a part's `Content-Type` and body, and the document stays small.
+ */
 export function renderCloudConfig(files: WriteFile[]): string {
   const doc = {
-    write_files: files.map((f) => ({ path: f.path, owner: "root:root", permissions: f.permissions, content: f.content })),
+    write_files: files.map((f) => ({
+      path: f.path,
+      owner: "root:root",
+      permissions: f.permissions,
+      encoding: "gz+b64",
+      content: gzipBase64(f.content),
+    })),
   };
   return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
 }

@@ -1,10 +1,4 @@
-import { gzipSync } from "zlib";
 import { MimePart } from "./types";
-
-/** Base64 wrapped at 76 characters per line (RFC 2045). */
-function base64Lines(data: Buffer): string {
-  return (data.toString("base64").match(/.{1,76}/g) ?? []).join("\n");
-}
 
 /** The boundary of every document we render; fixed so output is deterministic. */
 export const MIME_BOUNDARY = "==SOCI-EKS-BOUNDARY==";
@@ -20,12 +14,14 @@ export interface PartText {
 /**
  * How one part is written: its headers and body. {@link assembleMime} writes every part with it, and so does any
  * other assembler that must produce the same part bytes (the @pulumi/eks plug-in hands parts to @pulumi/eks's).
+ * One header, `Content-Type`, and a 7-bit text body: mergers (Karpenter, EKS managed node groups) rewrite each
+ * part with its `Content-Type` and body only, so nothing may rely on a `Content-Transfer-Encoding`.
  */
 export function partText(part: MimePart): PartText {
-  if (part.gzip) {
-    // gzip output has no timestamp from zlib's gzipSync (mtime 0), so the text stays deterministic.
-    const body = base64Lines(gzipSync(Buffer.from(part.content, "utf8"), { level: 9 }));
-    return { headers: ["Content-Type: application/x-gzip", "Content-Transfer-Encoding: base64"], body };
+  // A merger re-serializes the body byte for byte under a new header; only 7-bit text survives every path.
+  const nonAscii = /[^\x09\x0a\x0d\x20-\x7e]/.exec(part.content);
+  if (nonAscii) {
+    throw new Error(`a ${part.contentType} part contains a character outside 7-bit ASCII (U+${nonAscii[0].codePointAt(0)!.toString(16).padStart(4, "0")})`);
   }
   // The line break before the next delimiter belongs to the delimiter (RFC 2046), so a part
   // that ends in a newline keeps it when parsed.
@@ -34,8 +30,10 @@ export function partText(part: MimePart): PartText {
 
 /**
  * Assembles a MIME multipart/mixed document from typed parts, in order.
- * EKS managed node groups require this format for Amazon Linux user data and
- * append their own NodeConfig part to it.
+ * EKS managed node groups require this format for Amazon Linux user data and append their own NodeConfig
+ * part to it; Karpenter re-parses it and rewrites every part with only its `Content-Type` header.
+ * So every part is plain 7-bit text with a `Content-Type` and nothing else: no `Content-Transfer-Encoding`
+ * (a merger drops it, and the node would then read base64 text where gzip bytes were meant).
  */
 export function assembleMime(parts: MimePart[]): string {
   if (parts.length === 0) throw new Error("a MIME user-data document needs at least one part");

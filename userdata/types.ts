@@ -99,16 +99,31 @@ export interface LocalStorageOptions {
   arrayBuiltByKarpenter?: boolean;
 }
 
+/**
+ * Decided on the node at boot: one document serves many instance types (a Karpenter EC2NodeClass).
+ * The AL2023 installer then reads the architecture from `uname -m` and sizes SOCI's parallelism from
+ * `nproc` and `/proc/meminfo`; Bottlerocket settings are static and need the instance's facts.
+ */
+export const AT_BOOT = "at-boot";
+/** See {@link AT_BOOT}. */
+export type AtBoot = typeof AT_BOOT;
+
 /** Everything a renderer needs to produce a node's user data. */
 export interface NodeBootstrapOptions {
   /** How the node pulls images. */
   mode: SociMode;
   /** The SOCI release to install (ignored when `mode` is `off`). */
   release: SociReleaseOptions;
-  /** Instance facts used for sizing SOCI's parallelism. */
-  instance: InstanceFacts;
-  /** Architecture of the AMI the node boots. */
-  architecture: Architecture;
+  /**
+   * Instance facts used for sizing SOCI's parallelism, or {@link AT_BOOT} for one document that serves many
+   * instance types (AL2023 only: the node sizes it from nproc and its memory at boot).
+   */
+  instance: InstanceFacts | AtBoot;
+  /**
+   * Architecture of the AMI the node boots, or {@link AT_BOOT} (AL2023 only: the installer picks the release
+   * tarball from `uname -m`; the NodePool then decides, through `kubernetes.io/arch`, which architectures run).
+   */
+  architecture: Architecture | AtBoot;
   /**
    * Cluster fields to put in the NodeConfig. Leave unset for EKS managed node groups without
    * a custom AMI (EKS appends its own NodeConfig); required for Karpenter-free custom AMIs and the CLI.
@@ -116,7 +131,13 @@ export interface NodeBootstrapOptions {
   cluster?: ClusterConnection;
   /** Extra ECR registries (`<account>.dkr.ecr.<region>.amazonaws.com`) the node's credential helper serves, besides its own account's. */
   extraEcrRegistries?: string[];
-  /** Local NVMe instance storage layout; absent means everything stays on the root volume. */
+  /**
+   * Local NVMe instance storage layout; absent means everything stays on the root volume. With
+   * `instance: AT_BOOT`, an instance without instance-store NVMe disks keeps its data on the root volume (the
+   * kubelet check logs a warning and lets kubelet start); an instance whose disks exist but whose array is
+   * missing still keeps kubelet from starting. Karpenter NodePools should require
+   * `karpenter.k8s.aws/instance-local-nvme` so such instances are not launched at all.
+   */
   localStorage?: LocalStorageOptions;
   /** Node labels set at registration (renderers that own registration use them; EKS MNG sets its own). */
   labels?: Record<string, string>;
@@ -124,19 +145,18 @@ export interface NodeBootstrapOptions {
   taints?: NodeTaint[];
 }
 
+/** Bootstrap options for one known instance type (what the Pulumi components render). */
+export type InstanceTypeBootstrapOptions = NodeBootstrapOptions & { instance: InstanceFacts; architecture: Architecture };
+
 /** One part of a MIME multipart user-data document. */
 export interface MimePart {
   /** MIME content type, e.g. `application/node.eks.aws`. */
   contentType: string;
-  /** The part's body (text). */
-  content: string;
   /**
-   * Send the part gzip-compressed and base64-encoded as `application/x-gzip`. cloud-init
-   * decompresses such parts and recognises the result by its first line (`#cloud-config`, `#!`);
-   * nodeadm reads only `application/node.eks.aws` parts, so NodeConfig parts stay plain.
-   * It keeps the document well inside EC2's 16 KiB user-data limit, leaving room for the part EKS appends.
+   * The part's body (text), sent as is: no part carries a `Content-Transfer-Encoding`, because mergers
+   * (Karpenter, EKS managed node groups) re-serialize each part with its `Content-Type` and body only.
    */
-  gzip?: boolean;
+  content: string;
 }
 
 /** The rendered user data of one node group. */

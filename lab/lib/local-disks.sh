@@ -32,14 +32,18 @@ make_disks() {
   done
 }
 
-# Undoes the array: every mount made since the stand-in ran (newest first), md, loop devices.
-SSD_MOUNT_MARK=0
-max_mount_id() { awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' /proc/self/mountinfo; }
+# Undoes the array: every mount made since the stand-in ran (deepest path first), md, loop devices.
+# The mounts present before are remembered by id, device, root and path: mount ids are not increasing
+# (the kernel hands out the lowest free id, across all namespaces, so a concurrent lab's unmounts free ids
+# below any "highest id" mark), and a mark missed the array's mounts when another lab ran at the same time.
+SSD_MOUNTS_BEFORE=
+mount_keys() { awk '{print $1, $3, $4, $5}' /proc/self/mountinfo; }
 teardown_disks() {
   local m d
-  if ((SSD_MOUNT_MARK > 0)); then # the stand-in ran: undo its mounts
-    awk -v mark="$SSD_MOUNT_MARK" '$1 > mark {print $1, $5}' /proc/self/mountinfo | sort -rn |
-      while read -r _ m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  if [[ -n $SSD_MOUNTS_BEFORE ]]; then # the stand-in ran: undo its mounts
+    awk 'NR == FNR {seen[$0] = 1; next} !(($1 " " $3 " " $4 " " $5) in seen) {print $5}' \
+      <(printf '%s\n' "$SSD_MOUNTS_BEFORE") /proc/self/mountinfo | sort -r |
+      while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
   fi
   [[ -e /dev/md/kubernetes ]] && { mdadm --stop /dev/md/kubernetes >/dev/null 2>&1 || true; }
   for d in "${SSD_LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
@@ -95,7 +99,7 @@ ssd_boot() {
   [[ ${storage[0]} == raid0 ]] || { log "NodeConfig asks for localStorage '${storage[0]}', not raid0"; return 1; }
   [[ -e /proc/mdstat ]] || md_flag=(--no-md)
   SSD_SIM_RC=0
-  SSD_MOUNT_MARK=$(max_mount_id)
+  SSD_MOUNTS_BEFORE=$(mount_keys)
   bash "$LAB_DIR/lib/setup-local-disks-sim.sh" raid0 --by-id "$byid" --dir "$SSD_ARRAY_ROOT" "${md_flag[@]}" "${storage[@]:1}" \
     >"$LOGS/setup-local-disks-$name.log" 2>&1 || SSD_SIM_RC=$?
   return 0

@@ -555,5 +555,10 @@ if trial exp-bottom-layer-fails -; then
 fi
 T_BEFORE_RUN=
 
+# ---------------------------------------------------------------- Karpenter's merge (issue 14) ---
+# shellcheck source=lab/lib/karpenter-merge.sh
+. "$LAB_DIR/lib/karpenter-merge.sh"
+if [[ ${LAB_SKIP_KARPENTER:-0} == 1 ]]; then skip "karpenter section: LAB_SKIP_KARPENTER=1"; else karpenter_section || fail "karpenter section stopped early (exit $?; see $LOGS)"; fi
+
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
 ((FAILED == 0))

@@ -5,13 +5,18 @@ Runs cloud-init's own UserDataProcessor (the MIME walk cloud-init does at boot),
 part to the cloud-init part handler for its content type (shell scripts and cloud-config),
 validates the merged cloud-config against cloud-init's JSON schema, and prints a JSON report:
 parts seen, scripts written, write_files paths, unhandled content types.
-Usage: cloudinit_consume.py USERDATA_FILE WORKDIR
+With ROOT, cloud-init's own write_files module (cc_write_files) then writes every file under ROOT
+(decoding gz+b64 and setting permissions as on a node; ownership is left to the test's user).
+Usage: cloudinit_consume.py USERDATA_FILE WORKDIR [ROOT]
+       cloudinit_consume.py --batch JOBS.json   (a list of [USERDATA_FILE, WORKDIR, ROOT]: prints a list
+       of {"report": ...} or {"error": "..."}, one per job, from one Python process)
 """
 import json
 import os
 import sys
 
 from cloudinit import handlers
+from cloudinit.config import cc_write_files
 from cloudinit.config.schema import get_schema, validate_cloudconfig_schema
 from cloudinit.handlers.cloud_config import CloudConfigPartHandler
 from cloudinit.handlers.shell_script import ShellScriptPartHandler
@@ -28,8 +33,7 @@ class _LabDatasource:
         return "i-0soci0eks0lab"
 
 
-def main() -> int:
-    userdata_file, workdir = sys.argv[1], sys.argv[2]
+def consume(userdata_file, workdir, root):
     paths = Paths({"cloud_dir": os.path.join(workdir, "cloud"), "run_dir": os.path.join(workdir, "run")})
     paths.datasource = _LabDatasource()
     os.makedirs(paths.get_ipath_cur(), exist_ok=True)
@@ -72,6 +76,26 @@ def main() -> int:
         # Raises SchemaValidationError (non-zero exit) if cloud-init would reject the config.
         validate_cloudconfig_schema(merged, get_schema(), strict=True)
         report["write_files"] = [w["path"] for w in merged.get("write_files", [])]
+        if root is not None:
+            rebased = [dict(w, path=os.path.join(root, w["path"].lstrip("/"))) for w in merged.get("write_files", [])]
+            cc_write_files.util.chownbyname = lambda *_args: None
+            cc_write_files.write_files("write_files", rebased, "root:root")
+    return report
+
+
+def main() -> int:
+    if sys.argv[1] == "--batch":
+        with open(sys.argv[2], encoding="utf-8") as f:
+            jobs = json.load(f)
+        out = []
+        for userdata_file, workdir, root in jobs:
+            try:
+                out.append({"report": consume(userdata_file, workdir, root)})
+            except Exception as e:  # one bad document must not hide the others' reports
+                out.append({"error": f"{type(e).__name__}: {e}"})
+        json.dump(out, sys.stdout)
+        return 0
+    report = consume(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     json.dump(report, sys.stdout)
     return 0
 

@@ -3,7 +3,8 @@ import { createHash } from "crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
 import * as path from "path";
 import { renderUserData, NodeBootstrapOptions } from "../../userdata";
-import { applyWriteFiles, cloudConfigFiles, parseMime } from "./userdata";
+import { INSTALLER_PATH } from "../../userdata/al2023";
+import { applyWriteFiles, cloudConfigFiles } from "./userdata";
 
 export interface RunResult {
   code: number | null;
@@ -23,18 +24,15 @@ export function runBash(script: string, env: Record<string, string>): Promise<Ru
 }
 
 /**
- * Lays the user data down in a throwaway root as cloud-init would (write_files), and
- * writes the installer part to `<root>/var/lib/cloud/instance/scripts/part-003`.
- * Returns the script's path.
+ * Lays the user data down in a throwaway root as cloud-init would (write_files, the installer included)
+ * and returns the installer's path there (`<root>/usr/local/libexec/soci-eks/install-soci.sh`), which the
+ * user data's shell part runs on a node. `scriptText` replaces the installer the user data wrote.
  */
 export async function prepareRoot(root: string, options: NodeBootstrapOptions, scriptText?: string): Promise<string> {
   const text = renderUserData("al2023", options).text;
   applyWriteFiles(await cloudConfigFiles(text), root);
-  const parts = await parseMime(text);
-  const script = scriptText ?? parts.find((p) => p.contentType === "text/x-shellscript")!.content;
-  const scriptPath = path.join(root, "var/lib/cloud/instance/scripts/part-003");
-  applyWriteFiles([{ path: "/var/lib/cloud/instance/scripts/part-003", content: script, permissions: "0700", owner: "root:root" }], root);
-  return scriptPath;
+  if (scriptText !== undefined) applyWriteFiles([{ path: INSTALLER_PATH, content: scriptText, permissions: "0755", owner: "root:root" }], root);
+  return path.join(root, INSTALLER_PATH);
 }
 
 /** path → "mode sha256" for every file under root (a content snapshot). */

@@ -1,6 +1,6 @@
-import { readFileSync } from "fs";
 import * as path from "path";
 import { parse as parseToml } from "smol-toml";
+import { INSTALLER_PATH, INSTALLER_SCRIPT, nodeAsset, RUN_INSTALLER_SCRIPT } from "../../userdata/al2023";
 import { cloudConfigFiles, containerdToml, nodeConfigs, parseMime } from "./userdata";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -63,7 +63,8 @@ export async function sociWiringProblems(text: string, mode: "lazy" | "parallel"
   }
 
   const script = parts.find((p) => p.contentType === "text/x-shellscript")?.content;
-  const installer = readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8");
-  if (script !== installer) problems.push("installer part differs from userdata/scripts/al2023-install-soci.sh");
+  if (script !== nodeAsset(RUN_INSTALLER_SCRIPT)) problems.push("shell part differs from userdata/scripts/run-installer.sh");
+  if (!script?.includes(`exec "\${SOCI_EKS_ROOT:-}${INSTALLER_PATH}"\n`)) problems.push(`shell part does not run ${INSTALLER_PATH}`);
+  if (byPath.get(INSTALLER_PATH)?.content !== nodeAsset(INSTALLER_SCRIPT)) problems.push(`${INSTALLER_PATH} is not the installer`);
   return problems;
 }

@@ -1,10 +1,11 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, describe, it } from "node:test";
 import { renderUserData } from "../../userdata";
+import { INSTALLER_SCRIPT, nodeAsset, RUN_INSTALLER_SCRIPT } from "../../userdata/al2023";
 import { assembleMime } from "../../userdata/mime";
 import { bootstrapOptions } from "../helpers/options";
 import { REPO_ROOT } from "../helpers/sociWiring";
@@ -26,7 +27,7 @@ function consume(text: string): { status: number | null; report?: CloudInitRepor
   workdirs.push(workdir);
   const file = path.join(workdir, "user-data");
   writeFileSync(file, text);
-  const r = spawnSync(PYTHON, [CONSUMER, file, workdir], { encoding: "utf8" });
+  const r = spawnSync(PYTHON, [CONSUMER, file, workdir, path.join(workdir, "root")], { encoding: "utf8" });
   return { status: r.status, report: r.status === 0 ? JSON.parse(r.stdout) : undefined, stderr: r.stderr, workdir };
 }
 
@@ -34,17 +35,27 @@ describe("cloud-init (Debian's cloud-init package) consumes the user data", () =
   after(() => workdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   for (const mode of ["lazy", "parallel"] as const) {
-    it(`${mode}: runs our script, writes our files, leaves the NodeConfig to nodeadm`, () => {
+    it(`${mode}: runs our script, writes our files (the installer among them), leaves the NodeConfig to nodeadm`, () => {
       const { status, report, stderr, workdir } = consume(renderUserData("al2023", bootstrapOptions({ mode })).text);
       assert.equal(status, 0, stderr);
       assert.deepEqual(report!.parts.map((p) => p.contentType), ["application/node.eks.aws", "text/cloud-config", "text/x-shellscript"]);
       assert.deepEqual(report!.unhandled, ["application/node.eks.aws"]);
       assert.deepEqual(report!.scripts, ["part-003"]);
       const written = readFileSync(path.join(workdir, "cloud/instance/scripts/part-003"), "utf8");
-      assert.equal(written, readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8"));
+      assert.equal(written, nodeAsset(RUN_INSTALLER_SCRIPT));
+      // cloud-init's write_files decoded the gz+b64 installer: the commented source minus its comment lines.
+      const installer = readFileSync(path.join(workdir, "root/usr/local/libexec/soci-eks/install-soci.sh"), "utf8");
+      assert.equal(installer, nodeAsset(INSTALLER_SCRIPT));
+      assert.equal(statSync(path.join(workdir, "root/usr/local/libexec/soci-eks/install-soci.sh")).mode & 0o777, 0o755);
+      const source = readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8");
+      assert.deepEqual(
+        installer.split("\n").filter((l) => !/^\s*#/.test(l)),
+        source.split("\n").filter((l) => !/^\s*#/.test(l)),
+      );
       assert.deepEqual(report!.write_files, [
         "/etc/soci-eks/install.env",
         "/etc/soci-snapshotter-grpc/config.toml",
+        "/usr/local/libexec/soci-eks/install-soci.sh",
         "/usr/local/libexec/soci-eks/import-pause.sh",
         "/etc/systemd/system/soci-snapshotter.service",
         "/etc/systemd/system/soci-snapshotter.socket",

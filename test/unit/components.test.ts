@@ -1,12 +1,11 @@
 import { strict as assert } from "assert";
-import { readFileSync } from "fs";
-import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { captureWarnings, installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
 import { nodeConfigs, parseMime, cloudConfigFiles } from "../helpers/userdata";
-import { sociWiringProblems, REPO_ROOT } from "../helpers/sociWiring";
+import { sociWiringProblems } from "../helpers/sociWiring";
 import { parse as parseToml } from "smol-toml";
+import { INSTALLER_PATH, INSTALLER_SCRIPT, nodeAsset, RUN_INSTALLER_SCRIPT } from "../../userdata/al2023";
 
 const mocks = installMocks(false);
 // Components load after the mocks are installed.
@@ -114,8 +113,9 @@ describe("SociCluster with the default settings", () => {
     assert.deepEqual(await sociWiringProblems(text, "lazy"), []);
     const parts = await parseMime(text);
     assert.deepEqual(parts.map((p) => p.contentType), ["application/node.eks.aws", "text/cloud-config", "text/x-shellscript"]);
-    const installer = readFileSync(path.join(REPO_ROOT, "userdata", "scripts", "al2023-install-soci.sh"), "utf8");
-    assert.equal(parts[2].content, installer);
+    assert.equal(parts[2].content, nodeAsset(RUN_INSTALLER_SCRIPT));
+    const installer = (await cloudConfigFiles(text)).find((f) => f.path === INSTALLER_PATH)!;
+    assert.equal(installer.content, nodeAsset(INSTALLER_SCRIPT));
     const [nc] = await nodeConfigs(text);
     assert.equal(nc.kind, "NodeConfig");
     assert.equal(nc.spec.cluster, undefined, "EKS adds the cluster fields for managed node groups");
@@ -408,14 +408,14 @@ describe("SociNodeGroup", () => {
 
   it("warns when EKS's own NodeConfig part may push the merged user data over the limit", async () => {
     const warnings = await captureWarnings(async () => {
-    await group("warn-roomy", { extraEcrRegistries: registries(2) });
-    await group("warn-tight", { extraEcrRegistries: registries(700) });
+      await group("warn-roomy", { extraEcrRegistries: registries(2) });
+      await group("warn-tight", { extraEcrRegistries: registries(550) });
     });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^warn-tight: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);
   });
 
-  it("the default lazy user data leaves room for EKS's part (gzip-compressed script and files)", async () => {
+  it("the default lazy user data leaves room for EKS's part (files gz+b64 in the cloud-config, comments stripped)", async () => {
     const ng = await group("roomy");
     const bytes = Buffer.byteLength(await promiseOf(ng.userData));
     assert.ok(bytes < 16384 - 3072, `${bytes} bytes`);

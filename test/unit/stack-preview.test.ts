@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
-import { parseMime } from "../helpers/userdata";
+import { cloudConfigFiles, parseMime } from "../helpers/userdata";
 
 // preview = true: outputs the mocks do not return would be unknown; the mocks return every property read.
 const mocks = installMocks(true);
@@ -25,8 +25,9 @@ describe("example stack during preview", () => {
     assert.equal(ng.amiType, "AL2023_ARM_64_STANDARD");
     assert.equal(ng.labels["soci-eks/mode"], "parallel");
     const lt = ofType(mocks, "aws:ec2/launchTemplate:LaunchTemplate")[0].inputs;
-    const parts = await parseMime(Buffer.from(lt.userData, "base64").toString());
-    assert.equal(parts.length, 3);
-    assert.match(parts[1].content, /SOCI_EKS_ARCH='arm64'/);
+    const text = Buffer.from(lt.userData, "base64").toString();
+    assert.equal((await parseMime(text)).length, 3);
+    const env = (await cloudConfigFiles(text)).find((f) => f.path === "/etc/soci-eks/install.env")!;
+    assert.match(env.content, /SOCI_EKS_ARCH='arm64'/);
   });
 });

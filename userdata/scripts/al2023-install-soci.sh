@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # soci-eks: installs the SOCI snapshotter on an AL2023 EKS node at first boot.
 #
-# Runs as a cloud-init user script (cloud-final), after nodeadm-config wrote the
-# containerd and kubelet configs from our NodeConfig and before nodeadm-run starts
-# containerd and kubelet. The cloud-config part of the same user data has already
-# written /etc/soci-eks/install.env, SOCI's config.toml and the systemd units.
+# The cloud-config part of the user data writes it to /usr/local/libexec/soci-eks/install-soci.sh,
+# together with /etc/soci-eks/install.env, SOCI's config.toml and the systemd units; the user data's
+# shell part runs it (cloud-final), after nodeadm-config wrote the containerd and kubelet configs
+# from our NodeConfig and before nodeadm-run starts containerd and kubelet.
 #
 # What it does, each step safe to repeat:
+#   0. one document for many instance types (SOCI_EKS_ARCH=auto, SOCI_EKS_TUNING=at-boot): picks the
+#      release architecture from uname -m and sizes SOCI's parallelism from nproc and MemTotal;
 #   1. makes sure pigz (parallel gunzip), fuse (lazy mode), jq and the ECR credential helper are present;
 #   2. downloads the pinned soci-snapshotter release with retries, verifies its sha256
 #      (a digest pinned in the user data, or the release's published .sha256sum), installs it;
@@ -16,7 +18,8 @@
 #
 # Environment (tests only): SOCI_EKS_ROOT installs into a throwaway root and skips systemd;
 # AWS_EC2_METADATA_SERVICE_ENDPOINT points IMDS at a loopback mock; SOCI_EKS_RETRY_BASE_DELAY
-# shortens the retry back-off.
+# shortens the retry back-off; SOCI_EKS_MACHINE, SOCI_EKS_NPROC and SOCI_EKS_MEMINFO stand in for
+# uname -m, nproc and /proc/meminfo.
 set -euo pipefail
 
 ROOT="${SOCI_EKS_ROOT:-}"
@@ -27,6 +30,8 @@ DOCKER_CONFIG_FILE="${ROOT}/root/.docker/config.json"
 IMDS="${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}"
 IMDS="${IMDS%/}"
 RETRY_BASE_DELAY="${SOCI_EKS_RETRY_BASE_DELAY:-2}"
+SOCI_CONFIG_FILE="${ROOT}/etc/soci-snapshotter-grpc/config.toml"
+MEMINFO="${SOCI_EKS_MEMINFO:-/proc/meminfo}"
 
 log() {
   echo "soci-eks: $*" >&2
@@ -83,15 +88,64 @@ download() {
 : "${SOCI_EKS_MIRROR_BASE_URL:?SOCI_EKS_MIRROR_BASE_URL is not set in ${ENV_FILE}}"
 SOCI_EKS_SOCI_SHA256="${SOCI_EKS_SOCI_SHA256:-}"
 SOCI_EKS_EXTRA_ECR_REGISTRIES="${SOCI_EKS_EXTRA_ECR_REGISTRIES:-}"
+SOCI_EKS_TUNING="${SOCI_EKS_TUNING:-}"
 
 case "${SOCI_EKS_MODE}" in
   lazy | parallel) ;;
   *) die "SOCI_EKS_MODE='${SOCI_EKS_MODE}' is not lazy or parallel" ;;
 esac
+
+# --- 0. decided on this node: architecture and parallelism ---------------------------
+if [[ "${SOCI_EKS_ARCH}" == auto ]]; then
+  machine="${SOCI_EKS_MACHINE:-$(uname -m)}"
+  case "${machine}" in
+    x86_64) SOCI_EKS_ARCH=amd64 ;;
+    aarch64 | arm64) SOCI_EKS_ARCH=arm64 ;;
+    *) die "this node's architecture '${machine}' (uname -m) has no soci-snapshotter release; restrict the NodePool to kubernetes.io/arch amd64 or arm64" ;;
+  esac
+  log "architecture ${machine}: using the ${SOCI_EKS_ARCH} release"
+fi
 case "${SOCI_EKS_ARCH}" in
   amd64 | arm64) ;;
-  *) die "SOCI_EKS_ARCH='${SOCI_EKS_ARCH}' is not amd64 or arm64" ;;
+  *) die "SOCI_EKS_ARCH='${SOCI_EKS_ARCH}' is not amd64, arm64 or auto" ;;
 esac
+
+clamp() { # VALUE MIN MAX
+  local v=$1
+  ((v < $2)) && v=$2
+  ((v > $3)) && v=$3
+  echo "${v}"
+}
+
+# set_knob KEY VALUE: rewrites `KEY = ...` in SOCI's config.toml; fails unless exactly one line matched.
+set_knob() {
+  local key=$1 value=$2
+  [[ "$(grep -c "^${key} = " "${SOCI_CONFIG_FILE}")" == 1 ]] || die "${SOCI_CONFIG_FILE} has no single '${key} = ' line to size"
+  sed -i "s|^${key} = .*|${key} = ${value}|" "${SOCI_CONFIG_FILE}"
+}
+
+# The same rules as the renderer's parallelTuning() (userdata/sociConfig.ts): downloads 2 per vCPU,
+# 4..20 per image and twice that in total; unpacks one per 2 vCPUs, 1..12 per image and twice that
+# in total; 16 MiB chunks from 8 GiB of memory, else 8 MiB. EC2's memory size is MemTotal rounded up
+# to whole GiB (the kernel keeps well under 1 GiB of an 8 GiB instance for itself).
+if [[ "${SOCI_EKS_TUNING}" == at-boot ]]; then
+  [[ -f "${SOCI_CONFIG_FILE}" ]] || die "${SOCI_CONFIG_FILE} is missing: the cloud-config part of the user data did not run"
+  vcpus="${SOCI_EKS_NPROC:-$(nproc)}"
+  mem_kib=$(awk '$1 == "MemTotal:" { print $2 }' "${MEMINFO}")
+  [[ "${vcpus}" =~ ^[1-9][0-9]*$ ]] || die "cannot count this node's vCPUs (nproc said '${vcpus}')"
+  [[ "${mem_kib}" =~ ^[1-9][0-9]*$ ]] || die "cannot read MemTotal from ${MEMINFO}"
+  mem_mib=$((((mem_kib + 1048575) / 1048576) * 1024))
+  downloads=$(clamp $((vcpus * 2)) 4 20)
+  unpacks=$(clamp $((vcpus / 2)) 1 12)
+  chunk=8mb
+  ((mem_mib >= 8192)) && chunk=16mb
+  set_knob max_concurrent_downloads $((downloads * 2))
+  set_knob max_concurrent_downloads_per_image "${downloads}"
+  set_knob concurrent_download_chunk_size "\"${chunk}\""
+  set_knob max_concurrent_unpacks $((unpacks * 2))
+  set_knob max_concurrent_unpacks_per_image "${unpacks}"
+  log "sized SOCI for ${vcpus} vCPUs and ${mem_mib} MiB: ${downloads} downloads and ${unpacks} unpacks per image, ${chunk} chunks"
+fi
 
 log "installing soci-snapshotter ${SOCI_EKS_SOCI_VERSION} (${SOCI_EKS_ARCH}) for ${SOCI_EKS_MODE} mode"
 mkdir -p "${STATE_DIR}" "${BIN_DIR}"

@@ -13,11 +13,18 @@
 # Configuration: /etc/soci-eks/local-storage.env (written by the user data):
 #   SOCI_EKS_ARRAY_MOUNT  the array's mount point (nodeadm: <mountPath>/0)
 #   SOCI_EKS_ARRAY_DIRS   space-separated directories that must be on the array
-# Environment (tests only): SOCI_EKS_LOCAL_STORAGE_ENV (path of the env file).
-# Exit status: 0 when everything is on the array, 1 otherwise (kubelet then does not start).
+#   SOCI_EKS_NO_INSTANCE_STORE  (optional) `root-volume`: one document serves many instance types
+#                         (Karpenter); on an instance with no instance-store NVMe disk at all, warn and let
+#                         kubelet start with its data on the root volume. Disks that exist without an array
+#                         still fail the check. Default: fail.
+# Environment (tests only): SOCI_EKS_LOCAL_STORAGE_ENV (path of the env file), SOCI_EKS_DISK_BY_ID
+# (the directory udev fills with /dev/disk/by-id links).
+# Exit status: 0 when everything is on the array (or, with root-volume, no instance store exists),
+# 1 otherwise (kubelet then does not start).
 set -euo pipefail
 
 ENV_FILE="${SOCI_EKS_LOCAL_STORAGE_ENV:-/etc/soci-eks/local-storage.env}"
+BY_ID="${SOCI_EKS_DISK_BY_ID:-/dev/disk/by-id}"
 
 log() {
   echo "soci-eks: $*" >&2
@@ -39,6 +46,17 @@ HINT="nodeadm's setup-local-disks found no NVMe instance-store disk or could not
 describe() {
   findmnt --noheadings --output SOURCE,FSTYPE --target "$1" 2>/dev/null | head -n 1 | tr -s ' ' || echo "unknown"
 }
+
+if [[ "${SOCI_EKS_NO_INSTANCE_STORE:-fail}" == root-volume ]] && ! mountpoint -q "${ARRAY_MOUNT}"; then
+  # The names nodeadm's setup-local-disks looks for.
+  shopt -s nullglob
+  disks=("${BY_ID}"/*NVMe_Instance_Storage_*)
+  shopt -u nullglob
+  if ((${#disks[@]} == 0)); then
+    log "WARNING: this instance type has no NVMe instance-store disk; ${ARRAY_DIRS[*]} stay on the root volume (require karpenter.k8s.aws/instance-local-nvme in the NodePool to avoid such instances)"
+    exit 0
+  fi
+fi
 
 if ! mountpoint -q "${ARRAY_MOUNT}"; then
   log "ERROR: the node group asked for instance-store SSDs (ssd: true), but nothing is mounted at ${ARRAY_MOUNT}: ${HINT}. kubelet will not start on the root volume."

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The lab's Karpenter section (issue 14), sourced by lab/lib/node.sh after its other sections.
+#
+# Boots the node from the document a Karpenter node really receives: our instance-agnostic AL2023
+# user data (one EC2NodeClass for many instance types) merged by Karpenter's own bootstrap/mime
+# package (github.com/aws/karpenter-provider-aws v1.15.2, built as lab/.bin/karpenter-merge: every
+# part rewritten with only its Content-Type, Karpenter's NodeConfig appended last). Then: the real
+# nodeadm (2024-02 build) reads the merged document from a loopback IMDS, nodeadm-sim applies it,
+# the shell part runs the installer, which picks the release from uname -m and sizes SOCI from
+# nproc and MemTotal, and an indexed image is pulled and run lazily through SOCI.
+# The tests' Python re-creation of the merge (test/consumers/mime_merge.py) must give the same bytes.
+#
+# Needs from node.sh: pass fail skip check log apply_userdata start_node stop_node import_pause
+# crictl_init lazy_run_checks wipe_node_state, $WORK $LOGS $BIN $REPO_DIR $LAB_DIR $MODE $MIRROR_PORT
+# $RELEASE_SHA256 $SIM_JSON.
+
+KARPENTER_IMDS_PORT=18339
+
+# Our user data for a Karpenter EC2NodeClass: the CLI's `--karpenter` output when it renders
+# instance-agnostic documents, else renderUserData() with instance and architecture decided at boot.
+render_karpenter_userdata() { # OUT
+  node - "$REPO_DIR" "$MODE" "http://127.0.0.1:$MIRROR_PORT" "$1" <<'JS' 2>"$LOGS/render-karpenter.log"
+const [repo, mode, mirror, out] = process.argv.slice(2);
+const { execFileSync } = require("node:child_process");
+const { writeFileSync } = require("node:fs");
+const yaml = require(repo + "/node_modules/yaml");
+let text, how;
+try {
+  const args = ["userdata", "--karpenter", "--mode", mode, "--soci-version", "0.16.1", "--mirror", mirror,
+    "--role", "KarpenterNodeRole-lab", "--discovery-tag", "lab", "--node-class-name", "soci-lab"];
+  const manifest = execFileSync(process.execPath, [repo + "/dist/cli/main.js", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  text = yaml.parseAllDocuments(manifest).map((d) => d.toJSON()).find((d) => d && d.kind === "EC2NodeClass").spec.userData;
+  how = "node dist/cli/main.js " + args.join(" ") + " (EC2NodeClass spec.userData)";
+} catch (e) {
+  const u = require(repo + "/dist/userdata/index.js");
+  text = u.renderUserData("al2023", { mode, release: { version: "0.16.1", mirrorBaseUrl: mirror }, instance: u.AT_BOOT, architecture: u.AT_BOOT }).text;
+  how = "renderUserData(al2023, {instance: AT_BOOT, architecture: AT_BOOT}) (CLI: " + String(e.stderr || e.message).split("\n")[0] + ")";
+}
+writeFileSync(out, text);
+process.stderr.write("rendered with: " + how + "\n");
+JS
+}
+
+# nodeadm config check, reading the document from a loopback IMDS as a node does.
+nodeadm_check_imds() { # FILE
+  local out rc=0 pid
+  node "$LAB_DIR/lib/imds-userdata.mjs" "$1" "$KARPENTER_IMDS_PORT" >"$WORK/karpenter-imds.out" 2>&1 &
+  pid=$!
+  wait_for 10 "user-data IMDS" test -s "$WORK/karpenter-imds.out"
+  out=$(AWS_EC2_METADATA_SERVICE_ENDPOINT="http://127.0.0.1:$KARPENTER_IMDS_PORT" timeout 30 nodeadm config check \
+    --config-source imds://user-data 2>&1) || rc=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  printf '%s\n' "$out" >"$LOGS/nodeadm-check-karpenter.log"
+  ((rc == 0)) && [[ $out == *"Configuration is valid"* ]]
+}
+
+# What SOCI's config.toml should say for this machine (the renderer's parallelTuning, in node).
+expected_tuning() {
+  node -e '
+    const u = require(process.argv[1] + "/dist/userdata/index.js");
+    const mem = Number(/MemTotal:\s+(\d+)/.exec(require("fs").readFileSync("/proc/meminfo", "utf8"))[1]);
+    const t = u.parallelTuning({ vcpus: require("os").availableParallelism(), memoryMiB: Math.ceil(mem / 1048576) * 1024 });
+    console.log([t.maxConcurrentDownloads, t.maxConcurrentDownloadsPerImage, t.chunkSize, t.maxConcurrentUnpacks, t.maxConcurrentUnpacksPerImage].join(" "));' "$REPO_DIR"
+}
+actual_tuning() {
+  python3 -c '
+import sys, tomllib
+p = tomllib.load(open("/etc/soci-snapshotter-grpc/config.toml", "rb"))["pull_modes"]["parallel_pull_unpack"]
+print(" ".join(str(p[k]) for k in ("max_concurrent_downloads", "max_concurrent_downloads_per_image", "concurrent_download_chunk_size", "max_concurrent_unpacks", "max_concurrent_unpacks_per_image")))'
+}
+
+# Every AL2023 variant the unit tests merge with the Python re-creation, merged by Karpenter's own code
+# too: prints "same total [differing names]".
+merge_all_variants() {
+  local dir=$WORK/karpenter-variants f same=0 total=0 differ=()
+  mkdir -p "$dir"
+  node - "$REPO_DIR" "$dir" <<'JS' || return 1
+const [repo, dir] = process.argv.slice(2);
+const u = require(repo + "/dist/userdata/index.js");
+const { writeFileSync } = require("node:fs");
+const m7i = { instanceType: "m7i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0 };
+const cluster = { name: "lab", apiServerEndpoint: "https://127.0.0.1:6443", certificateAuthority: "bGFiLWNh", serviceCidr: "10.100.0.0/16" };
+const storages = { ebs: undefined, ssd: { raid0: true }, "ssd-karpenter-keep": { raid0: true, arrayBuiltByKarpenter: true, keepSociOnRootVolume: true } };
+for (const mode of ["lazy", "parallel", "off"]) for (const [s, localStorage] of Object.entries(storages)) for (const c of [false, true]) for (const atBoot of [false, true]) {
+  const o = { mode, release: { version: u.DEFAULT_SOCI_VERSION, mirrorBaseUrl: u.DEFAULT_MIRROR_BASE_URL },
+    instance: atBoot ? u.AT_BOOT : m7i, architecture: atBoot ? u.AT_BOOT : "x86_64",
+    ...(localStorage ? { localStorage } : {}), ...(c ? { cluster, extraEcrRegistries: ["444455556666.dkr.ecr.eu-west-1.amazonaws.com"] } : {}) };
+  writeFileSync(`${dir}/${mode}-${s}-${c ? "cluster" : "nocluster"}-${atBoot ? "atboot" : "m7i"}.mime`, u.renderUserData("al2023", o).text);
+}
+JS
+  for f in "$dir"/*.mime; do
+    total=$((total + 1))
+    karpenter-merge -userdata "$f" -out "$f.go" >/dev/null 2>&1 &&
+      python3 "$REPO_DIR/test/consumers/mime_merge.py" karpenter "$f" "$f.py" >/dev/null 2>&1 &&
+      cmp -s "$f.go" "$f.py" && same=$((same + 1)) || differ+=("$(basename "$f")")
+  done
+  echo "$same $total ${differ[*]}"
+}
+
+karpenter_section() {
+  local ours=$WORK/userdata-karpenter-ours.mime merged=$WORK/userdata-karpenter-merged.mime py=$WORK/userdata-karpenter-py.mime
+  log "karpenter section: our instance-agnostic user data through Karpenter's own MIME merge"
+  if [[ ! -x $BIN/karpenter-merge ]]; then
+    fail "karpenter: $BIN/karpenter-merge is missing: run lab/build-tools.sh karpenter-merge"
+    return 0
+  fi
+  render_karpenter_userdata "$ours" || { fail "karpenter: could not render the user data: $(tail -n 2 "$LOGS/render-karpenter.log")"; return 0; }
+  log "$(cat "$LOGS/render-karpenter.log")"
+  if karpenter-merge -userdata "$ours" -out "$merged" >"$LOGS/karpenter-merge.json" 2>"$LOGS/karpenter-merge.err"; then
+    pass "karpenter: Karpenter v1.15.2's bootstrap/mime merged our $(wc -c <"$ours")-byte document into $(wc -c <"$merged") bytes ($(jq -r .parts "$LOGS/karpenter-merge.json") parts; EC2 limit 16384)"
+  else
+    fail "karpenter: Karpenter's merge failed: $(tail -n 2 "$LOGS/karpenter-merge.err")"
+    return 0
+  fi
+  check "karpenter: the merged document fits EC2's 16384 bytes and carries no Content-Transfer-Encoding" \
+    bash -c "(( \$(wc -c <'$merged') <= 16384 )) && ! grep -qi '^Content-Transfer-Encoding' '$merged'"
+  if python3 "$REPO_DIR/test/consumers/mime_merge.py" karpenter "$ours" "$py" >/dev/null 2>"$LOGS/mime-merge-py.err" && cmp -s "$py" "$merged"; then
+    pass "karpenter: the tests' Python re-creation of the merge gives the same bytes as Karpenter's own code"
+  else
+    fail "karpenter: test/consumers/mime_merge.py differs from Karpenter's merge: $(cmp "$py" "$merged" 2>&1 | head -n 1)"
+  fi
+  local same total differ
+  read -r same total differ <<<"$(merge_all_variants)"
+  check "karpenter: Karpenter's merge and the Python re-creation agree byte for byte on every rendered AL2023 variant ($same of ${total:-?}${differ:+; differ: $differ})" \
+    test "${total:-0}" -gt 0 -a "$same" = "$total"
+  if nodeadm_check_imds "$merged"; then
+    pass "karpenter: nodeadm (2024-02 build) reads the merged document from IMDS and its merged NodeConfig is valid"
+  else
+    fail "karpenter: nodeadm config check rejects the merged document: $(tail -n 2 "$LOGS/nodeadm-check-karpenter.log" | tr '\n' ' ' | cut -c1-300)"
+  fi
+
+  # A fresh node: nothing of the earlier boots (installed release, our files, daemons' state) remains.
+  stop_node
+  wipe_node_state
+  rm -rf /etc/soci-eks /etc/soci-snapshotter-grpc /usr/local/libexec/soci-eks /var/lib/soci-eks \
+    /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/systemd/system/soci-snapshotter.service \
+    /etc/systemd/system/soci-snapshotter.socket /etc/systemd/system/soci-eks-pause-import.service \
+    /etc/systemd/system/containerd.service.d/10-soci-eks.conf /etc/containerd/config.toml
+  if apply_userdata "$merged" karpenter; then
+    pass "karpenter: merged user data applied: parts $(jq -r '[.parts[].contentType] | join(", ")' "$SIM_JSON"); $(jq -r '.writtenFiles | length' "$SIM_JSON") cloud-config files written, the shell part ran the installer"
+  else
+    fail "karpenter: merged user data could not be applied (see $WORK/ud-karpenter)"
+    return 0
+  fi
+  check "karpenter: the installer picked the $(uname -m) release at boot (installed-release: $(cat /var/lib/soci-eks/installed-release 2>/dev/null))" \
+    grep -q "linux-$(case $(uname -m) in x86_64) echo amd64 ;; *) echo arm64 ;; esac).tar.gz sha256:$RELEASE_SHA256" /var/lib/soci-eks/installed-release
+  local want got
+  want=$(expected_tuning)
+  got=$(actual_tuning)
+  check "karpenter: SOCI sized at boot for $(nproc) vCPUs and this machine's memory: '$got' (downloads, per image, chunk, unpacks, per image; want '$want')" test "$got" = "$want"
+  check "karpenter: containerd snippet keeps nodeadm on the v3 template; kubelet imageServiceEndpoint is SOCI's socket" \
+    test "$(jq -r .containerdSchema "$SIM_JSON")|$(jq -r .imageServiceEndpoint "$SIM_JSON")" = "3|unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock"
+  if start_node karpenter; then
+    pass "karpenter: soci-snapshotter-grpc and containerd 2.2.4 start from the merged user data"
+  else
+    fail "karpenter: node daemons did not start (see $LOGS/soci-karpenter.log, containerd-karpenter.log)"
+    return 0
+  fi
+  import_pause karpenter || fail "karpenter: pause import failed: $(tail -n 2 "$LOGS/pause-import-karpenter.log" | tr '\n' ' ')"
+  crictl_init
+  if [[ $MODE == lazy ]]; then
+    lazy_run_checks "karpenter-merged user data" "$PULL_REGISTRY/lab/small:v1-soci" karpenter
+  else
+    skip "karpenter: lazy pull (LAB_MODE=$MODE)"
+  fi
+  stop_node
+}
