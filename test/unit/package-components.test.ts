@@ -5,6 +5,7 @@
  * TypeScript components, before registering any child resource.
  */
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
@@ -109,6 +110,34 @@ describe("the component package's schema (inferred by @pulumi/pulumi's Analyzer)
       "soci-eks:index:Taint",
     ]);
     assert.equal(schema.types["soci-eks:index:Scaling"].properties.desiredSize.description, "Default 2.");
+  });
+
+  it("is what the plugin process (provider/package.json main) serves over gRPC GetSchema", async () => {
+    // The process the engine starts through run-plugin: `require` of provider/ resolves package.json `main`.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const grpc = require("@grpc/grpc-js");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { GetSchemaRequest } = require("@pulumi/pulumi/proto/provider_pb");
+    const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(PLUGIN_DIR)})`], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        child.stdout.once("data", (d: Buffer) => resolve(String(d).trim()));
+        child.once("exit", (code) => reject(new Error(`provider exited with ${code}: ${stderr}`)));
+      });
+      assert.match(port, /^\d+$/);
+      const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const served = await new Promise<string>((resolve, reject) =>
+        client.getSchema(new GetSchemaRequest(), (err: Error | null, resp: { getSchema(): string }) => (err ? reject(err) : resolve(resp.getSchema()))),
+      );
+      client.close();
+      assert.deepEqual(JSON.parse(served), JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8")));
+    } finally {
+      child.kill();
+    }
   });
 
   it("has the same version in provider/package.json as in the repository's package.json", () => {
