@@ -30,7 +30,7 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 def main():
-    program_dir = sys.argv[1]
+    program_dir = os.path.abspath(sys.argv[1])
     config = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
     project = "soci-eks-python"
     pulumi.runtime.set_all_config({f"{project}:{k}": v for k, v in config.items()})
