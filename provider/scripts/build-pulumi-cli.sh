@@ -6,7 +6,7 @@
 # - The CLI: `go install github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@vX` refuses the module (its go.mod has replace
 #   directives), so a wrapper module requires pkg/v3 and sdk/v3 at the version and builds the command from it.
 # - The language hosts (`pulumi-language-nodejs` runs the plugin in provider/; `pulumi-language-python` generates
-#   the Python SDK) are separate modules of the pulumi/pulumi repository, not on the proxy: pass a checkout or an
+#   the Python SDK, with the pulumi-language-python-exec script) are separate modules of the pulumi/pulumi repository, not on the proxy: pass a checkout or an
 #   extracted tree of the repository at tag vX as PULUMI_SRC. Their replace directives are pointed at the pkg/v3
 #   and sdk/v3 modules of the same version in the module cache.
 # Usage: PULUMI_SRC=/path/to/pulumi provider/scripts/build-pulumi-cli.sh   (about 2 GB of RAM; slow on 2 cores)
@@ -54,3 +54,6 @@ for lang in nodejs python; do
   (cd "$work" && go build -mod=mod -trimpath -o "$out/bin/pulumi-language-$lang" .)
   log "built $out/bin/pulumi-language-$lang"
 done
+# The python host runs programs (and reads plugin info) through this Python script next to it.
+install -m 0755 "$PULUMI_SRC/sdk/python/cmd/pulumi-language-python-exec" "$out/bin/pulumi-language-python-exec"
+log "copied $out/bin/pulumi-language-python-exec"
