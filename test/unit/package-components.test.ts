@@ -223,4 +223,32 @@ describe("package components refuse bad settings like the TypeScript components"
     assert.deepEqual(types.slice(1).sort(), directTypes, "the package component adds itself, then exactly SociNodeGroup's resources");
     assert.deepEqual(unhandled, []);
   });
+
+  it("examples/yaml: its properties are the schema's, and Construct builds its cluster", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const YAML = require("yaml");
+    const program = YAML.parse(fs.readFileSync(path.join(ROOT, "examples", "yaml", "Pulumi.yaml"), "utf8"));
+    const schema = JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8"));
+    const ours = Object.entries<any>(program.resources).filter(([, r]) => String(r.type).startsWith("soci-eks:"));
+    assert.ok(ours.length > 0);
+    /** Every key of `value` is a property of the schema type `props` (recursing into object types and arrays). */
+    const checkKeys = (where: string, value: Record<string, unknown>, props: Record<string, any>) => {
+      for (const [k, v] of Object.entries(value)) {
+        const prop = props[k];
+        assert.ok(prop, `${where}.${k} is not in the schema`);
+        const ref = (prop.items ?? prop).$ref as string | undefined;
+        if (!ref) continue;
+        const type = schema.types[ref.replace("#/types/", "")];
+        for (const item of Array.isArray(v) ? v : [v]) checkKeys(`${where}.${k}`, item as Record<string, unknown>, type.properties);
+      }
+    };
+    for (const [name, r] of ours) {
+      const resource = schema.resources[r.type];
+      assert.ok(resource, `${r.type} is a resource of the schema`);
+      checkKeys(name, r.properties, resource.inputProperties);
+      const state = await construct(r.type, name, r.properties);
+      assert.deepEqual(Object.keys(state).sort(), Object.keys(resource.properties).sort());
+    }
+    assert.deepEqual(unhandled, []);
+  });
 });
