@@ -5,7 +5,7 @@
  * TypeScript components, before registering any child resource.
  */
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
@@ -250,5 +250,18 @@ describe("package components refuse bad settings like the TypeScript components"
       assert.deepEqual(Object.keys(state).sort(), Object.keys(resource.properties).sort());
     }
     assert.deepEqual(unhandled, []);
+  });
+
+  it("used directly from TypeScript (no provider), a bad setting fails the program with the same message", () => {
+    // A fresh process: here the package provider exists, which hands initialization errors to Construct instead.
+    const script = `
+      const { installMocks } = require("./dist/test/helpers/mocks");
+      installMocks(false);
+      const { NodeGroup } = require("./dist/components/package");
+      new NodeGroup("ng", { clusterName: "prod", subnetIds: ["subnet-a"], sociMode: "eager" });
+    `;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /SociNodeGroup 'ng' has 1 problem; nothing was created:\n {2}- ng\.sociMode: 'eager' is not one of lazy, parallel, off\./);
   });
 });
