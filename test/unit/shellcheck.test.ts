@@ -5,7 +5,7 @@ import * as path from "path";
 import { describe, it } from "node:test";
 import { REPO_ROOT } from "../helpers/sociWiring";
 
-const scriptDirs = ["userdata/scripts", "components/scripts", "lab", "scripts", "test/consumer"];
+const scriptDirs = ["userdata/scripts", "components/scripts", "lab", "scripts", "test/consumer", "provider/scripts"];
 
 function shellScripts(): string[] {
   const out: string[] = [];

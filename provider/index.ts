@@ -1,0 +1,18 @@
+/**
+ * The component-provider entry point of the soci-eks Pulumi package (PulumiPlugin.yaml in this folder): serves the
+ * package components `NodeGroup` and `Cluster` (components/package/) to programs in other Pulumi languages.
+ * `pulumi package add <path to this folder>` runs it through @pulumi/pulumi's run-plugin, which requires this
+ * module (this folder's package.json `main`: dist/provider/index.js, built by `npm run build`). Importing it starts
+ * the provider; tests import components/package instead. The schema's version is this folder's package.json
+ * `version` (a test keeps it equal to the repository's).
+ */
+import * as path from "path";
+import { serve } from "../components/package";
+
+/** This folder in the source tree (from dist/provider/): the SDK's Analyzer reads package.json, tsconfig.json and the TypeScript here. */
+const pluginDir = path.resolve(__dirname, "..", "..", "provider");
+
+serve(pluginDir, process.argv.slice(2)).catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

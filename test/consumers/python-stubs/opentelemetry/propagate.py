@@ -1,0 +1,4 @@
+def extract(carrier):
+    return None
+def inject(carrier, context=None):
+    return None

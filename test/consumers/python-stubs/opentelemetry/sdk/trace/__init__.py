@@ -1,0 +1,3 @@
+class TracerProvider:
+    def __init__(self, *args, **kwargs):
+        pass

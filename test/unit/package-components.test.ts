@@ -1,0 +1,267 @@
+/**
+ * soci-eks as a Pulumi component package (components/package/, provider/): the schema @pulumi/pulumi's own
+ * component-provider support infers from the source (the Analyzer behind `componentProviderHost`) is checked
+ * against provider/schema.json, and the package components refuse bad settings with the same one error as the
+ * TypeScript components, before registering any child resource.
+ */
+import { strict as assert } from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { beforeEach, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, settle } from "../helpers/mocks";
+
+const mocks = installMocks(false);
+// Components load after the mocks are installed.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const pkg: typeof import("../../components/package") = require("../../components/package");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const components: typeof import("../../components") = require("../../components");
+
+const ROOT = path.resolve(__dirname, "..", "..", "..");
+const PLUGIN_DIR = path.join(ROOT, "provider");
+const EXPECTED_SCHEMA = path.join(PLUGIN_DIR, "schema.json");
+
+/** The schema the SDK serves for the package (`ComponentProvider.getSchema`, as `componentProviderHost` runs it). */
+async function inferredSchema(): Promise<Record<string, any>> {
+  return JSON.parse(await packageProvider().getSchema());
+}
+
+let provider: InstanceType<typeof pkg.SociEksProvider> | undefined;
+
+/** One provider for the whole file (its schema is inferred once and cached, as in the plugin process). */
+function packageProvider(): InstanceType<typeof pkg.SociEksProvider> {
+  provider ??= new pkg.SociEksProvider(PLUGIN_DIR);
+  return provider;
+}
+
+/**
+ * What the provider answers to the engine's Construct call: `SociEksProvider.construct` (the component's
+ * constructor with the deserialized inputs), then the state serialized as provider/server.js does before it replies.
+ */
+async function construct(type: string, name: string, inputs: Record<string, unknown>): Promise<Record<string, any>> {
+  const result = await packageProvider().construct(name, type, inputs, {});
+  const [state] = await pulumi.runtime.serializeResourceProperties(`construct(${type}, ${name})`, result.state);
+  return state;
+}
+
+/** The rejection message of a promise (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  assert.fail("expected a rejection");
+}
+
+describe("the component package's schema (inferred by @pulumi/pulumi's Analyzer)", () => {
+  let schema: Record<string, any>;
+  it("is the committed provider/schema.json", async () => {
+    schema = await inferredSchema();
+    if (process.env.UPDATE_PACKAGE_SCHEMA === "1") fs.writeFileSync(EXPECTED_SCHEMA, JSON.stringify(schema, null, 2) + "\n");
+    assert.deepEqual(schema, JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8")));
+  });
+
+  it("has exactly the two package resources, components, with the repository's version and no dependencies", () => {
+    assert.equal(schema.name, "soci-eks");
+    assert.equal(schema.version, JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).version);
+    assert.deepEqual(Object.keys(schema.resources).sort(), ["soci-eks:index:Cluster", "soci-eks:index:NodeGroup"]);
+    for (const r of Object.values<any>(schema.resources)) assert.equal(r.isComponent, true);
+    assert.deepEqual(schema.dependencies ?? [], []);
+  });
+
+  it("gives NodeGroup Input-typed cluster fields, plain validated settings, and its five outputs", () => {
+    const ng = schema.resources["soci-eks:index:NodeGroup"];
+    assert.deepEqual(ng.requiredInputs.sort(), ["clusterName", "subnetIds"]);
+    assert.deepEqual(ng.inputProperties.clusterName, { type: "string", description: "Name of the EKS cluster the nodes join." });
+    assert.equal(ng.inputProperties.subnetIds.plain, undefined);
+    for (const key of ["instanceType", "os", "sociMode", "capacityType", "kubernetesVersion", "ssd", "metadataHopLimit", "soci", "scaling", "taints", "labels"]) {
+      assert.equal(ng.inputProperties[key].plain, true, `${key} is plain (validated before anything exists)`);
+      assert.equal(ng.inputProperties[key].optional, true, `${key} is optional`);
+    }
+    for (const key of ["os", "sociMode", "capacityType"]) assert.equal(ng.inputProperties[key].type, "string");
+    assert.equal(ng.inputProperties.instanceFacts, undefined, "instance facts are looked up, not passed");
+    assert.equal(ng.inputProperties.nodeRole, undefined, "no resource references (no SDK dependency on pulumi-aws)");
+    assert.deepEqual(Object.keys(ng.properties).sort(), ["architecture", "launchTemplateId", "nodeGroupName", "nodeRoleArn", "userData"]);
+    for (const p of Object.values<any>(ng.properties)) assert.equal(p.type, "string");
+  });
+
+  it("gives Cluster a plain list of node groups and its outputs", () => {
+    const c = schema.resources["soci-eks:index:Cluster"];
+    assert.deepEqual(c.requiredInputs, ["nodeGroups"]);
+    assert.deepEqual(c.inputProperties.nodeGroups.items, { $ref: "#/types/soci-eks:index:ClusterNodeGroup", plain: true });
+    assert.deepEqual(Object.keys(c.properties).sort(), ["clusterName", "kubeconfig", "nodeGroupNames"]);
+    assert.deepEqual(c.properties.nodeGroupNames, { type: "array", items: { type: "string" }, description: "The EKS node group names, in `nodeGroups` order." });
+    const group = schema.types["soci-eks:index:ClusterNodeGroup"];
+    assert.deepEqual(group.required, ["name"]);
+    for (const key of ["clusterName", "subnetIds", "kubernetesVersion", "clusterConnection"]) assert.equal(group.properties[key], undefined, key);
+    assert.equal(group.properties.sociMode.type, "string");
+  });
+
+  it("names its types without an Args suffix and describes their fields from the doc comments", () => {
+    assert.deepEqual(Object.keys(schema.types).sort(), [
+      "soci-eks:index:ClusterConnection",
+      "soci-eks:index:ClusterNodeGroup",
+      "soci-eks:index:RootVolume",
+      "soci-eks:index:Scaling",
+      "soci-eks:index:SociRelease",
+      "soci-eks:index:Taint",
+    ]);
+    assert.equal(schema.types["soci-eks:index:Scaling"].properties.desiredSize.description, "Default 2.");
+  });
+
+  it("is what the plugin process (provider/package.json main) serves over gRPC GetSchema", async () => {
+    // The process the engine starts through run-plugin: `require` of provider/ resolves package.json `main`.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const grpc = require("@grpc/grpc-js");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb");
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { GetSchemaRequest } = require("@pulumi/pulumi/proto/provider_pb");
+    const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(PLUGIN_DIR)})`], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        child.stdout.once("data", (d: Buffer) => resolve(String(d).trim()));
+        child.once("exit", (code) => reject(new Error(`provider exited with ${code}: ${stderr}`)));
+      });
+      assert.match(port, /^\d+$/);
+      const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const served = await new Promise<string>((resolve, reject) =>
+        client.getSchema(new GetSchemaRequest(), (err: Error | null, resp: { getSchema(): string }) => (err ? reject(err) : resolve(resp.getSchema()))),
+      );
+      client.close();
+      assert.deepEqual(JSON.parse(served), JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8")));
+    } finally {
+      child.kill();
+    }
+  });
+
+  it("has the same version in provider/package.json as in the repository's package.json", () => {
+    const read = (p: string) => JSON.parse(fs.readFileSync(p, "utf8"));
+    assert.equal(read(path.join(PLUGIN_DIR, "package.json")).version, read(path.join(ROOT, "package.json")).version);
+    assert.equal(read(path.join(PLUGIN_DIR, "package.json")).name, "soci-eks");
+  });
+});
+
+describe("package components refuse bad settings like the TypeScript components", () => {
+  const unhandled: unknown[] = [];
+  process.on("unhandledRejection", (e) => unhandled.push(e));
+  beforeEach(() => {
+    mocks.reset();
+    unhandled.length = 0;
+  });
+
+  /** Types registered under the package component (the component itself excluded). */
+  const childTypes = (own: string) => mocks.resources.map((r) => r.type).filter((t) => t !== own);
+
+  const nodeGroupCases: [string, Record<string, unknown>][] = [
+    ["an unknown os", { os: "windows" }],
+    ["lazy on Bottlerocket", { os: "bottlerocket" }],
+    ["an unknown sociMode", { sociMode: "eager" }],
+    ["a bad capacity type", { capacityType: "spot" }],
+    ["a bad taint effect", { taints: [{ key: "dedicated", value: "soci", effect: "NO_SCHEDULE" }] }],
+    ["an instance type EC2 does not know", { instanceType: "m7i.huge" }],
+    ["a type too small for SOCI", { instanceType: "t3.small" }],
+    ["a Kubernetes version EKS does not list", { kubernetesVersion: "1.29" }],
+  ];
+  for (const [what, bad] of nodeGroupCases) {
+    it(`NodeGroup with ${what}: the same one error as SociNodeGroup.create, and no child resource`, async () => {
+      const args = { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], ...bad };
+      const expected = await rejection(components.SociNodeGroup.create("ng", pkg.withLiteralTypes(args as import("../../components/package").NodeGroupArgs)));
+      assert.match(expected, /^SociNodeGroup 'ng'/);
+      assert.equal(mocks.resources.length, 0, "SociNodeGroup.create registered nothing");
+      mocks.reset();
+
+      assert.equal(await rejection(construct("soci-eks:index:NodeGroup", "ng", args)), expected);
+      await settle(mocks);
+      assert.deepEqual(childTypes("soci-eks:index:NodeGroup"), []);
+      assert.deepEqual(mocks.resources.map((r) => r.type), ["soci-eks:index:NodeGroup"]);
+      assert.deepEqual(unhandled, []);
+    });
+  }
+
+  const clusterCases: [string, Record<string, unknown>][] = [
+    ["an unknown sociMode in a node group", { nodeGroups: [{ name: "general", sociMode: "eager" }] }],
+    ["Bottlerocket with lazy pulls and a duplicate group name", { nodeGroups: [{ name: "a", os: "bottlerocket" }, { name: "a" }] }],
+    ["a Kubernetes version EKS no longer creates", { kubernetesVersion: "1.30", nodeGroups: [{ name: "general" }] }],
+    ["no node groups", { nodeGroups: [] }],
+  ];
+  for (const [what, args] of clusterCases) {
+    it(`Cluster with ${what}: the same one error as SociCluster.create, and no child resource`, async () => {
+      const expected = await rejection(components.SociCluster.create("prod", pkg.sociClusterArgs(args as unknown as import("../../components/package").ClusterArgs)));
+      assert.match(expected, /^SociCluster 'prod'/);
+      assert.equal(mocks.resources.length, 0, "SociCluster.create registered nothing");
+      mocks.reset();
+
+      assert.equal(await rejection(construct("soci-eks:index:Cluster", "prod", args)), expected);
+      await settle(mocks);
+      assert.deepEqual(mocks.resources.map((r) => r.type), ["soci-eks:index:Cluster"]);
+      assert.deepEqual(unhandled, []);
+    });
+  }
+
+  it("NodeGroup with good settings creates SociNodeGroup's resources under it and serves its outputs", async () => {
+    const args = { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], instanceType: "m7g.xlarge", sociMode: "parallel", taints: [{ key: "soci", effect: "NoSchedule" }] };
+    const direct = await components.SociNodeGroup.create("ng", pkg.withLiteralTypes(args as import("../../components/package").NodeGroupArgs));
+    const [directUserData] = await Promise.all([new Promise<string>((resolve) => direct.userData.apply(resolve))]);
+    await settle(mocks);
+    const directTypes = mocks.resources.map((r) => r.type).sort();
+    mocks.reset();
+
+    const state = await construct("soci-eks:index:NodeGroup", "ng", args);
+    await settle(mocks);
+    assert.equal(state.userData, directUserData, "the same user data as SociNodeGroup");
+    assert.equal(state.architecture, "arm64");
+    assert.equal(state.nodeGroupName, "ng-ng-1234567");
+    assert.match(state.launchTemplateId, /^ng-lt-id$/);
+    const types = mocks.resources.map((r) => r.type);
+    assert.equal(types[0], "soci-eks:index:NodeGroup");
+    assert.deepEqual(types.slice(1).sort(), directTypes, "the package component adds itself, then exactly SociNodeGroup's resources");
+    assert.deepEqual(unhandled, []);
+  });
+
+  it("examples/yaml: its properties are the schema's, and Construct builds its cluster", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const YAML = require("yaml");
+    const program = YAML.parse(fs.readFileSync(path.join(ROOT, "examples", "yaml", "Pulumi.yaml"), "utf8"));
+    const schema = JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8"));
+    const ours = Object.entries<any>(program.resources).filter(([, r]) => String(r.type).startsWith("soci-eks:"));
+    assert.ok(ours.length > 0);
+    /** Every key of `value` is a property of the schema type `props` (recursing into object types and arrays). */
+    const checkKeys = (where: string, value: Record<string, unknown>, props: Record<string, any>) => {
+      for (const [k, v] of Object.entries(value)) {
+        const prop = props[k];
+        assert.ok(prop, `${where}.${k} is not in the schema`);
+        const ref = (prop.items ?? prop).$ref as string | undefined;
+        if (!ref) continue;
+        const type = schema.types[ref.replace("#/types/", "")];
+        for (const item of Array.isArray(v) ? v : [v]) checkKeys(`${where}.${k}`, item as Record<string, unknown>, type.properties);
+      }
+    };
+    for (const [name, r] of ours) {
+      const resource = schema.resources[r.type];
+      assert.ok(resource, `${r.type} is a resource of the schema`);
+      checkKeys(name, r.properties, resource.inputProperties);
+      const state = await construct(r.type, name, r.properties);
+      assert.deepEqual(Object.keys(state).sort(), Object.keys(resource.properties).sort());
+    }
+    assert.deepEqual(unhandled, []);
+  });
+
+  it("used directly from TypeScript (no provider), a bad setting fails the program with the same message", () => {
+    // A fresh process: here the package provider exists, which hands initialization errors to Construct instead.
+    const script = `
+      const { installMocks } = require("./dist/test/helpers/mocks");
+      installMocks(false);
+      const { NodeGroup } = require("./dist/components/package");
+      new NodeGroup("ng", { clusterName: "prod", subnetIds: ["subnet-a"], sociMode: "eager" });
+    `;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /SociNodeGroup 'ng' has 1 problem; nothing was created:\n {2}- ng\.sociMode: 'eager' is not one of lazy, parallel, off\./);
+  });
+});
