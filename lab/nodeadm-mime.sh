@@ -68,7 +68,7 @@ for mode in lazy parallel off; do
   # The @pulumi/eks plug-in path: @pulumi/eks's cluster and kubelet-flags NodeConfig parts, then ours.
   LAB_RENDER=eks-plugin node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" "$mode" https://github.com/awslabs/soci-snapshotter/releases/download \
     >"$WORK/eks-$mode.mime" 2>/dev/null
-  check "$mode user data of eks.ManagedNodeGroup + sociForEks (@pulumi/eks 4.3.0's document)" "$WORK/eks-$mode.mime" valid
+  check "$mode user data of eks.ManagedNodeGroup + sociForEks (@pulumi/eks's document shape)" "$WORK/eks-$mode.mime" valid
 done
 
 # The check can fail: a NodeConfig part whose kubelet config is a list, not a map.

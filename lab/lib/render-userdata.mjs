@@ -4,9 +4,9 @@
 // components use). Prints the MIME document on stdout and the method on stderr.
 // Usage: node render-userdata.mjs <repoDir> <mode> <mirrorBaseUrl> [sha256]
 // Env:   LAB_USERDATA_FLAGS: more CLI flags, e.g. "--ssd --keep-soci-on-root-volume" (CLI only)
-//        LAB_RENDER=eks-plugin: the user data of an eks.ManagedNodeGroup given sociForEks's arguments, as
-//          @pulumi/eks 4.3.0 renders it (its renderer, vendored in test/consumers/pulumi-eks): its NodeConfig
-//          parts (the lab's cluster fields, kubelet flags for the labels), then our parts. Takes --ssd and
+//        LAB_RENDER=eks-plugin: the user data of an eks.ManagedNodeGroup given sociForEks's arguments, in the
+//          shape @pulumi/eks builds it (our model in test/helpers/eksUserData.ts: its renderer runs in its provider
+//          plugin): its NodeConfig parts (the lab's cluster fields, kubelet flags for the labels), then our parts. Takes --ssd and
 //          --keep-soci-on-root-volume from LAB_USERDATA_FLAGS (ssd on m6id.xlarge facts).
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -49,7 +49,7 @@ if (process.env.LAB_RENDER === "eks-plugin") {
   // The cluster fields node.sh gives nodeadm-sim (-cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16).
   const cluster = { name: "lab", apiServerEndpoint: "https://127.0.0.1:6443", certificateAuthority: "bGFiLWNh", serviceCidr: "10.100.0.0/16" };
   text = eksManagedNodeGroupUserData(soci.managedNodeGroupArgs, cluster);
-  process.stderr.write(`rendered with: sociForEks("lab", {sociMode: "${mode}", ${instanceFacts.instanceType}${ssd ? ", ssd" : ""}}) -> eks.ManagedNodeGroup args -> @pulumi/eks 4.3.0 createUserData\n`);
+  process.stderr.write(`rendered with: sociForEks("lab", {sociMode: "${mode}", ${instanceFacts.instanceType}${ssd ? ", ssd" : ""}}) -> eks.ManagedNodeGroup args -> the @pulumi/eks document model\n`);
 }
 if (!text && existsSync(cli) && process.env.LAB_RENDER !== "api") {
   try {
