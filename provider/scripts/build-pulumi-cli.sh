@@ -11,7 +11,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-version="$(node -p 'require(process.argv[1]).dependencies["@pulumi/pulumi"]' "$root/package.json")"
+version="$(node -p 'require(process.argv[1]).devDependencies["@pulumi/pulumi"]' "$root/package.json")"
 out="${OUT:-$root/.pulumi-cli}"
 mkdir -p "$out/bin" "$out/wrapper"
 log() { printf 'build-pulumi-cli: %s\n' "$*" >&2; }
