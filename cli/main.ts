@@ -15,10 +15,13 @@ import {
   NodeTaint,
   OsFamily,
   renderUserData,
+  SociFailurePolicy,
   SociMode,
   supportedOsFamilies,
 } from "../userdata";
 import { parseVersion } from "../userdata/releases";
+import { checkOnSociFailure } from "../validation/nodeGroup";
+import { formatProblem } from "../validation/problems";
 
 const USAGE = `Usage:
   soci-eks userdata --instance-type T --vcpus N --memory-mib N --arch x86_64|arm64 [options]
@@ -31,6 +34,7 @@ Options:
   --mode lazy|parallel|off          SOCI mode (default lazy; Bottlerocket: parallel or off)
   --ssd                             RAID0 over the NVMe instance-store disks
   --keep-soci-on-root-volume        with --ssd, keep SOCI's data on EBS
+  --on-soci-failure fallback|fail   when a SOCI boot step fails: join without SOCI (default) or never join
   --soci-version X.Y.Z              soci-snapshotter release (default ${DEFAULT_SOCI_VERSION})
   --soci-sha256 HEX                 pin the release tarball's sha256
   --mirror URL                      release mirror base URL (default ${DEFAULT_MIRROR_BASE_URL})
@@ -84,6 +88,7 @@ export function parseUserdataArgs(argv: string[]): { os: OsFamily; options: Node
       arch: { type: "string" },
       ssd: { type: "boolean", default: false },
       "keep-soci-on-root-volume": { type: "boolean", default: false },
+      "on-soci-failure": { type: "string" },
       "soci-version": { type: "string", default: DEFAULT_SOCI_VERSION },
       "soci-sha256": { type: "string" },
       mirror: { type: "string", default: DEFAULT_MIRROR_BASE_URL },
@@ -113,6 +118,9 @@ export function parseUserdataArgs(argv: string[]): { os: OsFamily; options: Node
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(sha256)) throw new UsageError(`--soci-sha256 '${sha256}' is not 64 lowercase hex digits.`);
   const mirror = values.mirror!;
   if (!/^https?:\/\/[A-Za-z0-9._:/@+=,-]+$/.test(mirror)) throw new UsageError(`--mirror '${mirror}' is not an http(s) URL of plain characters.`);
+  const failureProblems = checkOnSociFailure(values["on-soci-failure"], "--on-soci-failure");
+  if (failureProblems.length > 0) throw new UsageError(formatProblem(failureProblems[0]));
+  const onSociFailure = values["on-soci-failure"] as SociFailurePolicy | undefined;
   if (values["keep-soci-on-root-volume"] && !values.ssd) throw new UsageError("--keep-soci-on-root-volume needs --ssd.");
 
   const clusterFlags = ["cluster-name", "api-server-endpoint", "certificate-authority", "service-cidr"] as const;
@@ -149,6 +157,7 @@ export function parseUserdataArgs(argv: string[]): { os: OsFamily; options: Node
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
     ...(taints.length > 0 ? { taints } : {}),
     ...(localStorage ? { localStorage } : {}),
+    ...(onSociFailure ? { onSociFailure } : {}),
   };
   const karpenter = values.karpenter
     ? {

@@ -60,6 +60,7 @@ export function installerEnvironment(options: NodeBootstrapOptions): Record<stri
     SOCI_EKS_MIRROR_BASE_URL: options.release.mirrorBaseUrl,
     SOCI_EKS_SOCI_SHA256: options.release.sha256 ?? "",
     SOCI_EKS_EXTRA_ECR_REGISTRIES: (options.extraEcrRegistries ?? []).join(" "),
+    SOCI_EKS_ON_FAILURE: options.onSociFailure ?? "fallback",
   };
 }
 
