@@ -140,8 +140,8 @@ ssd_section() {
   local not_on=() d
   for d in /var/lib/containerd /var/lib/soci-snapshotter-grpc /var/lib/kubelet /var/log/pods; do on_array "$d" || not_on+=("$d"); done
   check "ssd: containerd, SOCI, kubelet and pod-log directories are on the array${not_on[*]:+; not: ${not_on[*]}}" test ${#not_on[@]} -eq 0
-  check "ssd: our installed files are not hidden by the bind mounts (/usr/local/bin/soci-snapshotter-grpc, /etc/soci-snapshotter-grpc/config.toml, /var/lib/soci-eks/installed-release)" \
-    test -x /usr/local/bin/soci-snapshotter-grpc -a -f /etc/soci-snapshotter-grpc/config.toml -a -f /var/lib/soci-eks/installed-release
+  check "ssd: our installed files are not hidden by the bind mounts (/usr/local/bin/soci-snapshotter-grpc, /etc/soci-eks/soci-snapshotter-grpc.toml, /var/lib/soci-eks/installed-release)" \
+    test -x /usr/local/bin/soci-snapshotter-grpc -a -f /etc/soci-eks/soci-snapshotter-grpc.toml -a -f /var/lib/soci-eks/installed-release
   if start_node ssd-array; then
     pass "ssd: soci-snapshotter-grpc and containerd restart with their state on the array (SOCI root on $(fs_of /var/lib/soci-snapshotter-grpc))"
   else

@@ -357,7 +357,7 @@ check "containerd snippet keeps nodeadm on the v3 template (no migrate path)" te
 check "kubelet imageServiceEndpoint is SOCI's socket" test "$(jq -r .imageServiceEndpoint "$SIM_JSON")" = unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
 check "installer put soci-snapshotter-grpc v0.16.1 in /usr/local/bin" bash -c '/usr/local/bin/soci-snapshotter-grpc --version 2>&1 | grep -q "v0.16.1"'
 check "soci-snapshotter-grpc 0.16.1 accepts our config.toml (config dump)" \
-  bash -c '/usr/local/bin/soci-snapshotter-grpc --config /etc/soci-snapshotter-grpc/config.toml config dump >'"$LOGS"'/soci-config-dump.toml 2>'"$LOGS"'/soci-config-dump.err'
+  bash -c '/usr/local/bin/soci-snapshotter-grpc --config /etc/soci-eks/soci-snapshotter-grpc.toml config dump >'"$LOGS"'/soci-config-dump.toml 2>'"$LOGS"'/soci-config-dump.err'
 
 unknown_keys() { # OURS DUMP: prints keys of OURS that the daemon's config dump does not know
   python3 - "$1" "$2" <<'PY'
@@ -372,7 +372,7 @@ known = set(keys(tomllib.load(open(sys.argv[2], "rb"))))
 print(" ".join(sorted(ours - known)))
 PY
 }
-unknown=$(unknown_keys /etc/soci-snapshotter-grpc/config.toml "$LOGS/soci-config-dump.toml" 2>&1 || echo "(could not compare)")
+unknown=$(unknown_keys /etc/soci-eks/soci-snapshotter-grpc.toml "$LOGS/soci-config-dump.toml" 2>&1 || echo "(could not compare)")
 check "every key of our SOCI config.toml is known to 0.16.1 (it ignores unknown keys silently)${unknown:+; unknown: $unknown}" test -z "$unknown"
 
 if start_node main; then

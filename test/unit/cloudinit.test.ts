@@ -44,7 +44,7 @@ describe("cloud-init (Debian's cloud-init package) consumes the user data", () =
       assert.equal(written, readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8"));
       assert.deepEqual(report!.write_files, [
         "/etc/soci-eks/install.env",
-        "/etc/soci-snapshotter-grpc/config.toml",
+        "/etc/soci-eks/soci-snapshotter-grpc.toml",
         "/usr/local/libexec/soci-eks/import-pause.sh",
         "/etc/systemd/system/soci-snapshotter.service",
         "/etc/systemd/system/soci-snapshotter.socket",
