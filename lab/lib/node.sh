@@ -60,6 +60,8 @@ wait_for() { # SECONDS DESC CMD...
 # data (overlayfs cannot be an overlay upper layer).
 setup_fs() {
   local d name
+  # the host's own dirs, for lib/faults-boot.sh's fresh instances (lowerdirs without this lab's writes)
+  for d in /etc /usr/local /root /var/lib; do mkdir -p "$WORK/pristine$d" && mount --bind "$d" "$WORK/pristine$d"; done
   for d in /etc /usr/local /root /var/lib; do
     name=${d//\//_}
     mkdir -p "$WORK/ovl/$name/up" "$WORK/ovl/$name/wk"
@@ -334,6 +336,15 @@ t0=$SECONDS
 build_images
 log "images built and pushed in $((SECONDS - t0))s"
 
+# shellcheck source=lab/lib/faults.sh
+. "$LAB_DIR/lib/faults.sh"
+if [[ ${LAB_ACTION:-lab} == faults ]]; then # only the fault-injection boots (issue 12)
+  faults_section || fail "faults section stopped early (exit $?; see $WORK/faults)"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
+  ((FAILED == 0))
+  exit
+fi
+
 MIME=$WORK/userdata.mime
 render_userdata "$MIME"
 check "user data renders as MIME ($(wc -c <"$MIME") bytes; EC2 limit 16384 before base64 is not checked here)" grep -q '^Content-Type: multipart/mixed' "$MIME"
@@ -554,6 +565,14 @@ if trial exp-bottom-layer-fails -; then
     "SOCI log: $(grep -c 'failed to prepare local snapshot' "$LOGS/soci-exp-bottom-layer-fails.log" || true) 'failed to prepare local snapshot'"
 fi
 T_BEFORE_RUN=
+
+# ---------------------------------------------------------------- faults (issue 12) ---
+# Fresh nodes booted with today's nodeadm, one injected fault each (lib/faults.sh); skip with LAB_SKIP_FAULTS=1.
+if [[ ${LAB_SKIP_FAULTS:-0} == 1 ]]; then
+  skip "faults section: LAB_SKIP_FAULTS=1"
+else
+  faults_section || fail "faults section stopped early (exit $?; see $WORK/faults)"
+fi
 
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
 ((FAILED == 0))

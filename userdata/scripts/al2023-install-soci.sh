@@ -76,7 +76,12 @@ spec:
       - --node-labels=soci-eks/degraded=$1
 EOF
   mv "${FALLBACK_DROPIN}.tmp" "${FALLBACK_DROPIN}"
-  # containerd must not wait for SOCI (our drop-in, and nodeadm's with FastImagePull)
+  stop_soci
+}
+
+# stop_soci: containerd must not wait for SOCI (our drop-in, and nodeadm's with FastImagePull),
+# kubelet not for the pause import
+stop_soci() {
   rm -f "${SYSTEMD_DIR}"/containerd.service.d/10-soci-{eks,snapshotter}.conf
   if [[ "${SYSTEMD}" == yes ]]; then
     systemctl disable --now soci-eks-pause-import.service soci-snapshotter.socket soci-snapshotter.service || true
@@ -91,7 +96,7 @@ hold_kubelet() {
 [Service]
 ExecStartPre=/bin/sh -c 'cat /var/lib/soci-eks/failed >&2; echo "soci-eks: kubelet held back by onSociFailure=fail" >&2; exit 1'
 EOF
-  if [[ "${SYSTEMD}" == yes ]]; then systemctl daemon-reload || true; fi
+  stop_soci
 }
 
 # soci_failed REASON MESSAGE FIX: applies the policy and exits. REASON is a label value.
@@ -287,10 +292,11 @@ else
   log "enabled soci-snapshotter.socket and soci-eks-pause-import.service"
 
   # --- 5. SOCI must work before nodeadm-run points kubelet at it ---
-  systemctl start soci-snapshotter.service ||
-    soci_failed soci-start-failed "soci-snapshotter.service did not start" "see journalctl -u soci-snapshotter"
+  # containerd first: a SOCI restarting with lazy snapshots restores them through containerd
   systemctl start containerd.service ||
     soci_failed containerd-start-failed "containerd did not start with SOCI" "see journalctl -u containerd"
+  retry 3 systemctl start soci-snapshotter.service ||
+    soci_failed soci-start-failed "soci-snapshotter.service did not start" "see journalctl -u soci-snapshotter"
   systemctl start soci-eks-pause-import.service ||
     soci_failed pause-import-failed "could not import /etc/eks/pause.tar into SOCI" "see journalctl -u soci-eks-pause-import"
   log "soci-snapshotter, containerd and the pause image are up"
