@@ -28,6 +28,7 @@ log() { printf '[lab %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 if [[ ${LAB_SKIP_BUILD:-0} != 1 ]]; then
   t0=$SECONDS
   "$LAB_DIR/build-tools.sh"
+  "$LAB_DIR/build-nodeadm-current.sh" || log "WARNING: today's nodeadm was not built (lab/build-nodeadm-current.sh); the faults section will fail"
   log "build-tools took $((SECONDS - t0))s"
 fi
 [[ -f $REPO_DIR/dist/userdata/index.js ]] || { echo "dist/ is missing: run npm run build first" >&2; exit 2; }
