@@ -41,6 +41,13 @@ teardown_disks() {
     awk -v mark="$SSD_MOUNT_MARK" '$1 > mark {print $1, $5}' /proc/self/mountinfo | sort -rn |
       while read -r _ m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
   fi
+  # Mount ids are reused (the kernel hands out the lowest free one), so "newer than the mark" can miss
+  # mounts: also undo every mount of our loop devices (the array and its bind mounts) and under the array root.
+  for d in "${SSD_LOOPS[@]}"; do
+    awk -v dev="$d" -v root="$SSD_ARRAY_ROOT/" '{ for (i = 7; i <= NF; i++) if ($i == "-") break
+      if ($(i + 2) == dev || index($5 "/", root) == 1) print $5 }' /proc/self/mountinfo | sort -r |
+      while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  done
   [[ -e /dev/md/kubernetes ]] && { mdadm --stop /dev/md/kubernetes >/dev/null 2>&1 || true; }
   for d in "${SSD_LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
   SSD_LOOPS=()
