@@ -170,6 +170,11 @@ faults_section() {
   # The pause import fails: the AMI's /etc/eks/pause.tar is cut short after nodeadm-config (the AMI's
   # own overlayfs copy of the pause image, cached at build time, is intact).
   local cut_pause='truncate -s 2048 /etc/eks/pause.tar'
+  # pigz cannot be installed: unpigz is removed from /usr/bin for this boot (an overlay with a whiteout,
+  # in the boot's own mount namespace) and there is no dnf on the lab machine, as on an AMI without pigz
+  # and without reachable repositories.
+  local no_pigz="d=$FAULTS_DIR/nopigz-\$\$ && mkdir -p \$d/up \$d/wk && mknod \$d/up/unpigz c 0 0 &&
+    mount -t overlay nopigz -o lowerdir=/usr/bin,upperdir=\$d/up,workdir=\$d/wk /usr/bin"
 
   # --- a healthy node, then its reboot (cloud-init does not run again), then a cloud-init re-run
   faults_boot healthy healthy "$FAULTS_DIR/good-fallback.mime" "$eks"
@@ -201,6 +206,9 @@ faults_section() {
     faults_boot "brokensoci-$p" "soci-start-fails-$p" "$FAULTS_DIR/brokensoci-$p.mime" "$eks"
     if [[ $p == fallback ]]; then expect_degraded soci-start-fails-fallback "soci-snapshotter-grpc exits at start" soci-start-failed
     else expect_failed soci-start-fails-fail "soci-snapshotter-grpc exits at start" soci-start-failed; fi
+    FAULT_BEFORE_CLOUDINIT=$no_pigz faults_boot "nopigz-$p" "packages-missing-$p" "$FAULTS_DIR/good-$p.mime" "$eks"
+    if [[ $p == fallback ]]; then expect_degraded packages-missing-fallback "pigz is missing and cannot be installed (no dnf)" packages-missing
+    else expect_failed packages-missing-fail "pigz is missing and cannot be installed (no dnf)" packages-missing; fi
     FAULT_BEFORE_CLOUDINIT=$cut_pause faults_boot "pause-$p" "pause-import-fails-$p" "$FAULTS_DIR/good-$p.mime" "$eks"
     if [[ $p == fallback ]]; then expect_degraded pause-import-fails-fallback "/etc/eks/pause.tar is corrupt, the import into soci fails" pause-import-failed
     else expect_failed pause-import-fails-fail "/etc/eks/pause.tar is corrupt, the import into soci fails" pause-import-failed; fi
