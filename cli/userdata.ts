@@ -11,6 +11,7 @@ import {
   NodeTaint,
   OsFamily,
   renderUserData,
+  SociFailurePolicy,
   SociMode,
 } from "../userdata";
 import { releaseArch } from "../userdata/releases";
@@ -46,6 +47,7 @@ Node:
   --mode lazy|parallel|off          SOCI mode (default lazy; Bottlerocket: parallel or off)
   --ssd                             RAID0 over the NVMe instance-store disks
   --keep-soci-on-root-volume        with --ssd, keep SOCI's data on EBS
+  --on-soci-failure fallback|fail   when a SOCI boot step fails: join without SOCI, labelled (default), or never join (AL2023)
   --soci-version X.Y.Z              soci-snapshotter release (default ${DEFAULT_SOCI_VERSION}, at least 0.11.0; AL2023)
   --soci-sha256 HEX                 pin the release tarball's sha256 (AL2023)
   --mirror URL                      release mirror base URL (default ${DEFAULT_MIRROR_BASE_URL})
@@ -79,6 +81,7 @@ export const USERDATA_FLAGS = {
   "nvme-disks": { type: "string" },
   ssd: { type: "boolean" },
   "keep-soci-on-root-volume": { type: "boolean" },
+  "on-soci-failure": { type: "string" },
   "soci-version": { type: "string" },
   "soci-sha256": { type: "string" },
   mirror: { type: "string" },
@@ -108,6 +111,7 @@ export const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
   sociMirrorUrl: "--mirror",
   ssd: "--ssd",
   keepSociOnRootVolume: "--keep-soci-on-root-volume",
+  onSociFailure: "--on-soci-failure",
   labels: "--label",
   taints: "--taint",
   extraEcrRegistries: "--extra-ecr-registry",
@@ -204,6 +208,7 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
     maxSize: DEFAULTS.maxSize,
     ssd: v.ssd ?? false,
     keepSociOnRootVolume: v["keep-soci-on-root-volume"] ?? false,
+    onSociFailure: v["on-soci-failure"] ?? DEFAULTS.onSociFailure,
     rootVolumeSizeGiB: DEFAULTS.rootVolumeSizeGiB,
     rootVolumeIops: DEFAULTS.rootVolumeIops,
     rootVolumeThroughput: DEFAULTS.rootVolumeThroughput,
@@ -258,6 +263,7 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
     ...(labelPairs.length > 0 ? { labels } : {}),
     ...(taints.length > 0 ? { taints } : {}),
     ...(localStorage ? { localStorage } : {}),
+    onSociFailure: settings.onSociFailure as SociFailurePolicy, // validated
   };
   return { os, options, ...(karpenterSettings ? { karpenter: karpenterSettings } : {}), warnings };
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NodeTaint, OsFamily, SociMode } from "../userdata/types";
+import { NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../userdata/types";
 import { NodeGroupSettings } from "../validation/nodeGroup";
 import { closestName } from "../validation/closestName";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
@@ -17,6 +17,7 @@ export interface StackNodeGroupConfig {
   ssd?: boolean;
   keepSociOnRootVolume?: boolean;
   sociMode?: string;
+  onSociFailure?: string;
   labels?: Record<string, string>;
   taints?: NodeTaint[];
   desiredSize?: number;
@@ -36,6 +37,8 @@ export interface StackConfig {
   ssd: boolean;
   keepSociOnRootVolume: boolean;
   sociMode: string;
+  /** `fallback` or `fail` (validated with the rest). */
+  onSociFailure: string;
   sociVersion: string;
   sociSha256?: string;
   sociMirrorUrl: string;
@@ -58,7 +61,7 @@ export interface StackConfig {
 
 /** Every `soci-eks:*` key the stack reads (Pulumi.yaml declares the same set; a test keeps them equal). */
 export const STACK_CONFIG_KEYS: readonly (keyof StackConfig)[] = Object.keys({
-  instanceType: 1, os: 1, ssd: 1, keepSociOnRootVolume: 1, sociMode: 1, sociVersion: 1, sociSha256: 1, sociMirrorUrl: 1,
+  instanceType: 1, os: 1, ssd: 1, keepSociOnRootVolume: 1, sociMode: 1, onSociFailure: 1, sociVersion: 1, sociSha256: 1, sociMirrorUrl: 1,
   kubernetesVersion: 1, desiredSize: 1, minSize: 1, maxSize: 1, capacityType: 1, rootVolumeSizeGiB: 1, rootVolumeIops: 1,
   rootVolumeThroughput: 1, metadataHopLimit: 1, ssmAccess: 1, extraEcrRegistries: 1, existingVpcId: 1, existingSubnetIds: 1,
   nodeGroups: 1,
@@ -95,6 +98,7 @@ const NODE_GROUP_KEYS: Record<keyof StackNodeGroupConfig, "string" | "boolean" |
   ssd: "boolean",
   keepSociOnRootVolume: "boolean",
   sociMode: "string",
+  onSociFailure: "string",
   labels: "object",
   taints: "array",
   desiredSize: "number",
@@ -180,6 +184,7 @@ export function loadStackConfig(
     ssd: bool("ssd", DEFAULTS.ssd),
     keepSociOnRootVolume: bool("keepSociOnRootVolume", false),
     sociMode: str("sociMode") ?? DEFAULTS.sociMode,
+    onSociFailure: str("onSociFailure") ?? DEFAULTS.onSociFailure,
     sociVersion: str("sociVersion") ?? DEFAULTS.sociVersion,
     sociSha256: str("sociSha256"),
     sociMirrorUrl: str("sociMirrorUrl") ?? DEFAULTS.sociMirrorUrl,
@@ -202,7 +207,7 @@ export function loadStackConfig(
 
 /** Group keys that fall back to a top-level key of the same name. */
 const INHERITED: (keyof StackNodeGroupConfig & keyof StackConfig)[] = [
-  "instanceType", "os", "ssd", "keepSociOnRootVolume", "sociMode", "desiredSize", "minSize", "maxSize", "capacityType",
+  "instanceType", "os", "ssd", "keepSociOnRootVolume", "sociMode", "onSociFailure", "desiredSize", "minSize", "maxSize", "capacityType",
   "rootVolumeSizeGiB", "rootVolumeIops", "rootVolumeThroughput",
 ];
 
@@ -220,6 +225,7 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
       ssd: v("ssd"),
       keepSociOnRootVolume: v("keepSociOnRootVolume"),
       sociMode: v("sociMode") as SociMode, // validated with the rest
+      onSociFailure: v("onSociFailure") as SociFailurePolicy, // validated with the rest
       soci: { version: cfg.sociVersion, sha256: cfg.sociSha256, mirrorBaseUrl: cfg.sociMirrorUrl },
       scaling: { desiredSize: v("desiredSize"), minSize: v("minSize"), maxSize: v("maxSize") },
       rootVolume: { sizeGiB: v("rootVolumeSizeGiB"), iops: v("rootVolumeIops"), throughputMiBps: v("rootVolumeThroughput") },

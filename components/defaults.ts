@@ -15,6 +15,7 @@ export const DEFAULTS = {
   instanceType: "m7i.xlarge",
   os: "al2023",
   sociMode: "lazy",
+  onSociFailure: "fallback",
   sociVersion: DEFAULT_SOCI_VERSION,
   sociMirrorUrl: DEFAULT_MIRROR_BASE_URL,
   kubernetesVersion: DEFAULT_KUBERNETES_VERSION,

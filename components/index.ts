@@ -51,7 +51,7 @@ export {
   eksVersionCatalog,
 } from "../validation/kubernetesVersions";
 export { lookupKubernetesVersions, KubernetesVersionLookup } from "./kubernetesVersionLookup";
-export { InstanceFacts, NodeTaint, SociMode, Architecture, OsFamily } from "../userdata/types";
+export { InstanceFacts, NodeTaint, SociMode, SociFailurePolicy, Architecture, OsFamily } from "../userdata/types";
 export {
   SociIndexBuilder,
   SociIndexBuilderArgs,

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderUserData } from "../userdata";
-import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOptions, NodeBootstrapOptions, NodeTaint, OsFamily, SociMode } from "../userdata/types";
+import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOptions, NodeBootstrapOptions, NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../userdata/types";
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
@@ -37,6 +37,13 @@ export interface SociNodeGroupArgs {
   os?: OsFamily;
   /** How nodes pull images. Default `lazy` (not available with `os: bottlerocket`: set `parallel` or `off` there). */
   sociMode?: SociMode;
+  /**
+   * What a node does when a SOCI boot step fails (AL2023 only: packages, download, checksum, the SOCI daemon,
+   * the pause import). `fallback` (default): it joins as a stock node (overlayfs, containerd's own image service),
+   * labelled `soci-eks/degraded=<reason>`, with `/var/lib/soci-eks/degraded` and a journal line. `fail`: kubelet
+   * never starts, so the node never joins; kubelet's journal names the cause and the fix.
+   */
+  onSociFailure?: SociFailurePolicy;
   /** The SOCI release to install (AL2023 only; Bottlerocket ships SOCI). */
   soci?: SociReleaseArgs;
   /** Kubernetes version of the nodes. Default: the cluster's version. Checked against `kubernetesVersionCatalog`. */
@@ -87,6 +94,7 @@ export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
   instanceType: "instanceType",
   os: "os",
   sociMode: "sociMode",
+  onSociFailure: "onSociFailure",
   sociVersion: "soci.version",
   sociSha256: "soci.sha256",
   sociMirrorUrl: "soci.mirrorBaseUrl",
@@ -131,6 +139,7 @@ export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" 
     instanceType: args.instanceType ?? DEFAULTS.instanceType,
     os: args.os ?? DEFAULTS.os,
     sociMode: args.sociMode ?? DEFAULTS.sociMode,
+    onSociFailure: args.onSociFailure ?? DEFAULTS.onSociFailure,
     sociVersion: args.soci?.version ?? DEFAULTS.sociVersion,
     sociSha256: args.soci?.sha256,
     sociMirrorUrl: args.soci?.mirrorBaseUrl ?? DEFAULTS.sociMirrorUrl,
@@ -218,6 +227,7 @@ export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: Instance
     },
     instance: facts,
     architecture: nodeArchitecture(facts)!,
+    onSociFailure: (settings.onSociFailure ?? DEFAULTS.onSociFailure) as SociFailurePolicy,
     ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
     ...(settings.ssd ? { localStorage: { raid0: true, keepSociOnRootVolume: settings.keepSociOnRootVolume ?? false } } : {}),
   };

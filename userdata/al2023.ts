@@ -79,6 +79,7 @@ export function installerEnvironment(options: NodeBootstrapOptions): Record<stri
     SOCI_EKS_EXTRA_ECR_REGISTRIES: (options.extraEcrRegistries ?? []).join(" "),
     // `at-boot`: the installer rewrites config.toml's parallelism from nproc and MemTotal (parallelTuning's rules).
     ...(options.instance === AT_BOOT ? { SOCI_EKS_TUNING: AT_BOOT } : {}),
+    SOCI_EKS_ON_FAILURE: options.onSociFailure ?? "fallback",
   };
 }
 

@@ -5,7 +5,13 @@
  */
 export const SOCI_SOCKET = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock";
 export const SOCI_ROOT = "/var/lib/soci-snapshotter-grpc";
-export const SOCI_CONFIG = "/etc/soci-snapshotter-grpc/config.toml";
+/**
+ * Our SOCI daemon config. Not SOCI's default /etc/soci-snapshotter-grpc/config.toml: nodeadm's
+ * featureGates.FastImagePull rewrites that file with the AMI's parallel-pull config whenever its config
+ * phase runs again (any file in /etc/eks/nodeadm.d/), which would silently replace ours (lab/FINDINGS.md).
+ * Our unit passes this path with --config.
+ */
+export const SOCI_CONFIG = "/etc/soci-eks/soci-snapshotter-grpc.toml";
 export const SOCI_BIN_DIR = "/usr/local/bin";
 export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 /** The image-service endpoint kubelet uses so that SOCI sees pull credentials. */

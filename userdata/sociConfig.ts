@@ -46,7 +46,7 @@ export function supportsParallelFallback(version: string): boolean {
 }
 
 /**
- * The soci-snapshotter-grpc configuration (`/etc/soci-snapshotter-grpc/config.toml`) as a plain object.
+ * The soci-snapshotter-grpc configuration (written to `/etc/soci-eks/soci-snapshotter-grpc.toml`, see paths.ts SOCI_CONFIG) as a plain object.
  * Pull modes are set explicitly rather than left to defaults (a config without them was seen to give no lazy mounts).
  */
 export function sociDaemonConfig(

@@ -13,6 +13,16 @@ export type SociMode =
   /** The stock node: containerd's overlayfs snapshotter, nothing installed. */
   | "off";
 
+/**
+ * What an AL2023 node does when a SOCI boot step fails (package install, download, checksum, the SOCI daemon,
+ * the pause import). The installer decides before nodeadm-run starts containerd and kubelet.
+ */
+export type SociFailurePolicy =
+  /** The node joins as a stock node (overlayfs, containerd's image service), labelled `soci-eks/degraded=<reason>`. */
+  | "fallback"
+  /** kubelet never starts, so the node never joins; the journal names the cause and the fix. */
+  | "fail";
+
 /** The operating-system families a node group can boot. */
 export type OsFamily = "al2023" | "bottlerocket";
 
@@ -129,6 +139,8 @@ export interface NodeBootstrapOptions {
    * a custom AMI (EKS appends its own NodeConfig); required for Karpenter-free custom AMIs and the CLI.
    */
   cluster?: ClusterConnection;
+  /** What the node does when a SOCI boot step fails (AL2023 only). Default `fallback`. */
+  onSociFailure?: SociFailurePolicy;
   /** Extra ECR registries (`<account>.dkr.ecr.<region>.amazonaws.com`) the node's credential helper serves, besides its own account's. */
   extraEcrRegistries?: string[];
   /**

@@ -13,6 +13,9 @@ import { ConfigProblem } from "./problems";
 /** The SOCI modes, in the order messages list them. */
 export const SOCI_MODES = ["lazy", "parallel", "off"] as const;
 
+/** What a node does when a SOCI boot step fails, in the order messages list them (the first is the default). */
+export const SOCI_FAILURE_POLICIES = ["fallback", "fail"] as const;
+
 /** The OS families a node group can boot, in the order messages list them (the first is the default). */
 export const OS_FAMILIES = ["al2023", "bottlerocket"] as const;
 
@@ -43,6 +46,8 @@ export interface NodeGroupSettings {
   maxSize: number;
   ssd: boolean;
   keepSociOnRootVolume?: boolean;
+  /** `fallback` or `fail` (unchecked until validated); absent means `fallback`. */
+  onSociFailure?: string;
   rootVolumeSizeGiB: number;
   rootVolumeIops: number;
   rootVolumeThroughput: number;
@@ -80,6 +85,22 @@ function checkMode(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
       value: s.sociMode,
       reason: `is not one of ${SOCI_MODES.join(", ")}`,
       fix: `Set ${name("sociMode")} to lazy (default), parallel or off.`,
+    },
+  ];
+}
+
+/**
+ * The failure policy, checked the same way for the components, the stack config and the CLI
+ * (`name` gives the setting as each spells it).
+ */
+export function checkOnSociFailure(value: string | undefined, setting: string): ConfigProblem[] {
+  if (value === undefined || (SOCI_FAILURE_POLICIES as readonly string[]).includes(value)) return [];
+  return [
+    {
+      setting,
+      value,
+      reason: `is not one of ${SOCI_FAILURE_POLICIES.join(", ")}`,
+      fix: `Set ${setting} to fallback (default: the node joins without SOCI, labelled soci-eks/degraded) or fail (the node never joins).`,
     },
   ];
 }
@@ -305,7 +326,7 @@ function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): Config
  * pass `undefined` when the lookup failed (a problem is reported for that, quoting `lookupError`).
  */
 export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | undefined, name: SettingNamer, lookupError?: string): ConfigProblem[] {
-  const problems = [...checkMode(s, name), ...checkOs(s, name)];
+  const problems = [...checkMode(s, name), ...checkOs(s, name), ...checkOnSociFailure(s.onSociFailure, name("onSociFailure"))];
   // Bottlerocket ships SOCI; the release settings only drive the AL2023 installer.
   if (s.sociMode !== "off" && s.os !== "bottlerocket") problems.push(...checkRelease(s, name));
   problems.push(...checkScaling(s, name), ...checkRootVolume(s, name), ...checkRegistries(s, name), ...checkNodeGroupOptions(s, name));

@@ -59,7 +59,7 @@ for mode in off parallel lazy; do
   [[ $mode == lazy ]] && ref=$REGISTRY/lab/big:v1-soci
   for ((r = 1; r <= RUNS; r++)); do
     wipe_node_state
-    rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/soci-snapshotter-grpc/config.toml /etc/systemd/system/soci-snapshotter.service
+    rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/soci-eks/soci-snapshotter-grpc.toml /etc/systemd/system/soci-snapshotter.service
     apply_userdata "$MIME" "bench-$mode-$r" >"$LOGS/apply-$mode-$r.log" 2>&1 || { log "apply failed for $mode: $(tail -n 3 "$LOGS/apply-$mode-$r.log")"; continue; }
     start_node "bench-$mode-$r" || { log "node did not start for $mode"; stop_node; continue; }
     [[ $mode == off ]] || import_pause "bench-$mode-$r" || log "pause import failed"

@@ -45,6 +45,13 @@ teardown_disks() {
       <(printf '%s\n' "$SSD_MOUNTS_BEFORE") /proc/self/mountinfo | sort -r |
       while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
   fi
+  # Mount ids are reused (the kernel hands out the lowest free one), so "newer than the mark" can miss
+  # mounts: also undo every mount of our loop devices (the array and its bind mounts) and under the array root.
+  for d in "${SSD_LOOPS[@]}"; do
+    awk -v dev="$d" -v root="$SSD_ARRAY_ROOT/" '{ for (i = 7; i <= NF; i++) if ($i == "-") break
+      if ($(i + 2) == dev || index($5 "/", root) == 1) print $5 }' /proc/self/mountinfo | sort -r |
+      while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  done
   [[ -e /dev/md/kubernetes ]] && { mdadm --stop /dev/md/kubernetes >/dev/null 2>&1 || true; }
   for d in "${SSD_LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
   SSD_LOOPS=()
@@ -144,8 +151,8 @@ ssd_section() {
   local not_on=() d
   for d in /var/lib/containerd /var/lib/soci-snapshotter-grpc /var/lib/kubelet /var/log/pods; do on_array "$d" || not_on+=("$d"); done
   check "ssd: containerd, SOCI, kubelet and pod-log directories are on the array${not_on[*]:+; not: ${not_on[*]}}" test ${#not_on[@]} -eq 0
-  check "ssd: our installed files are not hidden by the bind mounts (/usr/local/bin/soci-snapshotter-grpc, /etc/soci-snapshotter-grpc/config.toml, /var/lib/soci-eks/installed-release)" \
-    test -x /usr/local/bin/soci-snapshotter-grpc -a -f /etc/soci-snapshotter-grpc/config.toml -a -f /var/lib/soci-eks/installed-release
+  check "ssd: our installed files are not hidden by the bind mounts (/usr/local/bin/soci-snapshotter-grpc, /etc/soci-eks/soci-snapshotter-grpc.toml, /var/lib/soci-eks/installed-release)" \
+    test -x /usr/local/bin/soci-snapshotter-grpc -a -f /etc/soci-eks/soci-snapshotter-grpc.toml -a -f /var/lib/soci-eks/installed-release
   if start_node ssd-array; then
     pass "ssd: soci-snapshotter-grpc and containerd restart with their state on the array (SOCI root on $(fs_of /var/lib/soci-snapshotter-grpc))"
   else

@@ -60,6 +60,8 @@ wait_for() { # SECONDS DESC CMD...
 # data (overlayfs cannot be an overlay upper layer).
 setup_fs() {
   local d name
+  # the host's own dirs, for lib/faults-boot.sh's fresh instances (lowerdirs without this lab's writes)
+  for d in /etc /usr/local /root /var/lib; do mkdir -p "$WORK/pristine$d" && mount --bind "$d" "$WORK/pristine$d"; done
   for d in /etc /usr/local /root /var/lib; do
     name=${d//\//_}
     mkdir -p "$WORK/ovl/$name/up" "$WORK/ovl/$name/wk"
@@ -334,6 +336,15 @@ t0=$SECONDS
 build_images
 log "images built and pushed in $((SECONDS - t0))s"
 
+# shellcheck source=lab/lib/faults.sh
+. "$LAB_DIR/lib/faults.sh"
+if [[ ${LAB_ACTION:-lab} == faults ]]; then # only the fault-injection boots (issue 12)
+  faults_section || fail "faults section stopped early (exit $?; see $WORK/faults)"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
+  ((FAILED == 0))
+  exit
+fi
+
 MIME=$WORK/userdata.mime
 render_userdata "$MIME"
 check "user data renders as MIME ($(wc -c <"$MIME") bytes; EC2 limit 16384 before base64 is not checked here)" grep -q '^Content-Type: multipart/mixed' "$MIME"
@@ -357,7 +368,7 @@ check "containerd snippet keeps nodeadm on the v3 template (no migrate path)" te
 check "kubelet imageServiceEndpoint is SOCI's socket" test "$(jq -r .imageServiceEndpoint "$SIM_JSON")" = unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
 check "installer put soci-snapshotter-grpc v0.16.1 in /usr/local/bin" bash -c '/usr/local/bin/soci-snapshotter-grpc --version 2>&1 | grep -q "v0.16.1"'
 check "soci-snapshotter-grpc 0.16.1 accepts our config.toml (config dump)" \
-  bash -c '/usr/local/bin/soci-snapshotter-grpc --config /etc/soci-snapshotter-grpc/config.toml config dump >'"$LOGS"'/soci-config-dump.toml 2>'"$LOGS"'/soci-config-dump.err'
+  bash -c '/usr/local/bin/soci-snapshotter-grpc --config /etc/soci-eks/soci-snapshotter-grpc.toml config dump >'"$LOGS"'/soci-config-dump.toml 2>'"$LOGS"'/soci-config-dump.err'
 
 unknown_keys() { # OURS DUMP: prints keys of OURS that the daemon's config dump does not know
   python3 - "$1" "$2" <<'PY'
@@ -372,7 +383,7 @@ known = set(keys(tomllib.load(open(sys.argv[2], "rb"))))
 print(" ".join(sorted(ours - known)))
 PY
 }
-unknown=$(unknown_keys /etc/soci-snapshotter-grpc/config.toml "$LOGS/soci-config-dump.toml" 2>&1 || echo "(could not compare)")
+unknown=$(unknown_keys /etc/soci-eks/soci-snapshotter-grpc.toml "$LOGS/soci-config-dump.toml" 2>&1 || echo "(could not compare)")
 check "every key of our SOCI config.toml is known to 0.16.1 (it ignores unknown keys silently)${unknown:+; unknown: $unknown}" test -z "$unknown"
 
 if start_node main; then
@@ -490,8 +501,10 @@ tamper_rc=0
 for sc in $(jq -r '.scripts[]?' "$WORK/ud-main/summary.json"); do
   AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 bash "$sc" >"$LOGS/installer-tampered.log" 2>&1 || tamper_rc=$?
 done
-if ((tamper_rc != 0)) && [[ ! -e /usr/local/bin/soci-snapshotter-grpc ]] && grep -q "checksum mismatch" "$LOGS/installer-tampered.log"; then
-  pass "negative tampered-release: the installer refuses it (exit $tamper_rc, 'checksum mismatch', nothing installed)"
+# (onSociFailure fallback, the default: the installer handles it and exits 0; lib/faults.sh boots such nodes)
+if [[ ! -e /usr/local/bin/soci-snapshotter-grpc ]] && grep -q "checksum mismatch" "$LOGS/installer-tampered.log" &&
+  grep -q "DEGRADED (onSociFailure=fallback): checksum-mismatch" "$LOGS/installer-tampered.log"; then
+  pass "negative tampered-release: the installer refuses it (exit $tamper_rc, 'checksum mismatch', nothing installed, fallback applied)"
 else
   fail "negative tampered-release: installer exit $tamper_rc; $(tail -n 2 "$LOGS/installer-tampered.log" | tr '\n' ' ')"
 fi
@@ -559,6 +572,14 @@ T_BEFORE_RUN=
 # shellcheck source=lab/lib/karpenter-merge.sh
 . "$LAB_DIR/lib/karpenter-merge.sh"
 if [[ ${LAB_SKIP_KARPENTER:-0} == 1 ]]; then skip "karpenter section: LAB_SKIP_KARPENTER=1"; else karpenter_section || fail "karpenter section stopped early (exit $?; see $LOGS)"; fi
+
+# ---------------------------------------------------------------- faults (issue 12) ---
+# Fresh nodes booted with today's nodeadm, one injected fault each (lib/faults.sh); skip with LAB_SKIP_FAULTS=1.
+if [[ ${LAB_SKIP_FAULTS:-0} == 1 ]]; then
+  skip "faults section: LAB_SKIP_FAULTS=1"
+else
+  faults_section || fail "faults section stopped early (exit $?; see $WORK/faults)"
+fi
 
 echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
 ((FAILED == 0))

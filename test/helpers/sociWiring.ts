@@ -35,7 +35,7 @@ export async function sociWiringProblems(text: string, mode: "lazy" | "parallel"
 
   const files = await cloudConfigFiles(text);
   const byPath = new Map(files.map((f) => [f.path, f]));
-  const soci = byPath.get("/etc/soci-snapshotter-grpc/config.toml");
+  const soci = byPath.get("/etc/soci-eks/soci-snapshotter-grpc.toml");
   if (!soci) {
     problems.push("SOCI config.toml is not written");
   } else {

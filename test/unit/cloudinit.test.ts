@@ -54,7 +54,7 @@ describe("cloud-init (Debian's cloud-init package) consumes the user data", () =
       );
       assert.deepEqual(report!.write_files, [
         "/etc/soci-eks/install.env",
-        "/etc/soci-snapshotter-grpc/config.toml",
+        "/etc/soci-eks/soci-snapshotter-grpc.toml",
         "/usr/local/libexec/soci-eks/install-soci.sh",
         "/usr/local/libexec/soci-eks/import-pause.sh",
         "/etc/systemd/system/soci-snapshotter.service",

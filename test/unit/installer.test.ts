@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
+import { parse as parseYaml } from "yaml";
+import { parse as parseToml } from "smol-toml";
 import { bootstrapOptions } from "../helpers/options";
 import { prepareRoot, replaceInFile, runBash, snapshot } from "../helpers/installer";
 import { fakeReleaseTarball, imdsHandler, LoopbackServer, sha256 } from "../helpers/mirror";
@@ -77,14 +79,59 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     assert.equal(mirror.totalRequests(), requestsBefore, "the second run must not download anything");
   });
 
-  it("aborts with a clear message when the published checksum does not match, installing nothing", async () => {
+  it("refuses a tarball whose published checksum does not match, installing nothing, and falls back (default policy)", async () => {
     const root = newRoot();
     const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
-    assert.notEqual(run.code, 0);
+    assert.equal(run.code, 0, "fallback: the failure is handled and the node joins without SOCI");
     assert.match(run.stderr, new RegExp(`checksum mismatch for ${ASSET.replace(/\./g, "\\.")}: expected 0{64}, got ${digest}; refusing to install`));
+    assert.match(run.stderr, /DEGRADED \(onSociFailure=fallback\): checksum-mismatch: .*labelled soci-eks\/degraded=checksum-mismatch\. Fix: /);
     assert.equal(existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")), false);
     assert.equal(existsSync(path.join(root, "var/lib/soci-eks/installed-release")), false);
+    assertFellBack(root, "checksum-mismatch");
+  });
+
+  /** The fallback's traces in a throwaway root; the NodeConfig drop-in is read by the real nodeadm in the lab. */
+  function assertFellBack(root: string, reason: string): void {
+    const marker = readFileSync(path.join(root, "var/lib/soci-eks/degraded"), "utf8");
+    assert.match(marker, new RegExp(`^reason=${reason}\npolicy=fallback\nmessage=.+\nfix=.+\n$`));
+    const dropIn = parseYaml(readFileSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks-fallback.yaml"), "utf8"));
+    assert.equal(dropIn.kind, "NodeConfig");
+    assert.deepEqual(dropIn.spec.featureGates, { FastImagePull: false });
+    assert.deepEqual(dropIn.spec.kubelet, {
+      config: { imageServiceEndpoint: "unix:///run/containerd/containerd.sock" },
+      flags: [`--node-labels=soci-eks/degraded=${reason}`],
+    });
+    const cri = (parseToml(dropIn.spec.containerd.config) as any).plugins["io.containerd.cri.v1.images"];
+    assert.deepEqual({ ...cri }, { snapshotter: "overlayfs", disable_snapshot_annotations: true });
+    assert.equal(existsSync(path.join(root, "etc/systemd/system/containerd.service.d/10-soci-eks.conf")), false);
+    assert.equal(existsSync(path.join(root, "etc/systemd/system/kubelet.service.d/05-soci-eks-failed.conf")), false);
+  }
+
+  it("onSociFailure fail: exits 1, holds kubelet back with the cause, writes no fallback drop-in", async () => {
+    const root = newRoot();
+    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl }, onSociFailure: "fail" }));
+    const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /FAILED \(onSociFailure=fail\): checksum-mismatch: .*kubelet will not start; the node never joins\. Fix: /);
+    assert.match(readFileSync(path.join(root, "var/lib/soci-eks/failed"), "utf8"), /^reason=checksum-mismatch\npolicy=fail\n/);
+    const hold = readFileSync(path.join(root, "etc/systemd/system/kubelet.service.d/05-soci-eks-failed.conf"), "utf8");
+    assert.match(hold, /^ExecStartPre=\/bin\/sh -c 'cat \/var\/lib\/soci-eks\/failed >&2; .*exit 1'$/m);
+    assert.equal(existsSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks-fallback.yaml")), false);
+    assert.equal(existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")), false);
+  });
+
+  it("a later clean run removes an earlier run's fallback", async () => {
+    const root = newRoot();
+    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
+    assert.equal((await runBash(script, { ...env, SOCI_EKS_ROOT: root })).code, 0);
+    assertFellBack(root, "checksum-mismatch");
+    replaceInFile(path.join(root, "etc/soci-eks/install.env"), /^SOCI_EKS_MIRROR_BASE_URL='.*'$/m, `SOCI_EKS_MIRROR_BASE_URL='${mirrorUrl}'`);
+    const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")), true);
+    assert.equal(existsSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks-fallback.yaml")), false);
+    assert.equal(existsSync(path.join(root, "var/lib/soci-eks/degraded")), false);
   });
 
   it("uses a digest pinned in the user data instead of the published file", async () => {
@@ -103,12 +150,12 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     }
   });
 
-  it("aborts when the pinned digest does not match", async () => {
+  it("refuses the tarball when the pinned digest does not match", async () => {
     const root = newRoot();
     const wrong = "f".repeat(64);
     const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl, sha256: wrong } }));
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
-    assert.notEqual(run.code, 0);
+    assertFellBack(root, "checksum-mismatch");
     assert.match(run.stderr, new RegExp(`checksum mismatch for .*: expected ${wrong}, got ${digest}`));
     assert.equal(existsSync(path.join(root, "usr/local/bin/soci")), false);
   });
@@ -120,17 +167,17 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     const downloads = mirror.requests.get(`/v${VERSION}/${ASSET}`) ?? 0;
     replaceInFile(path.join(root, "etc/soci-eks/install.env"), /^SOCI_EKS_SOCI_SHA256=''$/m, `SOCI_EKS_SOCI_SHA256='${"e".repeat(64)}'`);
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
-    assert.notEqual(run.code, 0, "a different pinned digest must trigger a fresh, verified download");
+    assert.match(run.stderr, /checksum mismatch/, "a different pinned digest must trigger a fresh, verified download");
     assert.equal(mirror.requests.get(`/v${VERSION}/${ASSET}`), downloads + 1);
   });
 
-  it("fails clearly when the cloud-config part did not run", async () => {
+  it("says so clearly when the cloud-config part did not run, and falls back (the policy is unknown: the default)", async () => {
     const root = newRoot();
     const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl } }));
     rmSync(path.join(root, "etc/soci-eks/install.env"));
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
-    assert.notEqual(run.code, 0);
     assert.match(run.stderr, /install\.env is missing: the cloud-config part of the user data did not run/);
+    assertFellBack(root, "config-missing");
   });
 
   it("still installs when IMDS is unreachable, giving the helper only the extra registries", async () => {

@@ -143,7 +143,7 @@ describe("example stack (index.ts)", () => {
     await assert.rejects(program(), (e: Error) => {
       assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
         "soci-eks:nodeGroups[0].instanceType: 5 is a number, not a string. Write instanceType as a string.",
-        "soci-eks:nodeGroups[0].disk is not a node group setting. Use only name, instanceType, os, ssd, keepSociOnRootVolume, sociMode, labels, taints, desiredSize, minSize, maxSize, capacityType, rootVolumeSizeGiB, rootVolumeIops, rootVolumeThroughput.",
+        "soci-eks:nodeGroups[0].disk is not a node group setting. Use only name, instanceType, os, ssd, keepSociOnRootVolume, sociMode, onSociFailure, labels, taints, desiredSize, minSize, maxSize, capacityType, rootVolumeSizeGiB, rootVolumeIops, rootVolumeThroughput.",
         "soci-eks:nodeGroups[0].name is missing. Give every node group a name, e.g. general.",
         "soci-eks:nodeGroups[1]: 'x' is not an object. Give each node group as an object with at least a name.",
       ]);

@@ -29,7 +29,7 @@ describe("AL2023 user data", () => {
 
   it("lazy mode falls back to parallel pull for images without an index (0.14.0+)", async () => {
     const files = await cloudConfigFiles(renderUserData("al2023", bootstrapOptions()).text);
-    const soci = parseToml(files.find((f) => f.path === "/etc/soci-snapshotter-grpc/config.toml")!.content) as any;
+    const soci = parseToml(files.find((f) => f.path === "/etc/soci-eks/soci-snapshotter-grpc.toml")!.content) as any;
     assert.equal(soci.pull_modes.parallel_pull_unpack.enable, false);
     assert.equal(soci.pull_modes.parallel_pull_unpack.experimental_parallel_pull_as_fallback, true);
     assert.equal(soci.pull_modes.soci_v1.enable, false);
@@ -40,7 +40,7 @@ describe("AL2023 user data", () => {
   it("releases before 0.14.0 get no fallback key they would not know", async () => {
     const opts = bootstrapOptions({ release: { version: "0.12.1", mirrorBaseUrl: "https://mirror.example/soci" } });
     const files = await cloudConfigFiles(renderUserData("al2023", opts).text);
-    const soci = parseToml(files.find((f) => f.path === "/etc/soci-snapshotter-grpc/config.toml")!.content) as any;
+    const soci = parseToml(files.find((f) => f.path === "/etc/soci-eks/soci-snapshotter-grpc.toml")!.content) as any;
     assert.equal("experimental_parallel_pull_as_fallback" in soci.pull_modes.parallel_pull_unpack, false);
   });
 

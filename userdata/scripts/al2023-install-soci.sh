@@ -14,7 +14,11 @@
 #      (a digest pinned in the user data, or the release's published .sha256sum), installs it;
 #   3. points root's Docker config at the ECR credential helper for this account's registry,
 #      so SOCI gets rotating ECR credentials from the node role;
-#   4. enables our soci-snapshotter socket and the pause-image import unit.
+#   4. enables our soci-snapshotter socket and the pause-image import unit;
+#   5. under systemd, starts SOCI and containerd and imports the pause image.
+# A failed step applies SOCI_EKS_ON_FAILURE (README, "What happens when"): fallback writes a
+# nodeadm drop-in that makes this a stock node labelled soci-eks/degraded=<reason> (exit 0);
+# fail makes kubelet's start fail with the cause (exit 1).
 #
 # Environment (tests only): SOCI_EKS_ROOT installs into a throwaway root and skips systemd;
 # AWS_EC2_METADATA_SERVICE_ENDPOINT points IMDS at a loopback mock; SOCI_EKS_RETRY_BASE_DELAY
@@ -30,18 +34,92 @@ DOCKER_CONFIG_FILE="${ROOT}/root/.docker/config.json"
 IMDS="${AWS_EC2_METADATA_SERVICE_ENDPOINT:-http://169.254.169.254}"
 IMDS="${IMDS%/}"
 RETRY_BASE_DELAY="${SOCI_EKS_RETRY_BASE_DELAY:-2}"
-SOCI_CONFIG_FILE="${ROOT}/etc/soci-snapshotter-grpc/config.toml"
+SOCI_CONFIG_FILE="${ROOT}/etc/soci-eks/soci-snapshotter-grpc.toml"
 MEMINFO="${SOCI_EKS_MEMINFO:-/proc/meminfo}"
+SYSTEMD_DIR="${ROOT}/etc/systemd/system"
+FALLBACK_DROPIN="${ROOT}/etc/eks/nodeadm.d/90-soci-eks-fallback.yaml"
+KUBELET_HOLD="${SYSTEMD_DIR}/kubelet.service.d/05-soci-eks-failed.conf"
+DEGRADED_MARKER="${STATE_DIR}/degraded"
+FAILED_MARKER="${STATE_DIR}/failed"
+# Until install.env is read, failures take the default policy.
+POLICY=fallback
+SYSTEMD=no
+[[ -z "${ROOT}" && -d /run/systemd/system ]] && SYSTEMD=yes
 
 log() {
   echo "soci-eks: $*" >&2
   logger -t soci-eks -- "$*" 2>/dev/null || true
 }
 
-die() {
-  log "ERROR: $*"
-  exit 1
+# write_marker FILE REASON MESSAGE FIX (read by people and the pull report)
+write_marker() {
+  mkdir -p "${STATE_DIR}"
+  printf 'reason=%s\npolicy=%s\nmessage=%s\nfix=%s\n' "$2" "${POLICY}" "$3" "$4" >"$1.tmp"
+  mv "$1.tmp" "$1"
 }
+
+# fall_back REASON: nodeadm-run merges the drop-in over the user data and, the config having
+# changed, rewrites containerd's and kubelet's configs: a stock node.
+fall_back() {
+  mkdir -p "${FALLBACK_DROPIN%/*}"
+  # printf, not a heredoc: the user data strips full-line comments from this script (userdata/compact.ts).
+  printf '%s\n' \
+    "# soci-eks: SOCI could not be set up ($1), see /var/lib/soci-eks/degraded" \
+    "apiVersion: node.eks.aws/v1alpha1" \
+    "kind: NodeConfig" \
+    "spec:" \
+    "  featureGates:" \
+    "    FastImagePull: false" \
+    "  containerd:" \
+    "    config: |" \
+    "      [plugins.'io.containerd.cri.v1.images']" \
+    "      snapshotter = \"overlayfs\"" \
+    "      disable_snapshot_annotations = true" \
+    "  kubelet:" \
+    "    config:" \
+    "      imageServiceEndpoint: unix:///run/containerd/containerd.sock" \
+    "    flags:" \
+    "      - --node-labels=soci-eks/degraded=$1" >"${FALLBACK_DROPIN}.tmp"
+  mv "${FALLBACK_DROPIN}.tmp" "${FALLBACK_DROPIN}"
+  stop_soci
+}
+
+# stop_soci: containerd must not wait for SOCI (our drop-in, and nodeadm's with FastImagePull),
+# kubelet not for the pause import
+stop_soci() {
+  rm -f "${SYSTEMD_DIR}"/containerd.service.d/10-soci-{eks,snapshotter}.conf
+  if [[ "${SYSTEMD}" == yes ]]; then
+    systemctl disable --now soci-eks-pause-import.service soci-snapshotter.socket soci-snapshotter.service || true
+    systemctl daemon-reload || true
+  fi
+}
+
+# hold_kubelet: every start of kubelet fails, printing the cause
+hold_kubelet() {
+  mkdir -p "${KUBELET_HOLD%/*}"
+  printf '%s\n' \
+    "[Service]" \
+    "ExecStartPre=/bin/sh -c 'cat /var/lib/soci-eks/failed >&2; echo \"soci-eks: kubelet held back by onSociFailure=fail\" >&2; exit 1'" \
+    >"${KUBELET_HOLD}"
+  stop_soci
+}
+
+# soci_failed REASON MESSAGE FIX: applies the policy and exits. REASON is a label value.
+soci_failed() {
+  trap - ERR
+  if [[ "${POLICY}" == fail ]]; then
+    write_marker "${FAILED_MARKER}" "$@"
+    hold_kubelet
+    log "FAILED (onSociFailure=fail): $1: $2. kubelet will not start; the node never joins. Fix: $3"
+    exit 1
+  fi
+  write_marker "${DEGRADED_MARKER}" "$@"
+  fall_back "$1"
+  log "DEGRADED (onSociFailure=fallback): $1: $2. The node joins without SOCI, labelled soci-eks/degraded=$1. Fix: $3"
+  exit 0
+}
+
+trap 'soci_failed installer-error "line ${LINENO}: ${BASH_COMMAND} failed" "see journalctl -t soci-eks"' ERR
 
 # retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, waiting 2, 4, 8... seconds (max 30).
 retry() {
@@ -79,9 +157,14 @@ download() {
     --connect-timeout 10 --max-time 600 --output "${dest}" "${url}"
 }
 
-[[ -f "${ENV_FILE}" ]] || die "${ENV_FILE} is missing: the cloud-config part of the user data did not run"
+[[ -f "${ENV_FILE}" ]] || soci_failed config-missing "${ENV_FILE} is missing: the cloud-config part of the user data did not run" \
+  "see /var/log/cloud-init.log"
 # shellcheck source=/dev/null
 . "${ENV_FILE}"
+case "${SOCI_EKS_ON_FAILURE:-fallback}" in
+  fallback | fail) POLICY="${SOCI_EKS_ON_FAILURE:-fallback}" ;;
+  *) soci_failed bad-config "SOCI_EKS_ON_FAILURE='${SOCI_EKS_ON_FAILURE}' is not fallback or fail" "render the user data with soci-eks" ;;
+esac
 : "${SOCI_EKS_MODE:?SOCI_EKS_MODE is not set in ${ENV_FILE}}"
 : "${SOCI_EKS_SOCI_VERSION:?SOCI_EKS_SOCI_VERSION is not set in ${ENV_FILE}}"
 : "${SOCI_EKS_ARCH:?SOCI_EKS_ARCH is not set in ${ENV_FILE}}"
@@ -92,7 +175,7 @@ SOCI_EKS_TUNING="${SOCI_EKS_TUNING:-}"
 
 case "${SOCI_EKS_MODE}" in
   lazy | parallel) ;;
-  *) die "SOCI_EKS_MODE='${SOCI_EKS_MODE}' is not lazy or parallel" ;;
+  *) soci_failed bad-config "SOCI_EKS_MODE='${SOCI_EKS_MODE}' is not lazy or parallel" "render the user data with soci-eks" ;;
 esac
 
 # --- 0. decided on this node: architecture and parallelism ---------------------------
@@ -101,13 +184,13 @@ if [[ "${SOCI_EKS_ARCH}" == auto ]]; then
   case "${machine}" in
     x86_64) SOCI_EKS_ARCH=amd64 ;;
     aarch64 | arm64) SOCI_EKS_ARCH=arm64 ;;
-    *) die "this node's architecture '${machine}' (uname -m) has no soci-snapshotter release; restrict the NodePool to kubernetes.io/arch amd64 or arm64" ;;
+    *) soci_failed unsupported-arch "this node's architecture '${machine}' (uname -m) has no soci-snapshotter release" "restrict the NodePool to kubernetes.io/arch amd64 or arm64" ;;
   esac
   log "architecture ${machine}: using the ${SOCI_EKS_ARCH} release"
 fi
 case "${SOCI_EKS_ARCH}" in
   amd64 | arm64) ;;
-  *) die "SOCI_EKS_ARCH='${SOCI_EKS_ARCH}' is not amd64, arm64 or auto" ;;
+  *) soci_failed bad-config "SOCI_EKS_ARCH='${SOCI_EKS_ARCH}' is not amd64, arm64 or auto" "render the user data with soci-eks" ;;
 esac
 
 clamp() { # VALUE MIN MAX
@@ -120,7 +203,7 @@ clamp() { # VALUE MIN MAX
 # set_knob KEY VALUE: rewrites `KEY = ...` in SOCI's config.toml; fails unless exactly one line matched.
 set_knob() {
   local key=$1 value=$2
-  [[ "$(grep -c "^${key} = " "${SOCI_CONFIG_FILE}")" == 1 ]] || die "${SOCI_CONFIG_FILE} has no single '${key} = ' line to size"
+  [[ "$(grep -c "^${key} = " "${SOCI_CONFIG_FILE}")" == 1 ]] || soci_failed bad-config "${SOCI_CONFIG_FILE} has no single '${key} = ' line to size" "render the user data with soci-eks"
   sed -i "s|^${key} = .*|${key} = ${value}|" "${SOCI_CONFIG_FILE}"
 }
 
@@ -129,11 +212,11 @@ set_knob() {
 # in total; 16 MiB chunks from 8 GiB of memory, else 8 MiB. EC2's memory size is MemTotal rounded up
 # to whole GiB (the kernel keeps well under 1 GiB of an 8 GiB instance for itself).
 if [[ "${SOCI_EKS_TUNING}" == at-boot ]]; then
-  [[ -f "${SOCI_CONFIG_FILE}" ]] || die "${SOCI_CONFIG_FILE} is missing: the cloud-config part of the user data did not run"
+  [[ -f "${SOCI_CONFIG_FILE}" ]] || soci_failed bad-config "${SOCI_CONFIG_FILE} is missing: the cloud-config part of the user data did not run" "check cloud-init's log for the cloud-config part"
   vcpus="${SOCI_EKS_NPROC:-$(nproc)}"
   mem_kib=$(awk '$1 == "MemTotal:" { print $2 }' "${MEMINFO}")
-  [[ "${vcpus}" =~ ^[1-9][0-9]*$ ]] || die "cannot count this node's vCPUs (nproc said '${vcpus}')"
-  [[ "${mem_kib}" =~ ^[1-9][0-9]*$ ]] || die "cannot read MemTotal from ${MEMINFO}"
+  [[ "${vcpus}" =~ ^[1-9][0-9]*$ ]] || soci_failed bad-config "cannot count this node's vCPUs (nproc said '${vcpus}')" "check nproc on the node"
+  [[ "${mem_kib}" =~ ^[1-9][0-9]*$ ]] || soci_failed bad-config "cannot read MemTotal from ${MEMINFO}" "check /proc/meminfo on the node"
   mem_mib=$((((mem_kib + 1048575) / 1048576) * 1024))
   downloads=$(clamp $((vcpus * 2)) 4 20)
   unpacks=$(clamp $((vcpus / 2)) 1 12)
@@ -151,8 +234,10 @@ log "installing soci-snapshotter ${SOCI_EKS_SOCI_VERSION} (${SOCI_EKS_ARCH}) for
 mkdir -p "${STATE_DIR}" "${BIN_DIR}"
 
 # --- 1. packages -------------------------------------------------------------
-ensure_package unpigz pigz || die "unpigz is required: SOCI's config decompresses layers with /usr/bin/unpigz"
-ensure_package jq jq || die "jq is required to write root's Docker config"
+PACKAGES_FIX="let the node reach the AL2023 package repositories, or use an AMI with pigz and jq"
+ensure_package unpigz pigz ||
+  soci_failed packages-missing "unpigz is required: SOCI's config decompresses layers with /usr/bin/unpigz" "${PACKAGES_FIX}"
+ensure_package jq jq || soci_failed packages-missing "jq is required to write root's Docker config" "${PACKAGES_FIX}"
 if [[ "${SOCI_EKS_MODE}" == lazy ]]; then
   if ! command -v fusermount >/dev/null 2>&1 && ! command -v fusermount3 >/dev/null 2>&1; then
     ensure_package fusermount fuse || log "WARNING: fusermount is missing; SOCI will try a direct FUSE mount"
@@ -181,27 +266,32 @@ else
   workdir=$(mktemp -d)
   trap 'rm -rf "${workdir}"' EXIT
   log "downloading ${url}"
-  retry 3 download "${url}" "${workdir}/${asset}" || die "could not download ${url}"
+  retry 3 download "${url}" "${workdir}/${asset}" || soci_failed download-failed "could not download ${url}" \
+    "let the node reach the mirror (NAT, proxy), or set sociMirrorUrl"
 
   if [[ -n "${SOCI_EKS_SOCI_SHA256}" ]]; then
     expected="${SOCI_EKS_SOCI_SHA256}"
     log "verifying against the sha256 pinned in the user data"
   else
     retry 3 download "${url}.sha256sum" "${workdir}/${asset}.sha256sum" ||
-      die "could not download ${url}.sha256sum and no sha256 is pinned (set sociSha256)"
+      soci_failed download-failed "could not download ${url}.sha256sum and no sha256 is pinned" \
+        "let the node reach the mirror, or set sociSha256"
     expected=$(awk 'NR == 1 { print $1 }' "${workdir}/${asset}.sha256sum")
     log "verifying against the published ${asset}.sha256sum"
   fi
   expected=$(tr '[:upper:]' '[:lower:]' <<<"${expected}")
-  [[ "${expected}" =~ ^[0-9a-f]{64}$ ]] || die "the expected sha256 for ${asset} is not 64 hex digits: '${expected}'"
+  [[ "${expected}" =~ ^[0-9a-f]{64}$ ]] || soci_failed checksum-mismatch "the expected sha256 for ${asset} is not 64 hex digits: '${expected}'" \
+    "fix the mirror's .sha256sum, or set sociSha256"
   actual=$(sha256sum "${workdir}/${asset}" | awk '{ print $1 }')
   if [[ "${actual}" != "${expected}" ]]; then
-    die "checksum mismatch for ${asset}: expected ${expected}, got ${actual}; refusing to install"
+    soci_failed checksum-mismatch "checksum mismatch for ${asset}: expected ${expected}, got ${actual}; refusing to install" \
+      "compare the mirror's tarball with the upstream release; check sociSha256"
   fi
   log "sha256 ${actual} verified"
 
-  tar -xzf "${workdir}/${asset}" -C "${workdir}" soci soci-snapshotter-grpc ||
-    die "${asset} does not contain soci and soci-snapshotter-grpc"
+  tar -xzf "${workdir}/${asset}" -C "${workdir}" soci soci-snapshotter-grpc 2>/dev/null ||
+    soci_failed release-incomplete "${asset} does not contain soci and soci-snapshotter-grpc" \
+      "point sociMirrorUrl at an unmodified upstream release"
   install -m 0755 "${workdir}/soci-snapshotter-grpc" "${workdir}/soci" "${BIN_DIR}/"
   echo "${asset} sha256:${actual}" >"${marker}"
   log "installed soci and soci-snapshotter-grpc into ${BIN_DIR}"
@@ -241,7 +331,7 @@ if [[ "${ecr_helper}" == yes ]]; then
 fi
 
 # --- 4. systemd ------------------------------------------------------------------
-if [[ -n "${ROOT}" ]] || [[ ! -d /run/systemd/system ]]; then
+if [[ "${SYSTEMD}" != yes ]]; then
   log "not running under systemd (root='${ROOT}'); units are written but not enabled"
 else
   systemctl daemon-reload
@@ -254,6 +344,19 @@ else
   systemctl enable soci-snapshotter.socket soci-eks-pause-import.service
   systemctl restart soci-snapshotter.socket
   log "enabled soci-snapshotter.socket and soci-eks-pause-import.service"
+
+  # --- 5. SOCI must work before nodeadm-run points kubelet at it ---
+  # containerd first: a SOCI restarting with lazy snapshots restores them through containerd
+  systemctl start containerd.service ||
+    soci_failed containerd-start-failed "containerd did not start with SOCI" "see journalctl -u containerd"
+  retry 3 systemctl start soci-snapshotter.service ||
+    soci_failed soci-start-failed "soci-snapshotter.service did not start" "see journalctl -u soci-snapshotter"
+  systemctl start soci-eks-pause-import.service ||
+    soci_failed pause-import-failed "could not import /etc/eks/pause.tar into SOCI" "see journalctl -u soci-eks-pause-import"
+  log "soci-snapshotter, containerd and the pause image are up"
 fi
+
+# an earlier failed run's traces
+rm -f "${FALLBACK_DROPIN}" "${KUBELET_HOLD}" "${DEGRADED_MARKER}" "${FAILED_MARKER}"
 
 log "done: soci-snapshotter ${SOCI_EKS_SOCI_VERSION} in ${SOCI_EKS_MODE} mode"

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# One boot of one lab node, as an AL2023 EKS instance boots, with today's nodeadm. Run by
+# lab/lib/faults.sh inside the lab's network namespace, in a fresh private mount namespace
+# (unshare -m), so every boot gets its own /etc, /usr/local, /var/lib (overlays whose upper
+# layers live in NODE_DIR: a second boot of the same NODE_DIR is a reboot) and a fresh /run.
+#
+# Order, as on a node (lab/FINDINGS.md, "Failure policy"):
+#   AMI contents (first boot): /etc/eks/pause.tar, kubelet version, credential provider stub
+#   nodeadm-config: nodeadm-labsd init --skip run (user data + the lab's EKS-style part)
+#   cloud-init (first boot only; per-instance): write_files (nodeadm-sim's cloud-init half), then the
+#     user-data scripts, under `systemctl` = lib/fake-systemctl.sh and /run/systemd/system present
+#   nodeadm-run: nodeadm-labsd init --skip config (+ file:///etc/eks/nodeadm.d/): restarts containerd and
+#     kubelet through the fake systemctl (kubelet = its ExecStartPre checks and required units)
+# Then it probes what kubelet would have: its image endpoint, node labels, containerd's CRI snapshotter,
+# and, when kubelet "started", runs IMAGE as a pod through CRI (crictl with kubelet's image endpoint).
+# Results: OUT/result.env (key=value) and logs in OUT.
+# Usage: faults-boot.sh NODE_HOME OUT MIME EKS_PART IMAGE
+# Env:   PRISTINE (the host's /etc, /usr/local, /root, /var/lib bind-mounted under it by node.sh)
+#        FAULT_BEFORE_CLOUDINIT (a command run after nodeadm-config, before cloud-init: inject a fault)
+set -euo pipefail
+
+NODE_HOME=$1 OUT=$2 MIME=$3 EKS_PART=$4 IMAGE=$5
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$LAB_DIR/.bin
+CURRENT=${LAB_NODEADM_CURRENT:-$LAB_DIR/.bin-current}
+IMDS_PORT=${IMDS_PORT:-1338}
+PULL_REGISTRY=${PULL_REGISTRY:-127.0.0.1:5001}
+CACHE=$LAB_DIR/.cache
+mkdir -p "$OUT" "$NODE_HOME"
+
+R() { printf '%s=%s\n' "$1" "$2" >>"$OUT/result.env"; }
+: >"$OUT/result.env"
+
+# ---- the instance's disks ----
+first_boot=1
+[[ -f $NODE_HOME/booted ]] && first_boot=0
+for d in /etc /usr/local /var/lib /root; do
+  n=${d//\//_}
+  mkdir -p "$NODE_HOME/ovl/$n/up" "$NODE_HOME/ovl/$n/wk"
+  mount -t overlay "fb$n" -o "lowerdir=${PRISTINE:?}$d,upperdir=$NODE_HOME/ovl/$n/up,workdir=$NODE_HOME/ovl/$n/wk" "$d"
+done
+for d in containerd soci-snapshotter-grpc; do
+  mkdir -p "$NODE_HOME/data/$d" "/var/lib/$d"
+  mount --bind "$NODE_HOME/data/$d" "/var/lib/$d"
+done
+mount -t tmpfs -o mode=0755 fb-run /run
+mkdir -p /run/lock /run/systemd/system # the installer's "running under systemd" test
+mkdir -p "$OUT/podlogs"
+
+FAKE=$OUT/fakebin
+mkdir -p "$FAKE"
+ln -sf "$LAB_DIR/lib/fake-systemctl.sh" "$FAKE/systemctl"
+export PATH=$FAKE:$BIN:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LAB_SD_LOGS=$OUT
+export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT AWS_REGION=us-east-1
+# nodeadm's own test hook for the CPU count (internal/system/resources.go:33-39): an m6i.xlarge's 4 vCPUs.
+export CPU_DIR=$NODE_HOME/sysmock/cpu NODE_DIR=$NODE_HOME/sysmock/node
+for i in 0 1 2 3; do mkdir -p "$CPU_DIR/cpu$i" "$NODE_DIR/node0/cpu$i"; done
+
+cleanup() {
+  systemctl stop kubelet.service containerd.service soci-snapshotter.service >/dev/null 2>&1 || true
+  local me p
+  me=$(readlink /proc/self/ns/mnt)
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/ns/mnt" 2>/dev/null) == "$me" ]] || continue
+    case $(cat "$p/comm" 2>/dev/null) in containerd-shim* | containerd | soci-snapshotte* | pause | entry) kill -KILL "${p#/proc/}" 2>/dev/null || true ;; esac
+  done
+  awk '$3 ~ /^fuse/ || $1 == "soci" || $2 ~ "^/var/lib/containerd/|^/run/containerd/" {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+if ((first_boot)); then # what the AMI brings
+  mkdir -p /etc/eks/nodeadm.d /etc/eks/image-credential-provider
+  cp "$CACHE/images/pause.tar" /etc/eks/pause.tar
+  echo "Kubernetes v1.34.2" >/etc/eks/kubelet-version.txt
+  printf '#!/bin/sh\nexit 0\n' >/etc/eks/image-credential-provider/ecr-credential-provider
+  chmod +x /etc/eks/image-credential-provider/ecr-credential-provider
+  # The AMI build caches the pause image in containerd's overlayfs snapshotter (cache-pause-container).
+  mkdir -p "$OUT/ami"
+  printf 'version = 3\n' >"$OUT/ami/containerd.toml"
+  containerd --config "$OUT/ami/containerd.toml" >"$OUT/ami/containerd.log" 2>&1 &
+  ami_pid=$!
+  for ((i = 0; i < 100; i++)); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done
+  ctr -n k8s.io images import --local /etc/eks/pause.tar >"$OUT/ami/import.log" 2>&1 || echo "AMI pause cache failed" >>"$OUT/ami/import.log"
+  kill -TERM "$ami_pid"
+  wait "$ami_pid" || true
+  # Lab-only: the registry is plain HTTP on loopback (ECR is HTTPS).
+  mkdir -p "/etc/containerd/certs.d/$PULL_REGISTRY"
+  printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
+    "$PULL_REGISTRY" "$PULL_REGISTRY" >"/etc/containerd/certs.d/$PULL_REGISTRY/hosts.toml"
+fi
+R first_boot "$first_boot"
+
+SOURCES=(--config-source "file://$MIME" --config-source "file://$EKS_PART")
+CACHE_FLAG=(--config-cache /run/eks/nodeadm/config.json)
+
+# ---- nodeadm-config ----
+rc=0
+"$CURRENT/nodeadm-labsd" init --skip run "${SOURCES[@]}" "${CACHE_FLAG[@]}" >"$OUT/nodeadm-config.log" 2>&1 || rc=$?
+R nodeadm_config_rc "$rc"
+
+if [[ -n ${FAULT_BEFORE_CLOUDINIT:-} ]]; then bash -c "$FAULT_BEFORE_CLOUDINIT" >"$OUT/fault.log" 2>&1 || true; fi
+
+# ---- cloud-init (per instance: first boot only) ----
+if ((first_boot)); then
+  cp /etc/containerd/config.toml "$OUT/containerd-config-by-nodeadm.toml"
+  # nodeadm-sim for its cloud-init half only (write_files, script extraction); it also writes its own
+  # containerd merge, which nodeadm has already done for real: put nodeadm's file back.
+  nodeadm-sim -userdata "$MIME" -base "$LAB_DIR/fixtures/containerd-base-al2023.toml" -root / -out "$OUT/sim" >"$OUT/sim.json" 2>"$OUT/sim.err"
+  cp "$OUT/containerd-config-by-nodeadm.toml" /etc/containerd/config.toml
+  rc=0
+  for s in $(jq -r '.scripts[]?' "$OUT/sim.json"); do
+    SOCI_EKS_RETRY_BASE_DELAY=1 bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
+  done
+  R installer_rc "$rc"
+  touch "$NODE_HOME/booted"
+fi
+
+# ---- nodeadm-run ----
+rc=0
+"$CURRENT/nodeadm-labsd" init --skip config "${SOURCES[@]}" --config-source file:///etc/eks/nodeadm.d/ "${CACHE_FLAG[@]}" \
+  >"$OUT/nodeadm-run.log" 2>&1 || rc=$?
+R nodeadm_run_rc "$rc"
+R nodeadm_run_reconfigured "$(grep -c 'Configuring daemons' "$OUT/nodeadm-run.log" || true)"
+
+# ---- what kubelet would have ----
+active() { systemctl is-active --quiet "$1" && echo 1 || echo 0; }
+R kubelet_active "$(active kubelet.service)"
+R containerd_active "$(active containerd.service)"
+R soci_active "$(active soci-snapshotter.service)"
+ise=$(jq -r '.imageServiceEndpoint // empty' /etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf 2>/dev/null || true)
+[[ -n $ise ]] || ise=$(jq -r '.imageServiceEndpoint // empty' /etc/kubernetes/kubelet/config.json 2>/dev/null || true)
+R image_endpoint "${ise:-unix:///run/containerd/containerd.sock}"
+R node_labels "$(grep -o -- '--node-labels=[^ ]*' /etc/eks/kubelet/environment 2>/dev/null | tr '\n' ' ' || true)"
+R cri_snapshotter "$(containerd --config /etc/containerd/config.toml config dump 2>/dev/null | python3 -c '
+import sys, tomllib
+print(tomllib.loads(sys.stdin.read())["plugins"]["io.containerd.cri.v1.images"].get("snapshotter"))' || true)"
+R degraded_marker "$(tr '\n' ' ' </var/lib/soci-eks/degraded 2>/dev/null || true)"
+R failed_marker "$(tr '\n' ' ' </var/lib/soci-eks/failed 2>/dev/null || true)"
+R fallback_dropin "$([[ -f /etc/eks/nodeadm.d/90-soci-eks-fallback.yaml ]] && echo 1 || echo 0)"
+R soci_binary "$([[ -x /usr/local/bin/soci-snapshotter-grpc ]] && echo 1 || echo 0)"
+R soci_config_default_path "$(head -c 200 /etc/soci-snapshotter-grpc/config.toml 2>/dev/null | tr '\n' ' ' || true)"
+R soci_config_ours "$([[ -f /etc/soci-eks/soci-snapshotter-grpc.toml ]] && echo 1 || echo 0)"
+cp /etc/eks/kubelet/environment "$OUT/" 2>/dev/null || true
+cp /etc/containerd/config.toml "$OUT/containerd-config-final.toml" 2>/dev/null || true
+
+# ---- a pod, as kubelet would run it ----
+pod_ran=0 fuse_new=0
+if systemctl is-active --quiet kubelet.service; then
+  crictl=(crictl --runtime-endpoint unix:///run/containerd/containerd.sock --image-endpoint "${ise:-unix:///run/containerd/containerd.sock}" --timeout 120s)
+  before=$(awk '$3 == "fuse.rawBridge"' /proc/mounts | wc -l)
+  cat >"$OUT/pod.json" <<EOF
+{"metadata":{"name":"fault","namespace":"lab","uid":"fault-$$","attempt":0},"log_directory":"$OUT/podlogs",
+ "linux":{"security_context":{"namespace_options":{"network":2}}}}
+EOF
+  printf '{"metadata":{"name":"app"},"image":{"image":"%s"},"log_path":"app.log","linux":{}}\n' "$IMAGE" >"$OUT/ctr.json"
+  if "${crictl[@]}" pull "$IMAGE" >"$OUT/pull.log" 2>&1 &&
+    pod=$("${crictl[@]}" runp "$OUT/pod.json" 2>"$OUT/runp.log") &&
+    cid=$("${crictl[@]}" create "$pod" "$OUT/ctr.json" "$OUT/pod.json" 2>"$OUT/create.log") &&
+    "${crictl[@]}" start "$cid" >/dev/null 2>"$OUT/start.log"; then
+    for ((i = 0; i < 300; i++)); do
+      [[ $("${crictl[@]}" inspect -o json "$cid" 2>/dev/null | jq -r .status.state) == CONTAINER_EXITED ]] && break
+      sleep 0.1
+    done
+    "${crictl[@]}" logs "$cid" >"$OUT/pod.log" 2>&1 || true
+    grep -q LAB-READY "$OUT/pod.log" && pod_ran=1
+    after=$(awk '$3 == "fuse.rawBridge"' /proc/mounts | wc -l)
+    ((after > before)) && fuse_new=1
+    "${crictl[@]}" rmp -f "$pod" >/dev/null 2>&1 || true
+  fi
+fi
+R pod_ran "$pod_ran"
+R lazy "$fuse_new"
+R fuse_mounts "$(awk '$3 == "fuse.rawBridge"' /proc/mounts | wc -l)"
