@@ -320,10 +320,25 @@ import_pause() { # NAME: runs the pause-import unit's ExecStart as systemd would
   CONTAINERD_ADDRESS=$CTR_SOCK SOCI_EKS_CTR=$BIN/ctr $cmd >"$LOGS/pause-import-$1.log" 2>&1
 }
 
+# shellcheck source=lab/lib/gc-pressure.sh
+. "$LAB_DIR/lib/gc-pressure.sh"
 if [[ ${LAB_ACTION:-lab} == bench ]]; then
   # shellcheck source=lab/lib/bench-node.sh
   . "$LAB_DIR/lib/bench-node.sh"
   exit 0
+fi
+if [[ ${LAB_ACTION:-lab} == gc-pressure ]]; then
+  # Only the GC-pressure section (lab/gc-pressure.sh: LAB_GC_RUNS, LAB_SOCI_CONTENT_STORE=containerd).
+  setup_fs
+  start_services
+  pack_release
+  build_images
+  MIME=$WORK/userdata.mime
+  render_userdata "$MIME"
+  gc_pressure_section || fail "gc-pressure section stopped early (exit $?; see $LOGS)"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
+  ((FAILED == 0))
+  exit
 fi
 
 # ================================================================ main ===
@@ -424,6 +439,14 @@ check "unindexed image took SOCI's experimental_parallel_pull_as_fallback ($pp l
 index_builder_section || fail "index builder section stopped early (exit $?; see $LOGS)"
 
 stop_node
+
+# ---------------------------------------------------------------- GC pressure (issue 11) ---
+# Cold lazy pulls while containerd's GC runs as often as it can: none may degrade.
+if [[ ${LAB_SKIP_GC:-0} == 1 ]]; then
+  skip "gc-pressure section: LAB_SKIP_GC=1"
+else
+  gc_pressure_section || fail "gc-pressure section stopped early (exit $?; see $LOGS)"
+fi
 
 # ---------------------------------------------------------------- negative checks ---
 # Each variant mutates the rendered NodeConfig, re-applies the user data on a wiped node
