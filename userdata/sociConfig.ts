@@ -46,6 +46,20 @@ export function supportsParallelFallback(version: string): boolean {
 }
 
 /**
+ * Where SOCI keeps its artifacts (SOCI indexes, zTOCs, layers it unpacks itself).
+ * - lazy: `soci` (SOCI's own default, /var/lib/soci-snapshotter-grpc/content). In containerd's content store
+ *   these artifacts are unreferenced between commit and labelling, and containerd's garbage collector deletes
+ *   them under load: the layer is then fetched whole (lab/FINDINGS.md, "Lazy pulls degrade under containerd GC").
+ *   SOCI never deletes from its own store (upstream #1069).
+ * - parallel: `containerd`, as the AMI's FastImagePull does; this mode fetches no SOCI artifacts.
+ * Both are allowed with parallel pull because `discard_unpacked_layers = true` (soci-snapshotter v0.16.1 fs/fs.go).
+ * `containerd_address` is set either way: SOCI also reads image manifests from containerd through it.
+ */
+export function sociContentStore(mode: Exclude<SociMode, "off">): "soci" | "containerd" {
+  return mode === "lazy" ? "soci" : "containerd";
+}
+
+/**
  * The soci-snapshotter-grpc configuration (`/etc/soci-snapshotter-grpc/config.toml`) as a plain object.
  * Pull modes are set explicitly rather than left to defaults (a config without them was seen to give no lazy mounts).
  */
@@ -76,8 +90,7 @@ export function sociDaemonConfig(
       soci_v2: { enable: lazy },
       parallel_pull_unpack: parallel,
     },
-    // Parallel pull keeps layers in containerd's content store, as the AMI's FastImagePull does.
-    content_store: { type: "containerd", containerd_address: CONTAINERD_SOCKET },
+    content_store: { type: sociContentStore(mode), containerd_address: CONTAINERD_SOCKET },
     // Kubelet sends pull credentials through SOCI's image-service proxy (any registry, imagePullSecrets).
     cri_keychain: { enable_keychain: true, image_service_path: CONTAINERD_SOCKET },
   };
