@@ -327,15 +327,21 @@ if [[ ${LAB_ACTION:-lab} == bench ]]; then
   . "$LAB_DIR/lib/bench-node.sh"
   exit 0
 fi
-if [[ ${LAB_ACTION:-lab} == gc-pressure ]]; then
-  # Only the GC-pressure section (lab/gc-pressure.sh: LAB_GC_RUNS, LAB_SOCI_CONTENT_STORE=containerd).
+# shellcheck source=lab/lib/store-gc.sh
+. "$LAB_DIR/lib/store-gc.sh"
+if [[ ${LAB_ACTION:-lab} == gc-pressure || ${LAB_ACTION:-lab} == store-gc ]]; then
+  # One section alone (lab/gc-pressure.sh: LAB_GC_RUNS, LAB_SOCI_CONTENT_STORE=containerd; LAB_ACTION=store-gc).
   setup_fs
   start_services
   pack_release
   build_images
   MIME=$WORK/userdata.mime
   render_userdata "$MIME"
-  gc_pressure_section || fail "gc-pressure section stopped early (exit $?; see $LOGS)"
+  if [[ $LAB_ACTION == gc-pressure ]]; then
+    gc_pressure_section || fail "gc-pressure section stopped early (exit $?; see $LOGS)"
+  else
+    store_gc_section || fail "store-gc section stopped early (exit $?; see $LOGS)"
+  fi
   echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
   ((FAILED == 0))
   exit
@@ -447,6 +453,8 @@ if [[ ${LAB_SKIP_GC:-0} == 1 ]]; then
 else
   gc_pressure_section || fail "gc-pressure section stopped early (exit $?; see $LOGS)"
 fi
+# SOCI's own store and our cleanup of it (issue 11).
+store_gc_section || fail "store-gc section stopped early (exit $?; see $LOGS)"
 
 # ---------------------------------------------------------------- negative checks ---
 # Each variant mutates the rendered NodeConfig, re-applies the user data on a wiped node

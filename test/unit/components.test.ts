@@ -373,7 +373,7 @@ describe("SociNodeGroup", () => {
     };
     try {
       await group("warn-roomy", { extraEcrRegistries: registries(2) });
-      await group("warn-tight", { extraEcrRegistries: registries(700) });
+      await group("warn-tight", { extraEcrRegistries: registries(250) });
     } finally {
       (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
     }

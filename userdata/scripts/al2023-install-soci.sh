@@ -12,7 +12,7 @@
 #      (a digest pinned in the user data, or the release's published .sha256sum), installs it;
 #   3. points root's Docker config at the ECR credential helper for this account's registry,
 #      so SOCI gets rotating ECR credentials from the node role;
-#   4. enables our soci-snapshotter socket and the pause-image import unit.
+#   4. enables our soci-snapshotter socket, the pause-image import unit and (lazy mode) the SOCI store timer.
 #
 # Environment (tests only): SOCI_EKS_ROOT installs into a throwaway root and skips systemd;
 # AWS_EC2_METADATA_SERVICE_ENDPOINT points IMDS at a loopback mock; SOCI_EKS_RETRY_BASE_DELAY
@@ -200,6 +200,11 @@ else
   systemctl enable soci-snapshotter.socket soci-eks-pause-import.service
   systemctl restart soci-snapshotter.socket
   log "enabled soci-snapshotter.socket and soci-eks-pause-import.service"
+  # Lazy mode: the timer that prunes SOCI's own content store (written only in that mode).
+  if [[ -f /etc/systemd/system/soci-eks-store-gc.timer ]]; then
+    systemctl enable --now soci-eks-store-gc.timer
+    log "enabled soci-eks-store-gc.timer"
+  fi
 fi
 
 log "done: soci-snapshotter ${SOCI_EKS_SOCI_VERSION} in ${SOCI_EKS_MODE} mode"
