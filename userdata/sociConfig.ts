@@ -1,5 +1,5 @@
 import { stringify } from "smol-toml";
-import { CONTAINERD_SOCKET } from "./paths";
+import { CONTAINERD_SOCKET, SOCI_METRICS_SOCKET } from "./paths";
 import { compareVersions, PARALLEL_FALLBACK_SINCE } from "./releases";
 import { InstanceFacts, SociMode } from "./types";
 
@@ -50,7 +50,7 @@ export function supportsParallelFallback(version: string): boolean {
  * - lazy: `soci` (SOCI's own default, /var/lib/soci-snapshotter-grpc/content). In containerd's content store
  *   these artifacts are unreferenced between commit and labelling, and containerd's garbage collector deletes
  *   them under load: the layer is then fetched whole (lab/FINDINGS.md, "Lazy pulls degrade under containerd GC").
- *   SOCI never deletes from its own store (upstream #1069).
+ *   SOCI never deletes from its own store; our soci-store-gc timer does (userdata/scripts/soci-store-gc.sh).
  * - parallel: `containerd`, as the AMI's FastImagePull does; this mode fetches no SOCI artifacts.
  * Both are allowed with parallel pull because `discard_unpacked_layers = true` (soci-snapshotter v0.16.1 fs/fs.go).
  * `containerd_address` is set either way: SOCI also reads image manifests from containerd through it.
@@ -85,6 +85,10 @@ export function sociDaemonConfig(
     parallel.experimental_parallel_pull_as_fallback = true;
   }
   return {
+    // soci_fs_operation_count{operation_type="fuse_mount_failure_count"} counts layers that could not be
+    // lazy-loaded although the image has a SOCI index (README, troubleshooting).
+    metrics_address: SOCI_METRICS_SOCKET,
+    metrics_network: "unix",
     pull_modes: {
       soci_v1: { enable: false },
       soci_v2: { enable: lazy },

@@ -8,6 +8,7 @@ import { buildReport, formatReport, Report } from "./report";
 export const USAGE = `Usage: npm run pull-report -- [options]
 
 Prints kubelet image pull times per node group, SOCI mode and image, from "Pulled" events.
+NOT LAZY? counts lazy pulls whose duration looks like a full download (events carry no layer data; see README).
 
 Input (one of):
   kubectl get events -A -o json | npm run pull-report -- --nodes nodes.json

@@ -36,6 +36,9 @@ describe("AL2023 user data", () => {
     // SOCI's own store: containerd's GC collects SOCI's artifacts in its store during lazy pulls (issue 11).
     assert.equal(soci.content_store.type, "soci");
     assert.equal(soci.content_store.containerd_address, "/run/containerd/containerd.sock");
+    // Metrics on a unix socket: the degraded-pull counter without a TCP port.
+    assert.equal(soci.metrics_address, "/run/soci-snapshotter-grpc/metrics.sock");
+    assert.equal(soci.metrics_network, "unix");
     // SOCI allows its own store beside parallel pull (the fallback) only when unpacked layers are discarded.
     assert.equal(soci.pull_modes.parallel_pull_unpack.discard_unpacked_layers, true);
     assert.deepEqual({ ...soci.pull_modes.parallel_pull_unpack.decompress_streams.gzip }, { path: "/usr/bin/unpigz", args: ["-d", "-c"] });
