@@ -33,18 +33,21 @@ make_disks() {
 }
 
 # Undoes the array: every mount made since the stand-in ran (newest first), md, loop devices.
-SSD_MOUNT_MARK=0
-max_mount_id() { awk 'BEGIN {m = 0} $1 > m {m = $1} END {print m}' /proc/self/mountinfo; }
+# The mounts that existed before are listed (id, root, mount point), not marked by the highest mount id: the kernel
+# hands out the lowest free id, so after other sections freed mounts (FUSE layers, overlays) new ones can get lower ids.
+SSD_MOUNTS_BEFORE=''
+mount_list() { awk '{print $1, $4, $5}' /proc/self/mountinfo; }
 teardown_disks() {
   local m d
-  if ((SSD_MOUNT_MARK > 0)); then # the stand-in ran: undo its mounts
-    awk -v mark="$SSD_MOUNT_MARK" '$1 > mark {print $1, $5}' /proc/self/mountinfo | sort -rn |
-      while read -r _ m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  if [[ -n $SSD_MOUNTS_BEFORE && -f $SSD_MOUNTS_BEFORE ]]; then # the stand-in ran: undo its mounts
+    mount_list | awk 'NR == FNR { before[$0] = 1; next } !($0 in before) { print $3 }' "$SSD_MOUNTS_BEFORE" - | tac |
+      while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
   fi
   [[ -e /dev/md/kubernetes ]] && { mdadm --stop /dev/md/kubernetes >/dev/null 2>&1 || true; }
   for d in "${SSD_LOOPS[@]}"; do losetup -d "$d" 2>/dev/null || true; done
   SSD_LOOPS=()
   rm -rf "${SSD_ARRAY_ROOT:?}"/*
+  SSD_MOUNTS_BEFORE=''
 }
 
 # The NodeConfig's localStorage, turned into setup-local-disks flags the way nodeadm does
@@ -95,7 +98,8 @@ ssd_boot() {
   [[ ${storage[0]} == raid0 ]] || { log "NodeConfig asks for localStorage '${storage[0]}', not raid0"; return 1; }
   [[ -e /proc/mdstat ]] || md_flag=(--no-md)
   SSD_SIM_RC=0
-  SSD_MOUNT_MARK=$(max_mount_id)
+  SSD_MOUNTS_BEFORE=$WORK/ssd-mounts-before
+  mount_list >"$SSD_MOUNTS_BEFORE"
   bash "$LAB_DIR/lib/setup-local-disks-sim.sh" raid0 --by-id "$byid" --dir "$SSD_ARRAY_ROOT" "${md_flag[@]}" "${storage[@]:1}" \
     >"$LOGS/setup-local-disks-$name.log" 2>&1 || SSD_SIM_RC=$?
   return 0

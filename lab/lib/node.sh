@@ -329,7 +329,9 @@ if [[ ${LAB_ACTION:-lab} == bench ]]; then
 fi
 # shellcheck source=lab/lib/store-gc.sh
 . "$LAB_DIR/lib/store-gc.sh"
-if [[ ${LAB_ACTION:-lab} == gc-pressure || ${LAB_ACTION:-lab} == store-gc ]]; then
+# shellcheck source=lab/lib/local-disks.sh
+[[ ${LAB_ACTION:-lab} == ssd ]] && . "$LAB_DIR/lib/local-disks.sh"
+if [[ ${LAB_ACTION:-lab} == gc-pressure || ${LAB_ACTION:-lab} == store-gc || ${LAB_ACTION:-lab} == ssd ]]; then
   # One section alone (lab/gc-pressure.sh: LAB_GC_RUNS, LAB_SOCI_CONTENT_STORE=containerd; LAB_ACTION=store-gc).
   setup_fs
   start_services
@@ -339,6 +341,8 @@ if [[ ${LAB_ACTION:-lab} == gc-pressure || ${LAB_ACTION:-lab} == store-gc ]]; th
   render_userdata "$MIME"
   if [[ $LAB_ACTION == gc-pressure ]]; then
     gc_pressure_section || fail "gc-pressure section stopped early (exit $?; see $LOGS)"
+  elif [[ $LAB_ACTION == ssd ]]; then
+    ssd_section || fail "ssd section stopped early (exit $?; see $LOGS)"
   else
     store_gc_section || fail "store-gc section stopped early (exit $?; see $LOGS)"
   fi
