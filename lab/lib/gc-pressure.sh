@@ -91,7 +91,7 @@ soci_failure_metric() {
 gc_pressure_section() {
   local ref=$PULL_REGISTRY/lab/small:v1-soci want image_bytes degraded=0 seen_by_metric=0 r before mounts bytes reasons churn soci_log metric
   local store
-  local idx_blob soci_digests removed_soci
+  local idx_blob soci_digests removed_soci total_churn=0 total_removed=0 n_removed
   idx_blob=$(soci_index_blob "$CACHE/images/small-soci")
   want=$(jq '.layers | length' "$idx_blob")
   # SOCI's artifacts of this image: the index and its zTOCs (to spot them in containerd's "remove content" lines)
@@ -125,16 +125,22 @@ gc_pressure_section() {
     # (a layer without a zTOC logs "failed to prepare remote snapshot ... no ztoc for layer": expected)
     grep 'failed to prepare remote snapshot' "$soci_log" | grep -vq 'no ztoc for layer' && reasons+=" remote-prepare-failed"
     removed_soci=$(grep -o 'msg="remove content".*key="sha256:[0-9a-f]*"' "$LOGS/containerd-gc-$r.log" | grep -oE 'sha256:[0-9a-f]{64}' | grep -cxFf "$soci_digests" || true)
+    n_removed=$(grep -c 'msg="remove content"' "$LOGS/containerd-gc-$r.log" || true)
+    total_churn=$((total_churn + churn))
+    total_removed=$((total_removed + n_removed))
     # The operator's signal (README troubleshooting): SOCI's mount-failure counters on its metrics socket.
     metric=$(soci_failure_metric)
     if [[ -n $reasons ]]; then
       degraded=$((degraded + 1))
       ((metric > 0)) && seen_by_metric=$((seen_by_metric + 1))
     fi
-    echo "INFO gc-pressure run $r/$GC_RUNS (content store: $store): ${reasons:+DEGRADED$reasons; }fuse mounts +$mounts of $want, SOCI fuse/local mount failures (metrics): $metric, registry served $bytes of $image_bytes bytes, pull ${PULL_MS:-?} ms, lease deletions during the pull: $churn, containerd GC removed $(grep -c 'msg="remove content"' "$LOGS/containerd-gc-$r.log" || true) blobs, $removed_soci of them this image's SOCI index/zTOCs${reasons:+; SOCI: $(grep 'failed to prepare' "$soci_log" | grep -v 'no ztoc for layer' | grep -oE '"error":"([^"\\]|\\.)*"' | head -n 2 | cut -c1-240 | tr '\n' ' ')}"
+    echo "INFO gc-pressure run $r/$GC_RUNS (content store: $store): ${reasons:+DEGRADED$reasons; }fuse mounts +$mounts of $want, SOCI fuse/local mount failures (metrics): $metric, registry served $bytes of $image_bytes bytes, pull ${PULL_MS:-?} ms, lease deletions during the pull: $churn, containerd GC removed $n_removed blobs, $removed_soci of them this image's SOCI index/zTOCs${reasons:+; SOCI: $(grep 'failed to prepare' "$soci_log" | grep -v 'no ztoc for layer' | grep -oE '"error":"([^"\\]|\\.)*"' | head -n 2 | cut -c1-240 | tr '\n' ' ')}"
     stop_node
     BYTES='' READY_LINE='' PULL_MS=''
   done
+  # A pass means nothing unless the collector really ran during the pulls.
+  check "gc-pressure: containerd's GC ran during the pulls ($total_churn lease deletions, $total_removed blobs removed by its GC)" \
+    test "$total_churn" -gt 0 -a "$total_removed" -gt 0
   ((degraded == 0)) || echo "INFO gc-pressure: SOCI's fuse/local mount failure metrics counted $seen_by_metric of the $degraded degraded pulls"
   if ((degraded == 0)); then
     pass "gc-pressure: 0 of $GC_RUNS cold lazy pulls degraded under containerd GC pressure (SOCI content store: $store)"
