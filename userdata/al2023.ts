@@ -31,6 +31,16 @@ export const INSTALLER_PATH = `${SOCI_EKS_LIBEXEC}/install-soci.sh`;
 export const RUN_INSTALLER_SCRIPT = "scripts/run-installer.sh";
 export const PAUSE_IMPORT_SCRIPT = "scripts/import-pause.sh";
 export const VERIFY_LOCAL_STORAGE_SCRIPT = "scripts/verify-local-storage.sh";
+export const STORE_GC_SCRIPT = "scripts/soci-store-gc.sh";
+
+/** Lazy mode: SOCI's own content store never deletes (upstream #1069); our timer removes what no image needs. */
+export function storeGcWriteFiles(): WriteFile[] {
+  return [
+    { path: `${SOCI_EKS_LIBEXEC}/soci-store-gc.sh`, permissions: "0755", content: readAsset(STORE_GC_SCRIPT) },
+    { path: `${SYSTEMD_DIR}/soci-eks-store-gc.service`, permissions: "0644", content: readAsset("units/soci-eks-store-gc.service") },
+    { path: `${SYSTEMD_DIR}/soci-eks-store-gc.timer`, permissions: "0644", content: readAsset("units/soci-eks-store-gc.timer") },
+  ];
+}
 
 /** A script or unit as the node gets it: without its comment lines (see {@link stripFullLineComments}). */
 export function nodeAsset(relativePath: string): string {
@@ -142,6 +152,7 @@ export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
       permissions: "0644",
       content: nodeAsset("units/soci-eks-pause-import.service"),
     },
+    ...(options.mode === "lazy" ? storeGcWriteFiles() : []),
     ...storage,
   ];
 }

@@ -12,6 +12,8 @@ export const SOCI_ROOT = "/var/lib/soci-snapshotter-grpc";
  * Our unit passes this path with --config.
  */
 export const SOCI_CONFIG = "/etc/soci-eks/soci-snapshotter-grpc.toml";
+/** SOCI's Prometheus metrics, on a unix socket (no TCP port to collide with host-network pods). */
+export const SOCI_METRICS_SOCKET = "/run/soci-snapshotter-grpc/metrics.sock";
 export const SOCI_BIN_DIR = "/usr/local/bin";
 export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 /** The image-service endpoint kubelet uses so that SOCI sees pull credentials. */

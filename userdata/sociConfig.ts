@@ -1,5 +1,5 @@
 import { stringify } from "smol-toml";
-import { CONTAINERD_SOCKET } from "./paths";
+import { CONTAINERD_SOCKET, SOCI_METRICS_SOCKET } from "./paths";
 import { compareVersions, PARALLEL_FALLBACK_SINCE } from "./releases";
 import { InstanceFacts, SociMode } from "./types";
 
@@ -46,6 +46,20 @@ export function supportsParallelFallback(version: string): boolean {
 }
 
 /**
+ * Where SOCI keeps its artifacts (SOCI indexes, zTOCs, layers it unpacks itself).
+ * - lazy: `soci` (SOCI's own default, /var/lib/soci-snapshotter-grpc/content). In containerd's content store
+ *   these artifacts are unreferenced between commit and labelling, and containerd's garbage collector deletes
+ *   them under load: the layer is then fetched whole (lab/FINDINGS.md, "Lazy pulls degrade under containerd GC").
+ *   SOCI never deletes from its own store; our soci-store-gc timer does (userdata/scripts/soci-store-gc.sh).
+ * - parallel: `containerd`, as the AMI's FastImagePull does; this mode fetches no SOCI artifacts.
+ * Both are allowed with parallel pull because `discard_unpacked_layers = true` (soci-snapshotter v0.16.1 fs/fs.go).
+ * `containerd_address` is set either way: SOCI also reads image manifests from containerd through it.
+ */
+export function sociContentStore(mode: Exclude<SociMode, "off">): "soci" | "containerd" {
+  return mode === "lazy" ? "soci" : "containerd";
+}
+
+/**
  * The soci-snapshotter-grpc configuration (written to `/etc/soci-eks/soci-snapshotter-grpc.toml`, see paths.ts SOCI_CONFIG) as a plain object.
  * Pull modes are set explicitly rather than left to defaults (a config without them was seen to give no lazy mounts).
  */
@@ -71,13 +85,16 @@ export function sociDaemonConfig(
     parallel.experimental_parallel_pull_as_fallback = true;
   }
   return {
+    // soci_fs_operation_count{operation_type="fuse_mount_failure_count"} counts layers that could not be
+    // lazy-loaded although the image has a SOCI index (README, troubleshooting).
+    metrics_address: SOCI_METRICS_SOCKET,
+    metrics_network: "unix",
     pull_modes: {
       soci_v1: { enable: false },
       soci_v2: { enable: lazy },
       parallel_pull_unpack: parallel,
     },
-    // Parallel pull keeps layers in containerd's content store, as the AMI's FastImagePull does.
-    content_store: { type: "containerd", containerd_address: CONTAINERD_SOCKET },
+    content_store: { type: sociContentStore(mode), containerd_address: CONTAINERD_SOCKET },
     // Kubelet sends pull credentials through SOCI's image-service proxy (any registry, imagePullSecrets).
     cri_keychain: { enable_keychain: true, image_service_path: CONTAINERD_SOCKET },
   };

@@ -9,6 +9,7 @@ export const USAGE = `Usage: soci-eks pull-report [options]
        npm run pull-report -- [options]        (from a checkout of soci-eks)
 
 Prints kubelet image pull times per node group, SOCI mode and image, from "Pulled" events.
+NOT LAZY? counts lazy pulls whose duration looks like a full download (events carry no layer data; see README).
 
 Input (one of):
   kubectl get events -A -o json | soci-eks pull-report --nodes nodes.json

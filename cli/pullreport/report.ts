@@ -43,6 +43,28 @@ export interface ReportRow {
   imageSizeBytes?: number;
   /** Median of the same image in node groups with mode `off`, divided by this row's median. */
   speedupVsOff?: number;
+  /**
+   * Lazy rows only: pulls that look like full downloads (see {@link looksNotLazy}). Kubelet's events carry no
+   * layer information, so this is inferred from durations: it can miss (every pull degraded and no `off` group)
+   * and can flag a slow registry. The node's own signal is SOCI's fuse_mount_failure_count (README).
+   */
+  notLazy?: number;
+}
+
+/** A lazy pull this many times slower than the row's fastest (and at least {@link NOT_LAZY_MIN_EXTRA_MS} slower) looks like a full download. */
+export const NOT_LAZY_VS_FASTEST = 5;
+export const NOT_LAZY_MIN_EXTRA_MS = 2000;
+/** ...or one that took at least this fraction of the stock (`off`) median of the same image. */
+export const NOT_LAZY_VS_OFF = 0.5;
+
+/**
+ * Whether a lazy pull looks like it was not lazy. A lazy pull fetches the SOCI index and zTOCs, not the layers;
+ * a layer SOCI could not mount lazily is fetched whole during the pull (issue 11), which makes that pull as slow
+ * as a stock one, or many times slower than the lazy pulls of the same image that worked.
+ */
+export function looksNotLazy(pullMs: number, fastestLazyMs: number, lazyPulls: number, offMedianMs?: number): boolean {
+  if (offMedianMs !== undefined && offMedianMs > 0 && pullMs >= NOT_LAZY_VS_OFF * offMedianMs) return true;
+  return lazyPulls >= 3 && pullMs >= NOT_LAZY_VS_FASTEST * fastestLazyMs && pullMs - fastestLazyMs >= NOT_LAZY_MIN_EXTRA_MS;
 }
 
 export interface Report {
@@ -163,6 +185,11 @@ export function buildReport(events: KubeEvent[], opts: ReportOptions = {}): Repo
     if (row.mode === "off") continue;
     const off = samples.filter((s) => s.mode === "off" && s.image === row.image).map((s) => s.pullMs);
     if (off.length && row.medianMs > 0) row.speedupVsOff = Math.round((median(off) / row.medianMs) * 100) / 100;
+    if (row.mode === "lazy") {
+      const ms = groups.get(JSON.stringify([row.nodeGroup, row.mode, row.image]))!.map((s) => s.pullMs);
+      const offMedian = off.length ? median(off) : undefined;
+      row.notLazy = ms.filter((m) => looksNotLazy(m, row.minMs, ms.length, offMedian)).length;
+    }
   }
   rows.sort((a, b) => a.image.localeCompare(b.image) || a.mode.localeCompare(b.mode) || a.nodeGroup.localeCompare(b.nodeGroup));
   return { rows, counted, notes };
@@ -175,7 +202,7 @@ function pad(cells: string[][]): string {
 
 /** The human table. */
 export function formatReport(report: Report): string {
-  const header = ["NODE GROUP", "MODE", "IMAGE", "PULLS", "NODES", "MEDIAN", "MIN", "MAX", "SIZE", "VS OFF"];
+  const header = ["NODE GROUP", "MODE", "IMAGE", "PULLS", "NODES", "MEDIAN", "MIN", "MAX", "SIZE", "VS OFF", "NOT LAZY?"];
   const lines = report.rows.map((r) => [
     r.nodeGroup,
     r.mode,
@@ -187,6 +214,7 @@ export function formatReport(report: Report): string {
     formatMs(r.maxMs),
     formatBytes(r.imageSizeBytes),
     r.speedupVsOff !== undefined ? `${r.speedupVsOff.toFixed(1)}x` : "-",
+    r.notLazy !== undefined ? String(r.notLazy) : "-",
   ]);
   const c = report.counted;
   const footer =
@@ -196,5 +224,9 @@ export function formatReport(report: Report): string {
     (c.unparsed ? `; ${c.unparsed} messages without a duration` : "") +
     (c.unknownNode ? `; ${c.unknownNode} pulls with no node (pass --pods)` : "");
   if (!lines.length) return `No kubelet "Successfully pulled image" events found.\n${footer}\n`;
-  return `${pad([header, ...lines])}\n\n${footer}\n`;
+  const suspect = report.rows.reduce((n, r) => n + (r.notLazy ?? 0), 0);
+  const notLazy = suspect
+    ? `\n${suspect} lazy pulls look like full downloads (NOT LAZY?: >= ${NOT_LAZY_VS_OFF * 100}% of the stock median, or >= ${NOT_LAZY_VS_FASTEST}x the fastest lazy pull of the image and ${NOT_LAZY_MIN_EXTRA_MS / 1000}s slower). Events carry no layer data: confirm on the node with SOCI's fuse_mount_failure_count (README, troubleshooting).\n`
+    : "";
+  return `${pad([header, ...lines])}\n\n${footer}\n${notLazy}`;
 }

@@ -393,6 +393,23 @@ describe("SociNodeGroup", () => {
     });
   };
 
+  // The fewest registries (in steps of 10) whose default user data is past the warning threshold: the installer's
+  // size moves it, so it is computed with the same functions the component uses.
+  const WARN_TIGHT_REGISTRIES = (() => {
+    const ng: typeof import("../../components/sociNodeGroup") = require("../../components/sociNodeGroup");
+    const { instanceFactsFromEc2 }: typeof import("../../validation/instanceTypes") = require("../../validation/instanceTypes");
+    const { INSTANCE_TYPES } = require("../helpers/mocks") as typeof import("../helpers/mocks");
+    const facts = instanceFactsFromEc2({ instanceType: "m7i.xlarge", ...INSTANCE_TYPES["m7i.xlarge"] } as never);
+    const size = (n: number) => ng.userDataSize("al2023", ng.bootstrapOptionsFor(ng.nodeGroupSettings({ extraEcrRegistries: registries(n) }), facts), false);
+    for (let n = 0; n <= 2000; n += 10) {
+      if (size(n) > ng.EC2_USER_DATA_LIMIT - ng.EKS_MERGE_RESERVE) {
+        assert.ok(size(n) <= ng.EC2_USER_DATA_LIMIT, `no registry count lands between the warning and the limit (${size(n)} bytes at ${n})`);
+        return n;
+      }
+    }
+    throw new Error("the user data never reaches the warning threshold");
+  })();
+
   it("refuses user data over EC2's 16384-byte limit before registering anything", async () => {
     await assert.rejects(
       SociNodeGroup.create("big", { clusterName: "k", subnetIds: [], extraEcrRegistries: registries(1500) }),
@@ -409,7 +426,7 @@ describe("SociNodeGroup", () => {
   it("warns when EKS's own NodeConfig part may push the merged user data over the limit", async () => {
     const warnings = await captureWarnings(async () => {
       await group("warn-roomy", { extraEcrRegistries: registries(2) });
-      await group("warn-tight", { extraEcrRegistries: registries(550) });
+      await group("warn-tight", { extraEcrRegistries: registries(WARN_TIGHT_REGISTRIES) });
     });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /^warn-tight: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);

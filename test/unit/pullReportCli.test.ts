@@ -101,7 +101,7 @@ describe("npm run pull-report", () => {
     assert.equal(runPullReport(["--file", "events.json", "--nodes", "nodes.json", "--json"], f.io), 0);
     const report = JSON.parse(f.out()) as Report;
     assert.deepEqual(Object.keys(report).sort(), ["counted", "notes", "rows"]);
-    assert.deepEqual(Object.keys(report.rows[0]).filter((k) => !["medianWaitingMs", "imageSizeBytes", "speedupVsOff"].includes(k)), [
+    assert.deepEqual(Object.keys(report.rows[0]).filter((k) => !["medianWaitingMs", "imageSizeBytes", "speedupVsOff", "notLazy"].includes(k)), [
       "nodeGroup",
       "mode",
       "image",
@@ -121,9 +121,9 @@ describe("npm run pull-report", () => {
     const f = fakeIo(files);
     assert.equal(runPullReport(["--file", "events.json", "--nodes", "nodes.json"], f.io), 0);
     const lines = f.out().split("\n");
-    assert.match(lines[0], /^NODE GROUP\s+MODE\s+IMAGE\s+PULLS\s+NODES\s+MEDIAN\s+MIN\s+MAX\s+SIZE\s+VS OFF$/);
+    assert.match(lines[0], /^NODE GROUP\s+MODE\s+IMAGE\s+PULLS\s+NODES\s+MEDIAN\s+MIN\s+MAX\s+SIZE\s+VS OFF\s+NOT LAZY\?$/);
     const lazy10g = lines.find((l) => l.startsWith("soci-lazy") && l.includes(CHONK_10G))!;
-    assert.match(lazy10g, /^soci-lazy\s+lazy\s+\S+\s+\d+\s+\d+\s+46\.\ds\s+46\.\ds\s+4[67]\.\ds\s+-\s+1\.0x$/);
+    assert.match(lazy10g, /^soci-lazy\s+lazy\s+\S+\s+\d+\s+\d+\s+46\.\ds\s+46\.\ds\s+4[67]\.\ds\s+-\s+1\.0x\s+\d+$/);
     assert.match(f.out(), /\d+ pulls counted;.*; 12 "already present" events/);
   });
 

@@ -33,8 +33,23 @@ describe("AL2023 user data", () => {
     assert.equal(soci.pull_modes.parallel_pull_unpack.enable, false);
     assert.equal(soci.pull_modes.parallel_pull_unpack.experimental_parallel_pull_as_fallback, true);
     assert.equal(soci.pull_modes.soci_v1.enable, false);
-    assert.equal(soci.content_store.type, "containerd");
+    // SOCI's own store: containerd's GC collects SOCI's artifacts in its store during lazy pulls (issue 11).
+    assert.equal(soci.content_store.type, "soci");
+    assert.equal(soci.content_store.containerd_address, "/run/containerd/containerd.sock");
+    // Metrics on a unix socket: the degraded-pull counter without a TCP port.
+    assert.equal(soci.metrics_address, "/run/soci-snapshotter-grpc/metrics.sock");
+    assert.equal(soci.metrics_network, "unix");
+    // SOCI allows its own store beside parallel pull (the fallback) only when unpacked layers are discarded.
+    assert.equal(soci.pull_modes.parallel_pull_unpack.discard_unpacked_layers, true);
     assert.deepEqual({ ...soci.pull_modes.parallel_pull_unpack.decompress_streams.gzip }, { path: "/usr/bin/unpigz", args: ["-d", "-c"] });
+  });
+
+  it("parallel mode keeps containerd's content store (it fetches no SOCI artifacts)", async () => {
+    const files = await cloudConfigFiles(renderUserData("al2023", bootstrapOptions({ mode: "parallel" })).text);
+    const soci = parseToml(files.find((f) => f.path === "/etc/soci-snapshotter-grpc/config.toml")!.content) as any;
+    assert.equal(soci.content_store.type, "containerd");
+    // SOCI refuses parallel pull with its own store unless unpacked layers are discarded (fs/fs.go).
+    assert.equal(soci.pull_modes.parallel_pull_unpack.discard_unpacked_layers, true);
   });
 
   it("releases before 0.14.0 get no fallback key they would not know", async () => {

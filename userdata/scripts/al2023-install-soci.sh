@@ -14,7 +14,7 @@
 #      (a digest pinned in the user data, or the release's published .sha256sum), installs it;
 #   3. points root's Docker config at the ECR credential helper for this account's registry,
 #      so SOCI gets rotating ECR credentials from the node role;
-#   4. enables our soci-snapshotter socket and the pause-image import unit;
+#   4. enables our soci-snapshotter socket, the pause-image import unit and (lazy mode) the SOCI store timer;
 #   5. under systemd, starts SOCI and containerd and imports the pause image.
 # A failed step applies SOCI_EKS_ON_FAILURE (README, "What happens when"): fallback writes a
 # nodeadm drop-in that makes this a stock node labelled soci-eks/degraded=<reason> (exit 0);
@@ -344,6 +344,11 @@ else
   systemctl enable soci-snapshotter.socket soci-eks-pause-import.service
   systemctl restart soci-snapshotter.socket
   log "enabled soci-snapshotter.socket and soci-eks-pause-import.service"
+  # Lazy mode: the timer that prunes SOCI's own content store (written only in that mode).
+  if [[ -f "${SYSTEMD_DIR}/soci-eks-store-gc.timer" ]]; then
+    systemctl enable --now soci-eks-store-gc.timer
+    log "enabled soci-eks-store-gc.timer"
+  fi
 
   # --- 5. SOCI must work before nodeadm-run points kubelet at it ---
   # containerd first: a SOCI restarting with lazy snapshots restores them through containerd

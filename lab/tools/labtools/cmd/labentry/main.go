@@ -51,6 +51,10 @@ func main() {
 	}
 	fmt.Printf("LAB-READY files=%d bytes_total=%d bytes_read=%d read_ms=%d\n", files, total, read, time.Since(start).Milliseconds())
 	if *hold {
-		select {}
+		// A bare select{} is a deadlock to the Go runtime when no other goroutine exists: it exits with
+		// "all goroutines are asleep". Sleep instead.
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 }
