@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { SOCI_CONFIG } from "../../userdata/paths";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -71,7 +72,7 @@ describe("instance-agnostic user data: the node decides architecture and paralle
     it(`sizes SOCI like the renderer would for ${name}`, async () => {
       const r = await boot("x86_64", vcpus, memKiB);
       assert.equal(r.code, 0, r.stderr);
-      const p = (parseToml(readFileSync(path.join(r.root, "etc/soci-snapshotter-grpc/config.toml"), "utf8")) as Record<string, any>).pull_modes.parallel_pull_unpack;
+      const p = (parseToml(readFileSync(path.join(r.root, SOCI_CONFIG.slice(1)), "utf8")) as Record<string, any>).pull_modes.parallel_pull_unpack;
       const t = parallelTuning({ vcpus, memoryMiB });
       assert.deepEqual(
         [p.max_concurrent_downloads, p.max_concurrent_downloads_per_image, p.concurrent_download_chunk_size, p.max_concurrent_unpacks, p.max_concurrent_unpacks_per_image],
@@ -90,10 +91,10 @@ describe("instance-agnostic user data: the node decides architecture and paralle
     }
   });
 
-  it("refuses an architecture SOCI has no release for, pointing at the NodePool", async () => {
+  it("refuses an architecture SOCI has no release for, pointing at the NodePool (fallback: the node joins without SOCI)", async () => {
     const r = await boot("riscv64", 4, 16_000_000);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /architecture 'riscv64' \(uname -m\) has no soci-snapshotter release; restrict the NodePool to kubernetes\.io\/arch amd64 or arm64/);
+    assert.equal(r.code, 0, "onSociFailure fallback (the default): the installer degrades the node, it does not fail the boot");
+    assert.match(r.stderr, /DEGRADED \(onSociFailure=fallback\): unsupported-arch: this node's architecture 'riscv64' \(uname -m\) has no soci-snapshotter release\. .*Fix: restrict the NodePool to kubernetes\.io\/arch amd64 or arm64/);
   });
 
   it("Bottlerocket cannot decide at boot: parallel mode needs one instance type's facts", () => {

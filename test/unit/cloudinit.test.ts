@@ -61,10 +61,6 @@ describe("cloud-init (Debian's cloud-init package) consumes the user data", () =
         "/etc/systemd/system/soci-snapshotter.socket",
         "/etc/systemd/system/containerd.service.d/10-soci-eks.conf",
         "/etc/systemd/system/soci-eks-pause-import.service",
-        // lazy mode only: the cleanup of SOCI's own content store (issue 11)
-        ...(mode === "lazy"
-          ? ["/usr/local/libexec/soci-eks/soci-store-gc.sh", "/etc/systemd/system/soci-eks-store-gc.service", "/etc/systemd/system/soci-eks-store-gc.timer"]
-          : []),
       ]);
     });
   }

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { SOCI_CONFIG } from "../../userdata/paths";
 import { describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
@@ -46,7 +47,7 @@ describe("AL2023 user data", () => {
 
   it("parallel mode keeps containerd's content store (it fetches no SOCI artifacts)", async () => {
     const files = await cloudConfigFiles(renderUserData("al2023", bootstrapOptions({ mode: "parallel" })).text);
-    const soci = parseToml(files.find((f) => f.path === "/etc/soci-snapshotter-grpc/config.toml")!.content) as any;
+    const soci = parseToml(files.find((f) => f.path === SOCI_CONFIG)!.content) as any;
     assert.equal(soci.content_store.type, "containerd");
     // SOCI refuses parallel pull with its own store unless unpacked layers are discarded (fs/fs.go).
     assert.equal(soci.pull_modes.parallel_pull_unpack.discard_unpacked_layers, true);
