@@ -154,6 +154,7 @@ expect_failed() {
 mirror_gets() { grep -c '"GET /' "$LOGS/mirror.log" || true; }
 
 faults_section() {
+  local CURRENT=${LAB_NODEADM_CURRENT:-$LAB_DIR/.bin-current}
   mkdir -p "$FAULTS_DIR"
   # The fault boots need today's nodeadm with a systemd client that runs systemctl (the lab has no D-Bus). The Go
   # module proxy serves only the Feb-2024 nodeadm module and this repository builds nothing from a fetched

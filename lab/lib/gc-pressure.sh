@@ -33,7 +33,7 @@ EOF
 
 # The old SOCI config: the rendered one with its content store switched back to containerd's.
 gc_old_content_store() {
-  python3 - /etc/soci-snapshotter-grpc/config.toml <<'PY'
+  python3 - /etc/soci-eks/soci-snapshotter-grpc.toml <<'PY'
 import re, sys
 path = sys.argv[1]
 text = open(path).read()
@@ -104,7 +104,7 @@ gc_pressure_section() {
   if [[ ${LAB_SOCI_CONTENT_STORE:-} == containerd ]]; then
     gc_old_content_store || { fail "gc-pressure: could not switch the SOCI config back to the containerd content store"; return 1; }
   fi
-  store=$(awk '/^\[content_store\]/ { f = 1 } f && /^type/ { gsub(/"/, "", $3); print $3; exit }' /etc/soci-snapshotter-grpc/config.toml)
+  store=$(awk '/^\[content_store\]/ { f = 1 } f && /^type/ { gsub(/"/, "", $3); print $3; exit }' /etc/soci-eks/soci-snapshotter-grpc.toml)
   log "gc-pressure: $GC_RUNS cold lazy pulls of $ref ($want indexed layers), SOCI content store: $store"
   for ((r = 1; r <= GC_RUNS; r++)); do
     wipe_node_state

@@ -66,7 +66,7 @@ expected_tuning() {
 actual_tuning() {
   python3 -c '
 import sys, tomllib
-p = tomllib.load(open("/etc/soci-snapshotter-grpc/config.toml", "rb"))["pull_modes"]["parallel_pull_unpack"]
+p = tomllib.load(open("/etc/soci-eks/soci-snapshotter-grpc.toml", "rb"))["pull_modes"]["parallel_pull_unpack"]
 print(" ".join(str(p[k]) for k in ("max_concurrent_downloads", "max_concurrent_downloads_per_image", "concurrent_download_chunk_size", "max_concurrent_unpacks", "max_concurrent_unpacks_per_image")))'
 }
 
