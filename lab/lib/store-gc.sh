@@ -20,15 +20,17 @@ SOCI_BLOBS=/var/lib/soci-snapshotter-grpc/content/blobs/sha256
 
 # store_gc_image NAME SEED: an indexed image like small (2 x 16 MiB layers), built once into lab/.cache, pushed.
 store_gc_image() {
-  local name=$1 seed=$2 img=$CACHE/images
+  local name=$1 seed=$2 img=$CACHE/images key
   exec 9>"$CACHE/images.lock"
   flock 9
-  if [[ ! -f $img/$name-soci.done ]]; then
+  # Cached per entry binary and seed: a rebuilt labentry makes a new image (no stale leftovers).
+  key="$(sha256sum "$BIN/labentry" | cut -d' ' -f1) seed=$seed"
+  if [[ "$(cat "$img/$name-soci.done" 2>/dev/null)" != "$key" ]]; then
     mkimage -out "$img/$name" -name "$REGISTRY/lab/$name:v1" -entry "$BIN/labentry" \
       -cmd "/bin/entry,-frac,0.06,/data" -layers 2 -layer-bytes 16777216 -files 1 -seed "$seed" >&2
     rm -rf "$img/$name-soci"
     soci convert --standalone --format oci-dir --min-layer-size 1048576 "$img/$name" "$img/$name-soci" >"$LOGS/soci-convert-$name.log" 2>&1
-    touch "$img/$name-soci.done"
+    printf '%s\n' "$key" >"$img/$name-soci.done"
   fi
   skopeo copy -q --all --dest-tls-verify=false "oci:$img/$name-soci" "docker://$REGISTRY/lab/$name:v1-soci"
   flock -u 9
