@@ -19,7 +19,8 @@ build_images # pause image and the small ones (cheap, cached)
 img=$CACHE/images
 exec 8>"$CACHE/big-image.lock"
 flock 8
-key="big-9x${LAYER_MIB}MiB-${FILES}f-frac${FRAC}"
+# keyed by the entry binary too: a rebuilt labentry makes a new image (no stale leftovers)
+key="big-9x${LAYER_MIB}MiB-${FILES}f-frac${FRAC}-entry$(sha256sum "$BIN/labentry" | cut -c1-12)"
 if [[ ! -f $img/$key.done ]]; then
   t0=$SECONDS
   mkimage -out "$img/big" -name "$REGISTRY/lab/big:v1" -entry "$BIN/labentry" \
