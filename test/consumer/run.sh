@@ -114,7 +114,7 @@ for end in "${ENDS[@]}"; do
   (cd "$dir" && node dist/run-under-mocks.js "${js[@]}") || die "$end: a README program failed under mocks"
 
   help=$(cd "$dir" && npx --no-install soci-eks --help) || die "$end: npx soci-eks --help failed"
-  [[ $help == *"soci-eks userdata"* ]] || die "$end: npx soci-eks --help printed no usage"
+  [[ $help == *"Usage: soci-eks <command>"* && $help == *"userdata"* && $help == *"pull-report"* ]] || die "$end: npx soci-eks --help printed no usage"
   log "$end: PASS (pulumi $want_pulumi; $((SECONDS - t1)) s)"
 done
 log "all ends passed (${ENDS[*]}) in $((SECONDS - t0)) s"
