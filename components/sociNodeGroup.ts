@@ -204,10 +204,12 @@ export const EC2_USER_DATA_LIMIT = 16384;
 
 /**
  * Room left for the NodeConfig part EKS adds when it copies a launch template without an AMI: cluster name,
- * endpoint, ~1.5 KB of base64 CA data, DNS and max-pods settings, node labels and taints. An estimate; EKS does
- * not document the size of its part.
+ * endpoint, ~1.5 KB of base64 CA data, cidr, maxPods and clusterDNS, EKS's own node labels. That part, as our
+ * model of EKS's merge builds it (test/consumers/mime_merge.py, a 1,468-byte CA), adds 2,031 bytes with its MIME
+ * boundary; the reserve leaves ~500 bytes more for the node group's own labels and taints. An estimate: EKS does
+ * not document the size of its part, and no real merge was run here.
  */
-export const EKS_MERGE_RESERVE = 3072;
+export const EKS_MERGE_RESERVE = 2560;
 
 const PLACEHOLDER_CLUSTER: ClusterConnection = {
   name: "x".repeat(100),

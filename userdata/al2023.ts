@@ -8,6 +8,7 @@ import {
   CONTAINERD_ROOT,
   INSTANCE_STORE_ARRAY_MOUNT,
   KUBELET_ROOT,
+  NODE_FILES_BUNDLE,
   POD_LOGS_DIR,
   SOCI_CONFIG,
   SOCI_EKS_ENV,
@@ -19,6 +20,7 @@ import {
 } from "./paths";
 import { releaseArch } from "./releases";
 import { renderSociDaemonConfig } from "./sociConfig";
+import { tarGzip } from "./tarball";
 import { AT_BOOT, InstanceFacts, LocalStorageOptions, MimePart, NodeBootstrapOptions, RenderedUserData, UserDataRenderer } from "./types";
 
 /** Content type nodeadm reads; cloud-init ignores it. */
@@ -34,12 +36,10 @@ export const VERIFY_LOCAL_STORAGE_SCRIPT = "scripts/verify-local-storage.sh";
 export const STORE_GC_SCRIPT = "scripts/soci-store-gc.sh";
 
 /**
- * Lazy mode: SOCI's own content store never deletes (upstream #1069); this timer removes what no image needs.
- * NOT in the rendered user data yet: with it, the lazy document outgrew EC2's 16 KiB once a merger's part is
- * added (and an ssd document outgrew it alone). Kept, with its lab test, until the scripts travel in a more
- * compact form (README, "Known limits").
+ * Lazy mode: SOCI's own content store never deletes (upstream #1069); this timer removes what no image needs
+ * (the installer enables it when its unit is there).
  */
-export function storeGcWriteFiles(): WriteFile[] {
+export function storeGcFiles(): WriteFile[] {
   return [
     { path: `${SOCI_EKS_LIBEXEC}/soci-store-gc.sh`, permissions: "0755", content: nodeAsset(STORE_GC_SCRIPT) },
     { path: `${SYSTEMD_DIR}/soci-eks-store-gc.service`, permissions: "0644", content: nodeAsset("units/soci-eks-store-gc.service") },
@@ -130,8 +130,11 @@ export function localStorageWriteFiles(storage: LocalStorageOptions, noInstanceS
   ];
 }
 
-/** Files the cloud-config part writes before the installer runs (the installer itself included). */
-export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
+/**
+ * Every file soci-eks puts on the node: installer parameters, SOCI's config, scripts and units (lazy mode adds
+ * the store cleanup; ssd node groups the local-storage check). `off` gets only the ssd check, if any.
+ */
+export function al2023NodeFiles(options: NodeBootstrapOptions): WriteFile[] {
   const noInstanceStore = options.instance === AT_BOOT ? "root-volume" : "fail";
   const storage = options.localStorage?.raid0 ? localStorageWriteFiles(options.localStorage, noInstanceStore) : [];
   if (options.mode === "off") return storage;
@@ -157,13 +160,26 @@ export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
       permissions: "0644",
       content: nodeAsset("units/soci-eks-pause-import.service"),
     },
+    ...(options.mode === "lazy" ? storeGcFiles() : []),
     ...storage,
   ];
 }
 
 /**
- * The MIME parts, in the order the node consumes them: NodeConfig (nodeadm), files with the installer
- * (cloud-config, gz+b64 inside the YAML), and a few lines of shell that run the installer (cloud-final).
+ * What the cloud-config part writes. With SOCI: one entry, the node's files as a gzip tar archive
+ * ({@link NODE_FILES_BUNDLE}), which compresses across files and so keeps the document well inside EC2's
+ * 16 KiB with a merger's part; the shell part unpacks it. `off` has no shell part: its few files are written
+ * one by one.
+ */
+export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
+  const files = al2023NodeFiles(options);
+  if (options.mode === "off") return files;
+  return [{ path: NODE_FILES_BUNDLE, permissions: "0600", content: tarGzip(files) }];
+}
+
+/**
+ * The MIME parts, in the order the node consumes them: NodeConfig (nodeadm), the node's files (cloud-config: one
+ * base64 tar.gz inside the YAML), and a few lines of shell that unpack them and run the installer (cloud-final).
  * Every part is plain text, so it survives Karpenter's and EKS's merge of the document.
  */
 export function al2023Parts(options: NodeBootstrapOptions): MimePart[] {

@@ -5,8 +5,11 @@ import { stringify } from "yaml";
 export interface WriteFile {
   /** Absolute path on the node. */
   path: string;
-  /** File content. */
-  content: string;
+  /**
+   * File content: text travels gzip-compressed (`gz+b64`); bytes travel as they are (`b64`), for content that is
+   * compressed already (the node-files bundle).
+   */
+  content: string | Buffer;
   /** Octal mode, e.g. `0644`. */
   permissions: string;
 }
@@ -18,8 +21,9 @@ export function gzipBase64(content: string): string {
 
 /**
  * A `#cloud-config` document that writes files (cloud-init runs it before user scripts).
- * Each file travels compressed inside the YAML (`encoding: gz+b64`), so the part itself is plain text that
- * survives a merger which keeps only a part's `Content-Type` and body, and the document stays small.
+ * Each file travels base64-encoded inside the YAML (text gzip-compressed first: `gz+b64`; bytes as they are:
+ * `b64`), so the part itself is plain text that survives a merger which keeps only a part's `Content-Type` and
+ * body, and the document stays small.
  */
 export function renderCloudConfig(files: WriteFile[]): string {
   const doc = {
@@ -27,8 +31,8 @@ export function renderCloudConfig(files: WriteFile[]): string {
       path: f.path,
       owner: "root:root",
       permissions: f.permissions,
-      encoding: "gz+b64",
-      content: gzipBase64(f.content),
+      encoding: typeof f.content === "string" ? "gz+b64" : "b64",
+      content: typeof f.content === "string" ? gzipBase64(f.content) : f.content.toString("base64"),
     })),
   };
   return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;

@@ -21,6 +21,11 @@ export const SOCI_IMAGE_SERVICE_ENDPOINT: string = `unix://${SOCI_SOCKET}`;
 /** Our own files on the node. */
 export const SOCI_EKS_ENV = "/etc/soci-eks/install.env";
 export const SOCI_EKS_LIBEXEC = "/usr/local/libexec/soci-eks";
+/**
+ * The node's scripts, units and settings as one gzip-compressed tar archive (cloud-init writes it; the user
+ * data's shell part unpacks it over `/` and runs the installer). Kept on the node for troubleshooting.
+ */
+export const NODE_FILES_BUNDLE = "/usr/local/libexec/soci-eks/node-files.tar.gz";
 /** systemd units live in /etc so that they replace the AMI's units of the same name. */
 export const SYSTEMD_DIR = "/etc/systemd/system";
 /** Where root's Docker config lives: SOCI reads its credential helpers from there. */

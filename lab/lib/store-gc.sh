@@ -83,11 +83,11 @@ store_gc_section() {
 
   wipe_node_state
   apply_userdata "$MIME" store-gc >"$LOGS/apply-store-gc.log" 2>&1 || { fail "store-gc: user data did not apply"; return 1; }
-  # The rendered user data does not carry the cleanup yet (it would push lazy+ssd documents past EC2's 16 KiB;
-  # README "Known limits"): the lab installs the script from the repository where the user data would put it.
-  install -D -m 0755 "$REPO_DIR/userdata/scripts/soci-store-gc.sh" /usr/local/libexec/soci-eks/soci-store-gc.sh
-  check "store-gc: the cleanup script is in place (installed by the lab, not yet by the user data)" \
-    test -x /usr/local/libexec/soci-eks/soci-store-gc.sh
+  # The lazy user data ships the cleanup (script, service, timer) in its node-files archive; the installer enables
+  # the timer. The lab runs the script by hand (no systemd timers here), as soci-eks-store-gc.service would.
+  check "store-gc: the user data put the cleanup script on the node" test -x /usr/local/libexec/soci-eks/soci-store-gc.sh
+  check "store-gc: the user data put the cleanup service and timer on the node" \
+    test -f /etc/systemd/system/soci-eks-store-gc.service -a -f /etc/systemd/system/soci-eks-store-gc.timer
   start_node store-gc || { fail "store-gc: node did not start"; return 1; }
   SOCI_LOG_NOW=$LOGS/soci-store-gc.log
   import_pause store-gc || log "store-gc: pause import failed"

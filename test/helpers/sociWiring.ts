@@ -1,6 +1,7 @@
 import * as path from "path";
 import { parse as parseToml } from "smol-toml";
 import { INSTALLER_PATH, INSTALLER_SCRIPT, nodeAsset, RUN_INSTALLER_SCRIPT } from "../../userdata/al2023";
+import { NODE_FILES_BUNDLE } from "../../userdata/paths";
 import { cloudConfigFiles, containerdToml, nodeConfigs, parseMime } from "./userdata";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -64,7 +65,8 @@ export async function sociWiringProblems(text: string, mode: "lazy" | "parallel"
 
   const script = parts.find((p) => p.contentType === "text/x-shellscript")?.content;
   if (script !== nodeAsset(RUN_INSTALLER_SCRIPT)) problems.push("shell part differs from userdata/scripts/run-installer.sh");
-  if (!script?.includes(`exec "\${SOCI_EKS_ROOT:-}${INSTALLER_PATH}"\n`)) problems.push(`shell part does not run ${INSTALLER_PATH}`);
+  if (!script?.includes(`bundle="\${root}${NODE_FILES_BUNDLE}"\n`)) problems.push(`shell part does not unpack ${NODE_FILES_BUNDLE}`);
+  if (!script?.includes(`exec "\${root}${INSTALLER_PATH}"\n`)) problems.push(`shell part does not run ${INSTALLER_PATH}`);
   if (byPath.get(INSTALLER_PATH)?.content !== nodeAsset(INSTALLER_SCRIPT)) problems.push(`${INSTALLER_PATH} is not the installer`);
   return problems;
 }

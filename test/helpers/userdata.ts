@@ -1,9 +1,12 @@
-import { mkdirSync, writeFileSync, chmodSync } from "fs";
+import { execFileSync } from "child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import * as path from "path";
 import { gunzipSync } from "zlib";
 import { simpleParser } from "mailparser";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
+import { NODE_FILES_BUNDLE } from "../../userdata/paths";
 
 /** A MIME part as a real MIME parser (mailparser) sees it. */
 export interface ParsedPart {
@@ -38,25 +41,67 @@ export interface CloudConfigFile {
   content: string;
   permissions: string;
   owner: string;
-  /** The encoding the entry travelled in (`gz+b64`), when it had one. */
+  /** How the entry travelled: `gz+b64`, or `bundle` for a file unpacked from the node-files archive. */
   encoding?: string;
 }
 
-/** The write_files entries of the `text/cloud-config` part, with `gz+b64` content decoded. */
-export async function cloudConfigFiles(text: string): Promise<CloudConfigFile[]> {
+/** A raw write_files entry as the YAML carries it. */
+interface RawWriteFile {
+  path: string;
+  content: string;
+  permissions: string;
+  owner: string;
+  encoding?: string;
+}
+
+/** The write_files entries of the `text/cloud-config` part, content decoded to bytes (`gz+b64` or `b64`). */
+export async function writeFilesEntries(text: string): Promise<(Omit<RawWriteFile, "content"> & { bytes: Buffer })[]> {
   const parts = await parseMime(text);
   const cc = parts.find((p) => p.contentType === "text/cloud-config");
   if (!cc) return [];
   if (!cc.content.startsWith("#cloud-config\n")) throw new Error("cloud-config part lacks its #cloud-config header");
-  const doc = parseYaml(cc.content) as { write_files?: CloudConfigFile[] };
-  return (doc.write_files ?? []).map((f) => {
-    if (f.encoding === undefined) return f;
-    if (f.encoding !== "gz+b64") throw new Error(`${f.path}: unexpected write_files encoding ${f.encoding}`);
-    return { ...f, content: gunzipSync(Buffer.from(f.content, "base64")).toString("utf8") };
+  const doc = parseYaml(cc.content) as { write_files?: RawWriteFile[] };
+  return (doc.write_files ?? []).map(({ content, ...f }) => {
+    if (f.encoding === undefined) return { ...f, bytes: Buffer.from(content, "utf8") };
+    if (f.encoding === "gz+b64") return { ...f, bytes: gunzipSync(Buffer.from(content, "base64")) };
+    if (f.encoding === "b64") return { ...f, bytes: Buffer.from(content, "base64") };
+    throw new Error(`${f.path}: unexpected write_files encoding ${f.encoding}`);
   });
 }
 
-/** Writes the cloud-config files under `root`, as cloud-init's write_files module would on the node. */
+/** The node-files archive's members as GNU tar (the node's consumer) unpacks them. */
+export function unpackBundle(bundle: Buffer): CloudConfigFile[] {
+  const dir = mkdtempSync(path.join(tmpdir(), "soci-eks-bundle-"));
+  try {
+    execFileSync("tar", ["--extract", "--gzip", "--no-same-owner", "--directory", dir], { input: bundle });
+    const out: CloudConfigFile[] = [];
+    const listing = execFileSync("tar", ["--list", "--gzip"], { input: bundle, encoding: "utf8" }).split("\n").filter((l) => l !== "");
+    for (const name of listing) {
+      const p = path.join(dir, name);
+      const st = statSync(p);
+      if (!st.isFile()) throw new Error(`bundle member ${name} is not a regular file`);
+      out.push({ path: `/${name}`, content: readFileSync(p, "utf8"), permissions: `0${(st.mode & 0o777).toString(8)}`, owner: "root:root", encoding: "bundle" });
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The files the user data puts on the node, content decoded: the cloud-config part's write_files, with the
+ * node-files archive (NODE_FILES_BUNDLE) replaced by its members, as the shell part unpacks it.
+ */
+export async function cloudConfigFiles(text: string): Promise<CloudConfigFile[]> {
+  const out: CloudConfigFile[] = [];
+  for (const { bytes, ...f } of await writeFilesEntries(text)) {
+    if (f.path === NODE_FILES_BUNDLE) out.push(...unpackBundle(bytes));
+    else out.push({ ...f, content: bytes.toString("utf8") });
+  }
+  return out;
+}
+
+/** Writes the files under `root`, as cloud-init's write_files (and the shell part's unpacking) would on the node. */
 export function applyWriteFiles(files: CloudConfigFile[], root: string): void {
   for (const f of files) {
     const dest = path.join(root, f.path);

@@ -6,6 +6,7 @@ import * as path from "path";
 import { after, beforeEach, describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
+import { NODE_FILES_BUNDLE } from "../../userdata/paths";
 import { eksClusterOutputs, installMocks, one, promiseOf, settle, RecordedResource } from "../helpers/mocks";
 import { eksManagedNodeGroupUserData, eksNodeGroupV2UserData, rawParts, RecordedMngInputs, RecordedV2Inputs } from "../helpers/eksUserData";
 import { parseMime } from "../helpers/userdata";
@@ -204,7 +205,7 @@ describe("eks.ManagedNodeGroup + sociForEks on AL2023: the node gets SociNodeGro
       assert.deepEqual(eksNode.cloudConfig, sociNode.cloudConfig);
       assert.deepEqual([...new Set(eksNode.unhandled)], ["application/node.eks.aws"]);
       if ((args.sociMode ?? "lazy") !== "off") {
-        assert.ok(eksNode.scripts.length > 0 && eksNode.writeFiles.includes("/etc/soci-eks/install.env"));
+        assert.ok(eksNode.scripts.length > 0 && eksNode.writeFiles.includes(NODE_FILES_BUNDLE));
         assert.match(eksNode.cloudConfig ?? "", /soci-eks/);
       }
     });

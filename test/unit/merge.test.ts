@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { SOCI_CONFIG } from "../../userdata/paths";
 import { spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { gzipSync } from "zlib";
@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
 import { AT_BOOT, DEFAULT_SOCI_VERSION, NodeBootstrapOptions, parallelTuning, renderUserData } from "../../userdata";
-import { al2023NodeConfig, al2023WriteFiles, INSTALLER_SCRIPT, NODECONFIG_CONTENT_TYPE } from "../../userdata/al2023";
+import { al2023NodeConfig, al2023NodeFiles, al2023WriteFiles, INSTALLER_SCRIPT, NODECONFIG_CONTENT_TYPE } from "../../userdata/al2023";
 import { renderCloudConfig } from "../../userdata/cloudConfig";
 import { MIME_BOUNDARY } from "../../userdata/mime";
 import { renderNodeConfig } from "../../userdata/nodeConfig";
@@ -197,7 +197,7 @@ describe("every AL2023 document survives Karpenter's and EKS's merge, and cloud-
       assert.deepEqual(r.report.write_files, expected.map((f) => f.path), `${d.variant.name} after ${d.merger}`);
       for (const f of expected) {
         const written = path.join(d.root, f.path);
-        assert.equal(readFileSync(written, "utf8"), f.content, `${f.path} in ${d.variant.name} after ${d.merger}`);
+        assert.ok(readFileSync(written).equals(Buffer.from(f.content)), `${f.path} in ${d.variant.name} after ${d.merger}`);
         assert.equal(statSync(written).mode & 0o777, parseInt(f.permissions, 8), `${f.path} mode`);
       }
     });
@@ -221,6 +221,15 @@ describe("every AL2023 document survives Karpenter's and EKS's merge, and cloud-
         SOCI_EKS_MEMINFO: meminfo,
       });
       assert.equal(run.code, 0, `${d.variant.name} after ${d.merger}: ${run.stderr}`);
+      // the shell part unpacked every node file, byte for byte, with its mode (the installer later rewrites SOCI's
+      // config when it sizes it at boot, so that one is checked below)
+      for (const f of al2023NodeFiles(d.variant.options)) {
+        if (f.path === SOCI_CONFIG && d.variant.options.instance === AT_BOOT) continue;
+        const written = path.join(d.root, f.path);
+        assert.equal(readFileSync(written, "utf8"), f.content, `${f.path} in ${d.variant.name} after ${d.merger}`);
+        assert.equal(statSync(written).mode & 0o777, parseInt(f.permissions, 8), `${f.path} mode in ${d.variant.name}`);
+      }
+      assert.equal(existsSync(path.join(d.root, "etc/systemd/system/soci-eks-store-gc.timer")), d.variant.options.mode === "lazy", d.variant.name);
       assert.equal(statSync(path.join(d.root, "usr/local/bin/soci-snapshotter-grpc")).mode & 0o777, 0o755);
       const arch = d.variant.options.architecture === "arm64" ? "arm64" : "amd64";
       assert.match(readFileSync(path.join(d.root, "var/lib/soci-eks/installed-release"), "utf8"), new RegExp(`linux-${arch}\\.tar\\.gz sha256:`));
