@@ -260,8 +260,10 @@ func writeFiles(body []byte, root string, s *summary) []string {
 		data := []byte(f.Content)
 		switch strings.ToLower(f.Encoding) {
 		case "", "text/plain":
-		case "b64", "base64":
-			data = decodeBody(data, "base64")
+		case "b64", "base64": // base64 only, as cloud-init does: gzip bytes stay gzip (our node-files archive)
+			d, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(data)), ""))
+			check(err)
+			data = d
 		case "gz", "gzip":
 			data = decodeBody(data, "")
 		case "gz+b64", "gzip+base64", "gz+base64", "gzip+b64":
