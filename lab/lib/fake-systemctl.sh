@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab's `systemctl` for the fault-injection boots (lab/lib/faults-boot.sh). The lab has no
 # systemd as PID 1, so this does what systemd would do with the units our user data writes, for
-# the few verbs our installer and nodeadm (nodeadm-labsd, see lab/build-nodeadm-current.sh) use:
+# the few verbs our installer and nodeadm use (our model, `nodeadm-sim init`, or a current nodeadm-labsd):
 #   start|restart|stop UNIT..., is-active [--quiet] UNIT, is-enabled UNIT,
 #   enable|disable [--now] UNIT..., daemon-reload (no-op).
 # Units it knows, each started the way its unit file says:

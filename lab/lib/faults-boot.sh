@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# One boot of one lab node, as an AL2023 EKS instance boots, with today's nodeadm. Run by
+# One boot of one lab node, as an AL2023 EKS instance boots. Run by
 # lab/lib/faults.sh inside the lab's network namespace, in a fresh private mount namespace
 # (unshare -m), so every boot gets its own /etc, /usr/local, /var/lib (overlays whose upper
 # layers live in NODE_DIR: a second boot of the same NODE_DIR is a reboot) and a fresh /run.
 #
 # Order, as on a node (lab/FINDINGS.md, "Failure policy"):
 #   AMI contents (first boot): /etc/eks/pause.tar, kubelet version, credential provider stub
-#   nodeadm-config: nodeadm-labsd init --skip run (user data + the lab's EKS-style part)
+#   nodeadm-config: NODEADM init --skip run (user data + the lab's EKS-style part)
 #   cloud-init (first boot only; per-instance): write_files (nodeadm-sim's cloud-init half), then the
 #     user-data scripts, under `systemctl` = lib/fake-systemctl.sh and /run/systemd/system present
-#   nodeadm-run: nodeadm-labsd init --skip config (+ file:///etc/eks/nodeadm.d/): restarts containerd and
+#   nodeadm-run: NODEADM init --skip config (+ file:///etc/eks/nodeadm.d/): restarts containerd and
 #     kubelet through the fake systemctl (kubelet = its ExecStartPre checks and required units)
 # Then it probes what kubelet would have: its image endpoint, node labels, containerd's CRI snapshotter,
 # and, when kubelet "started", runs IMAGE as a pod through CRI (crictl with kubelet's image endpoint).
@@ -22,7 +22,14 @@ set -euo pipefail
 NODE_HOME=$1 OUT=$2 MIME=$3 EKS_PART=$4 IMAGE=$5
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$LAB_DIR/.bin
-CURRENT=${LAB_NODEADM_CURRENT:-$LAB_DIR/.bin-current}
+# FAULTS_NODEADM (set by lib/faults.sh): "model" = our model of nodeadm's two phases (nodeadm-sim init),
+# or the path of a current nodeadm whose systemd client runs systemctl (nodeadm-labsd).
+if [[ ${FAULTS_NODEADM:-model} == model ]]; then
+  NODEADM=(nodeadm-sim) # `nodeadm-sim init` takes nodeadm's flags
+  export NODEADM_SIM_CONTAINERD_BASE=$LAB_DIR/fixtures/containerd-base-al2023.toml
+else
+  NODEADM=("$FAULTS_NODEADM")
+fi
 IMDS_PORT=${IMDS_PORT:-1338}
 PULL_REGISTRY=${PULL_REGISTRY:-127.0.0.1:5001}
 CACHE=$LAB_DIR/.cache
@@ -97,7 +104,7 @@ CACHE_FLAG=(--config-cache /run/eks/nodeadm/config.json)
 
 # ---- nodeadm-config ----
 rc=0
-"$CURRENT/nodeadm-labsd" init --skip run "${SOURCES[@]}" "${CACHE_FLAG[@]}" >"$OUT/nodeadm-config.log" 2>&1 || rc=$?
+"${NODEADM[@]}" init --skip run "${SOURCES[@]}" "${CACHE_FLAG[@]}" >"$OUT/nodeadm-config.log" 2>&1 || rc=$?
 R nodeadm_config_rc "$rc"
 
 if [[ -n ${FAULT_BEFORE_CLOUDINIT:-} ]]; then bash -c "$FAULT_BEFORE_CLOUDINIT" >"$OUT/fault.log" 2>&1 || true; fi
@@ -119,7 +126,7 @@ fi
 
 # ---- nodeadm-run ----
 rc=0
-"$CURRENT/nodeadm-labsd" init --skip config "${SOURCES[@]}" --config-source file:///etc/eks/nodeadm.d/ "${CACHE_FLAG[@]}" \
+"${NODEADM[@]}" init --skip config "${SOURCES[@]}" --config-source file:///etc/eks/nodeadm.d/ "${CACHE_FLAG[@]}" \
   >"$OUT/nodeadm-run.log" 2>&1 || rc=$?
 R nodeadm_run_rc "$rc"
 R nodeadm_run_reconfigured "$(grep -c 'Configuring daemons' "$OUT/nodeadm-run.log" || true)"
@@ -142,6 +149,7 @@ R fallback_dropin "$([[ -f /etc/eks/nodeadm.d/90-soci-eks-fallback.yaml ]] && ec
 R soci_binary "$([[ -x /usr/local/bin/soci-snapshotter-grpc ]] && echo 1 || echo 0)"
 R soci_config_default_path "$(head -c 200 /etc/soci-snapshotter-grpc/config.toml 2>/dev/null | tr '\n' ' ' || true)"
 R soci_config_ours "$([[ -f /etc/soci-eks/soci-snapshotter-grpc.toml ]] && echo 1 || echo 0)"
+R soci_config_default_is_other "$([[ -s /etc/soci-snapshotter-grpc/config.toml ]] && ! cmp -s /etc/soci-snapshotter-grpc/config.toml /etc/soci-eks/soci-snapshotter-grpc.toml && echo 1 || echo 0)"
 cp /etc/eks/kubelet/environment "$OUT/" 2>/dev/null || true
 cp /etc/containerd/config.toml "$OUT/containerd-config-final.toml" 2>/dev/null || true
 

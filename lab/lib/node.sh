@@ -348,7 +348,7 @@ if [[ ${LAB_ACTION:-lab} == gc-pressure || ${LAB_ACTION:-lab} == store-gc || ${L
   else
     store_gc_section || fail "store-gc section stopped early (exit $?; see $LOGS)"
   fi
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)${FAULTS_NODEADM_LABEL:+; fault boots: nodeadm: $FAULTS_NODEADM_LABEL}"
   ((FAILED == 0))
   exit
 fi
@@ -365,7 +365,7 @@ log "images built and pushed in $((SECONDS - t0))s"
 . "$LAB_DIR/lib/faults.sh"
 if [[ ${LAB_ACTION:-lab} == faults ]]; then # only the fault-injection boots (issue 12)
   faults_section || fail "faults section stopped early (exit $?; see $WORK/faults)"
-  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)${FAULTS_NODEADM_LABEL:+; fault boots: nodeadm: $FAULTS_NODEADM_LABEL}"
   ((FAILED == 0))
   exit
 fi
@@ -616,5 +616,5 @@ else
   faults_section || fail "faults section stopped early (exit $?; see $WORK/faults)"
 fi
 
-echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)${FAULTS_NODEADM_LABEL:+; fault boots: nodeadm: $FAULTS_NODEADM_LABEL}"
 ((FAILED == 0))
