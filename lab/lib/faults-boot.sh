@@ -17,6 +17,9 @@
 # Usage: faults-boot.sh NODE_HOME OUT MIME EKS_PART IMAGE
 # Env:   PRISTINE (the host's /etc, /usr/local, /root, /var/lib bind-mounted under it by node.sh)
 #        FAULT_BEFORE_CLOUDINIT (a command run after nodeadm-config, before cloud-init: inject a fault)
+#        FAULT_NO_REPOS=1 (`dnf` fails as on a node whose package repositories cannot be reached)
+#        FAULT_INSTALLER_ENV ("K=V ..." for the user-data scripts only, e.g. an IMDS endpoint nothing listens on)
+#        FAULT_RUNTIME (soci-killed | registry-5xx: a runtime fault after the pod ran, lib/faults-runtime.sh)
 set -euo pipefail
 
 NODE_HOME=$1 OUT=$2 MIME=$3 EKS_PART=$4 IMAGE=$5
@@ -57,6 +60,12 @@ mkdir -p "$OUT/podlogs"
 FAKE=$OUT/fakebin
 mkdir -p "$FAKE"
 ln -sf "$LAB_DIR/lib/fake-systemctl.sh" "$FAKE/systemctl"
+if [[ ${FAULT_NO_REPOS:-0} == 1 ]]; then # dnf's own words and exit status when no repository answers
+  printf '%s\n' '#!/bin/sh' "echo \"dnf \$*\" >>$OUT/dnf.log" \
+    "echo \"Error: Failed to download metadata for repo 'amazonlinux': Cannot download repomd.xml: All mirrors were tried\" >&2" \
+    'exit 1' >"$FAKE/dnf"
+  chmod +x "$FAKE/dnf"
+fi
 export PATH=$FAKE:$BIN:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LAB_SD_LOGS=$OUT
 export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT AWS_REGION=us-east-1
@@ -118,7 +127,8 @@ if ((first_boot)); then
   cp "$OUT/containerd-config-by-nodeadm.toml" /etc/containerd/config.toml
   rc=0
   for s in $(jq -r '.scripts[]?' "$OUT/sim.json"); do
-    SOCI_EKS_RETRY_BASE_DELAY=1 bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
+    # shellcheck disable=SC2086 # FAULT_INSTALLER_ENV is a list of K=V words
+    env SOCI_EKS_RETRY_BASE_DELAY=1 ${FAULT_INSTALLER_ENV:-} bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
   done
   R installer_rc "$rc"
   touch "$NODE_HOME/booted"
@@ -181,3 +191,11 @@ fi
 R pod_ran "$pod_ran"
 R lazy "$fuse_new"
 R fuse_mounts "$(awk '$3 == "fuse.rawBridge"' /proc/mounts | wc -l)"
+
+# ---- a runtime fault on the running node ----
+if [[ -n ${FAULT_RUNTIME:-} ]] && ((pod_ran)); then
+  # shellcheck source=lab/lib/faults-runtime.sh
+  . "$LAB_DIR/lib/faults-runtime.sh"
+  runtime_fault "$FAULT_RUNTIME"
+fi
+R docker_config "$(jq -c . /root/.docker/config.json 2>/dev/null || true)"
