@@ -177,6 +177,10 @@ hide_cmds() {
   printf '%s' "d=$FAULTS_DIR/hide-\$\$ && mkdir -p \$d/up \$d/wk$wh && mount -t overlay hide -o lowerdir=/usr/bin,upperdir=\$d/up,workdir=\$d/wk /usr/bin"
 }
 
+# The installer's retries without their back-off sleeps (2, 4, 8 s...): the attempts still happen (the dnf cases count
+# them), they just do not wait. Only for the package and IMDS cases, to keep the section short.
+NO_BACKOFF=SOCI_EKS_RETRY_BASE_DELAY=0
+
 # LAB_FAULTS="group ..." runs some groups only (default: all): base download packages fastimagepull runtime
 faults_group() { [[ " ${LAB_FAULTS:-base download packages fastimagepull runtime} " == *" $1 "* ]]; }
 
@@ -245,7 +249,7 @@ faults_download() {
     faults_boot "brokensoci-$p" "soci-start-fails-$p" "$FAULTS_DIR/brokensoci-$p.mime" "$EKS"
     if [[ $p == fallback ]]; then expect_degraded soci-start-fails-fallback "soci-snapshotter-grpc exits at start" soci-start-failed
     else expect_failed soci-start-fails-fail "soci-snapshotter-grpc exits at start" soci-start-failed; fi
-    FAULT_NO_REPOS=1 FAULT_BEFORE_CLOUDINIT=$no_pigz faults_boot "nopigz-$p" "packages-missing-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    FAULT_NO_REPOS=1 FAULT_INSTALLER_ENV=$NO_BACKOFF FAULT_BEFORE_CLOUDINIT=$no_pigz faults_boot "nopigz-$p" "packages-missing-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
     want "dnf was asked for pigz 5 times (got $(grep -c 'install -y --quiet pigz' "$BOOT_OUT/dnf.log" 2>/dev/null || echo 0))" test "$(grep -c 'install -y --quiet pigz' "$BOOT_OUT/dnf.log" 2>/dev/null)" = 5
     if [[ $p == fallback ]]; then expect_degraded packages-missing-fallback "pigz is missing and dnf cannot install it (no repository answers)" packages-missing
     else expect_failed packages-missing-fail "pigz is missing and dnf cannot install it (no repository answers)" packages-missing; fi
@@ -270,20 +274,20 @@ faults_download() {
 # --- what the installer only warns about: fuse or the ECR credential helper cannot be installed, IMDS
 # cannot be reached by the installer. Booted under `fail`, the stricter policy: none of them may stop the node.
 faults_packages() {
-  FAULT_NO_REPOS=1 FAULT_BEFORE_CLOUDINIT=$(hide_cmds fusermount fusermount3) faults_boot nofuse fuse-missing "$FAULTS_DIR/good-fail.mime" "$EKS"
-  want "dnf was asked for fuse" grep -q 'install -y --quiet fuse' "$BOOT_OUT/dnf.log"
+  FAULT_NO_REPOS=1 FAULT_INSTALLER_ENV=$NO_BACKOFF FAULT_BEFORE_CLOUDINIT=$(hide_cmds fusermount fusermount3) faults_boot nofuse fuse-missing "$FAULTS_DIR/good-fail.mime" "$EKS"
+  want "dnf was asked for fuse 5 times" test "$(grep -c 'install -y --quiet fuse' "$BOOT_OUT/dnf.log" 2>/dev/null)" = 5
   want "installer warned" grep -q "WARNING: fusermount is missing; SOCI will try a direct FUSE mount" "$BOOT_OUT/installer.log"
   expect_soci fuse-missing "fusermount is missing and dnf cannot install fuse: SOCI mounts FUSE directly (as root)"
 
-  FAULT_NO_REPOS=1 FAULT_BEFORE_CLOUDINIT=$(hide_cmds docker-credential-ecr-login) faults_boot nocredhelper credential-helper-missing "$FAULTS_DIR/good-fail.mime" "$EKS"
-  want "dnf was asked for the helper" grep -q 'install -y --quiet amazon-ecr-credential-helper' "$BOOT_OUT/dnf.log"
+  FAULT_NO_REPOS=1 FAULT_INSTALLER_ENV=$NO_BACKOFF FAULT_BEFORE_CLOUDINIT=$(hide_cmds docker-credential-ecr-login) faults_boot nocredhelper credential-helper-missing "$FAULTS_DIR/good-fail.mime" "$EKS"
+  want "dnf was asked for the helper 5 times" test "$(grep -c 'install -y --quiet amazon-ecr-credential-helper' "$BOOT_OUT/dnf.log" 2>/dev/null)" = 5
   want "installer warned" grep -q "WARNING: amazon-ecr-credential-helper is unavailable; SOCI falls back to kubelet's CRI credentials" "$BOOT_OUT/installer.log"
   want "no credHelpers in root's Docker config (got '$(r docker_config)')" test -z "$(r docker_config)"
   expect_soci credential-helper-missing "dnf cannot install amazon-ecr-credential-helper: SOCI uses kubelet's CRI credentials"
 
   # IMDS refuses the installer's connections (nodeadm-config, before it, had IMDS: without IMDS nodeadm
   # itself cannot enrich its config and the node never joins, whatever our policy says)
-  FAULT_INSTALLER_ENV="AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1" faults_boot noimds imds-unreachable "$FAULTS_DIR/good-fail.mime" "$EKS"
+  FAULT_INSTALLER_ENV="$NO_BACKOFF AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1" faults_boot noimds imds-unreachable "$FAULTS_DIR/good-fail.mime" "$EKS"
   want "installer warned" grep -q "WARNING: could not read the instance identity from IMDS" "$BOOT_OUT/installer.log"
   want "no credHelpers for the account's registry (got '$(r docker_config)')" test -z "$(r docker_config)"
   expect_soci imds-unreachable "the installer cannot reach IMDS: no ECR registry for the credential helper, SOCI still installed"
