@@ -92,6 +92,14 @@ if ((first_boot)); then # what the AMI brings
   echo "Kubernetes v1.34.2" >/etc/eks/kubelet-version.txt
   printf '#!/bin/sh\nexit 0\n' >/etc/eks/image-credential-provider/ecr-credential-provider
   chmod +x /etc/eks/image-credential-provider/ecr-credential-provider
+  # The AMI's own SOCI units, where today's AMI puts them (/etc/systemd/system, socket enabled at build time;
+  # the AMI's binary is /usr/bin/soci-snapshotter-grpc from its RPM): write_files must replace them.
+  mkdir -p /etc/systemd/system/.lab-enabled
+  printf '[Unit]\nDescription=soci snapshotter containerd plugin (AMI)\n[Service]\nType=notify\nExecStart=/usr/bin/soci-snapshotter-grpc --address fd://\n' \
+    >/etc/systemd/system/soci-snapshotter.service
+  printf '[Unit]\nDescription=soci snapshotter containerd plugin socket (AMI)\n[Socket]\nListenStream=/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock\n[Install]\nWantedBy=sockets.target\n' \
+    >/etc/systemd/system/soci-snapshotter.socket
+  touch /etc/systemd/system/.lab-enabled/soci-snapshotter.socket
   # The AMI build caches the pause image in containerd's overlayfs snapshotter (cache-pause-container).
   mkdir -p "$OUT/ami"
   printf 'version = 3\n' >"$OUT/ami/containerd.toml"
@@ -158,6 +166,8 @@ R failed_marker "$(tr '\n' ' ' </var/lib/soci-eks/failed 2>/dev/null || true)"
 R fallback_dropin "$([[ -f /etc/eks/nodeadm.d/90-soci-eks-fallback.yaml ]] && echo 1 || echo 0)"
 R soci_binary "$([[ -x /usr/local/bin/soci-snapshotter-grpc ]] && echo 1 || echo 0)"
 R soci_config_default_path "$(head -c 200 /etc/soci-snapshotter-grpc/config.toml 2>/dev/null | tr '\n' ' ' || true)"
+R soci_unit_exec "$(sed -n 's/^ExecStart=//p' /etc/systemd/system/soci-snapshotter.service 2>/dev/null | head -n 1)"
+R soci_socket_unit "$(sed -n 's/^Description=//p' /etc/systemd/system/soci-snapshotter.socket 2>/dev/null | head -n 1)"
 R soci_config_ours "$([[ -f /etc/soci-eks/soci-snapshotter-grpc.toml ]] && echo 1 || echo 0)"
 R soci_config_default_is_other "$([[ -s /etc/soci-snapshotter-grpc/config.toml ]] && ! cmp -s /etc/soci-snapshotter-grpc/config.toml /etc/soci-eks/soci-snapshotter-grpc.toml && echo 1 || echo 0)"
 cp /etc/eks/kubelet/environment "$OUT/" 2>/dev/null || true

@@ -116,6 +116,8 @@ expect_soci() {
   else # pulled on an earlier boot: SOCI restored its lazy mounts at start
     want "lazy mounts restored (FUSE mounts: $(r fuse_mounts))" test "$(r fuse_mounts)" -ge 1
   fi
+  want "our soci-snapshotter units replaced the AMI's in /etc/systemd/system (ExecStart: $(r soci_unit_exec); socket: $(r soci_socket_unit))" \
+    test "$(r soci_unit_exec)|$(r soci_socket_unit)" = "/usr/local/bin/soci-snapshotter-grpc --address fd:// --config /etc/soci-eks/soci-snapshotter-grpc.toml|SOCI snapshotter socket (soci-eks)"
   want "no degraded marker" test -z "$(r degraded_marker)"
   want "no fallback drop-in" test "$(r fallback_dropin)" = 0
   verdict "$1" "joined on SOCI: $2"
