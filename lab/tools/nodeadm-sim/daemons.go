@@ -181,6 +181,7 @@ func configureKubelet(cfg *nodeState) error {
 		"node-ip":           st.PrivateIP,
 		"runtime-cgroups":   "/runtime.slice/containerd.service",
 		"config":            kubeletConfigFile,
+		"kubeconfig":        kubeconfigFile,
 	}
 	kc := map[string]any{
 		"apiVersion":               "kubelet.config.k8s.io/v1beta1",
