@@ -216,6 +216,7 @@ faults_section() {
 faults_base() {
   local gets
   faults_boot healthy healthy "$FAULTS_DIR/good-fallback.mime" "$EKS"
+  want "nodeadm-run kept the cached config: no drop-in, no second config phase (got $(r nodeadm_run_reconfigured))" test "$(r nodeadm_run_reconfigured)" = 0
   expect_soci healthy "a healthy boot (baseline for the cases below)"
   gets=$(mirror_gets)
   faults_boot healthy reboot "$FAULTS_DIR/good-fallback.mime" "$EKS"
