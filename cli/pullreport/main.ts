@@ -3,12 +3,13 @@ import { execFileSync } from "child_process";
 import { readFileSync } from "fs";
 import { parseArgs } from "util";
 import { readEvents, readNodeLabels, readPodNodes } from "./events";
-import { buildReport, formatReport, Report } from "./report";
+import { buildReport, formatReport, parseMarker, Report } from "./report";
 
 export const USAGE = `Usage: soci-eks pull-report [options]
        npm run pull-report -- [options]        (from a checkout of soci-eks)
 
-Prints kubelet image pull times per node group, SOCI mode and image, from "Pulled" events.
+Prints kubelet image pull times per node group, SOCI mode and image, from "Pulled" events, and the nodes that
+joined without SOCI (label soci-eks/degraded, from --nodes; a node's own marker file with --marker).
 NOT LAZY? counts lazy pulls whose duration looks like a full download (events carry no layer data; see README).
 
 Input (one of):
@@ -22,6 +23,7 @@ Options:
   --pods FILE       'kubectl get pods -A -o json': pod -> node, for events without source.host/reportingInstance
   --kubectl         read events, nodes and pods with kubectl (KUBECONFIG and --context apply)
   --context NAME    kubectl context (with --kubectl)
+  --marker FILE     a node's /var/lib/soci-eks/degraded or /var/lib/soci-eks/failed (repeatable): shown with the report
   --image TEXT      only images whose reference contains TEXT
   --all             also count repeat pulls of an image on the same node (warm); default: first pull per node only
   --json            print JSON instead of the table
@@ -49,7 +51,7 @@ export const defaultIo: CliIo = {
 
 /** Runs the CLI; returns the exit code. */
 export function runPullReport(argv: string[], io: CliIo = defaultIo): number {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     values = parseArgs({
       args: argv,
@@ -60,6 +62,7 @@ export function runPullReport(argv: string[], io: CliIo = defaultIo): number {
         kubectl: { type: "boolean" },
         context: { type: "string" },
         image: { type: "string" },
+        marker: { type: "string", multiple: true },
         all: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -99,6 +102,7 @@ export function runPullReport(argv: string[], io: CliIo = defaultIo): number {
       podNodes: podsText ? readPodNodes(podsText) : undefined,
       includeWarm: values.all === true,
       imageFilter: typeof values.image === "string" ? values.image : undefined,
+      markers: (Array.isArray(values.marker) ? values.marker : []).map((f) => parseMarker(io.readFile(f), f)),
     });
     if (!nodesText) io.err("note: no --nodes given, so node group and mode show as '-'\n");
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

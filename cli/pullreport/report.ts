@@ -3,6 +3,10 @@ import { eventNode, eventTime, KubeEvent, parsePulledMessage } from "./events";
 
 export const NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup";
 export const MODE_LABEL = "soci-eks/mode";
+/** Set by the installer's fallback (`onSociFailure: fallback`): the node joined without SOCI; the value is the reason. */
+export const DEGRADED_LABEL = "soci-eks/degraded";
+/** Appended to a degraded node's mode: its pulls are stock pulls and get rows of their own. */
+export const DEGRADED_SUFFIX = " (degraded)";
 /** Shown when a node has no such label, or the node is unknown. */
 export const UNKNOWN = "-";
 
@@ -67,8 +71,45 @@ export function looksNotLazy(pullMs: number, fastestLazyMs: number, lazyPulls: n
   return lazyPulls >= 3 && pullMs >= NOT_LAZY_VS_FASTEST * fastestLazyMs && pullMs - fastestLazyMs >= NOT_LAZY_MIN_EXTRA_MS;
 }
 
+/** A node labelled {@link DEGRADED_LABEL}. */
+export interface DegradedNode {
+  node: string;
+  nodeGroup: string;
+  reason: string;
+}
+
+/**
+ * A node's own marker file, `/var/lib/soci-eks/degraded` (fallback) or `/var/lib/soci-eks/failed` (fail): the
+ * installer writes `reason=`, `policy=`, `message=` and `fix=` lines. A failed node never joins, so its marker
+ * (read on the node, or from its console output) is the only record the report can show.
+ */
+export interface NodeMarker {
+  source: string;
+  state: "degraded" | "failed";
+  reason: string;
+  policy?: string;
+  message?: string;
+  fix?: string;
+}
+
+/** Parses a marker file; `source` names it in the report. */
+export function parseMarker(text: string, source: string): NodeMarker {
+  const fields: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) fields[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  }
+  if (!fields.reason) throw new Error(`${source}: not a soci-eks marker (no reason= line)`);
+  const state = fields.policy === "fail" || /(^|\/)failed$/.test(source) ? "failed" : "degraded";
+  return { source, state, reason: fields.reason, policy: fields.policy, message: fields.message, fix: fields.fix };
+}
+
 export interface Report {
   rows: ReportRow[];
+  /** Nodes labelled soci-eks/degraded (from --nodes), sorted by node name. */
+  degradedNodes: DegradedNode[];
+  /** Marker files given with --marker. */
+  markers: NodeMarker[];
   counted: { pulls: number; warmSkipped: number; alreadyPresent: number; unparsed: number; unknownNode: number };
   /** Why some Pulled events were not counted (first few of each reason). */
   notes: string[];
@@ -83,6 +124,8 @@ export interface ReportOptions {
   includeWarm?: boolean;
   /** Only images whose reference contains this text. */
   imageFilter?: string;
+  /** Marker files read on nodes (see {@link NodeMarker}). */
+  markers?: NodeMarker[];
 }
 
 /** The `Pulled` events, attributed to node, node group and mode. */
@@ -128,7 +171,7 @@ export function collectSamples(events: KubeEvent[], opts: ReportOptions = {}): {
     samples.push({
       node: node ?? UNKNOWN,
       nodeGroup: labels?.[NODEGROUP_LABEL] ?? UNKNOWN,
-      mode: labels?.[MODE_LABEL] ?? UNKNOWN,
+      mode: (labels?.[MODE_LABEL] ?? UNKNOWN) + (labels?.[DEGRADED_LABEL] ? DEGRADED_SUFFIX : ""),
       image: parsed.image,
       pullMs: parsed.pullMs,
       ...(parsed.waitingMs !== undefined ? { waitingMs: parsed.waitingMs } : {}),
@@ -192,7 +235,11 @@ export function buildReport(events: KubeEvent[], opts: ReportOptions = {}): Repo
     }
   }
   rows.sort((a, b) => a.image.localeCompare(b.image) || a.mode.localeCompare(b.mode) || a.nodeGroup.localeCompare(b.nodeGroup));
-  return { rows, counted, notes };
+  const degradedNodes = [...(opts.nodeLabels ?? new Map<string, Record<string, string>>()).entries()]
+    .filter(([, labels]) => labels[DEGRADED_LABEL])
+    .map(([node, labels]) => ({ node, nodeGroup: labels[NODEGROUP_LABEL] ?? UNKNOWN, reason: labels[DEGRADED_LABEL] }))
+    .sort((a, b) => a.node.localeCompare(b.node));
+  return { rows, degradedNodes, markers: opts.markers ?? [], counted, notes };
 }
 
 function pad(cells: string[][]): string {
@@ -223,10 +270,28 @@ export function formatReport(report: Report): string {
     (c.alreadyPresent ? `; ${c.alreadyPresent} "already present" events` : "") +
     (c.unparsed ? `; ${c.unparsed} messages without a duration` : "") +
     (c.unknownNode ? `; ${c.unknownNode} pulls with no node (pass --pods)` : "");
-  if (!lines.length) return `No kubelet "Successfully pulled image" events found.\n${footer}\n`;
+  const health = formatHealth(report);
+  if (!lines.length) return `No kubelet "Successfully pulled image" events found.\n${footer}\n${health}`;
   const suspect = report.rows.reduce((n, r) => n + (r.notLazy ?? 0), 0);
   const notLazy = suspect
     ? `\n${suspect} lazy pulls look like full downloads (NOT LAZY?: >= ${NOT_LAZY_VS_OFF * 100}% of the stock median, or >= ${NOT_LAZY_VS_FASTEST}x the fastest lazy pull of the image and ${NOT_LAZY_MIN_EXTRA_MS / 1000}s slower). Events carry no layer data: confirm on the node with SOCI's fuse_mount_failure_count (README, troubleshooting).\n`
     : "";
-  return `${pad([header, ...lines])}\n\n${footer}\n${notLazy}`;
+  return `${pad([header, ...lines])}\n\n${footer}\n${notLazy}${health}`;
+}
+
+/** Degraded nodes (label) and node markers, after the table; empty when there are none. */
+function formatHealth(report: Report): string {
+  const out: string[] = [];
+  if (report.degradedNodes.length) {
+    out.push(
+      `${report.degradedNodes.length} node(s) joined without SOCI (label ${DEGRADED_LABEL}; their pulls are stock pulls, in rows marked${DEGRADED_SUFFIX}):`,
+      ...report.degradedNodes.map((d) => `  ${d.node} (node group ${d.nodeGroup}): ${d.reason}`),
+      "  Details on the node: /var/lib/soci-eks/degraded and journalctl -t soci-eks (README, \"What happens when\").",
+    );
+  }
+  for (const m of report.markers) {
+    const what = m.state === "failed" ? "FAILED: kubelet held back, the node never joins" : "DEGRADED: joined without SOCI";
+    out.push(`${m.source}: ${what} (onSociFailure=${m.policy ?? "?"}): ${m.reason}${m.message ? `: ${m.message}` : ""}${m.fix ? `. Fix: ${m.fix}` : ""}`);
+  }
+  return out.length ? `\n${out.join("\n")}\n` : "";
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab's `systemctl` for the fault-injection boots (lab/lib/faults-boot.sh). The lab has no
 # systemd as PID 1, so this does what systemd would do with the units our user data writes, for
-# the few verbs our installer and nodeadm (nodeadm-labsd, see lab/build-nodeadm-current.sh) use:
+# the few verbs our installer and nodeadm use (our model, `nodeadm-sim init`, or a current nodeadm-labsd):
 #   start|restart|stop UNIT..., is-active [--quiet] UNIT, is-enabled UNIT,
 #   enable|disable [--now] UNIT..., daemon-reload (no-op).
 # Units it knows, each started the way its unit file says:
@@ -15,7 +15,7 @@
 #                               the lab plays kubelet's CRI calls with crictl afterwards
 # A start that fails exits 1 ("Job for X failed"), as systemctl does. Units a failing Requires= pulls
 # in fail their dependant. soci-snapshotter.service's Restart=always/RestartSec= is emulated by a
-# background restarter (at most 12 tries). Not emulated: socket activation, ordering beyond the above.
+# background supervisor (restarts the daemon when its start fails or it dies; gives up after 12 failed starts). Not emulated: socket activation, ordering beyond the above.
 # State: /run/lab-systemd (gone at "reboot": /run is a fresh tmpfs per boot); enablement:
 # /etc/systemd/system/.lab-enabled (persists with /etc). Logs: $LAB_SD_LOGS (default /run/lab-systemd/logs).
 set -euo pipefail
@@ -49,18 +49,24 @@ wait_until() { # SECONDS CMD...
 }
 failed() { say "Job for $1 failed: $2. See $LOGS/$1.log"; return 1; }
 
-# Restart=always: systemd starts a failed daemon again after RestartSec.
+# Restart=always: systemd starts the daemon again RestartSec after it failed to start or died. A
+# supervisor per start watches the daemon (every 0.5 s) and starts it again; it gives up after 12
+# failed starts in a row, and `stop` ends it.
 restarter() {
-  local u=soci-snapshotter.service sec n
+  local u=soci-snapshotter.service sec n=0
   grep -q '^Restart=always' "$UNITS/$u" || return 0
   [[ -f $STATE/$u.restarter ]] && kill -0 "$(cat "$STATE/$u.restarter")" 2>/dev/null && return 0
   sec=$(unit_exec "$u" RestartSec)
   (
-    for ((n = 0; n < 12; n++)); do
+    while ((n < 12)); do
+      if pid_alive "$u"; then
+        n=0
+        sleep 0.5
+        continue
+      fi
+      echo "Restart=always: $u is not running; starting it again in ${sec:-5}s" >>"$LOGS/$u.log"
       sleep "${sec:-5}"
-      pid_alive "$u" && break
-      echo "Restart=always: starting $u again" >>"$LOGS/$u.log"
-      start_soci_once && break
+      if start_soci_once; then echo "Restart=always: $u started again" >>"$LOGS/$u.log"; else n=$((n + 1)); fi
     done
     rm -f "$STATE/$u.restarter"
   ) >/dev/null 2>&1 </dev/null &
@@ -68,7 +74,10 @@ restarter() {
 }
 
 start_soci() {
-  start_soci_once || { restarter; return 1; }
+  local rc=0
+  start_soci_once || rc=1
+  restarter
+  return "$rc"
 }
 
 start_soci_once() {

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# One boot of one lab node, as an AL2023 EKS instance boots, with today's nodeadm. Run by
+# One boot of one lab node, as an AL2023 EKS instance boots. Run by
 # lab/lib/faults.sh inside the lab's network namespace, in a fresh private mount namespace
 # (unshare -m), so every boot gets its own /etc, /usr/local, /var/lib (overlays whose upper
 # layers live in NODE_DIR: a second boot of the same NODE_DIR is a reboot) and a fresh /run.
 #
 # Order, as on a node (lab/FINDINGS.md, "Failure policy"):
 #   AMI contents (first boot): /etc/eks/pause.tar, kubelet version, credential provider stub
-#   nodeadm-config: nodeadm-labsd init --skip run (user data + the lab's EKS-style part)
+#   nodeadm-config: NODEADM init --skip run (user data + the lab's EKS-style part)
 #   cloud-init (first boot only; per-instance): write_files (nodeadm-sim's cloud-init half), then the
 #     user-data scripts, under `systemctl` = lib/fake-systemctl.sh and /run/systemd/system present
-#   nodeadm-run: nodeadm-labsd init --skip config (+ file:///etc/eks/nodeadm.d/): restarts containerd and
+#   nodeadm-run: NODEADM init --skip config (+ file:///etc/eks/nodeadm.d/): restarts containerd and
 #     kubelet through the fake systemctl (kubelet = its ExecStartPre checks and required units)
 # Then it probes what kubelet would have: its image endpoint, node labels, containerd's CRI snapshotter,
 # and, when kubelet "started", runs IMAGE as a pod through CRI (crictl with kubelet's image endpoint).
@@ -17,12 +17,22 @@
 # Usage: faults-boot.sh NODE_HOME OUT MIME EKS_PART IMAGE
 # Env:   PRISTINE (the host's /etc, /usr/local, /root, /var/lib bind-mounted under it by node.sh)
 #        FAULT_BEFORE_CLOUDINIT (a command run after nodeadm-config, before cloud-init: inject a fault)
+#        FAULT_NO_REPOS=1 (`dnf` fails as on a node whose package repositories cannot be reached)
+#        FAULT_INSTALLER_ENV ("K=V ..." for the user-data scripts only, e.g. an IMDS endpoint nothing listens on)
+#        FAULT_RUNTIME (soci-killed | registry-5xx: a runtime fault after the pod ran, lib/faults-runtime.sh)
 set -euo pipefail
 
 NODE_HOME=$1 OUT=$2 MIME=$3 EKS_PART=$4 IMAGE=$5
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$LAB_DIR/.bin
-CURRENT=${LAB_NODEADM_CURRENT:-$LAB_DIR/.bin-current}
+# FAULTS_NODEADM (set by lib/faults.sh): "model" = our model of nodeadm's two phases (nodeadm-sim init),
+# or the path of a current nodeadm whose systemd client runs systemctl (nodeadm-labsd).
+if [[ ${FAULTS_NODEADM:-model} == model ]]; then
+  NODEADM=(nodeadm-sim) # `nodeadm-sim init` takes nodeadm's flags
+  export NODEADM_SIM_CONTAINERD_BASE=$LAB_DIR/fixtures/containerd-base-al2023.toml
+else
+  NODEADM=("$FAULTS_NODEADM")
+fi
 IMDS_PORT=${IMDS_PORT:-1338}
 PULL_REGISTRY=${PULL_REGISTRY:-127.0.0.1:5001}
 CACHE=$LAB_DIR/.cache
@@ -50,6 +60,12 @@ mkdir -p "$OUT/podlogs"
 FAKE=$OUT/fakebin
 mkdir -p "$FAKE"
 ln -sf "$LAB_DIR/lib/fake-systemctl.sh" "$FAKE/systemctl"
+if [[ ${FAULT_NO_REPOS:-0} == 1 ]]; then # dnf's own words and exit status when no repository answers
+  printf '%s\n' '#!/bin/sh' "echo \"dnf \$*\" >>$OUT/dnf.log" \
+    "echo \"Error: Failed to download metadata for repo 'amazonlinux': Cannot download repomd.xml: All mirrors were tried\" >&2" \
+    'exit 1' >"$FAKE/dnf"
+  chmod +x "$FAKE/dnf"
+fi
 export PATH=$FAKE:$BIN:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LAB_SD_LOGS=$OUT
 export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT AWS_REGION=us-east-1
@@ -76,6 +92,14 @@ if ((first_boot)); then # what the AMI brings
   echo "Kubernetes v1.34.2" >/etc/eks/kubelet-version.txt
   printf '#!/bin/sh\nexit 0\n' >/etc/eks/image-credential-provider/ecr-credential-provider
   chmod +x /etc/eks/image-credential-provider/ecr-credential-provider
+  # The AMI's own SOCI units, where today's AMI puts them (/etc/systemd/system, socket enabled at build time;
+  # the AMI's binary is /usr/bin/soci-snapshotter-grpc from its RPM): write_files must replace them.
+  mkdir -p /etc/systemd/system/.lab-enabled
+  printf '[Unit]\nDescription=soci snapshotter containerd plugin (AMI)\n[Service]\nType=notify\nExecStart=/usr/bin/soci-snapshotter-grpc --address fd://\n' \
+    >/etc/systemd/system/soci-snapshotter.service
+  printf '[Unit]\nDescription=soci snapshotter containerd plugin socket (AMI)\n[Socket]\nListenStream=/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock\n[Install]\nWantedBy=sockets.target\n' \
+    >/etc/systemd/system/soci-snapshotter.socket
+  touch /etc/systemd/system/.lab-enabled/soci-snapshotter.socket
   # The AMI build caches the pause image in containerd's overlayfs snapshotter (cache-pause-container).
   mkdir -p "$OUT/ami"
   printf 'version = 3\n' >"$OUT/ami/containerd.toml"
@@ -97,7 +121,7 @@ CACHE_FLAG=(--config-cache /run/eks/nodeadm/config.json)
 
 # ---- nodeadm-config ----
 rc=0
-"$CURRENT/nodeadm-labsd" init --skip run "${SOURCES[@]}" "${CACHE_FLAG[@]}" >"$OUT/nodeadm-config.log" 2>&1 || rc=$?
+"${NODEADM[@]}" init --skip run "${SOURCES[@]}" "${CACHE_FLAG[@]}" >"$OUT/nodeadm-config.log" 2>&1 || rc=$?
 R nodeadm_config_rc "$rc"
 
 if [[ -n ${FAULT_BEFORE_CLOUDINIT:-} ]]; then bash -c "$FAULT_BEFORE_CLOUDINIT" >"$OUT/fault.log" 2>&1 || true; fi
@@ -111,7 +135,8 @@ if ((first_boot)); then
   cp "$OUT/containerd-config-by-nodeadm.toml" /etc/containerd/config.toml
   rc=0
   for s in $(jq -r '.scripts[]?' "$OUT/sim.json"); do
-    SOCI_EKS_RETRY_BASE_DELAY=1 bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
+    # shellcheck disable=SC2086 # FAULT_INSTALLER_ENV is a list of K=V words
+    env SOCI_EKS_RETRY_BASE_DELAY=1 ${FAULT_INSTALLER_ENV:-} bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
   done
   R installer_rc "$rc"
   touch "$NODE_HOME/booted"
@@ -119,7 +144,7 @@ fi
 
 # ---- nodeadm-run ----
 rc=0
-"$CURRENT/nodeadm-labsd" init --skip config "${SOURCES[@]}" --config-source file:///etc/eks/nodeadm.d/ "${CACHE_FLAG[@]}" \
+"${NODEADM[@]}" init --skip config "${SOURCES[@]}" --config-source file:///etc/eks/nodeadm.d/ "${CACHE_FLAG[@]}" \
   >"$OUT/nodeadm-run.log" 2>&1 || rc=$?
 R nodeadm_run_rc "$rc"
 R nodeadm_run_reconfigured "$(grep -c 'Configuring daemons' "$OUT/nodeadm-run.log" || true)"
@@ -141,7 +166,10 @@ R failed_marker "$(tr '\n' ' ' </var/lib/soci-eks/failed 2>/dev/null || true)"
 R fallback_dropin "$([[ -f /etc/eks/nodeadm.d/90-soci-eks-fallback.yaml ]] && echo 1 || echo 0)"
 R soci_binary "$([[ -x /usr/local/bin/soci-snapshotter-grpc ]] && echo 1 || echo 0)"
 R soci_config_default_path "$(head -c 200 /etc/soci-snapshotter-grpc/config.toml 2>/dev/null | tr '\n' ' ' || true)"
+R soci_unit_exec "$(sed -n 's/^ExecStart=//p' /etc/systemd/system/soci-snapshotter.service 2>/dev/null | head -n 1)"
+R soci_socket_unit "$(sed -n 's/^Description=//p' /etc/systemd/system/soci-snapshotter.socket 2>/dev/null | head -n 1)"
 R soci_config_ours "$([[ -f /etc/soci-eks/soci-snapshotter-grpc.toml ]] && echo 1 || echo 0)"
+R soci_config_default_is_other "$([[ -s /etc/soci-snapshotter-grpc/config.toml ]] && ! cmp -s /etc/soci-snapshotter-grpc/config.toml /etc/soci-eks/soci-snapshotter-grpc.toml && echo 1 || echo 0)"
 cp /etc/eks/kubelet/environment "$OUT/" 2>/dev/null || true
 cp /etc/containerd/config.toml "$OUT/containerd-config-final.toml" 2>/dev/null || true
 
@@ -173,3 +201,11 @@ fi
 R pod_ran "$pod_ran"
 R lazy "$fuse_new"
 R fuse_mounts "$(awk '$3 == "fuse.rawBridge"' /proc/mounts | wc -l)"
+
+# ---- a runtime fault on the running node ----
+if [[ -n ${FAULT_RUNTIME:-} ]] && ((pod_ran)); then
+  # shellcheck source=lab/lib/faults-runtime.sh
+  . "$LAB_DIR/lib/faults-runtime.sh"
+  runtime_fault "$FAULT_RUNTIME"
+fi
+R docker_config "$(jq -c . /root/.docker/config.json 2>/dev/null || true)"

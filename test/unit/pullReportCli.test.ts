@@ -100,7 +100,7 @@ describe("npm run pull-report", () => {
     const f = fakeIo(files);
     assert.equal(runPullReport(["--file", "events.json", "--nodes", "nodes.json", "--json"], f.io), 0);
     const report = JSON.parse(f.out()) as Report;
-    assert.deepEqual(Object.keys(report).sort(), ["counted", "notes", "rows"]);
+    assert.deepEqual(Object.keys(report).sort(), ["counted", "degradedNodes", "markers", "notes", "rows"]);
     assert.deepEqual(Object.keys(report.rows[0]).filter((k) => !["medianWaitingMs", "imageSizeBytes", "speedupVsOff", "notLazy"].includes(k)), [
       "nodeGroup",
       "mode",

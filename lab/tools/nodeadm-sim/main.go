@@ -15,20 +15,17 @@
 //   - text/x-shellscript parts: written to parts/NN-script.sh for the caller to run.
 //
 // Prints a JSON summary on stdout.
+//
+// `nodeadm-sim init ...` is a different mode: the lab's model of nodeadm's config and run phases
+// (initcmd.go), used by the fault-injection boots when no current nodeadm binary is provided.
 package main
 
 import (
 	"bytes"
-	"compress/gzip"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"mime"
-	"mime/multipart"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -44,8 +41,8 @@ type part struct {
 	// Declared is the part's Content-Type header when it differs (application/x-gzip parts are
 	// typed by their decompressed content, as cloud-init does).
 	Declared string `json:"declared,omitempty"`
-	File        string `json:"file"`
-	body        []byte
+	File     string `json:"file"`
+	body     []byte
 }
 
 type summary struct {
@@ -60,55 +57,6 @@ type summary struct {
 	Warnings             []string       `json:"warnings"`
 }
 
-func decodeBody(b []byte, cte string) []byte {
-	if strings.EqualFold(strings.TrimSpace(cte), "base64") {
-		d, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
-		check(err)
-		b = d
-	}
-	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
-		r, err := gzip.NewReader(bytes.NewReader(b))
-		check(err)
-		b, err = io.ReadAll(r)
-		check(err)
-	}
-	return b
-}
-
-func splitMIME(doc []byte) []part {
-	msg, err := mail.ReadMessage(bytes.NewReader(doc))
-	check(err)
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
-	check(err)
-	if !strings.HasPrefix(mt, "multipart/") {
-		log.Fatalf("user data is %q, not MIME multipart", mt)
-	}
-	mr := multipart.NewReader(msg.Body, params["boundary"])
-	var parts []part
-	for {
-		p, err := mr.NextRawPart()
-		if err == io.EOF {
-			break
-		}
-		check(err)
-		b, err := io.ReadAll(p)
-		check(err)
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		body := decodeBody(b, p.Header.Get("Content-Transfer-Encoding"))
-		// cloud-init types a decompressed part by its first line (user_data.py, DECOMP_TYPES).
-		if ct == "application/x-gzip" || ct == "application/gzip" {
-			switch {
-			case bytes.HasPrefix(body, []byte("#cloud-config")):
-				ct = "text/cloud-config"
-			case bytes.HasPrefix(body, []byte("#!")):
-				ct = "text/x-shellscript"
-			}
-		}
-		parts = append(parts, part{ContentType: ct, body: body})
-	}
-	return parts
-}
-
 func getMap(m map[string]any, keys ...string) map[string]any {
 	for _, k := range keys {
 		next, ok := m[k].(map[string]any)
@@ -121,6 +69,9 @@ func getMap(m map[string]any, keys ...string) map[string]any {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" { // the model of nodeadm's two phases (initcmd.go)
+		os.Exit(runInit(os.Args[2:]))
+	}
 	userdata := flag.String("userdata", "", "MIME user data file")
 	base := flag.String("base", "", "nodeadm containerd v3 base template, rendered (fixture)")
 	root := flag.String("root", "/", "root under which write_files and /etc/containerd/config.toml are written")

@@ -3,6 +3,8 @@
 // GET /__lab/bytes returns {"bytes":N,"requests":M}; POST /__lab/reset zeroes them.
 // POST /__lab/fail?path=P&agent=A&count=N answers the next N requests whose URL path contains P and
 // whose User-Agent contains A with 503 (fault injection for lab experiments); count=0 clears the rule.
+// Optional: status=5xx (the status to answer, default 503) and range=1 (only requests with a Range
+// header: SOCI's span fetches, not its manifest, index or zTOC fetches).
 package main
 
 import (
@@ -26,23 +28,26 @@ type failRule struct {
 	mu          sync.Mutex
 	path, agent string
 	left        int
+	status      int
+	rangeOnly   bool
 }
 
-func (f *failRule) set(path, agent string, count int) {
+func (f *failRule) set(path, agent string, count, status int, rangeOnly bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.path, f.agent, f.left = path, agent, count
+	f.path, f.agent, f.left, f.status, f.rangeOnly = path, agent, count, status, rangeOnly
 }
 
-// take reports whether r must fail, using up one of the rule's failures.
-func (f *failRule) take(r *http.Request) bool {
+// take returns the status r must fail with (0: pass it on), using up one of the rule's failures.
+func (f *failRule) take(r *http.Request) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.left <= 0 || !strings.Contains(r.URL.Path, f.path) || !strings.Contains(r.UserAgent(), f.agent) {
-		return false
+	if f.left <= 0 || !strings.Contains(r.URL.Path, f.path) || !strings.Contains(r.UserAgent(), f.agent) ||
+		(f.rangeOnly && r.Header.Get("Range") == "") {
+		return 0
 	}
 	f.left--
-	return true
+	return f.status
 }
 
 type countingBody struct{ io.ReadCloser }
@@ -79,11 +84,15 @@ func main() {
 	mux.HandleFunc("/__lab/fail", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		n, err := strconv.Atoi(q.Get("count"))
-		if err != nil || n < 0 || q.Get("path") == "" {
-			http.Error(w, "want path=P&agent=A&count=N", http.StatusBadRequest)
+		status := http.StatusServiceUnavailable
+		if s := q.Get("status"); s != "" {
+			status, _ = strconv.Atoi(s)
+		}
+		if err != nil || n < 0 || q.Get("path") == "" || status < 500 || status > 599 {
+			http.Error(w, "want path=P&agent=A&count=N[&status=5xx][&range=1]", http.StatusBadRequest)
 			return
 		}
-		rule.set(q.Get("path"), q.Get("agent"), n)
+		rule.set(q.Get("path"), q.Get("agent"), n, status, q.Get("range") == "1")
 		failed.Store(0)
 		fmt.Fprintln(w, "{}")
 	})
@@ -93,12 +102,12 @@ func main() {
 		fmt.Fprintln(w, "{}")
 	})
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rule.take(r) {
+		if status := rule.take(r); status != 0 {
 			failed.Add(1)
 			if *verbose {
-				log.Printf("%s %s range=%q -> 503 (injected) agent=%q", r.Method, r.URL.Path, r.Header.Get("Range"), r.UserAgent())
+				log.Printf("%s %s range=%q -> %d (injected) agent=%q", r.Method, r.URL.Path, r.Header.Get("Range"), status, r.UserAgent())
 			}
-			http.Error(w, "injected failure", http.StatusServiceUnavailable)
+			http.Error(w, "injected failure", status)
 			return
 		}
 		rp.ServeHTTP(w, r)
