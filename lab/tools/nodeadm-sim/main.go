@@ -212,9 +212,7 @@ func writeFiles(body []byte, root string, s *summary) []string {
 		switch strings.ToLower(f.Encoding) {
 		case "", "text/plain":
 		case "b64", "base64": // base64 only, as cloud-init does: gzip bytes stay gzip (our node-files archive)
-			d, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(data)), ""))
-			check(err)
-			data = d
+			data = decodeBase64(data)
 		case "gz", "gzip":
 			data = decodeBody(data, "")
 		case "gz+b64", "gzip+base64", "gz+base64", "gzip+b64":

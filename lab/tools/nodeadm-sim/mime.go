@@ -12,11 +12,16 @@ import (
 	"strings"
 )
 
+// decodeBase64 decodes base64 text, whitespace ignored (cloud-init's write_files `b64`: no gunzip).
+func decodeBase64(b []byte) []byte {
+	d, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
+	check(err)
+	return d
+}
+
 func decodeBody(b []byte, cte string) []byte {
 	if strings.EqualFold(strings.TrimSpace(cte), "base64") {
-		d, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
-		check(err)
-		b = d
+		b = decodeBase64(b)
 	}
 	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
 		r, err := gzip.NewReader(bytes.NewReader(b))
