@@ -10,6 +10,7 @@
 #   containerd.service          first the Requires=/Wants= of containerd.service.d/*.conf drop-ins, then
 #                               containerd --config /etc/containerd/config.toml; "started" once ctr answers
 #   soci-eks-pause-import.service  the unit file's ExecStart (oneshot, RemainAfterExit)
+#   *.timer                     bookkeeping only, when its unit file exists (the lab runs no timers)
 #   kubelet.service             first every enabled unit with RequiredBy=kubelet.service, then every
 #                               ExecStartPre= of kubelet.service.d/*.conf drop-ins; no kubelet binary runs:
 #                               the lab plays kubelet's CRI calls with crictl afterwards
@@ -159,6 +160,7 @@ start_unit() {
     containerd.service) start_containerd ;;
     soci-eks-pause-import.service) start_oneshot "$1" ;;
     kubelet.service) start_kubelet ;;
+    *.timer) if [[ -f $UNITS/$1 ]]; then touch "$STATE/$1.active"; else say "Unit $1 not found."; return 5; fi ;;
     *) say "Unit $1 not found."; return 5 ;;
   esac
 }

@@ -120,6 +120,7 @@ expect_soci() {
     test "$(r soci_unit_exec)|$(r soci_socket_unit)" = "/usr/local/bin/soci-snapshotter-grpc --address fd:// --config /etc/soci-eks/soci-snapshotter-grpc.toml|SOCI snapshotter socket (soci-eks)"
   want "no degraded marker" test -z "$(r degraded_marker)"
   want "no fallback drop-in" test "$(r fallback_dropin)" = 0
+  want "the SOCI store cleanup timer is enabled (lazy)" test "$(r store_gc_timer)" = 1
   verdict "$1" "joined on SOCI: $2"
 }
 expect_degraded() {

@@ -345,9 +345,13 @@ else
   systemctl restart soci-snapshotter.socket
   log "enabled soci-snapshotter.socket and soci-eks-pause-import.service"
   # Lazy mode: the timer that prunes SOCI's own content store (written only in that mode).
+  # Not needed to join: a failure is a warning, not a reason to fall back.
   if [[ -f "${SYSTEMD_DIR}/soci-eks-store-gc.timer" ]]; then
-    systemctl enable --now soci-eks-store-gc.timer
-    log "enabled soci-eks-store-gc.timer"
+    if systemctl enable --now soci-eks-store-gc.timer; then
+      log "enabled soci-eks-store-gc.timer"
+    else
+      log "WARNING: could not enable soci-eks-store-gc.timer: SOCI's store is not pruned on this node (see journalctl -u soci-eks-store-gc.timer)"
+    fi
   fi
 
   # --- 5. SOCI must work before nodeadm-run points kubelet at it ---
