@@ -28,7 +28,7 @@ DEFAULT_SPAN_MIB=$(($(sed -n 's/^SPAN_SIZE="\${SPAN_SIZE:-\([0-9]*\)}"$/\1/p' "$
 
 # The plan: condition, workload, rows. BENCH_WORKLOADS, BENCH_CONDITIONS and BENCH_MODES (rows) filter it.
 DEFAULT_PLAN="link ref off off-tuned parallel peer lazy lazy-s2 lazy-s1 lazy-bg
-link big off parallel peer lazy lazy-s2 lazy-s1
+link big off parallel peer lazy lazy-s2 lazy-s1 lazy-pf
 link refgz off off-tuned parallel peer lazy
 conncap ref off off-tuned parallel peer lazy
 ttfb ref off parallel lazy lazy-s1"
@@ -56,7 +56,7 @@ declare -A FACTS=()
 for wl in $WORKLOADS; do
   grep -q "^[a-z]* $wl " <<<"$PLAN" || continue
   wl_build "$wl" || exit 1
-  for span in $SPANS; do FACTS[$wl-$span]=$(wl_facts "$wl" "$span") || exit 1; done
+  for idx in $WL_INDEXES; do FACTS[$wl-$idx]=$(wl_facts "$wl" "$idx") || exit 1; done
 done
 
 registry_mark() { wc -l <"$LOGS/registry.log"; }
@@ -93,6 +93,16 @@ last_snapshot_ns() {
   local t
   t=$(grep 'snapshot successfully prepared' "$1" 2>/dev/null | tail -n 1 | jq -r '.time // empty' 2>/dev/null || true)
   [[ -n $t ]] && date -d "$t" +%s%N
+}
+
+# cpu_busy_pct BEFORE AFTER: percent of the machine's CPU time (all cores, every process on the host, other users
+# included) that was busy between two /proc/stat "cpu" lines
+cpu_busy_pct() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); tot = 0
+    for (i = 2; i <= 9 && i <= n; i++) tot += y[i] - x[i] # user .. steal (guest time is inside user)
+    idle = (y[5] - x[5]) + (y[6] - x[6])
+    if (tot > 0) printf "%.0f", 100 * (tot - idle) / tot; else print "null" }'
 }
 
 now_ns() { echo "${EPOCHREALTIME/./}000"; }
@@ -144,9 +154,10 @@ while read -r cond wl rows; do
   for row in $rows; do
     [[ -z ${BENCH_MODES:-} || " $BENCH_MODES " == *" $row "* ]] || continue
     mode=$(row_mode "$row") || { log "unknown row $row"; exit 1; }
-    span=$(row_span "$row")
-    facts=${FACTS[$wl-$span]:-}
-    [[ -n $facts ]] || { log "no index with $span MiB spans for $wl (BENCH_SPANS=$SPANS)"; exit 1; }
+    idx=$(row_index "$row")
+    span=${idx%-pf}
+    facts=${FACTS[$wl-$idx]:-}
+    [[ -n $facts ]] || { log "no index $idx for $wl (BENCH_SPANS=$SPANS; -pf only for workloads that read whole files)"; exit 1; }
     if [[ -z ${MIMES[$mode]:-} ]]; then
       # shellcheck disable=SC2034 # MODE is read by render_userdata in node.sh
       MODE=$mode
@@ -154,7 +165,7 @@ while read -r cond wl rows; do
       render_userdata "${MIMES[$mode]}"
     fi
     ref=$PULL_REGISTRY/lab/bench-$wl:v1
-    [[ $mode == lazy ]] && ref=$PULL_REGISTRY/lab/bench-$wl:v1-soci-s$span
+    [[ $mode == lazy ]] && ref=$PULL_REGISTRY/lab/bench-$wl:v1-soci-s$idx
     jq -r '.indexed_digests[]' <<<"$facts" >"$WORK/indexed-layers"
     # What a lazy run may cost (issue 11): every indexed layer FUSE-mounted, none served whole, and no more bytes than
     # the un-indexed layers + the index + at most (reads / span + 1) spans per file read, +5%.
@@ -183,7 +194,9 @@ while read -r cond wl rows; do
       before=$(fuse_mounts)
       ok=true
       if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_churn_start; fi
+      cpu_before=$(head -n 1 /proc/stat)
       bench_start "$ref" "$tag" || ok=false
+      cpu_busy=$(cpu_busy_pct "$cpu_before" "$(head -n 1 /proc/stat)")
       if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_churn_stop >/dev/null; fi
       served=$(curl -fsS "http://$PULL_REGISTRY/__lab/bytes")
       soci_stats=$(proc_stats "$SOCI_PID")
@@ -223,7 +236,7 @@ while read -r cond wl rows; do
       jq -c -n --arg cond "$cond" --arg cond_label "$COND_LABEL" --arg wl "$wl" --arg row "$row" --arg rowlabel "$(row_label "$row")" \
         --arg mode "$mode" --argjson span "$span" --argjson run "$r" --argjson ok "$ok" --argjson degraded "$degraded" \
         --arg reasons "${reasons%; }" --argjson served "$served" --argjson fuse "$mounts" --argjson whole "$whole" \
-        --argjson store "${store_bytes:-0}" --argjson soci "$soci_stats" --argjson containerd "$ctrd_stats" \
+        --argjson store "${store_bytes:-0}" --argjson cpu_busy "${cpu_busy:-null}" --argjson soci "$soci_stats" --argjson containerd "$ctrd_stats" \
         --argjson metrics "$metrics" --argjson warm "$warm" --argjson read_bytes "${read_bytes:-null}" \
         --argjson phases "$phases" --argjson rate "$COND_RATE" --argjson conn_rate "$COND_CONN_RATE" \
         --argjson ttfb "$COND_TTFB_MS" --argjson facts "$facts" --argjson lazy_max "$lazy_max" --arg line "$line" '
@@ -234,10 +247,10 @@ while read -r cond wl rows; do
          warm_start_ms: $warm, app_read_bytes: $read_bytes,
          registry: {bytes: $served.bytes, requests: $served.requests, range_requests: $served.range_requests},
          fuse_mounts: $fuse, whole_indexed_layer_gets: $whole, soci_store_bytes: $store, lazy_max_bytes: (if $mode == "lazy" then $lazy_max else null end),
-         soci_snapshotter: $soci, containerd: $containerd, soci_metrics: $metrics,
+         machine_cpu_busy_pct: $cpu_busy, soci_snapshotter: $soci, containerd: $containerd, soci_metrics: $metrics,
          index: (if $mode == "lazy" then {span_bytes: $facts.span_bytes, ztoc_bytes: $facts.ztoc_bytes, index_manifest_bytes: $facts.index_manifest_bytes, unindexed_bytes: $facts.unindexed_bytes} else null end),
          ready_line: $line}' >>"$JSONL"
-      log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests, fuse +$mounts, soci $soci_stats"
+      log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests, fuse +$mounts, soci $soci_stats, machine CPU busy $cpu_busy%"
       stop_node
     done
   done

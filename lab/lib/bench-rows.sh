@@ -6,12 +6,15 @@
 #   off-tuned  stock node with containerd's own concurrency knobs: CRI max_concurrent_downloads = 20 and
 #              concurrent_layer_fetch_buffer = 16 MiB (containerd >= 2.1 fetches one layer in parallel 16 MiB ranges)
 #   parallel   our `sociMode: parallel` user data, tuned for this machine's vCPUs (nproc)
+#   parallel-dNuM  our parallel config with N downloads and M unpacks per image (2N and 2M across images): a tuning probe
 #   peer       the AL2023 AMI's own SOCI parallel setup, as nodeadm's featureGates.FastImagePull writes it
 #              (20 downloads and 12 unpacks per image, 16 MiB chunks), in place of our SOCI config
 #   lazy       our `sociMode: lazy` user data, the image's SOCI index with the builder's default span size
 #   lazy-sN    the same with the index built with N MiB spans
 #   lazy-bg    lazy with SOCI's background fetcher started at once (silence_period_msec = 0, one span per 50 ms)
 #   lazy-nobg  lazy with the background fetcher off
+#   lazy-pf    lazy with SOCI's prefetch on ([prefetch] enable = true) and an index whose prefetch artifacts list the
+#              files the entrypoint reads (workloads that read whole files: big)
 # Conditions (BENCH_CONDITIONS), applied by the lab's counting proxy in front of the registry:
 #   link     BENCH_RATE (1gbit) for all connections together
 #   conncap  BENCH_RATE in total, BENCH_CONN_RATE (125mbit) per connection, like an object-store-backed registry
@@ -56,15 +59,21 @@ condition_shape() {
 row_mode() {
   case $1 in
     off | off-tuned) echo off ;;
-    parallel | peer) echo parallel ;;
+    parallel | parallel-d*u* | peer) echo parallel ;;
     lazy | lazy-*) echo lazy ;;
     *) return 1 ;;
   esac
 }
 
-# row_span ROW: span size (MiB) of the index a lazy row pulls
-row_span() {
-  if [[ $1 =~ ^lazy-s([0-9]+)$ ]]; then echo "${BASH_REMATCH[1]}"; else echo "$DEFAULT_SPAN_MIB"; fi
+# row_index ROW: the index a lazy row pulls: <span MiB>, or <span MiB>-pf with prefetch artifacts
+row_index() {
+  if [[ $1 =~ ^lazy-s([0-9]+)$ ]]; then
+    echo "${BASH_REMATCH[1]}"
+  elif [[ $1 == lazy-pf ]]; then
+    echo "$DEFAULT_SPAN_MIB-pf"
+  else
+    echo "$DEFAULT_SPAN_MIB"
+  fi
 }
 
 # row_label ROW: what the results table calls a row
@@ -73,11 +82,13 @@ row_label() {
     off) echo "stock overlayfs" ;;
     off-tuned) echo "stock + containerd knobs (20 downloads, 16 MiB ranges)" ;;
     parallel) echo "soci parallel (ours, ${TUNE_VCPUS} vCPU tuning)" ;;
+    parallel-d*u*) echo "soci parallel, ${1#parallel-d} downloads/unpacks per image" | sed 's#u\([0-9]*\) downloads#/\1 downloads#' ;;
     peer) echo "soci parallel (AMI FastImagePull: 20/12, 16 MiB)" ;;
     lazy) echo "soci lazy (${DEFAULT_SPAN_MIB} MiB spans)" ;;
     lazy-s*) echo "soci lazy (${1#lazy-s} MiB spans)" ;;
     lazy-bg) echo "soci lazy, background fetch at once" ;;
     lazy-nobg) echo "soci lazy, background fetch off" ;;
+    lazy-pf) echo "soci lazy, prefetch of the files read" ;;
   esac
 }
 
@@ -122,7 +133,16 @@ path = "/usr/bin/unpigz"
 args = ["-d", "-c"]
 EOF
       ;;
+    parallel-d*u*)
+      [[ $1 =~ ^parallel-d([0-9]+)u([0-9]+)$ ]] || return 1
+      sed -i -E "s/^max_concurrent_downloads_per_image = .*/max_concurrent_downloads_per_image = ${BASH_REMATCH[1]}/;
+        s/^max_concurrent_downloads = .*/max_concurrent_downloads = $((BASH_REMATCH[1] * 2))/;
+        s/^max_concurrent_unpacks_per_image = .*/max_concurrent_unpacks_per_image = ${BASH_REMATCH[2]}/;
+        s/^max_concurrent_unpacks = .*/max_concurrent_unpacks = $((BASH_REMATCH[2] * 2))/" "$cfg"
+      grep -q "^max_concurrent_downloads_per_image = ${BASH_REMATCH[1]}$" "$cfg" || return 1
+      ;;
     lazy-bg) printf '\n[background_fetch]\nsilence_period_msec = 0\nfetch_period_msec = 50\n' >>"$cfg" ;;
     lazy-nobg) printf '\n[background_fetch]\ndisable = true\n' >>"$cfg" ;;
+    lazy-pf) grep -q '^\[prefetch\]' "$cfg" || printf '\n[prefetch]\nenable = true\n' >>"$cfg" ;;
   esac
 }

@@ -49,6 +49,8 @@ export interface BenchRun {
   whole_indexed_layer_gets: number;
   soci_store_bytes: number;
   lazy_max_bytes: number | null;
+  /** Busy share of the whole machine's CPU during the run (every process on the host, other users included). */
+  machine_cpu_busy_pct?: number | null;
   soci_snapshotter: ProcStats | null;
   containerd: ProcStats | null;
   soci_metrics: Record<string, number> | null;
@@ -129,6 +131,8 @@ export interface RowSummary {
   containerd_rss_peak_kib: number | null;
   containerd_cpu_s: number | null;
   warm_start_ms: number | null;
+  /** Median busy share of the machine's CPU during the runs (all processes on the host). */
+  machine_cpu_busy_pct: number | null;
   /** Stock median / this row's median (same condition and workload); > 1 is faster than stock. */
   speedup_vs_stock: number | null;
   floor: Floor | null;
@@ -226,6 +230,7 @@ export function summarize(runs: BenchRun[]): RowSummary[] {
       containerd_rss_peak_kib: median(ok.map((r) => r.containerd?.rss_peak_kib)),
       containerd_cpu_s: median(ok.map((r) => r.containerd?.cpu_s)),
       warm_start_ms: median(ok.map((r) => r.warm_start_ms)),
+      machine_cpu_busy_pct: median(ok.map((r) => r.machine_cpu_busy_pct)),
       speedup_vs_stock: null,
       floor,
       x_of_floor: floor && ready ? ready.median / floor.ms : null,
@@ -298,7 +303,7 @@ export function renderMarkdown(meta: BenchMeta, rows: RowSummary[], runs: BenchR
   lines.push(`Command: \`${meta.command}\`. Machine: ${meta.cpus} vCPU, kernel ${meta.kernel}, load average ${meta.loadavg_before} before and ${meta.loadavg_after} after (1/5/15 min).`);
   lines.push(`Software: ${Object.entries(meta.software).map(([k, v]) => `${k} ${v}`).join(", ")}. Parallel tuning rendered for ${meta.parallel_tuning_rendered_for.replace(/,/g, " / ")} (type, vCPU, MiB). ${meta.runs_per_row} cold runs per row; SOCI content store in lazy mode: ${meta.soci_content_store_lazy}; containerd GC pressure: ${meta.gc_pressure}.`);
   lines.push("");
-  lines.push("Time = CRI pull request to the entrypoint's ready stamp (taken inside the container). Phases (medians): pull = the CRI pull; snap = pull request to SOCI's last prepared snapshot; start = CreateContainer's return to the entrypoint's first stamp; read = the entrypoint's reads. Registry = bytes and requests through the lab's counting proxy, which also shapes the link. RSS / CPU = soci-snapshotter-grpc's peak RSS (VmHWM) and CPU seconds (with waited-for children such as unpigz) at the ready line; containerd's likewise. Floor (lazy rows) = (bytes the app read + zTOCs + index manifest + un-indexed layers) at the link's total rate + the stock start cost (the stock node starting the image already present).");
+  lines.push("Time = CRI pull request to the entrypoint's ready stamp (taken inside the container). Phases (medians): pull = the CRI pull; snap = pull request to SOCI's last prepared snapshot; start = CreateContainer's return to the entrypoint's first stamp; read = the entrypoint's reads. Registry = bytes and requests through the lab's counting proxy, which also shapes the link. RSS / CPU = soci-snapshotter-grpc's peak RSS (VmHWM) and CPU seconds (with waited-for children such as unpigz) at the ready line; containerd's likewise. Busy = the machine's CPU busy share during the run (all cores, every process: registry, proxy, node daemons and other users of the machine). Floor (lazy rows) = (bytes the app read + zTOCs + index manifest + un-indexed layers) at the link's total rate + the stock start cost (the stock node starting the image already present).");
   lines.push("");
   const workloads = [...new Set(rows.map((r) => r.workload))];
   for (const w of workloads) {
@@ -312,14 +317,14 @@ export function renderMarkdown(meta: BenchMeta, rows: RowSummary[], runs: BenchR
   for (const gk of groups) {
     const g = rows.filter((r) => `${r.condition}|${r.workload}` === gk);
     lines.push(`## ${g[0].workload} image, ${g[0].condition_label} (\`${g[0].condition}\`)`, "");
-    lines.push("| row | ok | median s (min–max) | x stock | x of floor (floor s) | pull s | snap s | start s | read s | registry MB | requests (ranges) | SOCI RSS MiB (max) | SOCI CPU s | containerd CPU s |");
-    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    lines.push("| row | ok | median s (min–max) | x stock | x of floor (floor s) | pull s | snap s | start s | read s | registry MB | requests (ranges) | SOCI RSS MiB (max) | SOCI CPU s | containerd CPU s | busy % |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of g) {
       const t = r.ready_ms ? `${s2(r.ready_ms.median)} (${s2(r.ready_ms.min)}–${s2(r.ready_ms.max)})` : "–";
       const fl = r.floor && r.x_of_floor !== null ? `${x(r.x_of_floor)} (${s2(r.floor.ms)})` : "";
       const rss = r.soci_rss_peak_kib ? `${mib(r.soci_rss_peak_kib.median)} (${mib(r.soci_rss_peak_kib.max)})` : "–";
       lines.push(
-        `| ${r.label} | ${r.ok}/${r.n}${r.degraded ? `, ${r.degraded} degraded` : ""} | ${t} | ${r.speedup_vs_stock === null ? "–" : x(r.speedup_vs_stock)} | ${fl} | ${s2(r.phases_ms.pull)} | ${s2(r.phases_ms.last_snapshot_prepared)} | ${s2(r.phases_ms.start)} | ${s2(r.phases_ms.app_read)} | ${mb(r.registry_bytes)} | ${r.registry_requests ?? "–"} (${r.range_requests ?? "–"}) | ${rss} | ${r.soci_cpu_s?.toFixed(2) ?? "–"} | ${r.containerd_cpu_s?.toFixed(2) ?? "–"} |`,
+        `| ${r.label} | ${r.ok}/${r.n}${r.degraded ? `, ${r.degraded} degraded` : ""} | ${t} | ${r.speedup_vs_stock === null ? "–" : x(r.speedup_vs_stock)} | ${fl} | ${s2(r.phases_ms.pull)} | ${s2(r.phases_ms.last_snapshot_prepared)} | ${s2(r.phases_ms.start)} | ${s2(r.phases_ms.app_read)} | ${mb(r.registry_bytes)} | ${r.registry_requests ?? "–"} (${r.range_requests ?? "–"}) | ${rss} | ${r.soci_cpu_s?.toFixed(2) ?? "–"} | ${r.containerd_cpu_s?.toFixed(2) ?? "–"} | ${r.machine_cpu_busy_pct ?? "–"} |`,
       );
     }
     const stock = g.find((r) => r.row === "off");
