@@ -27,11 +27,11 @@ DEFAULT_SPAN_MIB=$(($(sed -n 's/^SPAN_SIZE="\${SPAN_SIZE:-\([0-9]*\)}"$/\1/p' "$
 [[ " $SPANS " == *" $DEFAULT_SPAN_MIB "* ]] || SPANS="$DEFAULT_SPAN_MIB $SPANS"
 
 # The plan: condition, workload, rows. BENCH_WORKLOADS, BENCH_CONDITIONS and BENCH_MODES (rows) filter it.
-DEFAULT_PLAN="link ref off off-tuned parallel peer lazy lazy-s2 lazy-s1 lazy-bg
-link big off parallel peer lazy lazy-s2 lazy-s1 lazy-pf
+DEFAULT_PLAN="link ref off off-tuned parallel peer lazy lazy-s4 lazy-s1 lazy-bg
+link big off parallel peer lazy lazy-s4 lazy-s1
 link refgz off off-tuned parallel peer lazy
 conncap ref off off-tuned parallel peer lazy
-ttfb ref off parallel lazy lazy-s1"
+ttfb ref off parallel lazy lazy-s4"
 PLAN=${BENCH_PLAN:-$DEFAULT_PLAN}
 
 # The parallel tuning is rendered for this machine's vCPUs (EC2 facts of the m6i size with that many).
