@@ -80,7 +80,7 @@ wl_build() {
       [[ -f $img/bench-$wl/blobs/sha256/${b##*/} ]] && ln -f "$img/bench-$wl/blobs/sha256/${b##*/}" "$b"
     done
     touch "$layout.$WL_KEY.done"
-    log "indexed workload $wl ($idx: MiB spans, -pf: with prefetch files) in $((SECONDS - t0))s"
+    log "indexed workload $wl: index $idx (span MiB; -pf: with prefetch artifacts) in $((SECONDS - t0))s"
   done
   t0=$SECONDS
   skopeo copy -q --dest-tls-verify=false "oci:$img/bench-$wl:v1" "docker://$REGISTRY/lab/bench-$wl:v1"
