@@ -19,7 +19,8 @@
 #   DST_REF          registry/repository:tag           (required; tagged, no digest: soci convert's rule)
 #   SOCI_VERSION     expected `soci --version` (without v); empty skips the check
 #   MIN_LAYER_SIZE   --min-layer-size in bytes (default 10485760, soci's own default)
-#   SPAN_SIZE        --span-size in bytes (default 4194304, soci's own default)
+#   SPAN_SIZE        --span-size in bytes (default 2097152: 2 MiB, half soci's own default; the component's
+#                    spanSizeBytes doc and README "Measured results" give the reason)
 #   BUILD_NAMESPACE  containerd namespace for the build (default soci-eks-build)
 #   WORK_DIR         scratch directory; soci's --root lives under it (default /work)
 #   CONTAINERD_ADDRESS  containerd socket (default /run/containerd/containerd.sock)
@@ -41,7 +42,7 @@ die() {
 : "${DST_REF:?DST_REF is required (registry/repository:tag)}"
 SOCI_VERSION="${SOCI_VERSION:-}"
 MIN_LAYER_SIZE="${MIN_LAYER_SIZE:-10485760}"
-SPAN_SIZE="${SPAN_SIZE:-4194304}"
+SPAN_SIZE="${SPAN_SIZE:-2097152}"
 BUILD_NAMESPACE="${BUILD_NAMESPACE:-soci-eks-build}"
 WORK_DIR="${WORK_DIR:-/work}"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"

@@ -1,167 +1,276 @@
 # Sourced by lab/lib/node.sh when LAB_ACTION=bench (inside the lab's namespaces).
 # shellcheck shell=bash
+#
+# For every condition x workload x row (lab/lib/bench-rows.sh, lab/lib/bench-workloads.sh), BENCH_RUNS cold pulls on a
+# wiped node booted from that row's user data. Per run: phases from stamps (the host's clock around each CRI call, the
+# entrypoint's own start/ready stamps inside the container, SOCI's log for the last snapshot prepared), registry bytes
+# and requests (the counting proxy), soci-snapshotter-grpc's and containerd's peak RSS (VmHWM) and CPU seconds (their
+# own + waited-for children such as unpigz), SOCI's metrics when its config exposes them. Stock runs also start the
+# image once more with it present (the stock start cost the floor uses). lab/report turns the runs into JSON, Markdown
+# and an SVG plot under lab/results/.
 RUNS=${BENCH_RUNS:-3}
-MODES=${BENCH_MODES:-off parallel lazy}
-RATE=${BENCH_RATE:-1gbit}
-LAYER_MIB=${BENCH_LAYER_MIB:-120}
-FILES=${BENCH_FILES:-4}
-FRAC=${BENCH_FRAC:-0.06}
+WORKLOADS=${BENCH_WORKLOADS:-ref big}
+CONDITIONS=${BENCH_CONDITIONS:-link}
 # shellcheck disable=SC2034 # read by start_node in node.sh
 ALLOW_NO_SOCI=1
 RESULTS=$LAB_DIR/results
 mkdir -p "$RESULTS"
+# shellcheck source=lab/lib/bench-workloads.sh
+. "$LAB_DIR/lib/bench-workloads.sh"
+# shellcheck source=lab/lib/bench-rows.sh
+. "$LAB_DIR/lib/bench-rows.sh"
 
+# The builder's default span size (components/scripts/build-soci-index.sh): the index `lazy` pulls.
+# shellcheck disable=SC2016 # the script's literal ${SPAN_SIZE:-N}
+DEFAULT_SPAN_MIB=$(($(sed -n 's/^SPAN_SIZE="\${SPAN_SIZE:-\([0-9]*\)}"$/\1/p' "$REPO_DIR/components/scripts/build-soci-index.sh") >> 20))
+((DEFAULT_SPAN_MIB > 0)) || { log "could not read the builder's default SPAN_SIZE"; exit 1; }
+[[ " $SPANS " == *" $DEFAULT_SPAN_MIB "* ]] || SPANS="$DEFAULT_SPAN_MIB $SPANS"
+
+# The plan: condition, workload, rows. BENCH_WORKLOADS, BENCH_CONDITIONS and BENCH_MODES (rows) filter it.
+DEFAULT_PLAN="link ref off off-tuned parallel peer lazy lazy-s4 lazy-s1 lazy-bg
+link big off parallel peer lazy lazy-s4 lazy-s1
+link refgz off off-tuned parallel peer lazy
+conncap ref off off-tuned parallel peer lazy
+ttfb ref off parallel lazy lazy-s4"
+PLAN=${BENCH_PLAN:-$DEFAULT_PLAN}
+
+# The parallel tuning is rendered for this machine's vCPUs (EC2 facts of the m6i size with that many).
+TUNE_VCPUS=$(nproc)
+case $TUNE_VCPUS in
+  2) TUNE_TYPE=m6i.large ;;
+  4) TUNE_TYPE=m6i.xlarge ;;
+  8) TUNE_TYPE=m6i.2xlarge ;;
+  16) TUNE_TYPE=m6i.4xlarge ;;
+  32) TUNE_TYPE=m6i.8xlarge ;;
+  *) TUNE_TYPE=m6i.xlarge TUNE_VCPUS=4; log "no m6i size with $(nproc) vCPUs: tuning rendered for m6i.xlarge" ;;
+esac
+export LAB_INSTANCE="$TUNE_TYPE,$TUNE_VCPUS,$((TUNE_VCPUS * 4096))"
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_fs
 start_services
 pack_release
 build_images # pause image and the small ones (cheap, cached)
 
-img=$CACHE/images
-exec 8>"$CACHE/big-image.lock"
-flock 8
-# keyed by the entry binary too: a rebuilt labentry makes a new image (no stale leftovers)
-key="big-9x${LAYER_MIB}MiB-${FILES}f-frac${FRAC}-entry$(sha256sum "$BIN/labentry" | cut -c1-12)"
-if [[ ! -f $img/$key.done ]]; then
-  t0=$SECONDS
-  mkimage -out "$img/big" -name "$REGISTRY/lab/big:v1" -entry "$BIN/labentry" \
-    -cmd "/bin/entry,-frac,$FRAC,/data" -layers 9 -layer-bytes $((LAYER_MIB << 20)) -files "$FILES" -seed 42 >&2
-  rm -rf "$img/big-soci"
-  soci convert --standalone --format oci-dir "$img/big" "$img/big-soci" >"$LOGS/soci-convert-big.log" 2>&1 ||
-    { log "soci convert failed: $(tail -n 3 "$LOGS/soci-convert-big.log")"; exit 1; }
-  rm -f "$img"/big-*.done
-  touch "$img/$key.done"
-  log "built the big image in $((SECONDS - t0))s"
-fi
-t0=$SECONDS
-skopeo copy -q --dest-tls-verify=false "oci:$img/big:v1" "docker://$REGISTRY/lab/big:v1"
-skopeo copy -q --all --dest-tls-verify=false "oci:$img/big-soci" "docker://$REGISTRY/lab/big:v1-soci"
-log "pushed in $((SECONDS - t0))s"
-flock -u 8
-big_manifest=$img/big/blobs/sha256/$(jq -r '.manifests[0].digest' "$img/big/index.json" | cut -d: -f2)
-IMAGE_BYTES=$(jq '[.layers[].size] | add' "$big_manifest")
-LAYERS=$(jq '.layers | length' "$big_manifest")
-# What a lazy run may cost (issue 11): every indexed layer FUSE-mounted, none of them served whole, and no
-# more bytes than the un-indexed layers + the zTOCs + at most (reads / span + 1) spans per file read, +5%.
-soci_index=$(soci_index_blob "$img/big-soci")
-INDEXED=$(jq '.layers | length' "$soci_index")
-jq -r '.layers[].annotations["com.amazon.soci.image-layer-digest"]' "$soci_index" >"$WORK/indexed-layers"
-SPAN=$(jq -r '[.layers[].annotations["com.amazon.soci.span-size"] // empty] | first // 4194304' "$soci_index")
-ztoc_bytes=$(jq '[.layers[].size] | add' "$soci_index")
-unindexed_bytes=$(jq --slurpfile idx <(jq -R . "$WORK/indexed-layers") '[.layers[] | select(.digest as $d | $idx | index($d) | not) | .size] | add // 0' "$big_manifest")
-file_bytes=$(((LAYER_MIB << 20) / FILES))
-read_bytes=$(awk -v f="$file_bytes" -v x="$FRAC" 'BEGIN { printf "%d", f * x }')
-LAZY_MAX_BYTES=$(((unindexed_bytes + ztoc_bytes + INDEXED * FILES * ((read_bytes + SPAN - 1) / SPAN + 1) * SPAN) * 105 / 100))
-log "lazy expectation: $INDEXED indexed layers FUSE-mounted, none served whole, <= $LAZY_MAX_BYTES bytes"
+declare -A FACTS=()
+for wl in $WORKLOADS; do
+  grep -q "^[a-z]* $wl " <<<"$PLAN" || continue
+  wl_build "$wl" || exit 1
+  for idx in $WL_INDEXES; do FACTS[$wl-$idx]=$(wl_facts "$wl" "$idx") || exit 1; done
+done
 
-# Shape the namespace's loopback: registry and node share it (lab-notes.md).
-tc qdisc add dev lo root tbf rate "$RATE" burst 1mb latency 100ms
-log "lo shaped: $(tc qdisc show dev lo)"
-
-registry_bytes_since() { # LINE: bytes the registry sent in response bodies after log line LINE
-  sleep 0.5
-  awk -v from="$1" 'NR > from && $6 ~ /"(GET|HEAD)/ && $9 ~ /^[0-9]+$/ && $10 ~ /^[0-9]+$/ { s += $10 } END { print s + 0 }' "$LOGS/registry.log"
-}
-
-JSONL=$WORK/bench.jsonl
-: >"$JSONL"
-# whole_indexed_gets LINE: GETs after log line LINE that served an indexed layer whole (status 200, not a range)
+registry_mark() { wc -l <"$LOGS/registry.log"; }
+# whole_indexed_gets LINE DIGESTS_FILE: GETs after registry log line LINE that served an indexed layer whole (200, not a range)
 whole_indexed_gets() {
   awk -v from="$1" 'NR == FNR { idx[$1] = 1; next }
     FNR > from && $6 ~ /"GET/ && $9 == 200 { n = split($7, p, "/"); if (p[n] in idx) c++ } END { print c + 0 }' \
-    "$WORK/indexed-layers" "$LOGS/registry.log"
+    "$2" "$LOGS/registry.log"
 }
 
-FAILED_RUNS=0
-for mode in $MODES; do
-  # shellcheck disable=SC2034 # read by render_userdata in node.sh
-  MODE=$mode
-  MIME=$WORK/userdata-$mode.mime
-  render_userdata "$MIME"
-  ref=$REGISTRY/lab/big:v1
-  [[ $mode == lazy ]] && ref=$REGISTRY/lab/big:v1-soci
-  for ((r = 1; r <= RUNS; r++)); do
-    wipe_node_state
-    rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/soci-eks/soci-snapshotter-grpc.toml /etc/systemd/system/soci-snapshotter.service
-    apply_userdata "$MIME" "bench-$mode-$r" >"$LOGS/apply-$mode-$r.log" 2>&1 || { log "apply failed for $mode: $(tail -n 3 "$LOGS/apply-$mode-$r.log")"; continue; }
-    # LAB_SOCI_CONTENT_STORE=containerd: the SOCI config before issue 11, to see the bench flag degraded runs.
-    if [[ $mode == lazy && ${LAB_SOCI_CONTENT_STORE:-} == containerd ]]; then gc_old_content_store; fi
-    # BENCH_GC_PRESSURE=1: the GC-pressure section's aggressive collector and lease churn (lab/lib/gc-pressure.sh).
-    if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_aggressive_config; fi
-    start_node "bench-$mode-$r" || { log "node did not start for $mode"; stop_node; continue; }
-    [[ $mode == off ]] || import_pause "bench-$mode-$r" || log "pause import failed"
-    if [[ $mode == off ]]; then
-      ctr --address "$CTR_SOCK" -n k8s.io images import --local /etc/eks/pause.tar >/dev/null 2>&1 || true
-    fi
-    crictl_init
-    mark=$(wc -l <"$LOGS/registry.log")
-    before=$(fuse_mounts)
-    ok=true
-    if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_churn_start; fi
-    run_image "$ref" "bench-$mode-$r" >/dev/null 2>&1 || ok=false
-    if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_churn_stop >/dev/null; fi
-    bytes=$(registry_bytes_since "$mark")
-    mounts=$(($(fuse_mounts) - before))
-    whole=$(whole_indexed_gets "$mark")
-    # What the pull left in SOCI's own content store (lazy mode keeps its index and zTOCs there; issue 11).
-    store_bytes=$(du -sb /var/lib/soci-snapshotter-grpc/content 2>/dev/null | cut -f1 || true)
-    # A lazy run that was not lazy is a failed run (issue 11).
-    reasons=''
-    if [[ $mode == lazy ]]; then
-      ((mounts >= INDEXED)) || reasons+="fuse mounts $mounts < $INDEXED indexed layers; "
-      ((whole == 0)) || reasons+="$whole whole GETs of indexed layers; "
-      ((bytes <= LAZY_MAX_BYTES)) || reasons+="$bytes bytes > lazy expectation $LAZY_MAX_BYTES; "
-    fi
-    degraded=false
-    [[ -n $reasons ]] && degraded=true ok=false
-    [[ $ok == true ]] || FAILED_RUNS=$((FAILED_RUNS + 1))
-    log "bench $mode run $r: ok=$ok${reasons:+ DEGRADED (${reasons%; })} to-ready ${RUN_MS:-?} ms (pull ${PULL_MS:-?} ms), registry sent $bytes bytes, fuse mounts +$mounts: ${READY_LINE:-}"
-    printf '{"mode":"%s","run":%d,"ok":%s,"degraded":%s,"degraded_reasons":"%s","pull_to_ready_ms":%s,"pull_ms":%s,"registry_bytes":%s,"fuse_mounts":%s,"whole_indexed_layer_gets":%s,"soci_store_bytes":%s,"ready_line":"%s"}\n' \
-      "$mode" "$r" "$ok" "$degraded" "${reasons%; }" "${RUN_MS:-null}" "${PULL_MS:-null}" "$bytes" "$mounts" "$whole" "${store_bytes:-0}" "${READY_LINE:-}" >>"$JSONL"
-    stop_node
-    RUN_MS='' PULL_MS='' READY_LINE=''
+# proc_stats PID: {"rss_peak_kib":N,"cpu_s":S} of a live process (own + waited-for children), or null
+proc_stats() {
+  local pid=$1 hwm stat tck
+  [[ -n $pid && -r /proc/$pid/status ]] || { echo null; return; }
+  hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+  # fields after the ")" of comm: utime is the 12th, stime 13th, cutime 14th, cstime 15th
+  stat=$(sed 's/.*) //' "/proc/$pid/stat")
+  tck=$(getconf CLK_TCK)
+  awk -v h="${hwm:-0}" -v t="$tck" '{ printf "{\"rss_peak_kib\":%d,\"cpu_s\":%.2f}", h, ($12 + $13 + $14 + $15) / t }' <<<"$stat"
+}
+
+# soci_metrics: SOCI's counters and gauges (histogram buckets left out) as one JSON object, or null
+soci_metrics() {
+  local out
+  out=$(curl -s --max-time 5 --unix-socket /run/soci-snapshotter-grpc/metrics.sock http://soci/metrics 2>/dev/null) || { echo null; return; }
+  [[ -n $out ]] || { echo null; return; }
+  # summed over layers (the per-layer labels dropped)
+  awk '/^soci_/ && $1 !~ /_bucket\{/ { k = $1; gsub(/(layer|digest|mountpoint)="[^"]*",?/, "", k); sub(/,\}/, "}", k); sub(/\{\}/, "", k); s[k] += $2 }
+    END { for (k in s) printf "%s\t%s\n", k, s[k] }' <<<"$out" | sort | jq -R -s 'split("\n") | map(select(length > 0) | split("\t")) | map({(.[0]): (.[1] | tonumber)}) | add // {}'
+}
+
+# last_snapshot_ns LOG: when SOCI logged its last "snapshot successfully prepared" (ns since the epoch), or empty
+last_snapshot_ns() {
+  local t
+  t=$(grep 'snapshot successfully prepared' "$1" 2>/dev/null | tail -n 1 | jq -r '.time // empty' 2>/dev/null || true)
+  [[ -n $t ]] && date -d "$t" +%s%N
+}
+
+# cpu_busy_pct BEFORE AFTER: percent of the machine's CPU time (all cores, every process on the host, other users
+# included) that was busy between two /proc/stat "cpu" lines
+cpu_busy_pct() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); tot = 0
+    for (i = 2; i <= 9 && i <= n; i++) tot += y[i] - x[i] # user .. steal (guest time is inside user)
+    idle = (y[5] - x[5]) + (y[6] - x[6])
+    if (tot > 0) printf "%.0f", 100 * (tot - idle) / tot; else print "null" }'
+}
+
+now_ns() { echo "${EPOCHREALTIME/./}000"; }
+ms() { if [[ -n $1 && -n $2 ]]; then echo $((($2 - $1) / 1000000)); else echo null; fi; } # FROM_NS TO_NS
+
+# bench_start REF TAG [nopull]: pulls REF through CRI (kubelet's image endpoint) unless nopull, runs it as a pod and
+# waits for the entrypoint's ready line (read from the pod log file: no CRI polling). Sets B_T0 B_PULL_END
+# B_RUNP_END B_CREATE_END (host ns) and B_READY_LINE.
+bench_start() {
+  local ref=$1 tag=$2 pull=${3:-pull} pod cid i
+  B_READY_LINE='' B_PULL_END='' B_RUNP_END='' B_CREATE_END=''
+  B_T0=$(now_ns)
+  if [[ $pull == pull ]]; then
+    "${CRICTL[@]}" pull "$ref" >"$LOGS/pull-$tag.log" 2>&1 || { log "pull $ref failed: $(tail -n 2 "$LOGS/pull-$tag.log")"; return 1; }
+  fi
+  B_PULL_END=$(now_ns)
+  cat >"$WORK/pod-$tag.json" <<EOF
+{"metadata":{"name":"lab-$tag","namespace":"lab","uid":"lab-$tag-$$","attempt":0},
+ "log_directory":"$POD_LOG_DIR/lab-$tag",
+ "linux":{"security_context":{"namespace_options":{"network":2}}}}
+EOF
+  cat >"$WORK/ctr-$tag.json" <<EOF
+{"metadata":{"name":"app"},"image":{"image":"$ref"},"log_path":"app.log","linux":{}}
+EOF
+  mkdir -p "$POD_LOG_DIR/lab-$tag"
+  pod=$("${CRICTL[@]}" runp "$WORK/pod-$tag.json" 2>"$LOGS/runp-$tag.log") || { log "runp failed: $(tail -n 2 "$LOGS/runp-$tag.log")"; return 1; }
+  B_RUNP_END=$(now_ns)
+  cid=$("${CRICTL[@]}" create "$pod" "$WORK/ctr-$tag.json" "$WORK/pod-$tag.json" 2>"$LOGS/create-$tag.log") || { log "create failed: $(tail -n 2 "$LOGS/create-$tag.log")"; return 1; }
+  B_CREATE_END=$(now_ns)
+  "${CRICTL[@]}" start "$cid" >/dev/null 2>"$LOGS/start-$tag.log" || { log "start failed: $(tail -n 2 "$LOGS/start-$tag.log")"; return 1; }
+  for ((i = 0; i < 6000; i++)); do
+    if [[ -s $POD_LOG_DIR/lab-$tag/app.log ]] && grep -q LAB-READY "$POD_LOG_DIR/lab-$tag/app.log"; then break; fi
+    sleep 0.05
   done
-done
-tc qdisc del dev lo root 2>/dev/null || true
+  B_READY_LINE=$(grep -m1 -o 'LAB-READY.*' "$POD_LOG_DIR/lab-$tag/app.log" 2>/dev/null || true)
+  "${CRICTL[@]}" rmp -f "$pod" >/dev/null 2>&1 || true
+  [[ -n $B_READY_LINE ]]
+}
+
+ready_field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$B_READY_LINE"; }
+
+JSONL=$WORK/bench.jsonl
+: >"$JSONL"
+FAILED_RUNS=0
+declare -A MIMES=()
+while read -r cond wl rows; do
+  [[ -n $cond ]] || continue
+  [[ " $WORKLOADS " == *" $wl "* && " $CONDITIONS " == *" $cond "* ]] || continue
+  for row in $rows; do
+    [[ -z ${BENCH_MODES:-} || " $BENCH_MODES " == *" $row "* ]] || continue
+    mode=$(row_mode "$row") || { log "unknown row $row"; exit 1; }
+    idx=$(row_index "$row")
+    span=${idx%-pf}
+    facts=${FACTS[$wl-$idx]:-}
+    [[ -n $facts ]] || { log "no index $idx for $wl (BENCH_SPANS=$SPANS; -pf only for workloads that read whole files)"; exit 1; }
+    if [[ -z ${MIMES[$mode]:-} ]]; then
+      # shellcheck disable=SC2034 # MODE is read by render_userdata in node.sh
+      MODE=$mode
+      MIMES[$mode]=$WORK/userdata-$mode.mime
+      render_userdata "${MIMES[$mode]}"
+    fi
+    ref=$PULL_REGISTRY/lab/bench-$wl:v1
+    [[ $mode == lazy ]] && ref=$PULL_REGISTRY/lab/bench-$wl:v1-soci-s$idx
+    jq -r '.indexed_digests[]' <<<"$facts" >"$WORK/indexed-layers"
+    # What a lazy run may cost (issue 11): every indexed layer FUSE-mounted, none served whole, and no more bytes than
+    # the un-indexed layers + the index + at most (reads / span + 1) spans per file read, +5%.
+    lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + .read_files * (((.read_bytes_per_file + .span_bytes - 1) / .span_bytes | floor) + 1) * .span_bytes) * 1.05) | floor' <<<"$facts")
+    indexed=$(jq .indexed_layers <<<"$facts")
+    for ((r = 1; r <= RUNS; r++)); do
+      tag=$cond-$wl-$row-$r
+      wipe_node_state
+      rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/soci-eks/soci-snapshotter-grpc.toml /etc/systemd/system/soci-snapshotter.service
+      apply_userdata "${MIMES[$mode]}" "bench-$tag" >"$LOGS/apply-$tag.log" 2>&1 || { log "apply failed for $tag: $(tail -n 3 "$LOGS/apply-$tag.log")"; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
+      row_apply "$row" || { log "row $row could not be applied"; exit 1; }
+      # LAB_SOCI_CONTENT_STORE=containerd: the SOCI config before issue 11, to see the bench flag degraded runs.
+      if [[ $mode == lazy && ${LAB_SOCI_CONTENT_STORE:-} == containerd ]]; then gc_old_content_store; fi
+      # BENCH_GC_PRESSURE=1: the GC-pressure section's aggressive collector and lease churn (lab/lib/gc-pressure.sh).
+      if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_aggressive_config; fi
+      start_node "bench-$tag" || { log "node did not start for $tag"; stop_node; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
+      if [[ $mode == off ]]; then
+        ctr --address "$CTR_SOCK" -n k8s.io images import --local /etc/eks/pause.tar >/dev/null 2>&1 || true
+      else
+        import_pause "bench-$tag" || log "pause import failed"
+      fi
+      crictl_init
+      condition_shape "$cond" || { log "could not shape the link for $cond"; exit 1; }
+      curl -fsS -X POST "http://$PULL_REGISTRY/__lab/reset" >/dev/null
+      mark=$(registry_mark)
+      before=$(fuse_mounts)
+      ok=true
+      if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_churn_start; fi
+      cpu_before=$(head -n 1 /proc/stat)
+      bench_start "$ref" "$tag" || ok=false
+      cpu_busy=$(cpu_busy_pct "$cpu_before" "$(head -n 1 /proc/stat)")
+      if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_churn_stop >/dev/null; fi
+      served=$(curl -fsS "http://$PULL_REGISTRY/__lab/bytes")
+      soci_stats=$(proc_stats "$SOCI_PID")
+      ctrd_stats=$(proc_stats "$CONTAINERD_PID")
+      metrics=null
+      [[ $mode == off ]] || metrics=$(soci_metrics)
+      snap_ns=''
+      [[ $mode == off ]] || snap_ns=$(last_snapshot_ns "$LOGS/soci-bench-$tag.log" || true)
+      mounts=$(($(fuse_mounts) - before))
+      whole=$(whole_indexed_gets "$mark" "$WORK/indexed-layers")
+      bytes=$(jq .bytes <<<"$served")
+      store_bytes=$(du -sb /var/lib/soci-snapshotter-grpc/content 2>/dev/null | cut -f1 || true)
+      start_ns=$(ready_field start_ns) ready_ns=$(ready_field ready_ns) read_bytes=$(ready_field bytes_read)
+      phases=$(jq -c -n --argjson pull "$(ms "$B_T0" "$B_PULL_END")" --argjson snap "$(ms "$B_T0" "$snap_ns")" \
+        --argjson runp "$(ms "$B_PULL_END" "$B_RUNP_END")" --argjson create "$(ms "$B_RUNP_END" "$B_CREATE_END")" \
+        --argjson start "$(ms "$B_CREATE_END" "$start_ns")" --argjson read "$(ms "$start_ns" "$ready_ns")" \
+        --argjson ready "$(ms "$B_T0" "$ready_ns")" \
+        '{pull: $pull, last_snapshot_prepared: $snap, sandbox: $runp, create: $create, start: $start, app_read: $read, ready: $ready}')
+      line=$B_READY_LINE
+      # The stock start cost: the same image started again, present this time (no pull).
+      warm=null
+      if [[ $mode == off && $ok == true ]]; then
+        if bench_start "$ref" "$tag-warm" nopull; then
+          warm=$(((${B_READY_LINE##*ready_ns=} - B_PULL_END) / 1000000))
+        fi
+      fi
+      reasons=''
+      if [[ $mode == lazy ]]; then
+        ((mounts >= indexed)) || reasons+="fuse mounts $mounts < $indexed indexed layers; "
+        ((whole == 0)) || reasons+="$whole whole GETs of indexed layers; "
+        ((bytes <= lazy_max)) || reasons+="$bytes bytes > lazy expectation $lazy_max; "
+      fi
+      degraded=false
+      [[ -n $reasons ]] && degraded=true ok=false
+      [[ -n $ready_ns ]] || ok=false
+      [[ $ok == true ]] || FAILED_RUNS=$((FAILED_RUNS + 1))
+      jq -c -n --arg cond "$cond" --arg cond_label "$COND_LABEL" --arg wl "$wl" --arg row "$row" --arg rowlabel "$(row_label "$row")" \
+        --arg mode "$mode" --argjson span "$span" --argjson run "$r" --argjson ok "$ok" --argjson degraded "$degraded" \
+        --arg reasons "${reasons%; }" --argjson served "$served" --argjson fuse "$mounts" --argjson whole "$whole" \
+        --argjson store "${store_bytes:-0}" --argjson cpu_busy "${cpu_busy:-null}" --argjson soci "$soci_stats" --argjson containerd "$ctrd_stats" \
+        --argjson metrics "$metrics" --argjson warm "$warm" --argjson read_bytes "${read_bytes:-null}" \
+        --argjson phases "$phases" --argjson rate "$COND_RATE" --argjson conn_rate "$COND_CONN_RATE" \
+        --argjson ttfb "$COND_TTFB_MS" --argjson facts "$facts" --argjson lazy_max "$lazy_max" --arg line "$line" '
+        {condition: $cond, condition_label: $cond_label, link: {rate_bytes_per_s: $rate, conn_rate_bytes_per_s: $conn_rate, ttfb_ms: $ttfb},
+         workload: $wl, row: $row, label: $rowlabel, mode: $mode, span_mib: (if $mode == "lazy" then $span else null end), run: $run,
+         ok: $ok, degraded: $degraded, degraded_reasons: $reasons,
+         phases_ms: $phases,
+         warm_start_ms: $warm, app_read_bytes: $read_bytes,
+         registry: {bytes: $served.bytes, requests: $served.requests, range_requests: $served.range_requests},
+         fuse_mounts: $fuse, whole_indexed_layer_gets: $whole, soci_store_bytes: $store, lazy_max_bytes: (if $mode == "lazy" then $lazy_max else null end),
+         machine_cpu_busy_pct: $cpu_busy, soci_snapshotter: $soci, containerd: $containerd, soci_metrics: $metrics,
+         index: (if $mode == "lazy" then {span_bytes: $facts.span_bytes, ztoc_bytes: $facts.ztoc_bytes, index_manifest_bytes: $facts.index_manifest_bytes, unindexed_bytes: $facts.unindexed_bytes} else null end),
+         ready_line: $line}' >>"$JSONL"
+      log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests, fuse +$mounts, soci $soci_stats, machine CPU busy $cpu_busy%"
+      stop_node
+    done
+  done
+done <<<"$PLAN"
+curl -fsS -X POST "http://$PULL_REGISTRY/__lab/shape?rate=0" >/dev/null || true
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$RESULTS/bench-$stamp
-jq -s --arg rate "$RATE" --arg stamp "$stamp" --argjson image_bytes "$IMAGE_BYTES" --argjson layers "$LAYERS" \
-  --arg frac "$FRAC" --arg cpus "$(nproc)" --argjson indexed "$INDEXED" --argjson lazy_max "$LAZY_MAX_BYTES" \
-  --arg store "${LAB_SOCI_CONTENT_STORE:-soci}" --arg gcp "${BENCH_GC_PRESSURE:-0}" '
-  def stats(f): (map(f) | sort) as $v | {min: $v[0], median: $v[(($v|length)-1)/2|floor], max: $v[-1]};
-  {date: $stamp, link: ("tbf " + $rate + " on the lab netns lo"), cpus: ($cpus|tonumber),
-   image: {layer_bytes_compressed: $image_bytes, layers: $layers, indexed_layers: $indexed, entry_reads_fraction: ($frac|tonumber)},
-   lazy_expectation: {fuse_mounts: $indexed, whole_indexed_layer_gets: 0, max_registry_bytes: $lazy_max,
-     rule: "a lazy run is degraded (and failed) if fewer FUSE mounts than indexed layers, any indexed layer served whole, or more bytes than the un-indexed layers + zTOCs + (reads/span + 1) spans per file read, +5%"},
-   software: {containerd: "v2.2.4", soci_snapshotter: "v0.16.1", runc: "Debian 1.1.5"},
-   soci_content_store_lazy: $store, gc_pressure: ($gcp == "1"),
-   measure: "crictl pull request (to the NodeConfig kubelet imageServiceEndpoint; containerd socket for the stock node) to the container exiting after its ready line; registry bytes = sum of response sizes in the registry access log",
-   runs: .,
-   degraded_runs: (map(select(.degraded)) | length),
-   summary: (group_by(.mode) | map({mode: .[0].mode, n: length, ok: (map(select(.ok)) | length), degraded: (map(select(.degraded)) | length),
-      pull_to_ready_ms_all: (map(select(.pull_to_ready_ms != null)) | if length > 0 then stats(.pull_to_ready_ms) else null end),
-      pull_to_ready_ms: (map(select(.ok)) | if length > 0 then stats(.pull_to_ready_ms) else null end),
-      registry_bytes: stats(.registry_bytes)}))}' "$JSONL" >"$out.json"
-{
-  echo "# Pull-to-ready benchmark ($stamp)"
-  echo
-  jq -r '"Link: \(.link); \(.cpus) CPUs; image: \(.image.layers) layers, \(.image.layer_bytes_compressed) compressed layer bytes; entrypoint reads \(.image.entry_reads_fraction * 100)% of each file. Software: containerd \(.software.containerd), soci-snapshotter \(.software.soci_snapshotter). Measure: \(.measure)."' "$out.json"
-  echo
-  jq -r '"SOCI content store in lazy mode: \(.soci_content_store_lazy); containerd GC pressure: \(.gc_pressure). Degraded lazy runs (counted as failed): \(.degraded_runs). A lazy run is degraded if it has fewer than \(.lazy_expectation.fuse_mounts) FUSE mounts, serves any indexed layer whole, or serves more than \(.lazy_expectation.max_registry_bytes / 1000000 * 10 | floor / 10) MB."' "$out.json"
-  echo
-  echo "| mode | runs ok | degraded | min s | median s | max s | median s, all runs | registry MB (median) |"
-  echo "|---|---|---|---|---|---|---|---|"
-  jq -r 'def s(x): if x then (x/1000) else "-" end;
-    .summary[] | "| \(.mode | if . == "off" then "stock overlayfs" elif . == "parallel" then "soci parallel" else "soci lazy" end) | \(.ok)/\(.n) | \(.degraded) | \(s(.pull_to_ready_ms.min)) | \(s(.pull_to_ready_ms.median)) | \(s(.pull_to_ready_ms.max)) | \(s(.pull_to_ready_ms_all.median)) | \((.registry_bytes.median/1000000*10|floor)/10) |"' "$out.json"
-  echo
-  echo "Every run (min/median/max above are over ok runs):"
-  echo
-  echo "| mode | run | ok | FUSE mounts | registry MB | pull s | to ready s | SOCI store MB | degraded because |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  jq -r '.runs[] | "| \(.mode) | \(.run) | \(.ok) | \(.fuse_mounts) | \((.registry_bytes/100000|floor)/10) | \(if .pull_ms then .pull_ms/1000 else "-" end) | \(if .pull_to_ready_ms then .pull_to_ready_ms/1000 else "-" end) | \((.soci_store_bytes/100000|floor)/10) | \(.degraded_reasons) |"' "$out.json"
-} >"$out.md"
+workloads_json=$(for k in "${!FACTS[@]}"; do jq -c --arg k "$k" '{($k): (del(.indexed_digests))}' <<<"${FACTS[$k]}"; done | jq -s 'add // {}')
+jq -n --arg stamp "$stamp" --argjson cpus "$(nproc)" --arg load_before "$LOAD_BEFORE" --arg load_after "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  --arg tune "$LAB_INSTANCE" --argjson runs "$RUNS" --argjson workloads "$workloads_json" --argjson default_span "$DEFAULT_SPAN_MIB" \
+  --arg store "${LAB_SOCI_CONTENT_STORE:-soci}" --argjson gcp "$([[ ${BENCH_GC_PRESSURE:-0} == 1 ]] && echo true || echo false)" \
+  --arg kernel "$(uname -r)" --arg command "BENCH_RUNS=$RUNS BENCH_WORKLOADS='$WORKLOADS' BENCH_CONDITIONS='$CONDITIONS'${BENCH_MODES:+ BENCH_MODES='$BENCH_MODES'} npm run bench" '
+  {date: $stamp, command: $command, cpus: $cpus, kernel: $kernel, loadavg_before: $load_before, loadavg_after: $load_after,
+   parallel_tuning_rendered_for: $tune, runs_per_row: $runs, default_span_mib: $default_span, workloads: $workloads,
+   soci_content_store_lazy: $store, gc_pressure: $gcp,
+   software: {containerd: "v2.2.4", soci_snapshotter: "v0.16.1", runc: "Debian 1.1.5"}}' >"$WORK/bench-meta.json"
+node "$REPO_DIR/dist/lab/report/main.js" --meta "$WORK/bench-meta.json" --runs "$JSONL" --out "$out" || { log "report failed"; exit 1; }
 cat "$out.md"
-log "results: $out.json $out.md"
+log "results: $out.json $out.md $out.svg"
 if ((FAILED_RUNS > 0)); then
   echo "FAILED: $FAILED_RUNS runs failed or were degraded (see $out.md)"
   exit 1

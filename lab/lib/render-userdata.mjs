@@ -8,6 +8,8 @@
 //          shape @pulumi/eks builds it (our model in test/helpers/eksUserData.ts: its renderer runs in its provider
 //          plugin): its NodeConfig parts (the lab's cluster fields, kubelet flags for the labels), then our parts. Takes --ssd and
 //          --keep-soci-on-root-volume from LAB_USERDATA_FLAGS (ssd on m6id.xlarge facts).
+//        LAB_INSTANCE=TYPE,VCPUS,MEMORY_MIB: render for these instance facts instead of m6i.xlarge (the bench renders
+//          the parallel tuning for the lab machine's own vCPU count); CLI and API paths only.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -20,9 +22,11 @@ const cli = path.join(repo, "dist/cli/main.js");
 const extra = (process.env.LAB_USERDATA_FLAGS ?? "").split(/\s+/).filter(Boolean);
 // The CLI refuses --ssd on a type without NVMe instance storage: SSD runs render for m6id.xlarge
 // (m6i.xlarge plus one NVMe disk, same 4 vCPU / 16 GiB, so the same SOCI tuning).
-const instanceType = extra.includes("--ssd") ? "m6id.xlarge" : "m6i.xlarge";
-const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", instanceType, "--vcpus", "4",
-  "--memory-mib", "16384", "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
+const [instanceType, vcpus, memoryMiB] = process.env.LAB_INSTANCE
+  ? process.env.LAB_INSTANCE.split(",")
+  : [extra.includes("--ssd") ? "m6id.xlarge" : "m6i.xlarge", "4", "16384"];
+const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", instanceType, "--vcpus", vcpus,
+  "--memory-mib", memoryMiB, "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
 if (sha256) args.push("--soci-sha256", sha256);
 args.push(...extra);
 
@@ -68,10 +72,10 @@ if (!text) {
   const r = u.renderUserData("al2023", {
     mode,
     release: { version: "0.16.1", mirrorBaseUrl: mirror, ...(sha256 ? { sha256 } : {}) },
-    instance: { instanceType: "m6i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0 },
+    instance: { instanceType, vcpus: Number(vcpus), memoryMiB: Number(memoryMiB), architectures: ["x86_64"], gpus: 0 },
     architecture: "x86_64",
   });
   text = r.text;
-  process.stderr.write(`rendered with: require("dist/userdata").renderUserData("al2023", {mode: "${mode}", instance: m6i.xlarge 4 vCPU 16 GiB})\n`);
+  process.stderr.write(`rendered with: require("dist/userdata").renderUserData("al2023", {mode: "${mode}", instance: ${instanceType} ${vcpus} vCPU ${memoryMiB} MiB})\n`);
 }
 process.stdout.write(text);

@@ -146,7 +146,7 @@ describe("SociIndexBuilder graph", () => {
     assert.equal(env.DST_REF, `${REGISTRY}/ml/trainer:v1-soci`);
     assert.equal(env.SOCI_VERSION, "0.16.1");
     assert.equal(env.MIN_LAYER_SIZE, String(10 * 1024 * 1024));
-    assert.equal(env.SPAN_SIZE, String(4 * 1024 * 1024));
+    assert.equal(env.SPAN_SIZE, String(2 * 1024 * 1024));
     assert.equal(env.CONTAINERD_ADDRESS, "/run/containerd/containerd.sock");
     assert.equal(env.SOCI_BIN, "/host/usr/local/bin/soci");
     assert.equal(env.NERDCTL_BIN, "/host/usr/bin/nerdctl");

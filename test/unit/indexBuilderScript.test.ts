@@ -90,7 +90,7 @@ describe("build-soci-index.sh", () => {
       "soci --version",
       `nerdctl ${ns} pull --all-platforms --unpack=false --quiet ${SRC}`,
       `nerdctl ${ns} image inspect --mode=native ${SRC}`,
-      `soci ${ns} --content-store containerd --root ${dir}/work/soci-root convert --all-platforms --min-layer-size 10485760 --span-size 4194304 ${SRC} ${DST}`,
+      `soci ${ns} --content-store containerd --root ${dir}/work/soci-root convert --all-platforms --min-layer-size 10485760 --span-size 2097152 ${SRC} ${DST}`,
       `nerdctl ${ns} push --all-platforms ${DST}`,
       `nerdctl ${ns} rmi --force ${DST}`,
       `nerdctl ${ns} rmi --force ${SRC}`,

@@ -60,16 +60,17 @@ describe("AL2023 user data", () => {
     assert.equal("experimental_parallel_pull_as_fallback" in soci.pull_modes.parallel_pull_unpack, false);
   });
 
-  it("sizes parallelism from vCPUs and memory", () => {
+  it("sizes parallelism: downloads fixed (network-bound), unpacks from vCPUs, chunks from memory", () => {
     assert.deepEqual(parallelTuning({ vcpus: 2, memoryMiB: 4096 }), {
-      maxConcurrentDownloads: 8,
-      maxConcurrentDownloadsPerImage: 4,
+      maxConcurrentDownloads: 40,
+      maxConcurrentDownloadsPerImage: 20,
       chunkSize: "8mb",
-      maxConcurrentUnpacks: 2,
-      maxConcurrentUnpacksPerImage: 1,
+      maxConcurrentUnpacks: 4,
+      maxConcurrentUnpacksPerImage: 2,
     });
-    assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).maxConcurrentDownloadsPerImage, 16);
-    assert.equal(parallelTuning({ vcpus: 64, memoryMiB: 262144 }).maxConcurrentDownloadsPerImage, 20);
+    for (const vcpus of [1, 2, 8, 64]) assert.equal(parallelTuning({ vcpus, memoryMiB: 32768 }).maxConcurrentDownloadsPerImage, 20);
+    assert.equal(parallelTuning({ vcpus: 1, memoryMiB: 2048 }).maxConcurrentUnpacksPerImage, 2);
+    assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).maxConcurrentUnpacksPerImage, 8);
     assert.equal(parallelTuning({ vcpus: 64, memoryMiB: 262144 }).maxConcurrentUnpacksPerImage, 12);
     assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).chunkSize, "16mb");
   });

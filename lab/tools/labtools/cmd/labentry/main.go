@@ -1,9 +1,12 @@
 // Command labentry is the entrypoint of the lab's test images. It reads a fraction
-// (-frac) of every regular file under the given directories (from the start of each
+// (-frac) of every regular file under the given directories or files (from the start of each
 // file), then prints one "ready" line with the byte count and exits (or sleeps with -hold).
 // With -steps N it then reads the rest of every file in N steps, one step every -every, printing
 // "LAB-STEP i ok|error ..." for each (a failed read does not stop it: the lab's runtime faults watch
 // whether reads fail and recover) and "LAB-DONE steps=N ok=K errors=E" at the end.
+// The ready line carries two CLOCK_REALTIME stamps taken inside the container, in nanoseconds since
+// the epoch: start_ns as main() begins (the process was exec'd) and ready_ns after the last read, so
+// the bench can split pull-to-ready into phases without polling (containers share the host's clock).
 package main
 
 import (
@@ -21,8 +24,8 @@ func main() {
 	hold := flag.Bool("hold", false, "sleep forever after the ready line")
 	steps := flag.Int("steps", 0, "after the ready line, read the rest of every file in this many steps")
 	every := flag.Duration("every", time.Second, "time between two steps")
-	flag.Parse()
 	start := time.Now()
+	flag.Parse()
 	var files, total, read int64
 	type seen struct {
 		path       string
@@ -60,7 +63,9 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	fmt.Printf("LAB-READY files=%d bytes_total=%d bytes_read=%d read_ms=%d\n", files, total, read, time.Since(start).Milliseconds())
+	ready := time.Now()
+	fmt.Printf("LAB-READY files=%d bytes_total=%d bytes_read=%d read_ms=%d start_ns=%d ready_ns=%d\n",
+		files, total, read, ready.Sub(start).Milliseconds(), start.UnixNano(), ready.UnixNano())
 	if *steps > 0 {
 		ok, bad := 0, 0
 		for i := 1; i <= *steps; i++ {

@@ -1,8 +1,9 @@
 // Command mkimage writes a deterministic single-platform (linux/amd64) OCI image
 // layout: same flags => same bytes => same digests. Layer 1 holds the entrypoint
 // binary (/bin/entry) and any -file; then -layers layers of seeded pseudo-random
-// (incompressible) files under /data/L<n>/. Fixed mtimes (2000-01-01), uid/gid 0,
-// gzip with no timestamp.
+// files under /data/L<n>/: incompressible by default, or with -compressible text-like data (words drawn
+// from a seeded vocabulary: gzip -6 gets about 2.4:1 out of it and unpacking it is real work).
+// Fixed mtimes (2000-01-01), uid/gid 0, gzip (-gzip-level, default fastest) with no timestamp.
 //
 //	mkimage -out DIR -name 127.0.0.1:5000/lab/small:v1 -entry labentry \
 //	        -cmd "/bin/entry,-frac,0.06,/data" -layers 2 -layer-bytes 4194304 -files 4 -seed 1
@@ -60,13 +61,15 @@ type hashWriter struct {
 func (h *hashWriter) Write(p []byte) (int, error) { h.n += int64(len(p)); return h.h.Write(p) }
 func (h *hashWriter) hex() string                 { return hex.EncodeToString(h.h.Sum(nil)) }
 
+var gzipLevel = gzip.BestSpeed
+
 func newLayer(outDir string) *layerWriter {
 	f, err := os.CreateTemp(outDir, "layer-*")
 	check(err)
 	lw := &layerWriter{outDir: outDir, f: f, dirs: map[string]bool{}}
 	lw.ch = hashWriter{h: sha256.New()}
 	lw.dh = hashWriter{h: sha256.New()}
-	gz, err := gzip.NewWriterLevel(io.MultiWriter(f, &lw.ch), gzip.BestSpeed)
+	gz, err := gzip.NewWriterLevel(io.MultiWriter(f, &lw.ch), gzipLevel)
 	check(err)
 	gz.ModTime = time.Time{}
 	lw.gz = gz
@@ -127,6 +130,8 @@ func main() {
 	files := flag.Int("files", 4, "files per random-data layer")
 	seed := flag.Uint64("seed", 1, "random seed")
 	tarOut := flag.String("tar", "", "also write the layout as this tar file")
+	compressible := flag.Bool("compressible", false, "text-like data (about 2.4:1 with gzip -6) instead of incompressible bytes")
+	flag.IntVar(&gzipLevel, "gzip-level", gzip.BestSpeed, "gzip level of the layers (1 fastest .. 9 best)")
 	var extra multiFlag
 	flag.Var(&extra, "file", "SRC:DEST extra file for layer 1 (repeatable)")
 	flag.Parse()
@@ -162,6 +167,10 @@ func main() {
 	layerDescs, diffIDs = append(layerDescs, d), append(diffIDs, diff)
 
 	rng := rand.New(rand.NewPCG(*seed, 0x50C1))
+	var data io.Reader = rngReader{rng}
+	if *compressible {
+		data = newWordReader(rng)
+	}
 	for l := 1; l <= *layers; l++ {
 		lw = newLayer(*out)
 		per := *layerBytes / int64(*files)
@@ -170,7 +179,7 @@ func main() {
 			if i == *files-1 {
 				size = *layerBytes - per*int64(*files-1)
 			}
-			lw.add(fmt.Sprintf("/data/L%02d/f%03d.bin", l, i), 0o644, size, io.LimitReader(rngReader{rng}, size))
+			lw.add(fmt.Sprintf("/data/L%02d/f%03d.bin", l, i), 0o644, size, io.LimitReader(data, size))
 		}
 		d, diff = lw.close()
 		layerDescs, diffIDs = append(layerDescs, d), append(diffIDs, diff)
@@ -230,6 +239,44 @@ func (g rngReader) Read(p []byte) (int, error) {
 		p[i] = byte(g.r.Uint64())
 	}
 	return len(p), nil
+}
+
+// wordReader emits words of 3 to 12 letters drawn from a seeded 4096-word vocabulary, separated by spaces
+// and newlines: text-like data with repeats for gzip's LZ77 stage.
+type wordReader struct {
+	r     *rand.Rand
+	words [][]byte
+	buf   []byte
+}
+
+func newWordReader(r *rand.Rand) *wordReader {
+	w := &wordReader{r: r}
+	for i := 0; i < 4096; i++ {
+		word := make([]byte, 3+r.IntN(10))
+		for k := range word {
+			word[k] = byte('a' + r.IntN(26))
+		}
+		w.words = append(w.words, word)
+	}
+	return w
+}
+
+func (w *wordReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(w.buf) == 0 {
+			w.buf = append(w.buf[:0], w.words[w.r.IntN(len(w.words))]...)
+			if w.r.IntN(12) == 0 {
+				w.buf = append(w.buf, '\n')
+			} else {
+				w.buf = append(w.buf, ' ')
+			}
+		}
+		c := copy(p[n:], w.buf)
+		w.buf = w.buf[c:]
+		n += c
+	}
+	return n, nil
 }
 
 func writeTar(dir, dest string) {
