@@ -119,15 +119,7 @@ bench_start() {
     "${CRICTL[@]}" pull "$ref" >"$LOGS/pull-$tag.log" 2>&1 || { log "pull $ref failed: $(tail -n 2 "$LOGS/pull-$tag.log")"; return 1; }
   fi
   B_PULL_END=$(now_ns)
-  cat >"$WORK/pod-$tag.json" <<EOF
-{"metadata":{"name":"lab-$tag","namespace":"lab","uid":"lab-$tag-$$","attempt":0},
- "log_directory":"$POD_LOG_DIR/lab-$tag",
- "linux":{"security_context":{"namespace_options":{"network":2}}}}
-EOF
-  cat >"$WORK/ctr-$tag.json" <<EOF
-{"metadata":{"name":"app"},"image":{"image":"$ref"},"log_path":"app.log","linux":{}}
-EOF
-  mkdir -p "$POD_LOG_DIR/lab-$tag"
+  pod_specs "$ref" "$tag"
   pod=$("${CRICTL[@]}" runp "$WORK/pod-$tag.json" 2>"$LOGS/runp-$tag.log") || { log "runp failed: $(tail -n 2 "$LOGS/runp-$tag.log")"; return 1; }
   B_RUNP_END=$(now_ns)
   cid=$("${CRICTL[@]}" create "$pod" "$WORK/ctr-$tag.json" "$WORK/pod-$tag.json" 2>"$LOGS/create-$tag.log") || { log "create failed: $(tail -n 2 "$LOGS/create-$tag.log")"; return 1; }

@@ -4,6 +4,21 @@
 # Sourced by lab/lib/node.sh (uses its pass/fail/check/log, WORK, LOGS, CACHE, BIN and the ports).
 
 CRICTL=()
+
+# pod_specs REF TAG: the CRI pod sandbox and container specs for one run of REF ($WORK/pod-TAG.json, ctr-TAG.json)
+pod_specs() {
+  local ref=$1 tag=$2
+  cat >"$WORK/pod-$tag.json" <<EOF
+{"metadata":{"name":"lab-$tag","namespace":"lab","uid":"lab-$tag-$$","attempt":0},
+ "log_directory":"$POD_LOG_DIR/lab-$tag",
+ "linux":{"security_context":{"namespace_options":{"network":2}}}}
+EOF
+  cat >"$WORK/ctr-$tag.json" <<EOF
+{"metadata":{"name":"app"},"image":{"image":"$ref"},"log_path":"app.log","linux":{}}
+EOF
+  mkdir -p "$POD_LOG_DIR/lab-$tag"
+}
+
 crictl_init() {
   local ise
   ise=$(jq -r '.imageServiceEndpoint // empty' "$SIM_JSON")
@@ -25,15 +40,7 @@ run_image() {
   "${CRICTL[@]}" pull "$ref" >"$LOGS/pull-$tag.log" 2>&1 || { log "pull $ref failed: $(tail -n 2 "$LOGS/pull-$tag.log")"; return 1; }
   t1=$(date +%s%N)
   PULL_MS=$(((t1 - t0) / 1000000))
-  cat >"$WORK/pod-$tag.json" <<EOF
-{"metadata":{"name":"lab-$tag","namespace":"lab","uid":"lab-$tag-$$","attempt":0},
- "log_directory":"$POD_LOG_DIR/lab-$tag",
- "linux":{"security_context":{"namespace_options":{"network":2}}}}
-EOF
-  cat >"$WORK/ctr-$tag.json" <<EOF
-{"metadata":{"name":"app"},"image":{"image":"$ref"},"log_path":"app.log","linux":{}}
-EOF
-  mkdir -p "$POD_LOG_DIR/lab-$tag"
+  pod_specs "$ref" "$tag"
   pod=$("${CRICTL[@]}" runp "$WORK/pod-$tag.json" 2>"$LOGS/runp-$tag.log") || { log "runp failed: $(tail -n 2 "$LOGS/runp-$tag.log")"; return 1; }
   cid=$("${CRICTL[@]}" create "$pod" "$WORK/ctr-$tag.json" "$WORK/pod-$tag.json" 2>"$LOGS/create-$tag.log") || { log "create failed: $(tail -n 2 "$LOGS/create-$tag.log")"; return 1; }
   "${CRICTL[@]}" start "$cid" >/dev/null 2>"$LOGS/start-$tag.log" || { log "start failed: $(tail -n 2 "$LOGS/start-$tag.log")"; return 1; }
