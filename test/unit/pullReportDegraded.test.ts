@@ -4,21 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { describe, it } from "node:test";
-import { KubeEvent } from "../../cli/pullreport/events";
 import { CliIo, runPullReport } from "../../cli/pullreport/main";
 import { buildReport, DEGRADED_LABEL, formatReport, MODE_LABEL, NODEGROUP_LABEL, parseMarker } from "../../cli/pullreport/report";
 import { REPO_ROOT } from "../helpers/sociWiring";
+import { pulled } from "../helpers/pullEvents";
 
-const IMAGE = "registry.example/app:v1";
-function pulled(node: string, dur: string, t: string): KubeEvent {
-  return {
-    reason: "Pulled",
-    message: `Successfully pulled image "${IMAGE}" in ${dur} (${dur} including waiting)`,
-    firstTimestamp: t,
-    source: { component: "kubelet", host: node },
-    involvedObject: { kind: "Pod", namespace: "d", name: `p-${node}` },
-  };
-}
 const NODES = new Map<string, Record<string, string>>([
   ["a", { [NODEGROUP_LABEL]: "ng-lazy", [MODE_LABEL]: "lazy" }],
   ["b", { [NODEGROUP_LABEL]: "ng-lazy", [MODE_LABEL]: "lazy" }],

@@ -1,19 +1,8 @@
 import { strict as assert } from "assert";
 import { describe, it } from "node:test";
-import { KubeEvent } from "../../cli/pullreport/events";
 import { buildReport, formatReport, looksNotLazy, MODE_LABEL, NODEGROUP_LABEL } from "../../cli/pullreport/report";
+import { pulled } from "../helpers/pullEvents";
 
-const IMAGE = "registry.example/app:v1";
-/** One kubelet Pulled event per node (each a cold pull), durations as the bench measured them. */
-function pulled(node: string, dur: string, t: string): KubeEvent {
-  return {
-    reason: "Pulled",
-    message: `Successfully pulled image "${IMAGE}" in ${dur} (${dur} including waiting)`,
-    firstTimestamp: t,
-    source: { component: "kubelet", host: node },
-    involvedObject: { kind: "Pod", namespace: "d", name: `p-${node}` },
-  };
-}
 function labels(nodes: Record<string, string>): Map<string, Record<string, string>> {
   return new Map(Object.entries(nodes).map(([n, mode]) => [n, { [NODEGROUP_LABEL]: `ng-${mode}`, [MODE_LABEL]: mode }]));
 }
