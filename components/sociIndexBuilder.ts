@@ -55,8 +55,7 @@ export interface SociIndexBuilderArgs {
   /** `soci convert --min-layer-size`, bytes. Layers smaller than this get no zTOC and are pulled eagerly. Default 10 MiB (soci's default). */
   minLayerSizeBytes?: number;
   /**
-   * `soci convert --span-size`, bytes. Default 2 MiB (soci's own default is 4 MiB): in the lab bench (README, "Measured
-   * results") 2 MiB spans cut a cold lazy start by about a quarter to a third for an image whose app reads a little of
+   * `soci convert --span-size`, bytes. Default 2 MiB (soci's own default is 4 MiB): in the lab bench (docs/measured-results.md) 2 MiB spans cut a cold lazy start by about a quarter to a third for an image whose app reads a little of
    * many files (fewer bytes per first read), at the cost of twice the zTOC bytes and more snapshotter memory; on a big
    * image read in whole files it was ~10% slower. 1 MiB helped the first kind more on an open link but lost with added
    * per-request latency and on the big image, with 2.5x the memory.

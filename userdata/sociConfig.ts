@@ -24,8 +24,7 @@ function clamp(value: number, min: number, max: number): number {
 /**
  * Sizes parallel pull for an instance.
  * - Downloads are network-bound, not CPU-bound: 20 per image on every size (upstream's ECR guidance is 10–20; the
- *   AL2023 AMI's FastImagePull uses 20), twice that across images. Measured in the lab bench on 2 vCPUs (README,
- *   "Measured results"): 20 per image beat 10 and 4 both on an open link and under a per-connection cap, where
+ *   AL2023 AMI's FastImagePull uses 20), twice that across images. Measured in the lab bench on 2 vCPUs (docs/measured-results.md): 20 per image beat 10 and 4 both on an open link and under a per-connection cap, where
  *   each connection is slow and only many of them fill the link.
  * - Unpacks are CPU-bound (gzip) and disk-bound: one per vCPU, 2 to 12 per image (at least 2, so one layer unpacks
  *   while the next downloads; the AMI uses 12), twice that across images.
@@ -89,7 +88,7 @@ export function sociDaemonConfig(
   }
   return {
     // soci_fs_operation_count{operation_type="fuse_mount_failure_count"} counts layers that could not be
-    // lazy-loaded although the image has a SOCI index (README, troubleshooting).
+    // lazy-loaded although the image has a SOCI index (docs/troubleshooting.md).
     metrics_address: SOCI_METRICS_SOCKET,
     metrics_network: "unix",
     pull_modes: {

@@ -10,7 +10,7 @@ export const USAGE = `Usage: soci-eks pull-report [options]
 
 Prints kubelet image pull times per node group, SOCI mode and image, from "Pulled" events, and the nodes that
 joined without SOCI (label soci-eks/degraded, from --nodes; a node's own marker file with --marker).
-NOT LAZY? counts lazy pulls whose duration looks like a full download (events carry no layer data; see README).
+NOT LAZY? counts lazy pulls whose duration looks like a full download (events carry no layer data; see docs/troubleshooting.md).
 
 Input (one of):
   kubectl get events -A -o json | soci-eks pull-report --nodes nodes.json

@@ -50,7 +50,7 @@ export interface ReportRow {
   /**
    * Lazy rows only: pulls that look like full downloads (see {@link looksNotLazy}). Kubelet's events carry no
    * layer information, so this is inferred from durations: it can miss (every pull degraded and no `off` group)
-   * and can flag a slow registry. The node's own signal is SOCI's fuse_mount_failure_count (README).
+   * and can flag a slow registry. The node's own signal is SOCI's fuse_mount_failure_count (docs/troubleshooting.md).
    */
   notLazy?: number;
 }
@@ -274,7 +274,7 @@ export function formatReport(report: Report): string {
   if (!lines.length) return `No kubelet "Successfully pulled image" events found.\n${footer}\n${health}`;
   const suspect = report.rows.reduce((n, r) => n + (r.notLazy ?? 0), 0);
   const notLazy = suspect
-    ? `\n${suspect} lazy pulls look like full downloads (NOT LAZY?: >= ${NOT_LAZY_VS_OFF * 100}% of the stock median, or >= ${NOT_LAZY_VS_FASTEST}x the fastest lazy pull of the image and ${NOT_LAZY_MIN_EXTRA_MS / 1000}s slower). Events carry no layer data: confirm on the node with SOCI's fuse_mount_failure_count (README, troubleshooting).\n`
+    ? `\n${suspect} lazy pulls look like full downloads (NOT LAZY?: >= ${NOT_LAZY_VS_OFF * 100}% of the stock median, or >= ${NOT_LAZY_VS_FASTEST}x the fastest lazy pull of the image and ${NOT_LAZY_MIN_EXTRA_MS / 1000}s slower). Events carry no layer data: confirm on the node with SOCI's fuse_mount_failure_count (docs/troubleshooting.md).\n`
     : "";
   return `${pad([header, ...lines])}\n\n${footer}\n${notLazy}${health}`;
 }
@@ -286,7 +286,7 @@ function formatHealth(report: Report): string {
     out.push(
       `${report.degradedNodes.length} node(s) joined without SOCI (label ${DEGRADED_LABEL}; their pulls are stock pulls, in rows marked${DEGRADED_SUFFIX}):`,
       ...report.degradedNodes.map((d) => `  ${d.node} (node group ${d.nodeGroup}): ${d.reason}`),
-      "  Details on the node: /var/lib/soci-eks/degraded and journalctl -t soci-eks (README, \"What happens when\").",
+      "  Details on the node: /var/lib/soci-eks/degraded and journalctl -t soci-eks (docs/boot-and-failures.md).",
     );
   }
   for (const m of report.markers) {

@@ -20,7 +20,7 @@
 #   SOCI_VERSION     expected `soci --version` (without v); empty skips the check
 #   MIN_LAYER_SIZE   --min-layer-size in bytes (default 10485760, soci's own default)
 #   SPAN_SIZE        --span-size in bytes (default 2097152: 2 MiB, half soci's own default; the component's
-#                    spanSizeBytes doc and README "Measured results" give the reason)
+#                    spanSizeBytes doc and docs/measured-results.md give the reason)
 #   BUILD_NAMESPACE  containerd namespace for the build (default soci-eks-build)
 #   WORK_DIR         scratch directory; soci's --root lives under it (default /work)
 #   CONTAINERD_ADDRESS  containerd socket (default /run/containerd/containerd.sock)

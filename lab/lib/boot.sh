@@ -142,7 +142,7 @@ boot_section() {
   fi
   # nodeadm (Feb 2024 build, the newest the module proxy serves) decodes the merged NodeConfig
   # (our parts + the cluster fields EKS appends). Its `config check` only proves the document
-  # decodes into the v1alpha1 NodeConfig types (unknown fields are NOT rejected; see README).
+  # decodes into the v1alpha1 NodeConfig types (unknown fields are NOT rejected; see lab/README.md).
   if nodeadm config check --config-source "file://$WORK/ud-main/merged-nodeconfig.yaml" >"$LOGS/nodeadm-check.log" 2>&1; then
     pass "nodeadm (2024-02 build) config check decodes our merged NodeConfig (+ EKS-style cluster fields)"
   else

@@ -10,7 +10,7 @@
 #             soci-eks/degraded=<reason> is in kubelet's flags, SOCI is not running, the image runs (not lazily)
 #   failed    never joins: installer exit 1, /var/lib/soci-eks/failed names the reason, kubelet's start fails
 #             printing the reason and the fix, nodeadm-run fails, no fallback drop-in
-# One PASS/FAIL line per case. README.md's "What happens when…" table lists the same case ids
+# One PASS/FAIL line per case. docs/boot-and-failures.md's fault-case table lists the same case ids
 # (test/unit/faultsTable.test.ts keeps them equal).
 # Uses node.sh's pass/fail/log, WORK, LOGS, CACHE, BIN, MIRROR_PORT, PULL_REGISTRY, IMDS_PORT.
 

@@ -128,7 +128,7 @@ gc_pressure_section() {
     n_removed=$(grep -c 'msg="remove content"' "$LOGS/containerd-gc-$r.log" || true)
     total_churn=$((total_churn + churn))
     total_removed=$((total_removed + n_removed))
-    # The operator's signal (README troubleshooting): SOCI's mount-failure counters on its metrics socket.
+    # The operator's signal (docs/troubleshooting.md): SOCI's mount-failure counters on its metrics socket.
     metric=$(soci_failure_metric)
     if [[ -n $reasons ]]; then
       degraded=$((degraded + 1))

@@ -26,9 +26,12 @@ export function tsBlocks(markdown: string): TsBlock[] {
   return blocks;
 }
 
-/** File name for a block: `readme-L<line>.ts`, so a compiler error points back at the README line. */
-export function blockFileName(block: TsBlock): string {
-  return `readme-L${block.line}.ts`;
+/**
+ * File name for a block: `readme-L<line>.ts` (or `<page>-L<line>.ts` for a docs page), so a compiler error points
+ * back at the Markdown line.
+ */
+export function blockFileName(block: TsBlock, page = "readme"): string {
+  return `${page}-L${block.line}.ts`;
 }
 
 /** Writes each block of `markdownFile` into `dir` as its own module; returns the file names. */

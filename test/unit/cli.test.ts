@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { readFileSync } from "fs";
+import { readdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
@@ -142,23 +142,27 @@ describe("soci-eks CLI", () => {
     assert.equal(bad.code, 2);
   });
 
-  it("docs/cli.md's Bottlerocket TOML is the real output, and every CLI command in README.md and docs/cli.md runs", () => {
+  it("docs/cli.md's Bottlerocket TOML is the real output, and every CLI command in README.md and docs/ runs", () => {
     const doc = readFileSync(path.join(REPO_ROOT, "docs/cli.md"), "utf8");
     const toml = /```toml\n([\s\S]*?)```/.exec(doc)![1];
     const r = run(["userdata", "--os", "bottlerocket", "--mode", "parallel", "--instance-type", "m6id.2xlarge", "--ssd"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, toml);
     let commands = 0;
-    for (const file of ["README.md", "docs/cli.md"]) {
+    let inReadme = 0;
+    const docs = readdirSync(path.join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
+    for (const file of ["README.md", ...docs]) {
       const text = readFileSync(path.join(REPO_ROOT, file), "utf8").replace(/\\\n\s*/g, "");
-      for (const m of text.matchAll(/^(?:node dist\/cli\/main\.js|soci-eks) (userdata [^#;\n>]*)/gm)) {
+      for (const m of text.matchAll(/^(?:node dist\/cli\/main\.js|(?:npx )?soci-eks) (userdata [^#;\n>]*)/gm)) {
         const args = m[1].trim().split(/\s+/);
         const out = run(args);
         assert.equal(out.code, 0, `${file}: soci-eks ${args.join(" ")}: ${out.stderr}`);
         commands++;
+        if (file === "README.md") inReadme++;
       }
     }
     assert.ok(commands >= 5, `${commands} commands`);
+    assert.ok(inReadme >= 2, `${inReadme} commands in README.md`);
   });
 
   const usageErrors: [string, string[], RegExp][] = [

@@ -10,22 +10,25 @@ function labCases(): string[] {
   return [...sh.matchAll(/(?:expect_(?:soci|degraded|failed)|verdict) ([a-z0-9][a-z0-9-]*)\b/g)].map((m) => m[1]);
 }
 
-/** The first column of README's "What happens when…" table. */
-function readmeRows(): string[] {
-  const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
-  const start = readme.indexOf("### What happens when");
-  assert.notEqual(start, -1, "README has a 'What happens when' section");
-  const section = readme.slice(start, readme.indexOf("\n#", start + 1));
+const PAGE = "docs/boot-and-failures.md";
+const HEADING = "## Every failure case the lab boots";
+
+/** The first column of the fault-case table in docs/boot-and-failures.md. */
+function docRows(): string[] {
+  const doc = readFileSync(path.join(REPO_ROOT, PAGE), "utf8");
+  const start = doc.indexOf(HEADING);
+  assert.notEqual(start, -1, `${PAGE} has a '${HEADING}' section`);
+  const section = doc.slice(start, doc.indexOf("\n#", start + 1));
   return section
     .split("\n")
     .filter((line) => /^\| `[a-z0-9-]+` \|/.test(line))
     .map((line) => /^\| `([a-z0-9-]+)` \|/.exec(line)![1]);
 }
 
-describe("README's 'What happens when…' table and the lab's fault cases", () => {
+describe("docs/boot-and-failures.md's fault-case table and the lab's fault cases", () => {
   it("list the same cases, each once", () => {
     const cases = labCases();
-    const rows = readmeRows();
+    const rows = docRows();
     assert.equal(new Set(cases).size, cases.length, `a case id repeats in lab/lib/faults.sh: ${cases.join(", ")}`);
     assert.deepEqual([...rows].sort(), [...cases].sort());
     assert.ok(cases.length >= 10, `${cases.length} fault cases`);
@@ -33,9 +36,9 @@ describe("README's 'What happens when…' table and the lab's fault cases", () =
 
   it("a row's policy matches what its case asserts", () => {
     const sh = readFileSync(path.join(REPO_ROOT, "lab/lib/faults.sh"), "utf8");
-    const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const doc = readFileSync(path.join(REPO_ROOT, PAGE), "utf8");
     for (const [, kind, id] of sh.matchAll(/expect_(soci|degraded|failed) ([a-z0-9][a-z0-9-]*)\b/g)) {
-      const row = readme.split("\n").find((l) => l.startsWith(`| \`${id}\` |`))!;
+      const row = doc.split("\n").find((l) => l.startsWith(`| \`${id}\` |`))!;
       const expected = { soci: /joins on SOCI/, degraded: /joins degraded/, failed: /never joins/ }[kind]!;
       assert.match(row, expected, id);
     }

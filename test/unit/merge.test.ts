@@ -247,7 +247,7 @@ describe("every AL2023 document survives Karpenter's and EKS's merge, and cloud-
   it("fits EC2's 16384 bytes after the merge, without cluster fields (sizes reported)", (t) => {
     // With --karpenter the CLI refuses cluster fields, and EKS managed node groups bring their own: the documents a
     // merger really gets have none. A document WITH our cluster fields, ssd and extra registries outgrows the limit
-    // after a merge (README, "Known limits"); it is reported here, not asserted.
+    // after a merge (docs/known-limits.md); it is reported here, not asserted.
     for (const d of docs) {
       t.diagnostic(`${d.variant.name}: ours ${d.ourBytes} bytes, after ${d.merger} ${d.bytes} bytes${d.bytes > EC2_LIMIT ? " (OVER THE LIMIT)" : ""}`);
       if (!d.variant.name.includes(" cluster")) assert.ok(d.bytes <= EC2_LIMIT, `${d.variant.name} after ${d.merger}: ${d.bytes} bytes`);

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, describe, it } from "node:test";
@@ -8,6 +8,7 @@ import { blockFileName, tsBlocks } from "../helpers/readme";
 import { REPO_ROOT } from "../helpers/sociWiring";
 
 const README = path.join(REPO_ROOT, "README.md");
+const DOCS = path.join(REPO_ROOT, "docs");
 const workdirs: string[] = [];
 
 /**
@@ -48,16 +49,31 @@ const BROKEN: Record<string, string> = {
     'import { SociNodeGroup } from "soci-eks";\nexport = async () => SociNodeGroup.create("g", { clusterName: "c", subnetIds: ["s"], instanceType: "m7i.xlarge", sociMode: "fast" });\n',
 };
 
-describe("README.md TypeScript blocks", () => {
+/** Every TypeScript block of README.md and of each docs/*.md page, named after its page and line. */
+function allBlocks(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const b of tsBlocks(readFileSync(README, "utf8"))) files[blockFileName(b)] = b.code;
+  for (const page of readdirSync(DOCS).filter((f) => f.endsWith(".md"))) {
+    for (const b of tsBlocks(readFileSync(path.join(DOCS, page), "utf8"))) files[blockFileName(b, `docs-${page.replace(/\.md$/, "")}`)] = b.code;
+  }
+  return files;
+}
+
+describe("TypeScript blocks of README.md and docs/", () => {
   after(() => workdirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const blocks = tsBlocks(readFileSync(README, "utf8"));
-  // One program for the README blocks and the broken files (a program over @pulumi/aws's types is slow to build).
+  const readmeBlocks = tsBlocks(readFileSync(README, "utf8"));
+  const blocks = allBlocks();
+  // One program for all blocks and the broken files (a program over @pulumi/aws's types is slow to build).
   let found: string[] | undefined;
-  const all = (): string[] => (found ??= diagnostics({ ...Object.fromEntries(blocks.map((b) => [blockFileName(b), b.code])), ...BROKEN }));
+  const all = (): string[] => (found ??= diagnostics({ ...blocks, ...BROKEN }));
 
   it("has the library examples (none is skipped because the extractor missed it)", () => {
-    assert.ok(blocks.length >= 2, `found ${blocks.length} ts blocks`);
-    assert.ok(blocks.some((b) => b.code.includes("SociCluster.create(")));
+    assert.ok(readmeBlocks.length >= 2, `found ${readmeBlocks.length} ts blocks in README.md`);
+    assert.ok(readmeBlocks.some((b) => b.code.includes("SociCluster.create(")));
+    const docsBlocks = Object.keys(blocks).filter((n) => n.startsWith("docs-"));
+    for (const page of ["bottlerocket", "index-builder", "pull-report"]) {
+      assert.ok(docsBlocks.some((n) => n.startsWith(`docs-${page}-L`)), `docs/${page}.md has a ts block: ${docsBlocks.join(", ")}`);
+    }
   });
 
   it("every block compiles under strict tsc as a CommonJS Pulumi program against the package's declarations", () => {

@@ -16,7 +16,7 @@
 #      so SOCI gets rotating ECR credentials from the node role;
 #   4. enables our soci-snapshotter socket, the pause-image import unit and (lazy mode) the SOCI store timer;
 #   5. under systemd, starts SOCI and containerd and imports the pause image.
-# A failed step applies SOCI_EKS_ON_FAILURE (README, "What happens when"): fallback writes a
+# A failed step applies SOCI_EKS_ON_FAILURE (docs/boot-and-failures.md): fallback writes a
 # nodeadm drop-in that makes this a stock node labelled soci-eks/degraded=<reason> (exit 0);
 # fail makes kubelet's start fail with the cause (exit 1).
 #

@@ -2,7 +2,7 @@
 # soci-eks: removes SOCI artifacts no image needs from SOCI's own store, which SOCI never prunes (#1069).
 # Keeps indexes named by a manifest in containerd, covering a soci snapshot's layer, or loaded by the running
 # daemon (it caches them until restart), their blobs, and blobs younger than the grace. Unsure: removes nothing.
-# README "Checking SOCI on a node". Tests: SOCI_EKS_ROOT, CONTAINERD_ADDRESS, SOCI_EKS_CTR, SOCI_EKS_SOCI_LOG.
+# docs/troubleshooting.md. Tests: SOCI_EKS_ROOT, CONTAINERD_ADDRESS, SOCI_EKS_CTR, SOCI_EKS_SOCI_LOG.
 set -euo pipefail
 
 ROOT="${SOCI_EKS_ROOT:-}"

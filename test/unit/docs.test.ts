@@ -1,0 +1,218 @@
+/**
+ * The README and docs/ as a reader gets them: the README stays short with a table of contents, every relative link
+ * and anchor resolves, every docs page the README, the CLI's help and the error messages point to ships in the npm
+ * package, counts in the docs follow the code, and no project history leaks into user text.
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "fs";
+import * as path from "path";
+import { describe, it } from "node:test";
+import { REPO_ROOT } from "../helpers/sociWiring";
+import { BUILT_IN_INSTANCE_TYPES } from "../../cli/instanceTable";
+
+const README = "README.md";
+const DOC_PAGES = readdirSync(path.join(REPO_ROOT, "docs"))
+  .filter((f) => f.endsWith(".md"))
+  .map((f) => `docs/${f}`);
+const USER_TEXT = [README, ...DOC_PAGES];
+/** Where user-facing messages and help live: their `docs/<page>.md` mentions must ship with the package. */
+const SOURCE_DIRS = ["cli", "validation", "components", "userdata", "provider"];
+
+const read = (rel: string): string => readFileSync(path.join(REPO_ROOT, rel), "utf8");
+
+/** The text without fenced code blocks and inline code, where `[x](y)` is not a link. */
+function prose(markdown: string): string {
+  return markdown.replace(/^(```+)[^\n]*\n[\s\S]*?^\1\s*$/gm, "").replace(/`[^`\n]*`/g, "");
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2, ... */
+export function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  const text = markdown.replace(/^(```+)[^\n]*\n[\s\S]*?^\1\s*$/gm, "");
+  for (const m of text.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const base = m[1]
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
+
+interface Link {
+  from: string;
+  target: string;
+}
+
+/** Relative links of a Markdown file (`[text](target)`), external ones left out. */
+function relativeLinks(file: string): Link[] {
+  return [...prose(read(file)).matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)]
+    .map((m) => m[1])
+    .filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t))
+    .map((target) => ({ from: file, target }));
+}
+
+/** Every file the npm tarball would contain (`npm pack --dry-run`, without running `prepare`). */
+function packedFiles(): Set<string> {
+  const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO_ROOT, encoding: "utf8" });
+  assert.equal(r.status, 0, `npm pack --dry-run failed: ${r.stderr}`);
+  const [pack] = JSON.parse(r.stdout) as { files: { path: string }[] }[];
+  return new Set(pack.files.map((f) => f.path));
+}
+
+/** Source files (.ts, .sh, .yaml) under a directory, outside node_modules. */
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(path.join(REPO_ROOT, rel), { withFileTypes: true })) {
+      const child = path.join(rel, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== "node_modules" && e.name !== "dist") walk(child);
+      } else if (/\.(ts|sh|ya?ml)$/.test(e.name)) out.push(child);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** `docs/<page>.md` mentions in the README and in user-facing sources (help, error messages, doc comments). */
+function docsMentions(): Link[] {
+  const files = [README, ...SOURCE_DIRS.flatMap(sourceFiles), "index.ts"];
+  return files.flatMap((from) => [...read(from).matchAll(/\bdocs\/([A-Za-z0-9._-]+\.md)\b/g)].map((m) => ({ from, target: `docs/${m[1]}` })));
+}
+
+describe("README.md: short, with a table of contents", () => {
+  const readme = read(README);
+  const lines = readme.split("\n").length;
+
+  it("is at most 300 lines", () => {
+    assert.ok(lines <= 300, `README.md has ${lines} lines`);
+  });
+
+  it("links every one of its sections from a table of contents before the first section", () => {
+    const firstSection = readme.search(/^## /m);
+    const toc = readme.slice(0, firstSection);
+    const sections = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    assert.ok(sections.length >= 6, `${sections.length} sections`);
+    for (const s of sections) {
+      const anchor = [...headingAnchors(`## ${s}`)][0];
+      assert.ok(toc.includes(`](#${anchor})`), `the table of contents lacks '${s}' (#${anchor})`);
+    }
+  });
+
+  it("has the sections a newcomer needs: why, install, supported versions, the two commands, examples, settings, troubleshooting, docs", () => {
+    for (const s of ["Why", "Install", "Supported versions", "The two commands", "Examples", "Main settings", "Troubleshooting on a node", "Documentation"]) {
+      assert.match(readme, new RegExp(`^## ${s}$`, "m"), s);
+    }
+    assert.equal([...readme.matchAll(/^### \d\. /gm)].length, 3, "three numbered examples");
+  });
+
+  it("links every docs page", () => {
+    for (const page of DOC_PAGES) assert.ok(readme.includes(`](${page})`), `README.md does not link ${page}`);
+  });
+});
+
+describe("links in README.md and docs/", () => {
+  it("every relative link points to a file or directory that exists, and every anchor to a heading", () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for (const file of USER_TEXT) {
+      for (const { target } of relativeLinks(file)) {
+        checked++;
+        const [rel, anchor] = target.split("#");
+        const resolved = rel === "" ? file : path.normalize(path.join(path.dirname(file), rel));
+        if (resolved.startsWith("..") || !existsSync(path.join(REPO_ROOT, resolved))) {
+          problems.push(`${file}: ${target} (no ${resolved})`);
+          continue;
+        }
+        if (anchor !== undefined && resolved.endsWith(".md") && !headingAnchors(read(resolved)).has(anchor)) {
+          problems.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(checked >= 50, `${checked} links checked`);
+  });
+
+  it("the checker can fail: a missing file and a missing anchor are reported", () => {
+    const anchors = headingAnchors("# A page\n## When a SOCI step fails (`onSociFailure`)\n## Notes\n## Notes\n```md\n## Not a heading\n```\n");
+    assert.deepEqual([...anchors], ["a-page", "when-a-soci-step-fails-onsocifailure", "notes", "notes-1"]);
+    assert.equal(existsSync(path.join(REPO_ROOT, "docs/no-such-page.md")), false);
+  });
+
+  it("every docs/ page the README, the CLI's help and the error messages mention exists and ships in the npm package", () => {
+    const packed = packedFiles();
+    const mentions = docsMentions();
+    assert.ok(mentions.some((m) => m.from.startsWith("cli/")), "the CLI mentions a docs page");
+    assert.ok(mentions.some((m) => m.from.startsWith("components/")), "an error message mentions a docs page");
+    const missing = mentions.filter((m) => !existsSync(path.join(REPO_ROOT, m.target)) || !packed.has(m.target));
+    assert.deepEqual(missing, []);
+    // Links from one shipped page to another must work in the package too.
+    for (const page of DOC_PAGES) assert.ok(packed.has(page), `${page} is not in the npm package`);
+    for (const f of ["README.md", "LICENSE", "package.json", "dist/components/index.js", "dist/cli/main.js"]) assert.ok(packed.has(f), f);
+  });
+});
+
+describe("counts and tables in docs/ follow the code", () => {
+  it("docs/cli.md's built-in instance types: the count and the families are the table's", () => {
+    const doc = read("docs/cli.md").replace(/\s+/g, " ");
+    const m = /facts for (\d+) common EKS node types \(([^)]*)\)/.exec(doc);
+    assert.ok(m, "docs/cli.md states the number of built-in types");
+    const types = Object.keys(BUILT_IN_INSTANCE_TYPES);
+    assert.equal(Number(m[1]), types.length);
+    const families = new Set(types.map((t) => t.split(".")[0]));
+    const listed = new Set<string>();
+    for (const part of m[2].replace(/, and /g, ", ").split(/,\s*/)) {
+      const single = /^(?:and )?([a-z0-9-]+)\.[a-z0-9]+/.exec(part.trim());
+      if (single) listed.add(single[1]);
+      else part.trim().split("/").forEach((f) => listed.add(f));
+    }
+    assert.deepEqual([...listed].sort(), [...families].sort());
+  });
+
+  it("README's supported @pulumi/* ranges and Node.js are package.json's", () => {
+    const pkg = JSON.parse(read("package.json")) as { peerDependencies: Record<string, string>; engines: { node: string } };
+    const readme = read(README);
+    for (const [name, range] of Object.entries(pkg.peerDependencies)) {
+      const m = /^>=(\d+\.\d+\.\d+) <(\d+)\.0\.0$/.exec(range);
+      assert.ok(m, `${name}: ${range}`);
+      assert.ok(readme.includes(`| \`${name}\` | ≥ ${m[1]} < ${m[2]} |`), `README.md states ${name} ${range}`);
+    }
+    const node = /^>=(\d+)$/.exec(pkg.engines.node);
+    assert.ok(node, pkg.engines.node);
+    assert.match(readme, new RegExp(`^\\| Node\\.js \\| ${node[1]} or newer`, "m"));
+  });
+});
+
+describe("user text has no project history", () => {
+  // Upstream references (owner/repo#123, "upstream #1069") are facts about other projects and stay.
+  const HISTORY: [RegExp, string][] = [
+    [/\b(?:before|since|after|in|from) issue \d+/i, "an issue of this project"],
+    [/\bissue \d+\b/i, "an issue of this project"],
+    [/\bbefore this release\b/i, "a previous release"],
+    [/^#+ .*\(\d{4}-\d{2}-\d{2}\)/m, "a dated heading"],
+    [/\bthe old (?:rule|format|default|config)\b/i, "an old behaviour"],
+    [/\bwas (?:soci's|the default)\b/i, "a previous default"],
+  ];
+  for (const file of USER_TEXT) {
+    it(file, () => {
+      const text = read(file);
+      for (const [re, what] of HISTORY) assert.doesNotMatch(text, re, `${file} mentions ${what}`);
+    });
+  }
+  it("the check can fail", () => {
+    assert.ok(HISTORY.some(([re]) => re.test("(the config before issue 11)")));
+    assert.ok(HISTORY.some(([re]) => re.test("## Known limits (2026-11-30)")));
+  });
+});
+
+describe("docs/ directory", () => {
+  it("holds only Markdown pages", () => {
+    for (const f of readdirSync(path.join(REPO_ROOT, "docs"))) assert.ok(f.endsWith(".md") && statSync(path.join(REPO_ROOT, "docs", f)).isFile(), f);
+  });
+});
