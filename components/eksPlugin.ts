@@ -1,20 +1,22 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseToml } from "smol-toml";
 import { renderUserData } from "../userdata";
 import { partText } from "../userdata/mime";
-import { Architecture, MimePart, OsFamily, RenderedUserData, SociMode } from "../userdata/types";
+import { Architecture, InstanceFacts, InstanceTypeBootstrapOptions, MimePart, NodeTaint, OsFamily, RenderedUserData, SociMode } from "../userdata/types";
 import { amiTypeFor } from "../validation/instanceTypes";
+import { insecureMirrorWarning } from "../validation/mirrorTrust";
+import { NodeGroupSettings } from "../validation/nodeGroup";
 import { throwIfProblems } from "../validation/problems";
+import { blockDeviceMappingsFor, Gp3Mapping, MetadataOptions, metadataOptionsFor, sociLaunchTemplateArgs } from "./launchTemplate";
 import {
-  blockDeviceMappingsFor,
+  ARG_PATHS,
   bootstrapOptionsFor,
   EC2_USER_DATA_LIMIT,
+  eksMergeWarning,
   EksTaint,
   eksTaints,
-  Gp3Mapping,
   lookupNodeGroupFacts,
-  MetadataOptions,
-  metadataOptionsFor,
   nodeGroupProblems,
   nodeGroupSettings,
   SociNodeGroupArgs,
@@ -24,15 +26,18 @@ import {
 } from "./sociNodeGroup";
 
 /**
- * SOCI as a plug-in for @pulumi/eks node groups: {@link sociForEks} turns soci-eks options into arguments of
- * `eks.ManagedNodeGroup` and `eks.NodeGroupV2` (@pulumi/eks 4.x) plus a resource transform, validated exactly
- * like {@link SociNodeGroup} (same validation functions, same messages) before anything exists.
+ * SOCI as a plug-in for @pulumi/eks node groups, validated exactly like {@link SociNodeGroup} (the same validation
+ * functions, the same messages) before anything exists.
  *
- * What reaches the node: @pulumi/eks renders its own user data when `nodeadmExtraOptions` or
- * `bottlerocketSettings` are set. AL2023: its NodeConfig part (cluster name, endpoint, CA, service CIDR), a
- * NodeConfig part with kubelet flags for the labels and taints, then our parts unchanged (the same bytes as in
- * a SociNodeGroup's user data). Bottlerocket: our settings merged with its cluster settings, labels and taints.
- * It then pins the AMI in its launch template (the recommended AMI of `amiType`), so EKS does not merge anything.
+ * - {@link sociForEks}, for `eks.ManagedNodeGroup`: creates the launch template itself (SociNodeGroup's: our user
+ *   data, IMDSv2 required with hop limit 1 by default, encrypted gp3 volumes, no AMI) and returns the node group's
+ *   `launchTemplate`, AMI type, instance type, labels and taints. @pulumi/eks then creates no launch template of its
+ *   own, and EKS adds its cluster part to our user data when it copies the template, as for a SociNodeGroup. Every
+ *   security setting is on a resource of ours, in the program's resource graph: nothing depends on transforms.
+ * - {@link sociForEksSelfManaged}, for `eks.NodeGroupV2` (self-managed; it has no launch-template argument): our MIME
+ *   parts (`nodeadmExtraOptions`) or settings (`bottlerocketSettings`), which @pulumi/eks renders with its own, and
+ *   encrypted gp3 volume arguments. Its launch template's metadata options (IMDSv2 required, our hop limit) and
+ *   Bottlerocket's OS volume come only from the returned `transforms`, which run inside the engine.
  */
 
 /** What {@link sociForEks} validates and renders: {@link SociNodeGroupArgs} without what the eks node group owns. */
@@ -42,6 +47,7 @@ export type SociForEksArgs = Pick<
   | "instanceFacts"
   | "os"
   | "sociMode"
+  | "onSociFailure"
   | "soci"
   | "labels"
   | "taints"
@@ -50,10 +56,49 @@ export type SociForEksArgs = Pick<
   | "rootVolume"
   | "extraEcrRegistries"
   | "metadataHopLimit"
+  | "tags"
 >;
 
-/** {@link SociForEksArgs} for {@link lookupSociForEks}, which looks up the instance facts itself. */
+/** {@link SociForEksArgs} for the lookup functions, which look up the instance facts themselves. */
 export type SociForEksLookupArgs = Omit<SociForEksArgs, "instanceFacts"> & Partial<Pick<SociForEksArgs, "instanceFacts">>;
+
+/** The launch template of a node group, as `eks.ManagedNodeGroup`'s `launchTemplate` takes it. */
+export interface SociLaunchTemplateRef {
+  /** The launch template's ID. */
+  id: pulumi.Output<string>;
+  /** Its latest version: a change to the template rolls the node group to the new version. */
+  version: pulumi.Output<string>;
+}
+
+/** Arguments for `eks.ManagedNodeGroup`: spread them into its args, last. */
+export interface SociManagedNodeGroupArgs {
+  /** `AL2023_*` or `BOTTLEROCKET_*`, from the instance type (architecture, GPUs): EKS boots its latest AMI of this type. */
+  amiType: string;
+  /** The one validated instance type. */
+  instanceTypes: string[];
+  /** Your labels plus `soci-eks/mode` and `soci-eks/storage`. */
+  labels: Record<string, string>;
+  /** Your taints, in the EKS API's spelling (absent when there are none). */
+  taints?: EksTaint[];
+  /** The launch template {@link sociForEks} created: user data, metadata options and volumes. */
+  launchTemplate: SociLaunchTemplateRef;
+}
+
+/** What {@link sociForEks} returns. */
+export interface SociForEks {
+  /** Spread into `new eks.ManagedNodeGroup(name, { cluster, nodeRole, ...managedNodeGroupArgs })`. */
+  readonly managedNodeGroupArgs: SociManagedNodeGroupArgs;
+  /** The launch template it created (`<name>-soci-lt`). */
+  readonly launchTemplate: aws.ec2.LaunchTemplate;
+  /** The node OS. */
+  readonly os: OsFamily;
+  /** The AMI architecture, from the instance type. */
+  readonly architecture: Architecture;
+  /** The SOCI mode. */
+  readonly mode: SociMode;
+  /** The user data in the launch template, before base64: a SociNodeGroup's with the same settings. */
+  readonly userData: RenderedUserData;
+}
 
 /** One extra nodeadm MIME part, as @pulumi/eks's `nodeadmExtraOptions` takes it. */
 export interface NodeadmPart {
@@ -68,35 +113,21 @@ export interface BottlerocketSettingsDocument {
   settings: Record<string, unknown>;
 }
 
-/** Arguments for `eks.ManagedNodeGroup`: spread them into its args. */
-export interface SociManagedNodeGroupArgs {
-  /** `AL2023_*` or `BOTTLEROCKET_*`, from the instance type (architecture, GPUs); picks the AMI @pulumi/eks pins. */
-  amiType: string;
-  /** The one validated instance type. */
-  instanceTypes: string[];
-  /** Your labels plus `soci-eks/mode` and `soci-eks/storage`. */
-  labels: Record<string, string>;
-  /** Your taints, in the EKS API's spelling (absent when there are none). */
-  taints?: EksTaint[];
-  /** AL2023: our MIME parts, appended after @pulumi/eks's NodeConfig parts. */
-  nodeadmExtraOptions?: NodeadmPart[];
-  /** Bottlerocket: our settings, which @pulumi/eks merges with its cluster settings. */
-  bottlerocketSettings?: BottlerocketSettingsDocument;
-  /** The data volume's size in GiB (the transforms also make it an encrypted gp3 volume with our IOPS and throughput). */
-  diskSize: number;
-  /** IMDSv2 only (@pulumi/eks sets hop limit 2; the transforms set ours, default 1). */
-  enableIMDSv2: true;
-}
-
 /** A taint as `eks.NodeGroupV2` takes it (keyed by the taint key). */
 export interface NodeGroupV2Taint {
   value: string;
   effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
 }
 
+/** A tag specification of the launch template `eks.NodeGroupV2` creates. */
+export interface LaunchTemplateTagSpecification {
+  resourceType: "instance" | "volume";
+  tags: Record<string, string>;
+}
+
 /** Arguments for `eks.NodeGroupV2` (self-managed): spread them into its args. */
 export interface SociNodeGroupV2Args {
-  /** See {@link SociManagedNodeGroupArgs.amiType}. */
+  /** See {@link SociManagedNodeGroupArgs.amiType} (@pulumi/eks pins the recommended AMI of this type). */
   amiType: string;
   /** The validated instance type. */
   instanceType: string;
@@ -104,9 +135,9 @@ export interface SociNodeGroupV2Args {
   labels: Record<string, string>;
   /** Your taints (absent when there are none). */
   taints?: Record<string, NodeGroupV2Taint>;
-  /** See {@link SociManagedNodeGroupArgs.nodeadmExtraOptions}. */
+  /** AL2023: our MIME parts, which @pulumi/eks appends after its own NodeConfig parts. */
   nodeadmExtraOptions?: NodeadmPart[];
-  /** See {@link SociManagedNodeGroupArgs.bottlerocketSettings}. */
+  /** Bottlerocket: our settings, which @pulumi/eks merges with its cluster settings. */
   bottlerocketSettings?: BottlerocketSettingsDocument;
   /** The data volume (AL2023 root, Bottlerocket `/dev/xvdb`): encrypted gp3 with our size, IOPS and throughput. */
   nodeRootVolumeSize: number;
@@ -115,18 +146,19 @@ export interface SociNodeGroupV2Args {
   nodeRootVolumeThroughput: number;
   nodeRootVolumeEncrypted: true;
   nodeRootVolumeDeleteOnTermination: true;
+  /** Your `tags` on the instances and volumes (absent without tags). */
+  launchTemplateTagSpecifications?: LaunchTemplateTagSpecification[];
 }
 
-/** What {@link sociForEks} returns. */
-export interface SociForEks {
-  /** Spread into `new eks.ManagedNodeGroup(name, { cluster, nodeRole, ...managedNodeGroupArgs })`. */
-  readonly managedNodeGroupArgs: SociManagedNodeGroupArgs;
-  /** Spread into `new eks.NodeGroupV2(name, { cluster, instanceProfile, ...nodeGroupV2Args })`. */
+/** What {@link sociForEksSelfManaged} returns. */
+export interface SociForEksSelfManaged {
+  /** Spread into `new eks.NodeGroupV2(name, { cluster, instanceProfile, ...nodeGroupV2Args }, { transforms })`. */
   readonly nodeGroupV2Args: SociNodeGroupV2Args;
   /**
-   * Pass as the node group's `transforms` resource option: on the launch template @pulumi/eks creates, they set
-   * the block devices (encrypted gp3, our size, IOPS and throughput; Bottlerocket also its 4 GiB OS volume)
-   * and the metadata options (IMDSv2 only, our hop limit). They leave every other resource alone.
+   * Pass as the node group's `transforms` resource option: on the launch template @pulumi/eks creates, they set the
+   * metadata options (IMDSv2 required, our hop limit) and the block devices (encrypted gp3; Bottlerocket also its
+   * 4 GiB OS volume). `eks.NodeGroupV2` has no argument for metadata options: without the transforms its
+   * instances get the AMI's and the account's metadata defaults.
    */
   readonly transforms: pulumi.ResourceTransform[];
   /** The node OS. */
@@ -139,7 +171,7 @@ export interface SociForEks {
   readonly userData: RenderedUserData;
 }
 
-/** The launch template resource type @pulumi/eks node groups create. */
+/** The launch template resource type. */
 export const LAUNCH_TEMPLATE_TYPE = "aws:ec2/launchTemplate:LaunchTemplate";
 
 /**
@@ -172,78 +204,153 @@ export function launchTemplateTransform(blockDeviceMappings: Gp3Mapping[], metad
   };
 }
 
-/**
- * Validates soci-eks options and returns what @pulumi/eks node groups take to boot with SOCI:
- *
- * ```ts
- * const soci = sociForEks("gpu", { instanceType: "m7i.xlarge", instanceFacts });
- * new eks.ManagedNodeGroup("gpu", { cluster, nodeRole, ...soci.managedNodeGroupArgs }, { transforms: soci.transforms });
- * ```
- *
- * `name` names the settings in error messages (`<name>.sociMode`), as a SociNodeGroup's name does. Throws one
- * {@link SociConfigError} listing every problem. {@link lookupSociForEks} looks the instance facts up for you.
- */
-export function sociForEks(name: string, args: SociForEksArgs): SociForEks {
-  const subject = `sociForEks '${name}'`;
-  const settings = nodeGroupSettings(args);
-  throwIfProblems(nodeGroupProblems(name, settings, args.instanceFacts, "lookupSociForEks"), subject);
+/** A validated plug-in call: settings with defaults, facts, renderer options and what both node group kinds share. */
+interface ValidatedPlugin {
+  settings: NodeGroupSettings;
+  facts: InstanceFacts;
+  options: InstanceTypeBootstrapOptions;
+  os: OsFamily;
+  amiType: string;
+  labels: Record<string, string>;
+  taints: NodeTaint[];
+  userData: RenderedUserData;
+  /** The insecure-mirror warning, if any (logged by the caller). */
+  mirrorWarning?: string;
+}
 
+/** Validates with SociNodeGroup's checks (throws one SociConfigError with every problem) and renders our user data. */
+function validatePlugin(name: string, args: SociForEksArgs, subject: string, lookup: string): ValidatedPlugin {
+  const settings = nodeGroupSettings(args);
+  throwIfProblems(nodeGroupProblems(name, settings, args.instanceFacts, lookup), subject);
   const facts = args.instanceFacts;
   const options = bootstrapOptionsFor(settings, facts);
   const os = settings.os as OsFamily; // validated
-  const labels = sociNodeLabels(settings);
-  const taints = settings.taints ?? [];
-  // @pulumi/eks adds its cluster part and registers labels and taints in the user data; measure them with ours.
-  const bytes = userDataSize(os, { ...options, labels, taints }, true);
-  if (bytes > EC2_USER_DATA_LIMIT) throwIfProblems([userDataSizeProblem(`${name}.userData`, bytes)], subject);
-
-  const userData = renderUserData(os, options);
-  const nodeSide =
-    os === "bottlerocket"
-      ? { bottlerocketSettings: { settings: (parseToml(userData.text) as { settings?: Record<string, unknown> }).settings ?? {} } }
-      : { nodeadmExtraOptions: userData.parts.map(nodeadmPart) };
-  const amiType = amiTypeFor(options.architecture, facts.gpus, os);
-  const volumes = blockDeviceMappingsFor(os, settings);
-  const data = volumes[volumes.length - 1].ebs;
-
-  const managedNodeGroupArgs: SociManagedNodeGroupArgs = {
-    amiType,
-    instanceTypes: [settings.instanceType],
-    labels,
-    ...(taints.length > 0 ? { taints: eksTaints(taints) } : {}),
-    ...nodeSide,
-    diskSize: settings.rootVolumeSizeGiB,
-    enableIMDSv2: true,
-  };
-  const nodeGroupV2Args: SociNodeGroupV2Args = {
-    amiType,
-    instanceType: settings.instanceType,
-    labels,
-    ...(taints.length > 0 ? { taints: Object.fromEntries(taints.map((t) => [t.key, { value: t.value ?? "", effect: t.effect }])) } : {}),
-    ...nodeSide,
-    nodeRootVolumeSize: data.volumeSize,
-    nodeRootVolumeType: "gp3",
-    nodeRootVolumeIops: settings.rootVolumeIops,
-    nodeRootVolumeThroughput: settings.rootVolumeThroughput,
-    nodeRootVolumeEncrypted: true,
-    nodeRootVolumeDeleteOnTermination: true,
-  };
   return {
-    managedNodeGroupArgs,
-    nodeGroupV2Args,
-    transforms: [launchTemplateTransform(volumes, metadataOptionsFor(settings))],
+    settings,
+    facts,
+    options,
     os,
-    architecture: options.architecture,
-    mode: options.mode,
-    userData,
+    amiType: amiTypeFor(options.architecture, facts.gpus, os),
+    labels: sociNodeLabels(settings),
+    taints: settings.taints ?? [],
+    userData: renderUserData(os, options),
+    mirrorWarning: insecureMirrorWarning(settings, `${name}.${ARG_PATHS.sociMirrorUrl}`, `${name}.${ARG_PATHS.sociSha256}`),
   };
 }
 
 /**
- * {@link sociForEks} after looking up the instance facts (EC2 DescribeInstanceTypes), as `SociNodeGroup.create` does;
- * a failed lookup is reported with the other problems.
+ * Validates soci-eks options, creates the launch template an `eks.ManagedNodeGroup` boots from, and returns the
+ * node group's arguments:
+ *
+ * ```ts
+ * const soci = sociForEks("big", { instanceType: "m7i.xlarge", instanceFacts });
+ * new eks.ManagedNodeGroup("big", { cluster, nodeRole, ...soci.managedNodeGroupArgs });
+ * ```
+ *
+ * The launch template (`<name>-soci-lt`, created with `opts`) is a SociNodeGroup's: our user data, IMDSv2 required
+ * with `metadataHopLimit` (default 1), encrypted gp3 volumes, no AMI and no key pair. With `launchTemplate` set,
+ * @pulumi/eks 4.x creates no launch template of its own and sets neither user data nor metadata options; so leave
+ * `userData`, `nodeadmExtraOptions`, `bottlerocketSettings`, `kubeletExtraArgs`, `bootstrapExtraArgs`,
+ * `enableIMDSv2`, `amiId`, `diskSize` and `enableEfaSupport` unset (@pulumi/eks or EKS refuse them together with a
+ * launch template). `name` names the settings in error messages (`<name>.sociMode`), as a SociNodeGroup's name
+ * does. Throws one {@link SociConfigError} listing every problem, before it creates anything.
+ * {@link lookupSociForEks} looks the instance facts up for you.
  */
-export async function lookupSociForEks(name: string, args: SociForEksLookupArgs, opts?: pulumi.ResourceOptions): Promise<SociForEks> {
+export function sociForEks(name: string, args: SociForEksArgs, opts?: pulumi.CustomResourceOptions): SociForEks {
+  const subject = `sociForEks '${name}'`;
+  const v = validatePlugin(name, args, subject, "lookupSociForEks");
+  // EKS adds its cluster part (Bottlerocket: its settings) to this document when it copies the template.
+  const bytes = userDataSize(v.os, v.options, false);
+  if (bytes > EC2_USER_DATA_LIMIT) throwIfProblems([userDataSizeProblem(`${name}.userData`, bytes)], subject);
+  for (const w of [v.mirrorWarning, eksMergeWarning(name, bytes)]) if (w) pulumi.log.warn(w);
+
+  const launchTemplate = new aws.ec2.LaunchTemplate(
+    `${name}-soci-lt`,
+    sociLaunchTemplateArgs({ nodeGroup: name, os: v.os, mode: v.options.mode, settings: v.settings, userData: v.userData.text, tags: args.tags }),
+    opts,
+  );
+  const managedNodeGroupArgs: SociManagedNodeGroupArgs = {
+    amiType: v.amiType,
+    instanceTypes: [v.settings.instanceType],
+    labels: v.labels,
+    ...(v.taints.length > 0 ? { taints: eksTaints(v.taints) } : {}),
+    launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((n) => String(n)) },
+  };
+  return { managedNodeGroupArgs, launchTemplate, os: v.os, architecture: v.options.architecture, mode: v.options.mode, userData: v.userData };
+}
+
+/**
+ * {@link sociForEks} after looking up the instance facts (EC2 DescribeInstanceTypes), as `SociNodeGroup.create` does;
+ * a failed lookup is reported with the other problems. `opts` serve the lookup and the launch template.
+ */
+export async function lookupSociForEks(name: string, args: SociForEksLookupArgs, opts?: pulumi.CustomResourceOptions): Promise<SociForEks> {
   const facts = args.instanceFacts ?? (await lookupNodeGroupFacts(name, nodeGroupSettings(args), `sociForEks '${name}'`, opts));
-  return sociForEks(name, { ...args, instanceFacts: facts });
+  return sociForEks(name, { ...args, instanceFacts: facts }, opts);
+}
+
+/**
+ * Validates soci-eks options and returns what the self-managed `eks.NodeGroupV2` takes to boot with SOCI, without
+ * creating anything:
+ *
+ * ```ts
+ * const soci = sociForEksSelfManaged("big", { instanceType: "m7i.xlarge", instanceFacts });
+ * new eks.NodeGroupV2("big", { cluster, instanceProfile, ...soci.nodeGroupV2Args }, { transforms: soci.transforms });
+ * ```
+ *
+ * @pulumi/eks renders the user data (its NodeConfig parts, then ours; Bottlerocket: its settings merged with ours)
+ * and creates the launch template. The volume is an encrypted gp3 volume through NodeGroupV2's own arguments; the
+ * metadata options (IMDSv2 required, `metadataHopLimit`) exist only through `transforms` (see
+ * {@link SociForEksSelfManaged.transforms}). Prefer {@link sociForEks} with a managed node group, whose launch
+ * template is ours.
+ */
+export function sociForEksSelfManaged(name: string, args: SociForEksArgs): SociForEksSelfManaged {
+  const subject = `sociForEksSelfManaged '${name}'`;
+  const v = validatePlugin(name, args, subject, "lookupSociForEksSelfManaged");
+  // @pulumi/eks adds its cluster part and registers labels and taints in the user data; measure them with ours.
+  const bytes = userDataSize(v.os, { ...v.options, labels: v.labels, taints: v.taints }, true);
+  if (bytes > EC2_USER_DATA_LIMIT) throwIfProblems([userDataSizeProblem(`${name}.userData`, bytes)], subject);
+  if (v.mirrorWarning) pulumi.log.warn(v.mirrorWarning);
+
+  const nodeSide =
+    v.os === "bottlerocket"
+      ? { bottlerocketSettings: { settings: (parseToml(v.userData.text) as { settings?: Record<string, unknown> }).settings ?? {} } }
+      : { nodeadmExtraOptions: v.userData.parts.map(nodeadmPart) };
+  const volumes = blockDeviceMappingsFor(v.os, v.settings);
+  const data = volumes[volumes.length - 1].ebs;
+  const tags = args.tags;
+  const nodeGroupV2Args: SociNodeGroupV2Args = {
+    amiType: v.amiType,
+    instanceType: v.settings.instanceType,
+    labels: v.labels,
+    ...(v.taints.length > 0 ? { taints: Object.fromEntries(v.taints.map((t) => [t.key, { value: t.value ?? "", effect: t.effect }])) } : {}),
+    ...nodeSide,
+    nodeRootVolumeSize: data.volumeSize,
+    nodeRootVolumeType: "gp3",
+    nodeRootVolumeIops: v.settings.rootVolumeIops,
+    nodeRootVolumeThroughput: v.settings.rootVolumeThroughput,
+    nodeRootVolumeEncrypted: true,
+    nodeRootVolumeDeleteOnTermination: true,
+    ...(tags
+      ? {
+          launchTemplateTagSpecifications: (["instance", "volume"] as const).map((resourceType) => ({
+            resourceType,
+            tags: { ...tags, "soci-eks/node-group": name },
+          })),
+        }
+      : {}),
+  };
+  return {
+    nodeGroupV2Args,
+    transforms: [launchTemplateTransform(volumes, metadataOptionsFor(v.settings))],
+    os: v.os,
+    architecture: v.options.architecture,
+    mode: v.options.mode,
+    userData: v.userData,
+  };
+}
+
+/** {@link sociForEksSelfManaged} after looking up the instance facts (EC2 DescribeInstanceTypes). */
+export async function lookupSociForEksSelfManaged(name: string, args: SociForEksLookupArgs, opts?: pulumi.ResourceOptions): Promise<SociForEksSelfManaged> {
+  const facts = args.instanceFacts ?? (await lookupNodeGroupFacts(name, nodeGroupSettings(args), `sociForEksSelfManaged '${name}'`, opts));
+  return sociForEksSelfManaged(name, { ...args, instanceFacts: facts });
 }

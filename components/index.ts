@@ -16,15 +16,21 @@ export {
 export {
   sociForEks,
   lookupSociForEks,
+  sociForEksSelfManaged,
+  lookupSociForEksSelfManaged,
   SociForEks,
+  SociForEksSelfManaged,
   SociForEksArgs,
   SociForEksLookupArgs,
+  SociLaunchTemplateRef,
   SociManagedNodeGroupArgs,
   SociNodeGroupV2Args,
   NodeadmPart,
   BottlerocketSettingsDocument,
   NodeGroupV2Taint,
+  LaunchTemplateTagSpecification,
 } from "./eksPlugin";
+export { sociLaunchTemplateArgs, SociLaunchTemplateInputs } from "./launchTemplate";
 export { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
 export { ClusterNetwork, createVpc } from "./vpc";
 export { DEFAULTS, MODE_LABEL, STORAGE_LABEL, BOTTLEROCKET_OS_VOLUME_GIB } from "./defaults";

@@ -8,7 +8,8 @@ import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { insecureMirrorWarning } from "../validation/mirrorTrust";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
-import { BOTTLEROCKET_OS_VOLUME_GIB, DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
+import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
+import { sociLaunchTemplateArgs } from "./launchTemplate";
 import { lookupInstanceFacts } from "./instanceFacts";
 import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
 import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "./types";
@@ -184,18 +185,6 @@ export function sociNodeLabels(settings: Pick<NodeGroupSettings, "labels" | "soc
   return { ...(settings.labels ?? {}), [MODE_LABEL]: settings.sociMode, [STORAGE_LABEL]: settings.ssd ? "nvme" : "ebs" };
 }
 
-/** The instance metadata settings of a launch template: IMDSv2 only, with the node group's hop limit. */
-export interface MetadataOptions {
-  httpEndpoint: "enabled";
-  httpTokens: "required";
-  httpPutResponseHopLimit: number;
-}
-
-/** The launch template's metadata options for a validated node group. */
-export function metadataOptionsFor(settings: Pick<NodeGroupSettings, "metadataHopLimit">): MetadataOptions {
-  return { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: settings.metadataHopLimit ?? DEFAULTS.metadataHopLimit };
-}
-
 /** The managed policies of a new node role: join, pull images (read-only ECR), run the VPC CNI. */
 export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"] as const;
 
@@ -243,38 +232,6 @@ export function userDataSize(os: OsFamily, options: NodeBootstrapOptions, withCl
   return Buffer.byteLength(renderUserData(os, withCluster ? { ...options, cluster: PLACEHOLDER_CLUSTER } : options).text);
 }
 
-/** The gp3 volume settings of a validated node group. */
-type VolumeSettings = Pick<NodeGroupSettings, "rootVolumeSizeGiB" | "rootVolumeIops" | "rootVolumeThroughput">;
-
-/** One launch-template block device mapping (always an encrypted gp3 EBS volume deleted with the instance). */
-export interface Gp3Mapping {
-  /** `/dev/xvda` (root / Bottlerocket OS volume) or `/dev/xvdb` (Bottlerocket data volume). */
-  deviceName: string;
-  /** Size in GiB; IOPS and throughput (MiB/s) when provisioned above gp3's baseline. */
-  ebs: { volumeType: "gp3"; volumeSize: number; iops?: number; throughput?: number; encrypted: "true"; deleteOnTermination: "true" };
-}
-
-/**
- * The launch template's volumes. AL2023: one root volume `/dev/xvda` with the configured settings.
- * Bottlerocket: a small OS volume `/dev/xvda` ({@link BOTTLEROCKET_OS_VOLUME_GIB} GiB, gp3 baseline) and the
- * data volume `/dev/xvdb`, where containerd, kubelet and SOCI keep their data, with the configured settings.
- */
-export function blockDeviceMappingsFor(os: OsFamily, v: VolumeSettings): Gp3Mapping[] {
-  const data = (deviceName: string): Gp3Mapping => ({
-    deviceName,
-    ebs: { volumeType: "gp3", volumeSize: v.rootVolumeSizeGiB, iops: v.rootVolumeIops, throughput: v.rootVolumeThroughput, encrypted: "true", deleteOnTermination: "true" },
-  });
-  if (os !== "bottlerocket") return [data("/dev/xvda")];
-  const osVolume: Gp3Mapping = {
-    deviceName: "/dev/xvda",
-    ebs: { volumeType: "gp3", volumeSize: BOTTLEROCKET_OS_VOLUME_GIB, encrypted: "true", deleteOnTermination: "true" },
-  };
-  return [osVolume, data("/dev/xvdb")];
-}
-
-/** How the launch template's description names an OS family. */
-const OS_NAMES: Record<OsFamily, string> = { al2023: "AL2023", bottlerocket: "Bottlerocket" };
-
 /** The problem reported when user data exceeds EC2's limit. */
 export function userDataSizeProblem(setting: string, bytes: number): ConfigProblem {
   return {
@@ -283,6 +240,19 @@ export function userDataSizeProblem(setting: string, bytes: number): ConfigProbl
     reason: `exceeds EC2's ${EC2_USER_DATA_LIMIT}-byte user data limit`,
     fix: "Shorten the SOCI mirror URL or list fewer extra ECR registries.",
   };
+}
+
+/**
+ * The warning when a launch template's user data (`bytes`, without the cluster fields) leaves less room than
+ * {@link EKS_MERGE_RESERVE} for the part EKS adds when it copies the template; `undefined` when there is room.
+ */
+export function eksMergeWarning(name: string, bytes: number): string | undefined {
+  if (bytes <= EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) return undefined;
+  return (
+    `${name}: the launch template's user data is ${bytes} bytes. EKS copies the template and adds its own ` +
+    `NodeConfig part (Bottlerocket: its settings; cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
+    `EC2's ${EC2_USER_DATA_LIMIT}-byte limit and fail node group creation.`
+  );
 }
 
 /** The trust policy of a node role: EC2 instances assume it. */
@@ -354,14 +324,8 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       ? undefined
       : insecureMirrorWarning(settings, `${name}.${ARG_PATHS.sociMirrorUrl}`, `${name}.${ARG_PATHS.sociSha256}`);
     for (const w of [...(version?.warnings ?? []), ...(mirrorWarning ? [mirrorWarning] : [])]) pulumi.log.warn(w, this);
-    if (userDataBytes > EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) {
-      pulumi.log.warn(
-        `${name}: the launch template's user data is ${userDataBytes} bytes. EKS copies the template and adds its own ` +
-          `NodeConfig part (Bottlerocket: its settings; cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
-          `EC2's ${EC2_USER_DATA_LIMIT}-byte limit and fail node group creation.`,
-        this,
-      );
-    }
+    const mergeWarning = eksMergeWarning(name, userDataBytes);
+    if (mergeWarning) pulumi.log.warn(mergeWarning, this);
 
     const tags = args.tags ?? {};
     const partition = args.partition ?? "aws";
@@ -394,17 +358,11 @@ export class SociNodeGroup extends pulumi.ComponentResource {
           })
       : pulumi.output(renderUserData(os, baseOptions).text);
 
-    const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-lt`, {
-      description: `soci-eks ${name}: ${OS_NAMES[os]} with SOCI (${mode})`,
-      userData: userData.apply((text) => Buffer.from(text, "utf8").toString("base64")),
-      metadataOptions: metadataOptionsFor(settings),
-      blockDeviceMappings: blockDeviceMappingsFor(os, settings),
-      tagSpecifications: [
-        { resourceType: "instance", tags: { ...tags, "soci-eks/node-group": name } },
-        { resourceType: "volume", tags: { ...tags, "soci-eks/node-group": name } },
-      ],
-      tags,
-    }, { parent: this });
+    const launchTemplate = new aws.ec2.LaunchTemplate(
+      `${name}-lt`,
+      sociLaunchTemplateArgs({ nodeGroup: name, os, mode, settings, userData, tags }),
+      { parent: this },
+    );
 
     const labels = sociNodeLabels(settings);
     const nodeGroup = new aws.eks.NodeGroup(`${name}-ng`, {

@@ -65,10 +65,10 @@ check() {
 for mode in lazy parallel off; do
   render "$mode" "$WORK/$mode.mime"
   check "$mode user data (MIME from IMDS, cloud-config and shell parts ignored)" "$WORK/$mode.mime" valid
-  # The @pulumi/eks plug-in path: @pulumi/eks's cluster and kubelet-flags NodeConfig parts, then ours.
+  # The self-managed @pulumi/eks plug-in path (eks.NodeGroupV2): @pulumi/eks's cluster and kubelet-flags NodeConfig parts, then ours.
   LAB_RENDER=eks-plugin node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" "$mode" https://github.com/awslabs/soci-snapshotter/releases/download \
     >"$WORK/eks-$mode.mime" 2>/dev/null
-  check "$mode user data of eks.ManagedNodeGroup + sociForEks (@pulumi/eks's document shape)" "$WORK/eks-$mode.mime" valid
+  check "$mode user data of eks.NodeGroupV2 + sociForEksSelfManaged (@pulumi/eks's document shape)" "$WORK/eks-$mode.mime" valid
 done
 
 # The check can fail: a NodeConfig part whose kubelet config is a list, not a map.

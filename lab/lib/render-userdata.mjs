@@ -4,10 +4,11 @@
 // components use). Prints the MIME document on stdout and the method on stderr.
 // Usage: node render-userdata.mjs <repoDir> <mode> <mirrorBaseUrl> [sha256]
 // Env:   LAB_USERDATA_FLAGS: more CLI flags, e.g. "--ssd --keep-soci-on-root-volume" (CLI only)
-//        LAB_RENDER=eks-plugin: the user data of an eks.ManagedNodeGroup given sociForEks's arguments, in the
-//          shape @pulumi/eks builds it (our model in test/helpers/eksUserData.ts: its renderer runs in its provider
-//          plugin): its NodeConfig parts (the lab's cluster fields, kubelet flags for the labels), then our parts. Takes --ssd and
-//          --keep-soci-on-root-volume from LAB_USERDATA_FLAGS (ssd on m6id.xlarge facts).
+//        LAB_RENDER=eks-plugin: the user data of a self-managed eks.NodeGroupV2 given sociForEksSelfManaged's
+//          arguments, in the shape @pulumi/eks builds it (our model in test/helpers/eksUserData.ts: its renderer runs in
+//          its provider plugin): its NodeConfig parts (the lab's cluster fields, kubelet flags for the labels), then our
+//          parts. (An eks.ManagedNodeGroup with sociForEks boots from our own launch template: the plain render.) Takes
+//          --ssd and --keep-soci-on-root-volume from LAB_USERDATA_FLAGS (ssd on m6id.xlarge facts).
 //        LAB_INSTANCE=TYPE,VCPUS,MEMORY_MIB: render for these instance facts instead of m6i.xlarge (the bench renders
 //          the parallel tuning for the lab machine's own vCPU count); CLI and API paths only.
 import { execFileSync } from "node:child_process";
@@ -37,13 +38,13 @@ if (process.env.LAB_RENDER === "eks-plugin") {
     process.stderr.write(`LAB_RENDER=eks-plugin takes --ssd and --keep-soci-on-root-volume, not ${unknown.join(" ")}\n`);
     process.exit(1);
   }
-  const { sociForEks } = require(path.join(repo, "dist/components/index.js"));
-  const { eksManagedNodeGroupUserData } = require(path.join(repo, "dist/test/helpers/eksUserData.js"));
+  const { sociForEksSelfManaged } = require(path.join(repo, "dist/components/index.js"));
+  const { eksNodeGroupV2UserData } = require(path.join(repo, "dist/test/helpers/eksUserData.js"));
   const ssd = extra.includes("--ssd");
   const instanceFacts = ssd
     ? { instanceType: "m6id.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0, instanceStorage: { totalSizeGiB: 237, diskCount: 1, nvmeSupport: "required" } }
     : { instanceType: "m6i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0 };
-  const soci = sociForEks("lab", {
+  const soci = sociForEksSelfManaged("lab", {
     instanceType: instanceFacts.instanceType,
     instanceFacts,
     sociMode: mode,
@@ -52,8 +53,8 @@ if (process.env.LAB_RENDER === "eks-plugin") {
   });
   // The cluster fields node.sh gives nodeadm-sim (-cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16).
   const cluster = { name: "lab", apiServerEndpoint: "https://127.0.0.1:6443", certificateAuthority: "bGFiLWNh", serviceCidr: "10.100.0.0/16" };
-  text = eksManagedNodeGroupUserData(soci.managedNodeGroupArgs, cluster);
-  process.stderr.write(`rendered with: sociForEks("lab", {sociMode: "${mode}", ${instanceFacts.instanceType}${ssd ? ", ssd" : ""}}) -> eks.ManagedNodeGroup args -> the @pulumi/eks document model\n`);
+  text = eksNodeGroupV2UserData(soci.nodeGroupV2Args, cluster);
+  process.stderr.write(`rendered with: sociForEksSelfManaged("lab", {sociMode: "${mode}", ${instanceFacts.instanceType}${ssd ? ", ssd" : ""}}) -> eks.NodeGroupV2 args -> the @pulumi/eks document model\n`);
 }
 if (!text && existsSync(cli) && process.env.LAB_RENDER !== "api") {
   try {

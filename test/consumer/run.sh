@@ -100,8 +100,8 @@ for end in "${ENDS[@]}"; do
   log "$end: strict tsc of ${BLOCKS[*]} and run-under-mocks.ts"
   (cd "$dir" && "$TSC" -p tsconfig.json) || die "$end: the README's TypeScript does not compile against the installed package"
 
-  # Programs built on our components run under mocks. The @pulumi/eks plug-in example passes `transforms`, which
-  # Pulumi's mocks refuse; it is compiled above and its arguments are tested under mocks in npm test (eksPlugin.test.ts).
+  # Every README program runs under mocks, the @pulumi/eks plug-in example included (it needs no transforms, which
+  # Pulumi's mocks refuse); a block that uses them would only compile.
   js=()
   for b in "${BLOCKS[@]}"; do
     if grep -q "transforms" "$dir/src/$b"; then

@@ -1,5 +1,5 @@
 /**
- * A model of the user data @pulumi/eks 4.x puts in the launch template of a node group it builds, from the inputs
+ * A model of the user data @pulumi/eks 4.x puts in the launch template of a self-managed node group (`eks.NodeGroupV2`), from the inputs
  * the mocks recorded. @pulumi/eks node groups are remote components: their user data is rendered inside the `eks`
  * provider plugin, which is not in the npm SDK, and code taken from its repository is not committed here. So this
  * is our own re-creation of the documented shape, not @pulumi/eks's code:
@@ -22,16 +22,6 @@ export interface ClusterMetadata {
   serviceCidr: string;
 }
 
-/** The inputs of an `eks:index:ManagedNodeGroup` (as recorded) that reach its user data. */
-export interface RecordedMngInputs {
-  amiType?: string;
-  operatingSystem?: string;
-  labels?: Record<string, string>;
-  taints?: { key: string; value?: string; effect: string }[];
-  nodeadmExtraOptions?: { contentType: string; content: string }[];
-  bottlerocketSettings?: object;
-}
-
 /** The inputs of an `eks:index:NodeGroupV2` (as recorded) that reach its user data. */
 export interface RecordedV2Inputs {
   amiType?: string;
@@ -41,13 +31,6 @@ export interface RecordedV2Inputs {
   nodeadmExtraOptions?: { contentType: string; content: string }[];
   bottlerocketSettings?: object;
 }
-
-/** EKS API taint effect → Kubernetes taint effect. */
-const K8S_EFFECT: Record<string, "NoSchedule" | "NoExecute" | "PreferNoSchedule"> = {
-  NO_SCHEDULE: "NoSchedule",
-  NO_EXECUTE: "NoExecute",
-  PREFER_NO_SCHEDULE: "PreferNoSchedule",
-};
 
 type Taint = { key: string; value?: string; effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule" };
 
@@ -106,15 +89,6 @@ function bottlerocketDocument(cluster: ClusterMetadata, labels: Record<string, s
   };
   const ours = JSON.parse(JSON.stringify(settings ?? {})) as { settings?: Record<string, unknown> };
   return tomlStringify({ settings: merge({ kubernetes }, ours.settings ?? {}) });
-}
-
-/** The modelled user data of an `eks.ManagedNodeGroup` with these inputs. */
-export function eksManagedNodeGroupUserData(inputs: RecordedMngInputs, cluster: ClusterMetadata): string {
-  const labels = { ...(inputs.labels ?? {}) };
-  const taints: Taint[] = (inputs.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: K8S_EFFECT[t.effect] }));
-  return eksOperatingSystem(inputs) === "Bottlerocket"
-    ? bottlerocketDocument(cluster, labels, taints, inputs.bottlerocketSettings)
-    : al2023Document(cluster, labels, taints, inputs.nodeadmExtraOptions ?? []);
 }
 
 /** The modelled user data of a self-managed `eks.NodeGroupV2` with these inputs. */

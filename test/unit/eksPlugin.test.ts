@@ -7,8 +7,8 @@ import { after, beforeEach, describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
 import { NODE_FILES_BUNDLE } from "../../userdata/paths";
-import { eksClusterOutputs, installMocks, one, promiseOf, settle, RecordedResource } from "../helpers/mocks";
-import { eksManagedNodeGroupUserData, eksNodeGroupV2UserData, rawParts, RecordedMngInputs, RecordedV2Inputs } from "../helpers/eksUserData";
+import { captureWarnings, eksClusterOutputs, installMocks, one, promiseOf, settle, RecordedResource } from "../helpers/mocks";
+import { eksNodeGroupV2UserData, rawParts, RecordedV2Inputs } from "../helpers/eksUserData";
 import { parseMime } from "../helpers/userdata";
 import { REPO_ROOT } from "../helpers/sociWiring";
 
@@ -18,7 +18,7 @@ const mocks = installMocks(false);
 const components: typeof import("../../components") = require("../../components");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const eks: typeof import("@pulumi/eks") = require("@pulumi/eks");
-const { SociNodeGroup, SociConfigError, sociForEks, lookupSociForEks } = components;
+const { SociNodeGroup, SociConfigError, sociForEks, lookupSociForEks, sociForEksSelfManaged, lookupSociForEksSelfManaged } = components;
 type SociForEksArgs = import("../../components").SociForEksArgs;
 type InstanceFacts = import("../../components").InstanceFacts;
 
@@ -46,25 +46,38 @@ function userDataOf(lt: RecordedResource): string {
   return Buffer.from(lt.inputs.userData, "base64").toString("utf8");
 }
 
-/** A SociNodeGroup and an eks.ManagedNodeGroup with sociForEks, from the same settings; the recorded resources. */
-async function bothWays(name: string, args: SociForEksArgs) {
+/** A SociNodeGroup's launch template, from the same settings. */
+async function sociNodeGroupLaunchTemplate(name: string, args: SociForEksArgs): Promise<RecordedResource> {
+  mocks.reset();
   const ng = new SociNodeGroup(`${name}-soci`, { clusterName: "c-eks-cluster", subnetIds: ["subnet-a"], ...args });
   await promiseOf(ng.userData);
   await settle(mocks);
-  const lt = one(mocks, LT);
-
-  const cluster = new eks.Cluster("c", { skipDefaultNodeGroup: true });
-  const soci = sociForEks(`${name}-eks`, args);
-  // Pulumi's mock monitor has no transforms support (the SDK refuses `transforms` under setMocks: "The Pulumi CLI
-  // does not support transforms"), so the program leaves them out here and the tests call them directly.
-  const mng = new eks.ManagedNodeGroup(`${name}-eks`, { cluster, nodeRoleArn: "arn:aws:iam::123456789012:role/nodes", ...soci.managedNodeGroupArgs });
-  await promiseOf(mng.urn);
-  await settle(mocks);
-  const recorded = one(mocks, MNG);
-  return { soci, sociLt: lt, sociUserData: userDataOf(lt), mngInputs: recorded.inputs as RecordedMngInputs, recorded };
+  return one(mocks, LT);
 }
 
-describe("sociForEks: validation is SociNodeGroup's", () => {
+/**
+ * What a user's program registers with the plug-in and no `transforms` (Pulumi's mock monitor has no transforms
+ * support: the SDK refuses the option under setMocks, "The Pulumi CLI does not support transforms"): an eks.Cluster,
+ * sociForEks, an eks.ManagedNodeGroup with its arguments spread in.
+ */
+async function managedNodeGroup(name: string, args: SociForEksArgs) {
+  mocks.reset();
+  const cluster = new eks.Cluster("c", { skipDefaultNodeGroup: true });
+  const soci = sociForEks(name, args);
+  const mng = new eks.ManagedNodeGroup(name, { cluster, nodeRoleArn: "arn:aws:iam::123456789012:role/nodes", ...soci.managedNodeGroupArgs });
+  await promiseOf(mng.urn);
+  await settle(mocks);
+  return { soci, lt: one(mocks, LT), mng: one(mocks, MNG), types: mocks.resources.map((r) => r.type).sort() };
+}
+
+/**
+ * The arguments with which @pulumi/eks 4.3.0's ManagedNodeGroup creates a launch template of its own (and refuses a
+ * user's `launchTemplate`): `customLaunchTemplateArgs` in its nodejs/eks/nodes/nodegroup.ts (createManagedNodeGroup),
+ * read at tag v4.3.0. `diskSize` is refused by EKS together with a launch template (CreateNodegroup API reference).
+ */
+const EKS_OWN_LAUNCH_TEMPLATE_ARGS = ["kubeletExtraArgs", "bootstrapExtraArgs", "bottlerocketSettings", "nodeadmExtraOptions", "enableIMDSv2", "userData", "amiId", "enableEfaSupport"];
+
+describe("sociForEks and sociForEksSelfManaged: validation is SociNodeGroup's", () => {
   beforeEach(() => mocks.reset());
 
   const cases: [string, SociForEksArgs][] = [
@@ -76,58 +89,166 @@ describe("sociForEks: validation is SociNodeGroup's", () => {
     ["extra ECR registries on Bottlerocket", { instanceFacts: M7I, os: "bottlerocket", sociMode: "parallel", extraEcrRegistries: ["111122223333.dkr.ecr.us-west-2.amazonaws.com"] }],
     ["a hop limit out of range and a bad digest", { instanceFacts: M7I, metadataHopLimit: 0, soci: { sha256: "abc" } }],
     ["an OS that does not exist", { instanceFacts: M7I, os: "windows" as never }],
+    ["a failure policy that does not exist", { instanceFacts: M7I, onSociFailure: "retry" as never }],
+  ];
+  const entryPoints: [string, (name: string, args: SociForEksArgs) => unknown][] = [
+    ["sociForEks", (n, a) => sociForEks(n, a)],
+    ["sociForEksSelfManaged", (n, a) => sociForEksSelfManaged(n, a)],
   ];
   for (const [what, args] of cases) {
-    it(`${what}: the same problems, word for word`, () => {
-      let ours: InstanceType<typeof SociConfigError> | undefined;
-      let theirs: InstanceType<typeof SociConfigError> | undefined;
-      try {
-        sociForEks("ng", args);
-      } catch (e) {
-        ours = e as InstanceType<typeof SociConfigError>;
-      }
-      try {
-        new SociNodeGroup("ng", { clusterName: "k", subnetIds: [], ...args });
-      } catch (e) {
-        theirs = e as InstanceType<typeof SociConfigError>;
-      }
-      assert.ok(theirs instanceof SociConfigError, "SociNodeGroup refuses it");
-      assert.ok(ours instanceof SociConfigError, "sociForEks refuses it");
-      assert.ok(ours.problems.length > 0);
-      assert.deepEqual(ours.problems, theirs.problems);
-      assert.equal(ours.message.replace(/^sociForEks 'ng'/, "SociNodeGroup 'ng'"), theirs.message);
-    });
+    for (const [entry, call] of entryPoints) {
+      it(`${entry}, ${what}: the same problems, word for word, and nothing created`, () => {
+        let ours: InstanceType<typeof SociConfigError> | undefined;
+        let theirs: InstanceType<typeof SociConfigError> | undefined;
+        try {
+          call("ng", args);
+        } catch (e) {
+          ours = e as InstanceType<typeof SociConfigError>;
+        }
+        assert.deepEqual(mocks.resources, [], `${entry} registered nothing`);
+        try {
+          new SociNodeGroup("ng", { clusterName: "k", subnetIds: [], ...args });
+        } catch (e) {
+          theirs = e as InstanceType<typeof SociConfigError>;
+        }
+        assert.ok(theirs instanceof SociConfigError, "SociNodeGroup refuses it");
+        assert.ok(ours instanceof SociConfigError, `${entry} refuses it`);
+        assert.ok(ours.problems.length > 0);
+        assert.deepEqual(ours.problems, theirs.problems);
+        assert.equal(ours.message.replace(new RegExp(`^${entry} 'ng'`), "SociNodeGroup 'ng'"), theirs.message);
+      });
+    }
   }
 
-  it("facts of another instance type: the same problem, pointing at lookupSociForEks", () => {
-    assert.throws(
-      () => sociForEks("mm", { instanceType: "m7i.xlarge", instanceFacts: M7G }),
-      (e: Error) =>
-        e.message ===
-        "sociForEks 'mm' has 1 problem; nothing was created:\n" +
-          "  - mm.instanceFacts: 'm7g.xlarge' describe a different type than instanceType (m7i.xlarge). Pass the facts of instanceType, or use lookupSociForEks to look them up.",
-    );
+  it("facts of another instance type: the same problem, pointing at the lookup function", () => {
+    for (const [entry, call] of entryPoints) {
+      assert.throws(
+        () => call("mm", { instanceType: "m7i.xlarge", instanceFacts: M7G }),
+        (e: Error) =>
+          e.message ===
+          `${entry} 'mm' has 1 problem; nothing was created:\n` +
+            `  - mm.instanceFacts: 'm7g.xlarge' describe a different type than instanceType (m7i.xlarge). Pass the facts of instanceType, or use lookup${entry[0].toUpperCase()}${entry.slice(1)} to look them up.`,
+      );
+    }
   });
 
-  it("lookupSociForEks: an unknown instance type is reported like SociNodeGroup.create reports it", async () => {
-    const ours = await lookupSociForEks("nope", { instanceType: "m99.huge" }).then(() => undefined, (e: Error) => e);
+  it("lookupSociForEks and lookupSociForEksSelfManaged: an unknown instance type is reported like SociNodeGroup.create reports it", async () => {
     const theirs = await SociNodeGroup.create("nope", { clusterName: "k", subnetIds: [], instanceType: "m99.huge" }).then(() => undefined, (e: Error) => e);
-    assert.ok(ours instanceof SociConfigError && theirs instanceof SociConfigError);
-    assert.deepEqual(ours.problems, theirs.problems);
-    assert.match(ours.message, /nope\.instanceType: 'm99\.huge' was not found by EC2 DescribeInstanceTypes/);
+    for (const lookup of [lookupSociForEks, lookupSociForEksSelfManaged]) {
+      const ours = await lookup("nope", { instanceType: "m99.huge" }).then(() => undefined, (e: Error) => e);
+      assert.ok(ours instanceof SociConfigError && theirs instanceof SociConfigError);
+      assert.deepEqual(ours.problems, theirs.problems);
+      assert.match(ours.message, /nope\.instanceType: 'm99\.huge' was not found by EC2 DescribeInstanceTypes/);
+    }
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
   });
 
-  it("lookupSociForEks looks the facts up (EC2 DescribeInstanceTypes)", async () => {
+  it("lookupSociForEks looks the facts up (EC2 DescribeInstanceTypes), then creates the launch template", async () => {
     const soci = await lookupSociForEks("arm", { instanceType: "m7g.xlarge" });
     assert.equal(soci.architecture, "arm64");
     assert.equal(soci.managedNodeGroupArgs.amiType, "AL2023_ARM_64_STANDARD");
+    await settle(mocks);
     assert.deepEqual(mocks.invokes.map((i) => i.token), ["aws:ec2/getInstanceType:getInstanceType"]);
+    assert.deepEqual(mocks.resources.map((r) => [r.type, r.name]), [[LT, "arm-soci-lt"]]);
   });
 
   it("user data over EC2's 16 KiB limit is refused", () => {
-    // Labels travel uncompressed in @pulumi/eks's kubelet-flags part, so many long ones overflow the document.
+    // sociForEks: our document alone; sociForEksSelfManaged: with @pulumi/eks's parts, whose kubelet flags carry the
+    // labels uncompressed, so many long labels overflow it.
     const labels = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`example.com/label-${i}`, `v${i}`.padEnd(63, "x")]));
-    assert.throws(() => sociForEks("big", { instanceFacts: M7I, labels }), /big\.userData: '\d+ bytes' exceeds EC2's 16384-byte user data limit/);
+    assert.throws(() => sociForEksSelfManaged("big", { instanceFacts: M7I, labels }), /big\.userData: '\d+ bytes' exceeds EC2's 16384-byte user data limit/);
+    const registries = Array.from({ length: 800 }, (_, i) => `${String(100000000000 + i * 7919)}.dkr.ecr.us-west-2.amazonaws.com`);
+    let theirs: Error | undefined;
+    try {
+      new SociNodeGroup("big", { clusterName: "k", subnetIds: [], instanceFacts: M7I, extraEcrRegistries: registries });
+    } catch (e) {
+      theirs = e as Error;
+    }
+    assert.match(String(theirs?.message), /big\.userData: '\d+ bytes' exceeds EC2's 16384-byte user data limit/);
+    assert.throws(() => sociForEks("big", { instanceFacts: M7I, extraEcrRegistries: registries }), (e: Error) => e.message === theirs!.message.replace("SociNodeGroup", "sociForEks"));
+    assert.deepEqual(mocks.resources, []);
+  });
+
+  it("warns like SociNodeGroup about an http mirror without a pinned sha256", async () => {
+    const soci = { mirrorBaseUrl: "http://mirror.example/soci" };
+    const warnings = await captureWarnings(async () => {
+      sociForEks("http", { instanceFacts: M7I, soci });
+      sociForEksSelfManaged("http", { instanceFacts: M7I, soci });
+      await settle(mocks);
+    });
+    assert.equal(warnings.length, 2);
+    for (const w of warnings) assert.match(w, /^http\.soci\.mirrorBaseUrl: 'http:\/\/mirror\.example\/soci' is plain http and no sha256 is pinned/);
+  });
+});
+
+describe("eks.ManagedNodeGroup + sociForEks, without transforms: what the user gets", () => {
+  beforeEach(() => mocks.reset());
+
+  const variants: [string, SociForEksArgs][] = [
+    ["AL2023 lazy, defaults", { instanceFacts: M7I }],
+    ["AL2023 parallel, arm64, labels and taints", { instanceFacts: M7G, instanceType: "m7g.xlarge", sociMode: "parallel", labels: { team: "ml" }, taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }, { key: "dedicated", effect: "NoExecute" }] }],
+    ["AL2023 ssd, extra registries, pinned digest, fail closed", { instanceFacts: M6ID, instanceType: "m6id.2xlarge", ssd: true, keepSociOnRootVolume: true, extraEcrRegistries: ["111122223333.dkr.ecr.us-west-2.amazonaws.com"], soci: { sha256: "a".repeat(64) }, onSociFailure: "fail" }],
+    ["AL2023 off, tags", { instanceFacts: M7I, sociMode: "off", tags: { team: "platform" } }],
+    ["AL2023 with hop limit 2 and a bigger volume", { instanceFacts: M7I, metadataHopLimit: 2, rootVolume: { sizeGiB: 200, iops: 8000, throughputMiBps: 700 } }],
+    ["Bottlerocket parallel", { instanceFacts: M7I, os: "bottlerocket", sociMode: "parallel" }],
+    ["Bottlerocket parallel, ssd, labels, taints", { instanceFacts: M6ID, instanceType: "m6id.2xlarge", os: "bottlerocket", sociMode: "parallel", ssd: true, labels: { team: "ml" }, taints: [{ key: "gpu", effect: "NoSchedule" }] }],
+  ];
+
+  for (const [what, args] of variants) {
+    it(`${what}: IMDSv2 required, our hop limit, encrypted gp3 volumes and SociNodeGroup's user data, on a launch template the node group uses`, async () => {
+      const sociLt = await sociNodeGroupLaunchTemplate("v", args);
+      const { soci, lt, mng, types } = await managedNodeGroup("v", args);
+
+      // What the program registered: our launch template and @pulumi/eks's two components, nothing else.
+      assert.deepEqual(types, [MNG, "eks:index:Cluster", LT].sort());
+
+      // The security settings are on our own resource, visible here without transforms.
+      const hopLimit = args.metadataHopLimit ?? 1;
+      assert.deepEqual(lt.inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: hopLimit });
+      const mappings = lt.inputs.blockDeviceMappings as { deviceName: string; ebs: Record<string, unknown> }[];
+      assert.deepEqual(mappings.map((m) => m.deviceName), args.os === "bottlerocket" ? ["/dev/xvda", "/dev/xvdb"] : ["/dev/xvda"]);
+      for (const m of mappings) {
+        assert.equal(m.ebs.encrypted, "true", `${m.deviceName} encrypted`);
+        assert.equal(m.ebs.volumeType, "gp3", `${m.deviceName} gp3`);
+        assert.equal(m.ebs.deleteOnTermination, "true");
+      }
+      const data = mappings[mappings.length - 1].ebs;
+      assert.deepEqual([data.volumeSize, data.iops, data.throughput], [args.rootVolume?.sizeGiB ?? 100, args.rootVolume?.iops ?? 6000, args.rootVolume?.throughputMiBps ?? 600]);
+      assert.equal(lt.inputs.imageId, undefined, "no AMI: EKS boots the latest AMI of amiType and adds its cluster part");
+      assert.equal(lt.inputs.keyName, undefined, "no key pair");
+
+      // The launch template is SociNodeGroup's: the same user data (byte for byte), metadata options and volumes.
+      assert.equal(userDataOf(lt), userDataOf(sociLt));
+      assert.equal(userDataOf(lt), soci.userData.text);
+      for (const key of ["metadataOptions", "blockDeviceMappings"]) assert.deepEqual(lt.inputs[key], sociLt.inputs[key], key);
+      assert.deepEqual(lt.inputs.tags, args.tags ?? {});
+      assert.deepEqual(lt.inputs.tagSpecifications.map((t: { tags: Record<string, string> }) => t.tags), [0, 1].map(() => ({ ...(args.tags ?? {}), "soci-eks/node-group": "v" })));
+
+      // The node group boots from it: its launchTemplate names our template and its latest version, and it has
+      // none of the arguments that make @pulumi/eks build a launch template of its own (or refuse ours).
+      assert.deepEqual(mng.inputs.launchTemplate, { id: "v-soci-lt-id", version: "1" });
+      for (const key of [...EKS_OWN_LAUNCH_TEMPLATE_ARGS, "diskSize"]) assert.equal(mng.inputs[key], undefined, key);
+      const facts = args.instanceFacts;
+      assert.equal(mng.inputs.amiType, `${args.os === "bottlerocket" ? "BOTTLEROCKET" : "AL2023"}_${facts.architectures[0] === "arm64" ? (args.os === "bottlerocket" ? "ARM_64" : "ARM_64_STANDARD") : args.os === "bottlerocket" ? "x86_64" : "x86_64_STANDARD"}`);
+      assert.deepEqual(mng.inputs.instanceTypes, [facts.instanceType]);
+      assert.deepEqual(mng.inputs.labels, { ...(args.labels ?? {}), "soci-eks/mode": args.sociMode ?? "lazy", "soci-eks/storage": args.ssd ? "nvme" : "ebs" });
+      assert.deepEqual(mng.inputs.taints, args.taints?.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: { NoSchedule: "NO_SCHEDULE", NoExecute: "NO_EXECUTE", PreferNoSchedule: "PREFER_NO_SCHEDULE" }[t.effect] })));
+    });
+  }
+
+  it("the launch template takes the caller's resource options (parent, provider)", async () => {
+    const parent = new eks.Cluster("parent", { skipDefaultNodeGroup: true });
+    const soci = sociForEks("opts", { instanceFacts: M7I }, { parent });
+    assert.match(await promiseOf(soci.launchTemplate.urn), /eks:index:Cluster\$aws:ec2\/launchTemplate:LaunchTemplate::opts-soci-lt$/);
+    await settle(mocks);
+  });
+
+  it("the arguments type-check against @pulumi/eks's ManagedNodeGroupArgs", async () => {
+    const soci = sociForEks("typed", { instanceFacts: M7I });
+    const typed: Partial<import("@pulumi/eks").ManagedNodeGroupArgs> = soci.managedNodeGroupArgs;
+    assert.ok(typed.launchTemplate);
+    await settle(mocks);
   });
 });
 
@@ -157,30 +278,35 @@ function cloudInit(userData: string): { scripts: string[]; writeFiles: string[];
   };
 }
 
-describe("eks.ManagedNodeGroup + sociForEks on AL2023: the node gets SociNodeGroup's parts", () => {
+describe("eks.NodeGroupV2 (self-managed) + sociForEksSelfManaged: what the node gets, and what depends on transforms", () => {
   beforeEach(() => mocks.reset());
 
-  const variants: [string, SociForEksArgs][] = [
+  async function v2(name: string, args: SociForEksArgs) {
+    const sociUserData = userDataOf(await sociNodeGroupLaunchTemplate(name, args));
+    mocks.reset();
+    const cluster = new eks.Cluster("c", { skipDefaultNodeGroup: true });
+    const soci = sociForEksSelfManaged(`${name}-eks`, args);
+    const group = new eks.NodeGroupV2(`${name}-eks`, { cluster, instanceProfileName: "nodes", ...soci.nodeGroupV2Args });
+    await promiseOf(group.urn);
+    await settle(mocks);
+    const inputs = one(mocks, "eks:index:NodeGroupV2").inputs as RecordedV2Inputs & Record<string, unknown>;
+    return { soci, sociUserData, inputs, eksUserData: eksNodeGroupV2UserData(inputs, clusterMetadata()), types: mocks.resources.map((r) => r.type) };
+  }
+
+  for (const [what, args] of [
     ["lazy, defaults", { instanceFacts: M7I }],
     ["parallel, arm64, labels and taints", { instanceFacts: M7G, instanceType: "m7g.xlarge", sociMode: "parallel", labels: { team: "ml" }, taints: [{ key: "gpu", value: "yes", effect: "NoSchedule" }, { key: "dedicated", effect: "NoExecute" }] }],
     ["ssd, extra registries, pinned digest", { instanceFacts: M6ID, instanceType: "m6id.2xlarge", ssd: true, keepSociOnRootVolume: true, extraEcrRegistries: ["111122223333.dkr.ecr.us-west-2.amazonaws.com"], soci: { sha256: "a".repeat(64) } }],
     ["off", { instanceFacts: M7I, sociMode: "off" }],
-  ];
-
-  for (const [what, args] of variants) {
-    it(`${what}: our parts byte for byte after @pulumi/eks's own NodeConfig parts`, async () => {
-      const { soci, sociUserData, mngInputs } = await bothWays("al", args);
-      const eksUserData = eksManagedNodeGroupUserData(mngInputs, clusterMetadata());
-
-      // Raw part bytes (headers, blank line, body): every part of ours, in order, at the end of @pulumi/eks's document.
+  ] as [string, SociForEksArgs][]) {
+    it(`AL2023 ${what}: our parts byte for byte after @pulumi/eks's own NodeConfig parts (modelled), as cloud-init consumes them`, async () => {
+      const { soci, sociUserData, inputs, eksUserData } = await v2("al", args);
+      assert.equal(soci.userData.text, sociUserData);
       const ourRaw = rawParts(sociUserData);
       const eksRaw = rawParts(eksUserData);
       assert.ok(ourRaw.length >= 1);
       assert.deepEqual(eksRaw.slice(eksRaw.length - ourRaw.length), ourRaw);
-      assert.equal(soci.userData.text, sociUserData);
 
-      // A MIME parser sees the same: @pulumi/eks's parts first (NodeConfig with the cluster, NodeConfig with the
-      // kubelet flags for labels and taints), then ours, decoded.
       const ours = await parseMime(sociUserData);
       const theirs = await parseMime(eksUserData);
       assert.deepEqual(theirs.slice(2), ours);
@@ -189,15 +315,13 @@ describe("eks.ManagedNodeGroup + sociForEks on AL2023: the node gets SociNodeGro
         return parseYaml(p.content) as { spec: Record<string, any> };
       });
       assert.deepEqual(clusterPart.spec.cluster, { name: "c-cluster", apiServerEndpoint: "https://ABC.gr7.us-west-2.eks.amazonaws.com", certificateAuthority: Buffer.from("mock-ca").toString("base64"), cidr: "172.20.0.0/16" });
-      assert.deepEqual({ ...mngInputs.labels }, soci.managedNodeGroupArgs.labels);
-      const labelFlag = `--node-labels=${Object.entries(mngInputs.labels!).map(([k, v]) => `${k}=${v}`).join(",")}`;
-      const taintFlags = (args.taints ?? []).map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`);
+      const labelFlag = `--node-labels=${Object.entries(inputs.labels!).map(([k, v]) => `${k}=${v}`).join(",")}`;
+      // NodeGroupV2 takes taints keyed by key: they arrive (and are registered) in key order.
+      const taintFlags = [...(args.taints ?? [])].sort((a, b) => a.key.localeCompare(b.key)).map((t) => `${t.key}${t.value ? `=${t.value}` : ""}:${t.effect}`);
       assert.deepEqual(flagsPart.spec.kubelet.flags, [labelFlag, ...(taintFlags.length > 0 ? [`--register-with-taints=${taintFlags.join(",")}`] : [])]);
-      assert.match(labelFlag, new RegExp(`soci-eks/mode=${args.sociMode ?? "lazy"}`));
       assert.ok(Buffer.byteLength(eksUserData) <= 16384, `${Buffer.byteLength(eksUserData)} bytes`);
 
-      // The node's consumer: Debian's cloud-init, given @pulumi/eks's document and SociNodeGroup's, runs the same
-      // scripts and writes the same files, and leaves the same kind of parts (NodeConfig) to nodeadm.
+      // The node's consumer: Debian's cloud-init runs the same scripts and writes the same files for both documents.
       const eksNode = cloudInit(eksUserData);
       const sociNode = cloudInit(sociUserData);
       assert.deepEqual(eksNode.scripts, sociNode.scripts);
@@ -211,130 +335,66 @@ describe("eks.ManagedNodeGroup + sociForEks on AL2023: the node gets SociNodeGro
     });
   }
 
-  it("the arguments: AMI type, instance type, labels, IMDSv2, disk size; the transform sets SociNodeGroup's volumes and metadata", async () => {
-    const args: SociForEksArgs = { instanceFacts: M7I, rootVolume: { sizeGiB: 200, iops: 8000, throughputMiBps: 700 }, metadataHopLimit: 2, labels: { a: "b" } };
-    const { soci, sociLt, mngInputs } = await bothWays("args", args);
-    assert.equal(mngInputs.amiType, "AL2023_x86_64_STANDARD");
-    assert.deepEqual((mngInputs as Record<string, unknown>).instanceTypes, ["m7i.xlarge"]);
-    assert.deepEqual(mngInputs.labels, { a: "b", "soci-eks/mode": "lazy", "soci-eks/storage": "ebs" });
-    assert.equal((mngInputs as Record<string, unknown>).enableIMDSv2, true);
-    assert.equal((mngInputs as Record<string, unknown>).diskSize, 200);
-
-    // The launch template @pulumi/eks 4.3.0 registers for these args (createMNGCustomLaunchTemplate): diskSize on
-    // /dev/xvda, IMDSv2 with hop limit 2. The transform turns it into SociNodeGroup's.
-    const eksProps = {
-      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 200 } }],
-      userData: "TUlNRQ==",
-      metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2, httpEndpoint: "enabled" },
-      imageId: "ami-0123456789abcdef0",
-    };
-    const out = await soci.transforms[0]({ type: LT, name: "args-eks-launchTemplate", custom: true, props: eksProps, opts: {} });
-    assert.ok(out);
-    assert.deepEqual(out.props.blockDeviceMappings, sociLt.inputs.blockDeviceMappings);
-    assert.deepEqual(out.props.metadataOptions, sociLt.inputs.metadataOptions);
-    assert.deepEqual(out.props.blockDeviceMappings, [
-      { deviceName: "/dev/xvda", ebs: { volumeType: "gp3", volumeSize: 200, iops: 8000, throughput: 700, encrypted: "true", deleteOnTermination: "true" } },
-    ]);
-    assert.deepEqual(out.props.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2 });
-    assert.equal(out.props.userData, eksProps.userData);
-    assert.equal(out.props.imageId, eksProps.imageId);
-    for (const type of [MNG, "aws:eks/nodeGroup:NodeGroup", "aws:ec2/placementGroup:PlacementGroup"]) {
-      assert.equal(await soci.transforms[0]({ type, name: "x", custom: true, props: eksProps, opts: {} }), undefined, type);
-    }
-  });
-
-  it("NodeGroupV2 arguments: encrypted gp3 root volume with our size, IOPS and throughput; taints keyed by key", () => {
-    const soci = sociForEks("v2", { instanceFacts: M7I, taints: [{ key: "k", effect: "NoSchedule" }] });
-    const v2 = soci.nodeGroupV2Args;
-    assert.deepEqual(
-      [v2.nodeRootVolumeSize, v2.nodeRootVolumeType, v2.nodeRootVolumeIops, v2.nodeRootVolumeThroughput, v2.nodeRootVolumeEncrypted, v2.nodeRootVolumeDeleteOnTermination],
-      [100, "gp3", 6000, 600, true, true],
-    );
-    assert.deepEqual(v2.taints, { k: { value: "", effect: "NoSchedule" } });
-    assert.equal(v2.instanceType, "m7i.xlarge");
-    assert.deepEqual(v2.nodeadmExtraOptions, soci.managedNodeGroupArgs.nodeadmExtraOptions);
-    // The args type-check against @pulumi/eks's own: a NodeGroupV2 accepts them.
-    const typed: Partial<import("@pulumi/eks").NodeGroupV2Args> = v2;
-    const typedMng: Partial<import("@pulumi/eks").ManagedNodeGroupArgs> = soci.managedNodeGroupArgs;
-    assert.ok(typed && typedMng);
-  });
-});
-
-describe("eks.ManagedNodeGroup + sociForEks on Bottlerocket: the node gets SociNodeGroup's settings", () => {
-  beforeEach(() => mocks.reset());
-
-  for (const [what, args] of [
-    ["parallel", { instanceFacts: M7I, os: "bottlerocket", sociMode: "parallel" }],
-    ["parallel, ssd, labels, taints", { instanceFacts: M6ID, instanceType: "m6id.2xlarge", os: "bottlerocket", sociMode: "parallel", ssd: true, labels: { team: "ml" }, taints: [{ key: "gpu", effect: "NoSchedule" }] }],
-    ["off", { instanceFacts: M7I, os: "bottlerocket", sociMode: "off" }],
-  ] as [string, SociForEksArgs][]) {
-    it(`${what}: @pulumi/eks's TOML holds our settings unchanged, with its cluster settings, labels and taints`, async () => {
-      const { soci, sociUserData, mngInputs, sociLt } = await bothWays("br", args);
-      assert.equal(mngInputs.amiType, "BOTTLEROCKET_x86_64");
-      assert.equal(mngInputs.nodeadmExtraOptions, undefined);
-      const eksToml = eksManagedNodeGroupUserData(mngInputs, clusterMetadata());
-      const theirs = parseToml(eksToml) as { settings: Record<string, any> };
-      const ours = parseToml(sociUserData) as { settings: Record<string, any> };
-      const { kubernetes, ...rest } = theirs.settings;
-      const { kubernetes: ourKubernetes, ...ourRest } = ours.settings;
-      assert.deepEqual(rest, ourRest);
-      assert.equal(ourKubernetes, undefined, "SociNodeGroup leaves cluster, labels and taints to EKS");
-      assert.deepEqual({ ...kubernetes["node-labels"] }, soci.managedNodeGroupArgs.labels);
-      assert.equal(kubernetes["cluster-name"], "c-cluster");
-      assert.equal(kubernetes["cluster-dns-ip"], "172.20.0.10");
-      // TOML integers stay integers through @pulumi/eks's serializer (Bottlerocket refuses floats).
-      if (args.sociMode === "parallel") {
-        assert.match(eksToml, /^\s*max-concurrent-downloads = \d+$/m);
-        assert.match(eksToml, /^\s*concurrent-download-chunk-size = "\w+"$/m);
-      }
-      // The transform gives the launch template SociNodeGroup's Bottlerocket volumes (4 GiB OS, data volume).
-      const out = await soci.transforms[0]({ type: LT, name: "br-eks-launchTemplate", custom: true, props: { blockDeviceMappings: [{ deviceName: "/dev/xvdb", ebs: { volumeSize: 100 } }] }, opts: {} });
-      assert.deepEqual(out!.props.blockDeviceMappings, sociLt.inputs.blockDeviceMappings);
-    });
-  }
-});
-
-describe("eks.NodeGroupV2 (self-managed) + sociForEks: the node gets SociNodeGroup's parts and settings", () => {
-  beforeEach(() => mocks.reset());
-
-  async function v2(name: string, args: SociForEksArgs) {
-    const ng = new SociNodeGroup(`${name}-soci`, { clusterName: "c-eks-cluster", subnetIds: ["subnet-a"], ...args });
-    await promiseOf(ng.userData);
-    await settle(mocks);
-    const sociUserData = userDataOf(one(mocks, LT));
-    const cluster = new eks.Cluster("c", { skipDefaultNodeGroup: true });
-    const soci = sociForEks(`${name}-eks`, args);
-    const group = new eks.NodeGroupV2(`${name}-eks`, { cluster, instanceProfileName: "nodes", ...soci.nodeGroupV2Args });
-    await promiseOf(group.urn);
-    await settle(mocks);
-    const inputs = one(mocks, "eks:index:NodeGroupV2").inputs as RecordedV2Inputs;
-    return { soci, sociUserData, inputs, eksUserData: eksNodeGroupV2UserData(inputs, clusterMetadata()) };
-  }
-
-  it("AL2023, lazy with a taint: our parts byte for byte at the end", async () => {
-    const { sociUserData, inputs, eksUserData } = await v2("v2", { instanceFacts: M7I, taints: [{ key: "k", value: "v", effect: "NoSchedule" }] });
-    const ourRaw = rawParts(sociUserData);
-    const eksRaw = rawParts(eksUserData);
-    assert.deepEqual(eksRaw.slice(eksRaw.length - ourRaw.length), ourRaw);
-    assert.equal(eksRaw.length, ourRaw.length + 2);
-    assert.match(eksRaw[1], /--register-with-taints=k=v:NoSchedule/);
-    assert.deepEqual({ ...inputs.taints }, { k: { value: "v", effect: "NoSchedule" } });
-  });
-
-  it("Bottlerocket, parallel: our settings unchanged in @pulumi/eks's TOML", async () => {
+  it("Bottlerocket, parallel: our settings unchanged in @pulumi/eks's TOML (modelled)", async () => {
     const { sociUserData, eksUserData } = await v2("v2br", { instanceFacts: M7I, os: "bottlerocket", sociMode: "parallel" });
     const { kubernetes, ...rest } = (parseToml(eksUserData) as { settings: Record<string, unknown> }).settings;
     const { ...ours } = (parseToml(sociUserData) as { settings: Record<string, unknown> }).settings;
     assert.deepEqual(rest, ours);
     assert.ok(kubernetes);
+    assert.match(eksUserData, /^\s*max-concurrent-downloads = \d+$/m, "TOML integers stay integers");
+  });
+
+  it("without transforms: encrypted gp3 through NodeGroupV2's own arguments; no argument carries metadata options", async () => {
+    const { inputs, types } = await v2("bare", { instanceFacts: M7I, taints: [{ key: "k", effect: "NoSchedule" }], tags: { team: "platform" } });
+    assert.deepEqual(types.sort(), ["eks:index:Cluster", "eks:index:NodeGroupV2"]);
+    assert.deepEqual(
+      [inputs.nodeRootVolumeSize, inputs.nodeRootVolumeType, inputs.nodeRootVolumeIops, inputs.nodeRootVolumeThroughput, inputs.nodeRootVolumeEncrypted, inputs.nodeRootVolumeDeleteOnTermination],
+      [100, "gp3", 6000, 600, true, true],
+    );
+    assert.deepEqual({ ...inputs.taints }, { k: { value: "", effect: "NoSchedule" } });
+    assert.deepEqual(inputs.launchTemplateTagSpecifications, ["instance", "volume"].map((resourceType) => ({ resourceType, tags: { team: "platform", "soci-eks/node-group": "bare-eks" } })));
+    // @pulumi/eks 4.3.0's NodeGroupV2 SDK sends only the arguments of its schema, and none is about instance metadata:
+    // without the transforms, its launch template gets @pulumi/eks's metadata options (none), so the instances get the
+    // AMI's and the account's defaults, not hop limit 1.
+    const sdk = readFileSync(require.resolve("@pulumi/eks/nodeGroupV2.js"), "utf8");
+    const sent = [...sdk.matchAll(/resourceInputs\["(\w+)"\] = args/g)].map((m) => m[1]);
+    assert.ok(sent.includes("nodeRootVolumeEncrypted") && sent.length > 30, sent.join(","));
+    assert.deepEqual(sent.filter((k) => /metadata|imds|hop/i.test(k)), []);
+  });
+
+  it("the transforms set IMDSv2 with our hop limit and SociNodeGroup's volumes on @pulumi/eks's launch template, and leave everything else alone", async () => {
+    for (const [os, args] of [
+      ["al2023", { instanceFacts: M7I, rootVolume: { sizeGiB: 200, iops: 8000, throughputMiBps: 700 }, metadataHopLimit: 2 }],
+      ["bottlerocket", { instanceFacts: M7I, os: "bottlerocket", sociMode: "parallel" }],
+    ] as [string, SociForEksArgs][]) {
+      const sociLt = await sociNodeGroupLaunchTemplate(os, args);
+      const soci = sociForEksSelfManaged(os, args);
+      // Props shaped like the launch template @pulumi/eks 4.3.0 registers for a NodeGroupV2 (createNodeGroupV2Internal).
+      const eksProps = { blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 200, encrypted: "true" } }], userData: "TUlNRQ==", imageId: "ami-0123456789abcdef0" };
+      const out = await soci.transforms[0]({ type: LT, name: `${os}-launchTemplate`, custom: true, props: eksProps, opts: {} });
+      assert.ok(out);
+      assert.deepEqual(out.props.blockDeviceMappings, sociLt.inputs.blockDeviceMappings);
+      assert.deepEqual(out.props.metadataOptions, sociLt.inputs.metadataOptions);
+      assert.equal(out.props.userData, eksProps.userData);
+      assert.equal(out.props.imageId, eksProps.imageId);
+      for (const type of ["eks:index:NodeGroupV2", "aws:autoscaling/group:Group", "aws:ec2/securityGroup:SecurityGroup"]) {
+        assert.equal(await soci.transforms[0]({ type, name: "x", custom: true, props: eksProps, opts: {} }), undefined, type);
+      }
+    }
+  });
+
+  it("the arguments type-check against @pulumi/eks's NodeGroupV2Args", () => {
+    const soci = sociForEksSelfManaged("typed", { instanceFacts: M7I, tags: { a: "b" } });
+    const typed: Partial<import("@pulumi/eks").NodeGroupV2Args> = soci.nodeGroupV2Args;
+    assert.ok(typed);
   });
 });
 
 describe("the pinned @pulumi/eks", () => {
-  it("its ManagedNodeGroup is a remote component: the plug-in's mock test reads the recorded inputs, not a launch template", async () => {
+  it("its node groups are remote components: under mocks their own launch templates never appear", async () => {
     mocks.reset();
     const cluster = new eks.Cluster("c", { skipDefaultNodeGroup: true });
-    const mng = new eks.ManagedNodeGroup("probe", { cluster, nodeRoleArn: "arn:aws:iam::123456789012:role/nodes" });
+    const mng = new eks.ManagedNodeGroup("probe", { cluster, nodeRoleArn: "arn:aws:iam::123456789012:role/nodes", enableIMDSv2: true, diskSize: 50 });
     await promiseOf(mng.urn);
     await settle(mocks);
     assert.equal(mocks.resources.filter((r) => r.type === LT).length, 0);

@@ -3,7 +3,9 @@
  * no engine: `node dist/run-under-mocks.js dist/readme-L60.js ...`. Each program's module exports an async
  * function (`export = async () => {...}`); its result becomes the stack outputs. Prints one JSON line per
  * program (resource counts by type, output names) and exits 1 when a program fails, registers no SOCI node
- * group, leaves a node group without its launch template, or returns an output that does not resolve.
+ * group, leaves a node group without its launch template, or returns an output that does not resolve. A SOCI node
+ * group is a `SociNodeGroup` or an `eks.ManagedNodeGroup` booting from a launch template the program registered
+ * (the @pulumi/eks plug-in `sociForEks`) with IMDSv2 required and encrypted volumes.
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -29,6 +31,9 @@ const CLUSTER_VERSIONS = ["1.33", "1.34", "1.35", "1.36"].map((v) => ({
 }));
 
 const counts: Record<string, number> = {};
+/** Launch templates by their mock ID, and the launch template each eks.ManagedNodeGroup names. */
+const launchTemplates = new Map<string, Record<string, any>>();
+const managedNodeGroupTemplates: (string | undefined)[] = [];
 
 function computed(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
@@ -59,6 +64,8 @@ pulumi.runtime.setMocks(
   {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
       counts[args.type] = (counts[args.type] ?? 0) + 1;
+      if (args.type === "aws:ec2/launchTemplate:LaunchTemplate") launchTemplates.set(`${args.name}-id`, args.inputs);
+      if (args.type === "eks:index:ManagedNodeGroup") managedNodeGroupTemplates.push(args.inputs.launchTemplate?.id);
       return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
     },
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -94,10 +101,12 @@ function resolve<T>(value: pulumi.Input<T>, what: string): Promise<T> {
 
 async function runProgram(file: string): Promise<string[]> {
   for (const k of Object.keys(counts)) delete counts[k];
+  launchTemplates.clear();
+  managedNodeGroupTemplates.length = 0;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const program: unknown = require(path.resolve(file));
   if (typeof program !== "function") return [`${file}: does not export a function (export = async () => {...})`];
-  const outputs = (await program()) as Record<string, pulumi.Input<unknown>>;
+  const outputs = ((await program()) ?? {}) as Record<string, pulumi.Input<unknown>>;
   const problems: string[] = [];
   const resolved: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(outputs)) {
@@ -108,9 +117,23 @@ async function runProgram(file: string): Promise<string[]> {
   }
   await new Promise((r) => setTimeout(r, 200)); // let the last registrations land
   const groups = counts["soci-eks:index:SociNodeGroup"] ?? 0;
-  if (groups === 0) problems.push(`${file}: no SociNodeGroup was registered`);
-  for (const t of ["aws:eks/nodeGroup:NodeGroup", "aws:ec2/launchTemplate:LaunchTemplate", "aws:iam/role:Role"]) {
-    if ((counts[t] ?? 0) !== groups) problems.push(`${file}: ${counts[t] ?? 0} × ${t} for ${groups} SociNodeGroup(s)`);
+  const pluginGroups = managedNodeGroupTemplates.length;
+  if (groups + pluginGroups === 0) problems.push(`${file}: no SociNodeGroup or eks.ManagedNodeGroup was registered`);
+  if (pluginGroups === 0) {
+    for (const t of ["aws:eks/nodeGroup:NodeGroup", "aws:ec2/launchTemplate:LaunchTemplate", "aws:iam/role:Role"]) {
+      if ((counts[t] ?? 0) !== groups) problems.push(`${file}: ${counts[t] ?? 0} × ${t} for ${groups} SociNodeGroup(s)`);
+    }
+  }
+  for (const id of managedNodeGroupTemplates) {
+    const lt = id === undefined ? undefined : launchTemplates.get(id);
+    if (!lt) {
+      problems.push(`${file}: an eks.ManagedNodeGroup boots from no launch template of the program (${id})`);
+      continue;
+    }
+    const encrypted = (lt.blockDeviceMappings ?? []).every((m: { ebs?: { encrypted?: string } }) => m.ebs?.encrypted === "true");
+    if (lt.metadataOptions?.httpTokens !== "required" || lt.metadataOptions?.httpPutResponseHopLimit !== 1 || !encrypted || !lt.userData) {
+      problems.push(`${file}: the launch template ${id} lacks IMDSv2 with hop limit 1, encrypted volumes or user data: ${JSON.stringify(lt)}`);
+    }
   }
   process.stdout.write(JSON.stringify({ program: path.basename(file), outputs: Object.keys(resolved), resources: counts }) + "\n");
   return problems;
