@@ -3,6 +3,7 @@ import { NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../userdata/ty
 import { NodeGroupSettings } from "../validation/nodeGroup";
 import { closestName } from "../validation/closestName";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
+import { CLUSTER_SECURITY_DEFAULTS, ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS } from "./defaults";
 import { SettingNaming, SociCluster, SociClusterArgs, SociClusterNodeGroupArgs } from "./sociCluster";
 
@@ -55,6 +56,18 @@ export interface StackConfig {
   extraEcrRegistries: string[];
   existingVpcId?: string;
   existingSubnetIds?: string[];
+  /** Cluster hardening (docs/security.md): the API server's private endpoint. */
+  endpointPrivateAccess: boolean;
+  /** Networks that may reach the public endpoint; empty: it is off. */
+  endpointPublicAccessCidrs: string[];
+  /** Control-plane log types. */
+  controlPlaneLogs: string[];
+  /** KMS key ARN for secrets encryption; absent: EKS's AWS-owned key. */
+  secretsKmsKeyArn?: string;
+  /** `one-per-az` or `single` (validated with the rest). */
+  natGateways: string;
+  /** `pod-identity` or `node-role` (validated with the rest). */
+  vpcCniCredentials: string;
   /** Absent: one node group named `default` from the top-level settings. */
   nodeGroups?: StackNodeGroupConfig[];
 }
@@ -64,6 +77,7 @@ export const STACK_CONFIG_KEYS: readonly (keyof StackConfig)[] = Object.keys({
   instanceType: 1, os: 1, ssd: 1, keepSociOnRootVolume: 1, sociMode: 1, onSociFailure: 1, sociVersion: 1, sociSha256: 1, sociMirrorUrl: 1,
   kubernetesVersion: 1, desiredSize: 1, minSize: 1, maxSize: 1, capacityType: 1, rootVolumeSizeGiB: 1, rootVolumeIops: 1,
   rootVolumeThroughput: 1, metadataHopLimit: 1, ssmAccess: 1, extraEcrRegistries: 1, existingVpcId: 1, existingSubnetIds: 1,
+  endpointPrivateAccess: 1, endpointPublicAccessCidrs: 1, controlPlaneLogs: 1, secretsKmsKeyArn: 1, natGateways: 1, vpcCniCredentials: 1,
   nodeGroups: 1,
 } satisfies Record<keyof StackConfig, 1>) as (keyof StackConfig)[];
 
@@ -201,6 +215,12 @@ export function loadStackConfig(
     extraEcrRegistries: list("extraEcrRegistries") ?? [],
     existingVpcId: str("existingVpcId"),
     existingSubnetIds: existingSubnetIds && existingSubnetIds.length > 0 ? existingSubnetIds : undefined,
+    endpointPrivateAccess: bool("endpointPrivateAccess", CLUSTER_SECURITY_DEFAULTS.endpointPrivateAccess),
+    endpointPublicAccessCidrs: list("endpointPublicAccessCidrs") ?? [...CLUSTER_SECURITY_DEFAULTS.endpointPublicAccessCidrs],
+    controlPlaneLogs: list("controlPlaneLogs") ?? [...CLUSTER_SECURITY_DEFAULTS.controlPlaneLogs],
+    secretsKmsKeyArn: str("secretsKmsKeyArn"),
+    natGateways: str("natGateways") ?? CLUSTER_SECURITY_DEFAULTS.natGateways,
+    vpcCniCredentials: str("vpcCniCredentials") ?? CLUSTER_SECURITY_DEFAULTS.vpcCniCredentials,
     nodeGroups,
   };
 }
@@ -260,6 +280,12 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
       nodeGroups,
       ...(cfg.existingVpcId ? { existingVpcId: cfg.existingVpcId } : {}),
       ...(cfg.existingSubnetIds ? { existingSubnetIds: cfg.existingSubnetIds } : {}),
+      endpointPrivateAccess: cfg.endpointPrivateAccess,
+      endpointPublicAccessCidrs: cfg.endpointPublicAccessCidrs,
+      controlPlaneLogs: cfg.controlPlaneLogs as ControlPlaneLogType[], // validated with the rest
+      ...(cfg.secretsKmsKeyArn ? { secretsKmsKeyArn: cfg.secretsKmsKeyArn } : {}),
+      natGateways: cfg.natGateways as NatGatewayLayout, // validated with the rest
+      vpcCniCredentials: cfg.vpcCniCredentials as VpcCniCredentials, // validated with the rest
     },
     naming,
   };

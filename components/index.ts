@@ -2,12 +2,20 @@
  * soci-eks: Pulumi components for EKS clusters whose managed nodes boot with the SOCI snapshotter:
  * Amazon Linux 2023 (installed by launch-template user data) or Bottlerocket (its built-in SOCI, set up by TOML settings).
  */
-export { SociCluster, SociClusterArgs, SociClusterCreateArgs, SociClusterNodeGroupArgs, SettingNaming, validateSociClusterArgs } from "./sociCluster";
+export { SociCluster, SociClusterArgs, SociClusterCreateArgs, SociClusterNodeGroupArgs, SettingNaming, validateSociClusterArgs, POD_IDENTITY_TRUST_POLICY } from "./sociCluster";
+export {
+  CLUSTER_SECURITY_DEFAULTS,
+  CONTROL_PLANE_LOG_TYPES,
+  ControlPlaneLogType,
+  NatGatewayLayout,
+  VpcCniCredentials,
+} from "../validation/clusterSecurity";
 export {
   SociNodeGroup,
   SociNodeGroupArgs,
   SociNodeGroupCreateArgs,
   NODE_ROLE_POLICIES,
+  VPC_CNI_POLICY,
   EC2_USER_DATA_LIMIT,
   EKS_MERGE_RESERVE,
   NODE_ROLE_TRUST_POLICY,

@@ -5,16 +5,24 @@ import { InstanceFacts, OsFamily } from "../userdata/types";
 import { ClusterSettings, NamedNodeGroupSettings, validateCluster, ValidationResult } from "../validation/cluster";
 import { builtInVersionCatalog, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { NodeGroupSettings } from "../validation/nodeGroup";
+import {
+  CLUSTER_SECURITY_DEFAULTS,
+  ClusterSecuritySettings,
+  ControlPlaneLogType,
+  NatGatewayLayout,
+  validateClusterSecurity,
+  VpcCniCredentials,
+} from "../validation/clusterSecurity";
 import { throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
 import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
-import { ARG_PATHS, bootstrapOptionsFor, markWarnedByCluster, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem } from "./sociNodeGroup";
+import { ARG_PATHS, bootstrapOptionsFor, markWarnedByCluster, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem, VPC_CNI_POLICY } from "./sociNodeGroup";
 import { ClusterNetwork, createVpc } from "./vpc";
 
 /** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
 export interface SociClusterNodeGroupArgs
-  extends Omit<SociNodeGroupArgs, "clusterName" | "subnetIds" | "instanceFacts" | "kubernetesVersion" | "kubernetesVersionCatalog" | "clusterConnection"> {
+  extends Omit<SociNodeGroupArgs, "clusterName" | "subnetIds" | "instanceFacts" | "kubernetesVersion" | "kubernetesVersionCatalog" | "clusterConnection" | "vpcCniCredentials"> {
   /** Node group name: 1-32 lowercase letters, digits and `-`; unique in the cluster. */
   name: string;
 }
@@ -44,6 +52,42 @@ export interface SociClusterArgs {
   existingSubnetIds?: string[];
   /** Tags for every resource soci-eks creates. */
   tags?: Record<string, string>;
+  /**
+   * The API server's private endpoint, reachable from inside the VPC (nodes use it). Default true. Turning it off
+   * needs `endpointPublicAccessCidrs` that include the nodes' NAT gateway addresses.
+   */
+  endpointPrivateAccess?: boolean;
+  /**
+   * The networks that may reach the API server's public endpoint. Default `[]`: the public endpoint is off, so
+   * kubectl, and any Kubernetes resource a Pulumi program manages in this cluster (e.g. a SociIndexBuilder), must
+   * reach the private endpoint from inside the VPC (a bastion, VPN or Direct Connect). Give your own address
+   * (`["203.0.113.7/32"]`) to run them from outside; `["0.0.0.0/0"]` opens the endpoint to the internet and must be
+   * stated (a warning says so). IPv4 blocks, at most 40 (EKS's quota).
+   */
+  endpointPublicAccessCidrs?: string[];
+  /**
+   * Control-plane logs sent to CloudWatch Logs (`/aws/eks/<cluster>/cluster`). Default `["api", "audit",
+   * "authenticator"]`; also `controllerManager`, `scheduler`; `[]` turns them off. CloudWatch charges for ingestion
+   * and storage, and the log group EKS creates keeps logs forever until you set a retention.
+   */
+  controlPlaneLogs?: ControlPlaneLogType[];
+  /**
+   * A KMS key ARN (symmetric, in the cluster's region) that envelope-encrypts Kubernetes secrets. Default: unset,
+   * EKS's own AWS-owned key (EKS encrypts all API data since Kubernetes 1.28). Cannot be removed once set.
+   */
+  secretsKmsKeyArn?: string;
+  /**
+   * NAT gateways of the VPC soci-eks creates: `one-per-az` (default; two NAT gateways, each AZ keeps its egress when
+   * the other fails) or `single` (one, half the NAT cost). Refused with `existingSubnetIds`.
+   */
+  natGateways?: NatGatewayLayout;
+  /**
+   * Whose AWS credentials the VPC CNI (`aws-node`) uses. `pod-identity` (default): its own IAM role with
+   * AmazonEKS_CNI_Policy through EKS Pod Identity (the cluster's `eks-pod-identity-agent` add-on and a Pod Identity
+   * association for `kube-system/aws-node`); node roles do not carry the policy. `node-role`: AmazonEKS_CNI_Policy on
+   * every node role soci-eks creates, as before.
+   */
+  vpcCniCredentials?: VpcCniCredentials;
 }
 
 /** {@link SociClusterArgs} for {@link SociCluster.create}, which looks up the instance facts itself. */
@@ -54,7 +98,7 @@ type ValidatedClusterArgs = Omit<SociClusterArgs, "instanceFacts" | "kubernetesV
 
 /** How settings are named in messages: per cluster key and per node group key. */
 export interface SettingNaming {
-  cluster: (key: "kubernetesVersion" | "existingVpcId" | "existingSubnetIds" | "nodeGroups" | "sociSha256") => string;
+  cluster: (key: "kubernetesVersion" | "existingVpcId" | "existingSubnetIds" | "nodeGroups" | "sociSha256" | keyof ClusterSecuritySettings) => string;
   group: (index: number, key: keyof NodeGroupSettings | "name") => string;
 }
 
@@ -93,6 +137,12 @@ export function validateSociClusterArgs(
     nameSetting: naming.group(i, "name"),
   }));
   const result = validateCluster(cluster, groups, facts, versions, lookupErrors);
+  const security = validateClusterSecurity(clusterSecuritySettings(args), naming.cluster, {
+    createsVpc: args.existingSubnetIds === undefined,
+    natGatewaysGiven: args.natGateways !== undefined && args.natGateways !== CLUSTER_SECURITY_DEFAULTS.natGateways,
+  });
+  result.problems.push(...security.problems);
+  result.warnings.push(...security.warnings);
   if (result.problems.length === 0) {
     // The user data must fit EC2's limit; measured only once the settings it is rendered from are valid.
     groups.forEach((g) => {
@@ -104,13 +154,35 @@ export function validateSociClusterArgs(
   return result;
 }
 
+/** The hardening settings of the args with their defaults applied. */
+export function clusterSecuritySettings(args: Omit<ValidatedClusterArgs, "nodeGroups">): ClusterSecuritySettings {
+  const d = CLUSTER_SECURITY_DEFAULTS;
+  return {
+    endpointPrivateAccess: args.endpointPrivateAccess ?? d.endpointPrivateAccess,
+    endpointPublicAccessCidrs: args.endpointPublicAccessCidrs ?? [...d.endpointPublicAccessCidrs],
+    controlPlaneLogs: args.controlPlaneLogs ?? [...d.controlPlaneLogs],
+    ...(args.secretsKmsKeyArn !== undefined ? { secretsKmsKeyArn: args.secretsKmsKeyArn } : {}),
+    natGateways: args.natGateways ?? d.natGateways,
+    vpcCniCredentials: args.vpcCniCredentials ?? d.vpcCniCredentials,
+  };
+}
+
+/** The trust policy of a role that EKS Pod Identity hands to pods (the `pods.eks.amazonaws.com` service principal). */
+export const POD_IDENTITY_TRUST_POLICY = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+};
+
 /** Namings chosen by {@link SociCluster.create} for the args object it passes to the constructor. */
 const namingOf = new WeakMap<object, SettingNaming>();
 
 /**
- * An EKS cluster whose managed node groups boot with SOCI: a new VPC (or existing subnets), an
- * `eks.Cluster` (API authentication mode, no default node group), one {@link SociNodeGroup} per entry
- * of `nodeGroups`, and the CoreDNS add-on once nodes exist. All node groups are validated before the first resource is registered.
+ * An EKS cluster whose managed node groups boot with SOCI: a new VPC (one NAT gateway per AZ by default) or existing
+ * subnets, an `eks.Cluster` (API authentication mode, no default node group; private API endpoint only unless
+ * `endpointPublicAccessCidrs` opens the public one; audit, api and authenticator logs; optional KMS key for secrets),
+ * the `eks-pod-identity-agent` add-on, the VPC CNI's own IAM role through EKS Pod Identity, one {@link SociNodeGroup}
+ * per entry of `nodeGroups`, and the CoreDNS add-on once nodes exist. All settings are validated before the first
+ * resource is registered. docs/security.md lists each default and what it costs.
  */
 export class SociCluster extends pulumi.ComponentResource {
   /** The EKS cluster name. */
@@ -125,6 +197,21 @@ export class SociCluster extends pulumi.ComponentResource {
   public readonly cluster!: eks.Cluster;
   /** The CoreDNS managed add-on, created after the node groups. */
   public readonly corednsAddon!: aws.eks.Addon;
+  /**
+   * The `eks-pod-identity-agent` managed add-on (created before the node groups). Components that give a pod its own
+   * IAM role through EKS Pod Identity (the VPC CNI here, SociIndexBuilder's builder Job) depend on it instead of
+   * creating their own: a cluster can have the add-on only once.
+   */
+  public readonly podIdentityAgentAddon!: aws.eks.Addon;
+  /** The VPC CNI's own IAM role (`vpcCniCredentials: pod-identity`); undefined with `node-role`. */
+  public readonly vpcCniRole?: aws.iam.Role;
+  /** Whether the API server's private endpoint is on. */
+  public readonly endpointPrivateAccess!: boolean;
+  /**
+   * The networks that may reach the public endpoint; empty when it is off. Kubernetes resources managed from a
+   * machine outside the VPC need that machine's address here.
+   */
+  public readonly endpointPublicAccessCidrs!: string[];
 
   /**
    * Looks up instance facts for every node group (EC2 DescribeInstanceTypes) and EKS's Kubernetes versions
@@ -159,10 +246,12 @@ export class SociCluster extends pulumi.ComponentResource {
     for (const w of result.warnings) pulumi.log.warn(w, this);
 
     const tags = args.tags ?? {};
+    const security = clusterSecuritySettings(args);
     const network: ClusterNetwork = args.existingSubnetIds
       ? { vpcId: args.existingVpcId!, privateSubnetIds: args.existingSubnetIds, publicSubnetIds: [] }
-      : createVpc(name, this, { tags });
+      : createVpc(name, this, { tags, natGateways: security.natGateways as NatGatewayLayout });
 
+    const publicCidrs = security.endpointPublicAccessCidrs;
     const clusterArgs: eks.ClusterArgs = {
       vpcId: network.vpcId,
       version: args.kubernetesVersion ?? DEFAULTS.kubernetesVersion,
@@ -171,6 +260,11 @@ export class SociCluster extends pulumi.ComponentResource {
       // CoreDNS is a Deployment: created before any node exists it stays degraded and the addon create can time
       // out. It is created below, after the node groups (terraform-aws-eks does the same).
       corednsAddonOptions: { enabled: false },
+      endpointPrivateAccess: security.endpointPrivateAccess,
+      endpointPublicAccess: publicCidrs.length > 0,
+      ...(publicCidrs.length > 0 ? { publicAccessCidrs: publicCidrs } : {}),
+      enabledClusterLogTypes: security.controlPlaneLogs,
+      ...(security.secretsKmsKeyArn ? { encryptionConfigKeyArn: security.secretsKmsKeyArn } : {}),
       tags,
       ...(args.existingSubnetIds
         ? { subnetIds: args.existingSubnetIds }
@@ -178,6 +272,40 @@ export class SociCluster extends pulumi.ComponentResource {
     };
     const cluster = new eks.Cluster(`${name}-eks`, clusterArgs, { parent: this });
     const clusterName = cluster.eksCluster.apply((c) => c.name);
+
+    // EKS Pod Identity: the agent (a host-network DaemonSet that exchanges a pod's token for its role's credentials,
+    // with the node role's eks-auth:AssumeRoleForPodIdentity from AmazonEKSWorkerNodePolicy) runs on every node.
+    const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity-agent`, {
+      clusterName,
+      addonName: "eks-pod-identity-agent",
+      resolveConflictsOnCreate: "OVERWRITE",
+      resolveConflictsOnUpdate: "PRESERVE",
+      tags,
+    }, { parent: this });
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    // The VPC CNI (aws-node, installed by @pulumi/eks's vpc-cni add-on) gets its own role; the association exists
+    // before any node, so every aws-node pod starts with it.
+    const cniDeps: pulumi.Resource[] = [cluster, podIdentityAgent];
+    let cniRole: aws.iam.Role | undefined;
+    if (security.vpcCniCredentials === "pod-identity") {
+      cniRole = new aws.iam.Role(`${name}-vpc-cni`, {
+        assumeRolePolicy: JSON.stringify(POD_IDENTITY_TRUST_POLICY),
+        description: `VPC CNI (kube-system/aws-node) of soci-eks cluster ${name}, through EKS Pod Identity`,
+        tags,
+      }, { parent: this });
+      const attachment = new aws.iam.RolePolicyAttachment(`${name}-vpc-cni-policy`, {
+        role: cniRole.name,
+        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/${VPC_CNI_POLICY}`,
+      }, { parent: this });
+      const association = new aws.eks.PodIdentityAssociation(`${name}-vpc-cni`, {
+        clusterName,
+        namespace: "kube-system",
+        serviceAccount: "aws-node",
+        roleArn: cniRole.arn,
+        tags,
+      }, { parent: this, dependsOn: [attachment] });
+      cniDeps.push(association);
+    }
 
     const nodeGroups = args.nodeGroups.map((g) => {
       const { name: groupName, ...groupArgs } = g;
@@ -188,7 +316,8 @@ export class SociCluster extends pulumi.ComponentResource {
         clusterName,
         subnetIds: network.privateSubnetIds,
         instanceFacts: args.instanceFacts[instanceType],
-      }), { parent: this, dependsOn: [cluster] });
+        vpcCniCredentials: security.vpcCniCredentials as VpcCniCredentials,
+      }), { parent: this, dependsOn: cniDeps });
     });
 
     const coredns = new aws.eks.Addon(`${name}-coredns`, {
@@ -199,6 +328,10 @@ export class SociCluster extends pulumi.ComponentResource {
       tags,
     }, { parent: this, dependsOn: nodeGroups });
 
+    this.podIdentityAgentAddon = podIdentityAgent;
+    this.vpcCniRole = cniRole;
+    this.endpointPrivateAccess = security.endpointPrivateAccess;
+    this.endpointPublicAccessCidrs = publicCidrs;
     this.cluster = cluster;
     this.corednsAddon = coredns;
     this.clusterName = clusterName;

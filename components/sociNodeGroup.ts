@@ -8,6 +8,7 @@ import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog
 import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { insecureMirrorWarning } from "../validation/mirrorTrust";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
+import { VPC_CNI_CREDENTIALS, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { sociLaunchTemplateArgs } from "./launchTemplate";
 import { lookupInstanceFacts } from "./instanceFacts";
@@ -71,8 +72,20 @@ export interface SociNodeGroupArgs {
   rootVolume?: RootVolumeArgs;
   /** ECR registries in other accounts the node's credential helper serves (`<account>.dkr.ecr.<region>.amazonaws.com`). AL2023 only: an error with `os: bottlerocket`. */
   extraEcrRegistries?: string[];
-  /** An existing node role; default: a new role with the EKS worker, ECR pull-only and CNI policies. */
+  /**
+   * An existing node role; default: a new role with the EKS worker and ECR pull-only policies (and
+   * AmazonEKS_CNI_Policy only with `vpcCniCredentials: node-role`).
+   */
   nodeRole?: aws.iam.Role;
+  /**
+   * Whose AWS credentials the cluster's VPC CNI (`aws-node`) uses, which decides whether the node role soci-eks
+   * creates carries AmazonEKS_CNI_Policy. `pod-identity`: the cluster gives the VPC CNI its own role (EKS Pod Identity
+   * or IRSA on the `aws-node` service account; {@link SociCluster} does this), so the node role does not carry it.
+   * `node-role`: the VPC CNI runs on the node's credentials, so the node role gets the policy (EKS's own default
+   * for clusters that set nothing up). Unset: `pod-identity`, with a warning at preview, because on a cluster whose
+   * VPC CNI still uses node credentials new nodes would get no pod IPs (see docs/security.md). Ignored with `nodeRole`.
+   */
+  vpcCniCredentials?: VpcCniCredentials;
   /** `ON_DEMAND` (default) or `SPOT`. */
   capacityType?: "ON_DEMAND" | "SPOT";
   /** Attach AmazonSSMManagedInstanceCore to the node role soci-eks creates (Session Manager shell); ignored with `nodeRole`. Default false. */
@@ -185,8 +198,36 @@ export function sociNodeLabels(settings: Pick<NodeGroupSettings, "labels" | "soc
   return { ...(settings.labels ?? {}), [MODE_LABEL]: settings.sociMode, [STORAGE_LABEL]: settings.ssd ? "nvme" : "ebs" };
 }
 
-/** The managed policies of a new node role: join, pull images (read-only ECR), run the VPC CNI. */
-export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly", "AmazonEKS_CNI_Policy"] as const;
+/**
+ * The managed policies of a new node role: join the cluster (AmazonEKSWorkerNodePolicy, which also lets the EKS Pod
+ * Identity agent on the node exchange tokens) and pull images (read-only ECR). No ECR push, and no
+ * AmazonEKS_CNI_Policy: the VPC CNI gets its own role ({@link VPC_CNI_POLICY} is added only with
+ * `vpcCniCredentials: node-role`).
+ */
+export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly"] as const;
+
+/** The VPC CNI's managed policy (IPv4): ENI and IP address management in EC2. */
+export const VPC_CNI_POLICY = "AmazonEKS_CNI_Policy";
+
+/** The problem with a `vpcCniCredentials` value, if any. */
+export function vpcCniCredentialsProblem(setting: string, value: string | undefined): ConfigProblem | undefined {
+  if (value === undefined || (VPC_CNI_CREDENTIALS as readonly string[]).includes(value)) return undefined;
+  return {
+    setting,
+    value,
+    reason: `is not one of ${VPC_CNI_CREDENTIALS.join(", ")}`,
+    fix: `Set ${setting} to pod-identity (the cluster gives the VPC CNI its own role; the node role does not carry AmazonEKS_CNI_Policy) or node-role.`,
+  };
+}
+
+/** The warning for a node group that does not say where its cluster's VPC CNI gets credentials. */
+export function vpcCniCredentialsWarning(name: string): string {
+  return (
+    `${name}.vpcCniCredentials is unset: the node role soci-eks creates no longer carries AmazonEKS_CNI_Policy. If your cluster's ` +
+    "VPC CNI (the aws-node service account in kube-system) has no Pod Identity association or IRSA role of its own, new nodes get no pod IP addresses. " +
+    `Give it its own role (docs/security.md) and set ${name}.vpcCniCredentials to pod-identity, or set it to node-role to keep the policy on the node role.`
+  );
+}
 
 /** EC2's limit on user data, in bytes before base64 (EC2 User Guide, "Work with instance user data"). */
 export const EC2_USER_DATA_LIMIT = 16384;
@@ -307,6 +348,8 @@ export class SociNodeGroup extends pulumi.ComponentResource {
         ? checkKubernetesVersion(`${name}.kubernetesVersion`, args.kubernetesVersion, args.kubernetesVersionCatalog ?? builtInVersionCatalog(new Date()))
         : undefined;
     if (version) problems.push(...version.problems);
+    const cniProblem = vpcCniCredentialsProblem(`${name}.vpcCniCredentials`, args.vpcCniCredentials);
+    if (cniProblem) problems.push(cniProblem);
     throwIfProblems(problems, `SociNodeGroup '${name}'`);
 
     const facts = args.instanceFacts;
@@ -323,7 +366,8 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const mirrorWarning = warnedByCluster.has(args)
       ? undefined
       : insecureMirrorWarning(settings, `${name}.${ARG_PATHS.sociMirrorUrl}`, `${name}.${ARG_PATHS.sociSha256}`);
-    for (const w of [...(version?.warnings ?? []), ...(mirrorWarning ? [mirrorWarning] : [])]) pulumi.log.warn(w, this);
+    const cniWarning = args.vpcCniCredentials === undefined && !args.nodeRole ? vpcCniCredentialsWarning(name) : undefined;
+    for (const w of [...(version?.warnings ?? []), ...(mirrorWarning ? [mirrorWarning] : []), ...(cniWarning ? [cniWarning] : [])]) pulumi.log.warn(w, this);
     const mergeWarning = eksMergeWarning(name, userDataBytes);
     if (mergeWarning) pulumi.log.warn(mergeWarning, this);
 
@@ -339,6 +383,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
         tags,
       }, { parent: this });
       const policies: string[] = [...NODE_ROLE_POLICIES];
+      if (args.vpcCniCredentials === "node-role") policies.push(VPC_CNI_POLICY);
       if (args.ssmAccess ?? DEFAULTS.ssmAccess) policies.push("AmazonSSMManagedInstanceCore");
       for (const policy of policies) {
         new aws.iam.RolePolicyAttachment(`${name}-${policy}`, {

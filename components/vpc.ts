@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { NatGatewayLayout } from "../validation/clusterSecurity";
 
 /** The network a cluster runs in. */
 export interface ClusterNetwork {
@@ -14,12 +15,18 @@ export interface ClusterNetwork {
 export interface VpcOptions {
   /** Tags for every network resource. */
   tags?: Record<string, string>;
+  /** `one-per-az` (default) or `single`; see {@link createVpc}. */
+  natGateways?: NatGatewayLayout;
 }
 
 /**
- * A VPC (10.0.0.0/16) across the first two available AZs: per AZ a small public /24 (load balancers, the NAT gateway)
- * and a large private /18 (nodes and, with the VPC CNI, every pod IP); one internet gateway and one NAT
- * gateway (a single NAT is an availability trade-off: nodes in the other AZ lose egress if its AZ fails).
+ * A VPC (10.0.0.0/16) across the first two available AZs: per AZ a small public /24 (load balancers, NAT gateways)
+ * and a large private /18 (nodes and, with the VPC CNI, every pod IP); one internet gateway. Private egress:
+ * `one-per-az` (default) gives each AZ its own NAT gateway and private route table, so an AZ outage leaves the other
+ * AZ's nodes their egress (registry, EKS and STS endpoints); `single` routes both private subnets through one NAT
+ * gateway in the first AZ (half the NAT cost; nodes in the second AZ lose egress when the first AZ fails).
+ * AZ 0's NAT gateway, its address and route table keep the names a single-NAT VPC had, so switching layouts adds
+ * or removes only AZ 1's.
  * Subnets carry the `kubernetes.io/role/elb` / `internal-elb` tags the AWS Load Balancer Controller reads.
  */
 export function createVpc(name: string, parent: pulumi.Resource, options: VpcOptions = {}): ClusterNetwork {
@@ -64,18 +71,25 @@ export function createVpc(name: string, parent: pulumi.Resource, options: VpcOpt
       }, opts),
     );
   }
-  const eip = new aws.ec2.Eip(`${name}-nat-eip`, { domain: "vpc", tags: { ...tags, Name: `${name}-nat` } }, opts);
-  const nat = new aws.ec2.NatGateway(`${name}-nat`, {
-    allocationId: eip.id,
-    subnetId: publicSubnets[0].id,
-    tags: { ...tags, Name: `${name}-nat` },
-  }, { parent, dependsOn: [igw] });
-  const privateRt = new aws.ec2.RouteTable(`${name}-private-rt`, {
-    vpcId: vpc.id,
-    routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
-    tags: { ...tags, Name: `${name}-private` },
-  }, opts);
-  privateSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: s.id, routeTableId: privateRt.id }, opts));
+  const natCount = (options.natGateways ?? "one-per-az") === "single" ? 1 : 2;
+  const suffix = (i: number) => (i === 0 ? "" : `-${i}`);
+  const privateRts: aws.ec2.RouteTable[] = [];
+  for (let i = 0; i < natCount; i++) {
+    const eip = new aws.ec2.Eip(`${name}-nat-eip${suffix(i)}`, { domain: "vpc", tags: { ...tags, Name: `${name}-nat${suffix(i)}` } }, opts);
+    const nat = new aws.ec2.NatGateway(`${name}-nat${suffix(i)}`, {
+      allocationId: eip.id,
+      subnetId: publicSubnets[i].id,
+      tags: { ...tags, Name: `${name}-nat${suffix(i)}` },
+    }, { parent, dependsOn: [igw] });
+    privateRts.push(new aws.ec2.RouteTable(`${name}-private-rt${suffix(i)}`, {
+      vpcId: vpc.id,
+      routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }],
+      tags: { ...tags, Name: `${name}-private${suffix(i)}` },
+    }, opts));
+  }
+  privateSubnets.forEach((s, i) =>
+    new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: s.id, routeTableId: privateRts[Math.min(i, natCount - 1)].id }, opts),
+  );
 
   return {
     vpcId: vpc.id,

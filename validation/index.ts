@@ -11,3 +11,4 @@ export * from "./closestName";
 export * from "./mirrorTrust";
 export * from "./clusterConnection";
 export * from "./karpenter";
+export * from "./clusterSecurity";

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SociCluster, SociClusterCreateArgs, SociClusterNodeGroupArgs } from "../sociCluster";
+import { ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../../validation/clusterSecurity";
 import { trackInitialization } from "./initialization";
 import { NodeGroupOptions, withLiteralTypes } from "./nodeGroup";
 
@@ -24,11 +25,41 @@ export interface ClusterArgs {
   existingSubnetIds?: string[];
   /** Tags for every resource soci-eks creates. */
   tags?: Record<string, string>;
+  /** The API server's private endpoint, reachable from inside the VPC (nodes use it). Default true. */
+  endpointPrivateAccess?: boolean;
+  /**
+   * IPv4 networks that may reach the API server's public endpoint. Default none: the public endpoint is off, so
+   * kubectl and Kubernetes resources must reach the private endpoint from inside the VPC. `0.0.0.0/0` opens it to
+   * the internet (a warning says so).
+   */
+  endpointPublicAccessCidrs?: string[];
+  /**
+   * EKS control-plane logs sent to CloudWatch Logs: `api`, `audit`, `authenticator` (default), `controllerManager`,
+   * `scheduler`; an empty list turns them off.
+   */
+  controlPlaneLogs?: string[];
+  /** ARN of a symmetric KMS key that envelope-encrypts Kubernetes secrets. Default: EKS's own AWS-owned key. */
+  secretsKmsKeyArn?: string;
+  /** NAT gateways of the VPC soci-eks creates: `one-per-az` (default) or `single`. */
+  natGateways?: string;
+  /**
+   * Whose credentials the VPC CNI uses: `pod-identity` (default; its own IAM role through EKS Pod Identity, node
+   * roles without AmazonEKS_CNI_Policy) or `node-role`.
+   */
+  vpcCniCredentials?: string;
 }
 
 /** {@link SociCluster.create}'s arguments from the package's (string settings as they came; validation refuses bad ones). */
 export function sociClusterArgs(args: ClusterArgs): SociClusterCreateArgs {
-  return { ...args, nodeGroups: args.nodeGroups.map((group): SociClusterNodeGroupArgs => withLiteralTypes(group)) };
+  const { controlPlaneLogs, natGateways, vpcCniCredentials, ...rest } = args;
+  return {
+    ...rest,
+    // Handed on as they came: validation refuses any value outside the literal types before anything is created.
+    ...(controlPlaneLogs !== undefined ? { controlPlaneLogs: controlPlaneLogs as ControlPlaneLogType[] } : {}),
+    ...(natGateways !== undefined ? { natGateways: natGateways as NatGatewayLayout } : {}),
+    ...(vpcCniCredentials !== undefined ? { vpcCniCredentials: vpcCniCredentials as VpcCniCredentials } : {}),
+    nodeGroups: args.nodeGroups.map((group): SociClusterNodeGroupArgs => withLiteralTypes(group)),
+  };
 }
 
 /**

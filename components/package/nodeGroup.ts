@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeTaint, OsFamily, SociMode } from "../../userdata/types";
 import { SociNodeGroup, SociNodeGroupCreateArgs } from "../sociNodeGroup";
+import { VpcCniCredentials } from "../../validation/clusterSecurity";
 import { trackInitialization } from "./initialization";
 import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "../types";
 
@@ -87,10 +88,16 @@ export interface NodeGroupArgs extends NodeGroupOptions {
   kubernetesVersion?: string;
   /** Cluster fields for the node's own NodeConfig; used only when all are given. */
   clusterConnection?: ClusterConnection;
+  /**
+   * Whose credentials the cluster's VPC CNI uses: `pod-identity` (it has its own role, so the node role soci-eks
+   * creates does not carry AmazonEKS_CNI_Policy) or `node-role` (the node role gets the policy). Unset: `pod-identity`
+   * with a warning (docs/security.md).
+   */
+  vpcCniCredentials?: string;
 }
 
 /** The settings other languages pass as strings where TypeScript has string-literal types. */
-type StringSettings = Pick<NodeGroupArgs, "os" | "sociMode" | "capacityType" | "taints">;
+type StringSettings = Pick<NodeGroupArgs, "os" | "sociMode" | "capacityType" | "taints" | "vpcCniCredentials">;
 
 /**
  * The package's string settings typed as {@link SociNodeGroup}'s. They are handed on as they came: the shared
@@ -98,13 +105,14 @@ type StringSettings = Pick<NodeGroupArgs, "os" | "sociMode" | "capacityType" | "
  * setting, the value and the fix, before anything is created; so the casts never reach a renderer with a bad value.
  */
 export function withLiteralTypes<T extends StringSettings>(args: T): Omit<T, keyof StringSettings> & Pick<SociNodeGroupCreateArgs, keyof StringSettings> {
-  const { os, sociMode, capacityType, taints, ...rest } = args;
+  const { os, sociMode, capacityType, taints, vpcCniCredentials, ...rest } = args;
   return {
     ...rest,
     ...(os !== undefined ? { os: os as OsFamily } : {}),
     ...(sociMode !== undefined ? { sociMode: sociMode as SociMode } : {}),
     ...(capacityType !== undefined ? { capacityType: capacityType as "ON_DEMAND" | "SPOT" } : {}),
     ...(taints !== undefined ? { taints: taints as NodeTaint[] } : {}),
+    ...(vpcCniCredentials !== undefined ? { vpcCniCredentials: vpcCniCredentials as VpcCniCredentials } : {}),
   };
 }
 

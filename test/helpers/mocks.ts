@@ -99,7 +99,7 @@ export interface MockRecord {
 
 /**
  * Installs Pulumi mocks that record every `newResource` and invoke. Invokes answered: getInstanceType
- * (from {@link INSTANCE_TYPES}; unknown types fail as EC2 does), getAvailabilityZones, getClusterVersions.
+ * (from {@link INSTANCE_TYPES}; unknown types fail as EC2 does), getAvailabilityZones, getPartition (`aws`), getClusterVersions.
  */
 export function installMocks(preview = false): MockRecord {
   const record: MockRecord = {
@@ -129,6 +129,8 @@ export function installMocks(preview = false): MockRecord {
           case "aws:eks/getClusterVersions:getClusterVersions":
             if (record.clusterVersions instanceof Error) throw record.clusterVersions;
             return { id: "us-west-2", region: "us-west-2", includeAll: args.inputs.includeAll, clusterVersions: record.clusterVersions };
+          case "aws:index/getPartition:getPartition":
+            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return { id: "us-west-2", names: ["us-west-2a", "us-west-2b", "us-west-2c"], zoneIds: ["usw2-az1", "usw2-az2", "usw2-az3"], groupNames: ["us-west-2"], region: "us-west-2" };
           default:

@@ -38,18 +38,19 @@ describe("SociCluster with the default settings", () => {
       "soci-eks:index:SociCluster": 1,
       "aws:ec2/vpc:Vpc": 1,
       "aws:ec2/internetGateway:InternetGateway": 1,
-      "aws:ec2/routeTable:RouteTable": 2,
+      "aws:ec2/routeTable:RouteTable": 3,
       "aws:ec2/subnet:Subnet": 4,
       "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
-      "aws:ec2/eip:Eip": 1,
-      "aws:ec2/natGateway:NatGateway": 1,
+      "aws:ec2/eip:Eip": 2,
+      "aws:ec2/natGateway:NatGateway": 2,
       "eks:index:Cluster": 1,
-      "soci-eks:index:SociNodeGroup": 1,
-      [ROLE]: 1,
+      "aws:iam/role:Role": 2,
       [ATTACH]: 3,
+      "aws:eks/podIdentityAssociation:PodIdentityAssociation": 1,
+      "soci-eks:index:SociNodeGroup": 1,
       [LT]: 1,
       [NG]: 1,
-      "aws:eks/addon:Addon": 1,
+      "aws:eks/addon:Addon": 2,
     });
     assert.equal(await promiseOf(cluster.clusterName), "c-eks-cluster");
     assert.deepEqual(await promiseOf(cluster.nodeGroupNames), ["c-default-ng-1234567"]);
@@ -81,15 +82,15 @@ describe("SociCluster with the default settings", () => {
 
   it("adds CoreDNS as a managed add-on of the cluster (after the node groups, so it can schedule)", async () => {
     await defaultCluster();
-    const addon = one(mocks, "aws:eks/addon:Addon");
+    const addon = ofType(mocks, "aws:eks/addon:Addon").find((a) => a.inputs.addonName === "coredns")!;
     assert.equal(addon.inputs.addonName, "coredns");
     assert.equal(addon.inputs.clusterName, "c-eks-cluster");
     // Registration order reflects dependsOn: the add-on is registered after the node group.
-    const order = mocks.resources.map((r) => r.type);
-    assert.ok(order.indexOf("aws:eks/addon:Addon") > order.indexOf(NG));
+    const order = mocks.resources.map((r) => (r.type === "aws:eks/addon:Addon" ? `addon:${r.inputs.addonName}` : r.type));
+    assert.ok(order.indexOf("addon:coredns") > order.indexOf(NG));
   });
 
-  it("spreads subnets over two AZs with load-balancer tags and routes private egress through one NAT", async () => {
+  it("spreads subnets over two AZs with load-balancer tags and routes each AZ's private egress through its own NAT", async () => {
     await defaultCluster();
     const subnets = ofType(mocks, "aws:ec2/subnet:Subnet");
     const pub = subnets.filter((s) => s.name.includes("public"));
@@ -99,10 +100,18 @@ describe("SociCluster with the default settings", () => {
     assert.ok(pub.every((s) => s.inputs.tags["kubernetes.io/role/elb"] === "1" && s.inputs.mapPublicIpOnLaunch === true));
     assert.ok(priv.every((s) => s.inputs.tags["kubernetes.io/role/internal-elb"] === "1" && !s.inputs.mapPublicIpOnLaunch));
     const rts = ofType(mocks, "aws:ec2/routeTable:RouteTable");
-    const privRt = rts.find((r) => r.name === "c-private-rt")!;
-    assert.deepEqual(privRt.inputs.routes, [{ cidrBlock: "0.0.0.0/0", natGatewayId: "c-nat-id" }]);
-    const nat = one(mocks, "aws:ec2/natGateway:NatGateway");
-    assert.equal(nat.inputs.subnetId, "c-public-0-id");
+    assert.deepEqual(rts.find((r) => r.name === "c-private-rt")!.inputs.routes, [{ cidrBlock: "0.0.0.0/0", natGatewayId: "c-nat-id" }]);
+    assert.deepEqual(rts.find((r) => r.name === "c-private-rt-1")!.inputs.routes, [{ cidrBlock: "0.0.0.0/0", natGatewayId: "c-nat-1-id" }]);
+    const nats = ofType(mocks, "aws:ec2/natGateway:NatGateway");
+    assert.deepEqual(nats.map((n) => [n.name, n.inputs.subnetId, n.inputs.allocationId]), [
+      ["c-nat", "c-public-0-id", "c-nat-eip-id"],
+      ["c-nat-1", "c-public-1-id", "c-nat-eip-1-id"],
+    ]);
+    const assoc = ofType(mocks, "aws:ec2/routeTableAssociation:RouteTableAssociation").filter((a) => a.name.includes("private"));
+    assert.deepEqual(assoc.map((a) => [a.inputs.subnetId, a.inputs.routeTableId]), [
+      ["c-private-0-id", "c-private-rt-id"],
+      ["c-private-1-id", "c-private-rt-1-id"],
+    ]);
     // Node groups go in the private subnets.
     assert.deepEqual(one(mocks, NG).inputs.subnetIds, ["c-private-0-id", "c-private-1-id"]);
   });
@@ -146,19 +155,19 @@ describe("SociCluster with the default settings", () => {
     assert.deepEqual(lt.tagSpecifications.map((t: { resourceType: string }) => t.resourceType), ["instance", "volume"]);
   });
 
-  it("creates a node role EC2 can assume with exactly the worker, ECR pull-only and CNI policies", async () => {
+  it("creates a node role EC2 can assume with exactly the worker and ECR pull-only policies (no CNI policy)", async () => {
     await defaultCluster();
-    const role = one(mocks, ROLE);
+    const role = ofType(mocks, ROLE).find((r) => r.name === "c-default-node-role")!;
     assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy), {
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
     });
-    assert.deepEqual(ofType(mocks, ATTACH).map((a) => a.inputs.policyArn).sort(), [
+    const nodeAttachments = ofType(mocks, ATTACH).filter((a) => a.inputs.role === "c-default-node-role-1234567");
+    assert.deepEqual(nodeAttachments.map((a) => a.inputs.policyArn).sort(), [
       "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
       "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-      "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     ]);
-    assert.ok(ofType(mocks, ATTACH).every((a) => a.inputs.role === role.inputs.name || a.inputs.role === "c-default-node-role-1234567"));
+    assert.equal(role.inputs.name, undefined);
     assert.equal(one(mocks, NG).inputs.nodeRoleArn, "arn:aws:iam::123456789012:role/c-default-node-role-1234567");
   });
 
@@ -202,7 +211,7 @@ describe("SociCluster variants", () => {
     await settle(mocks);
     assert.equal(ofType(mocks, "soci-eks:index:SociNodeGroup").length, 2);
     assert.equal(ofType(mocks, LT).length, 2);
-    assert.equal(ofType(mocks, ROLE).length, 2);
+    assert.equal(ofType(mocks, ROLE).length, 3, "two node roles and the VPC CNI's");
     const big = ofType(mocks, NG).find((n) => n.name === "two-big-ng")!.inputs;
     assert.deepEqual(big.labels, { workload: "big-images", "soci-eks/mode": "parallel", "soci-eks/storage": "nvme" });
     assert.deepEqual(big.taints, [{ key: "workload", value: "big-images", effect: "NO_SCHEDULE" }]);
@@ -299,7 +308,7 @@ describe("SociNodeGroup", () => {
   beforeEach(() => mocks.reset());
 
   async function group(name: string, args: Partial<import("../../components").SociNodeGroupCreateArgs> = {}) {
-    const ng = await SociNodeGroup.create(name, { clusterName: "k", subnetIds: ["subnet-a", "subnet-b"], ...args });
+    const ng = await SociNodeGroup.create(name, { clusterName: "k", subnetIds: ["subnet-a", "subnet-b"], vpcCniCredentials: "pod-identity", ...args });
     await promiseOf(ng.nodeGroupName);
     await settle(mocks);
     return ng;
@@ -352,7 +361,7 @@ describe("SociNodeGroup", () => {
       extraEcrRegistries: ["123456789012.dkr.ecr.eu-west-1.amazonaws.com"],
     });
     assert.ok(ofType(mocks, ATTACH).some((a) => a.inputs.policyArn === "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"));
-    assert.equal(ofType(mocks, ATTACH).length, 4);
+    assert.equal(ofType(mocks, ATTACH).length, 3);
     const lt = one(mocks, LT).inputs;
     assert.equal(lt.metadataOptions.httpPutResponseHopLimit, 2);
     assert.deepEqual({ ...lt.blockDeviceMappings[0].ebs }, { volumeType: "gp3", volumeSize: 200, iops: 8000, throughput: 1000, encrypted: "true", deleteOnTermination: "true" });
