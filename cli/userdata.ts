@@ -19,7 +19,9 @@ import { DEFAULTS } from "../components/defaults";
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { nodeArchitecture } from "../validation/instanceTypes";
 import { KarpenterNodeClassSettings } from "../validation/karpenter";
-import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { checkDigestArchitectures } from "../validation/cluster";
+import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { flagNamer, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, dedupeProblems } from "../validation/problems";
 import { CLUSTER_FLAGS, FlagOptions, parseFlags, throwIfUsageProblems } from "./flags";
 import { resolveInstanceFacts } from "./instanceFacts";
@@ -72,53 +74,44 @@ Karpenter (see docs/cli.md):
 
 /** The flags of `soci-eks userdata`. Facts and Karpenter flags have no defaults: absent means not given. */
 export const USERDATA_FLAGS = {
-  os: { type: "string" },
-  mode: { type: "string" },
-  "instance-type": { type: "string" },
-  vcpus: { type: "string" },
-  "memory-mib": { type: "string" },
-  arch: { type: "string" },
-  "nvme-disks": { type: "string" },
+  os: { type: "string", example: "bottlerocket" },
+  mode: { type: "string", example: "parallel" },
+  "instance-type": { type: "string", example: "m7i.xlarge" },
+  vcpus: { type: "string", example: "4" },
+  "memory-mib": { type: "string", example: "16384" },
+  arch: { type: "string", example: "x86_64" },
+  "nvme-disks": { type: "string", example: "1" },
   ssd: { type: "boolean" },
   "keep-soci-on-root-volume": { type: "boolean" },
-  "on-soci-failure": { type: "string" },
-  "soci-version": { type: "string" },
-  "soci-sha256": { type: "string" },
-  mirror: { type: "string" },
-  "cluster-name": { type: "string" },
-  "api-server-endpoint": { type: "string" },
-  "certificate-authority": { type: "string" },
-  "service-cidr": { type: "string" },
-  "extra-ecr-registry": { type: "string", multiple: true },
-  label: { type: "string", multiple: true },
-  taint: { type: "string", multiple: true },
+  "on-soci-failure": { type: "string", example: "fail" },
+  "soci-version": { type: "string", example: DEFAULT_SOCI_VERSION },
+  "soci-sha256": { type: "string", example: "<64 hex digits>" },
+  mirror: { type: "string", example: DEFAULT_MIRROR_BASE_URL },
+  "cluster-name": { type: "string", example: "prod" },
+  "api-server-endpoint": { type: "string", example: "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com" },
+  "certificate-authority": { type: "string", example: "<base64 CA data>" },
+  "service-cidr": { type: "string", example: "172.20.0.0/16" },
+  "extra-ecr-registry": { type: "string", multiple: true, example: "123456789012.dkr.ecr.us-west-2.amazonaws.com" },
+  label: { type: "string", multiple: true, example: "team=ml" },
+  taint: { type: "string", multiple: true, example: "workload=big:NoSchedule" },
   karpenter: { type: "boolean" },
-  "node-class-name": { type: "string" },
-  role: { type: "string" },
-  "instance-profile": { type: "string" },
-  "discovery-tag": { type: "string" },
-  "ami-alias": { type: "string" },
+  "node-class-name": { type: "string", example: "soci-lazy" },
+  role: { type: "string", example: "KarpenterNodeRole-prod" },
+  "instance-profile": { type: "string", example: "KarpenterNodeInstanceProfile" },
+  "discovery-tag": { type: "string", example: "prod" },
+  "ami-alias": { type: "string", example: "al2023@latest" },
   help: { type: "boolean", short: "h" },
 } as const satisfies FlagOptions;
 
-/** The flag that sets each node-group setting; settings the CLI has no flag for keep the components' defaults. */
-export const FLAG_OF: Partial<Record<keyof NodeGroupSettings, string>> = {
-  instanceType: "--instance-type",
-  os: "--os",
-  sociMode: "--mode",
-  sociVersion: "--soci-version",
-  sociSha256: "--soci-sha256",
-  sociMirrorUrl: "--mirror",
-  ssd: "--ssd",
-  keepSociOnRootVolume: "--keep-soci-on-root-volume",
-  onSociFailure: "--on-soci-failure",
-  labels: "--label",
-  taints: "--taint",
-  extraEcrRegistries: "--extra-ecr-registry",
-};
+/** The flag that sets each node-group setting (validation/settingNames.ts); settings the CLI has no flag for keep the components' defaults. */
+export const FLAG_OF: Partial<Record<NodeGroupSettingKey, string>> = Object.fromEntries(
+  Object.entries(SETTING_SPELLINGS)
+    .filter(([, spelling]) => spelling.flag !== undefined)
+    .map(([key, spelling]) => [key, spelling.flag]),
+);
 
 /** Names node-group settings by their flags, for validation/'s messages. */
-export const userdataFlagNamer: SettingNamer = (key) => FLAG_OF[key] ?? `${key} (the components' default; no CLI flag)`;
+export const userdataFlagNamer: SettingNamer = flagNamer;
 
 export { CLUSTER_FLAGS };
 
@@ -215,10 +208,21 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
     extraEcrRegistries: v["extra-ecr-registry"] ?? [],
     labels,
     taints,
+    explicit: new Set(
+      (Object.keys(FLAG_OF) as NodeGroupSettingKey[]).filter((key) => {
+        const flag = FLAG_OF[key]!.slice(2) as keyof typeof USERDATA_FLAGS;
+        return v[flag] !== undefined;
+      }),
+    ),
   };
   // The node-group rules. Without facts, resolveInstanceFacts has said why; drop the components' "not found by EC2".
   const nodeProblems = validateNodeGroup(settings, facts, userdataFlagNamer);
+  warnings.push(...nodeGroupWarnings(settings, userdataFlagNamer));
   problems.push(...(facts ? nodeProblems : nodeProblems.filter((p) => p.setting !== userdataFlagNamer("instanceType"))));
+  // A document that picks its release at boot serves both architectures: one digest cannot match both tarballs.
+  if (atBoot && settings.sociSha256 !== undefined && settings.sociMode !== "off") {
+    problems.push(...checkDigestArchitectures(FLAG_OF.sociSha256!, settings.sociSha256, ["x86_64", "arm64"]));
+  }
 
   const clusterValues: ClusterConnectionSettings = {
     name: v["cluster-name"],

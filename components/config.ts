@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../userdata/types";
-import { NodeGroupSettings } from "../validation/nodeGroup";
+import { NodeGroupSettingKey } from "../validation/nodeGroup";
 import { closestName } from "../validation/closestName";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { CLUSTER_SECURITY_DEFAULTS, ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../validation/clusterSecurity";
@@ -178,56 +178,115 @@ export function loadStackConfig(
   config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
   allConfig: Record<string, string> = pulumi.runtime.allConfig(),
 ): StackConfig {
-  const str = (key: string) => {
+  const problems: ConfigProblem[] = unknownConfigKeys(allConfig);
+  const read = typedReader(config, problems);
+  const nodeGroups = parseNodeGroups(read.object("nodeGroups"), problems);
+  const existingSubnetIds = read.list("existingSubnetIds");
+  const cfg: StackConfig = {
+    instanceType: read.str("instanceType") ?? DEFAULTS.instanceType,
+    os: read.str("os") ?? DEFAULTS.os,
+    ssd: read.bool("ssd") ?? DEFAULTS.ssd,
+    keepSociOnRootVolume: read.bool("keepSociOnRootVolume") ?? false,
+    sociMode: read.str("sociMode") ?? DEFAULTS.sociMode,
+    onSociFailure: read.str("onSociFailure") ?? DEFAULTS.onSociFailure,
+    sociVersion: read.str("sociVersion") ?? DEFAULTS.sociVersion,
+    sociSha256: read.str("sociSha256"),
+    sociMirrorUrl: read.str("sociMirrorUrl") ?? DEFAULTS.sociMirrorUrl,
+    kubernetesVersion: read.str("kubernetesVersion") ?? DEFAULTS.kubernetesVersion,
+    desiredSize: read.int("desiredSize") ?? DEFAULTS.desiredSize,
+    minSize: read.int("minSize") ?? DEFAULTS.minSize,
+    maxSize: read.int("maxSize") ?? DEFAULTS.maxSize,
+    capacityType: read.str("capacityType") ?? DEFAULTS.capacityType,
+    rootVolumeSizeGiB: read.int("rootVolumeSizeGiB") ?? DEFAULTS.rootVolumeSizeGiB,
+    rootVolumeIops: read.int("rootVolumeIops") ?? DEFAULTS.rootVolumeIops,
+    rootVolumeThroughput: read.int("rootVolumeThroughput") ?? DEFAULTS.rootVolumeThroughput,
+    metadataHopLimit: read.int("metadataHopLimit") ?? DEFAULTS.metadataHopLimit,
+    ssmAccess: read.bool("ssmAccess") ?? DEFAULTS.ssmAccess,
+    extraEcrRegistries: read.list("extraEcrRegistries") ?? [],
+    existingVpcId: read.str("existingVpcId"),
+    existingSubnetIds: existingSubnetIds && existingSubnetIds.length > 0 ? existingSubnetIds : undefined,
+    endpointPrivateAccess: read.bool("endpointPrivateAccess") ?? CLUSTER_SECURITY_DEFAULTS.endpointPrivateAccess,
+    endpointPublicAccessCidrs: read.list("endpointPublicAccessCidrs") ?? [...CLUSTER_SECURITY_DEFAULTS.endpointPublicAccessCidrs],
+    controlPlaneLogs: read.list("controlPlaneLogs") ?? [...CLUSTER_SECURITY_DEFAULTS.controlPlaneLogs],
+    secretsKmsKeyArn: read.str("secretsKmsKeyArn"),
+    natGateways: read.str("natGateways") ?? CLUSTER_SECURITY_DEFAULTS.natGateways,
+    vpcCniCredentials: read.str("vpcCniCredentials") ?? CLUSTER_SECURITY_DEFAULTS.vpcCniCredentials,
+    nodeGroups,
+  };
+  throwIfProblems(problems);
+  return cfg;
+}
+
+/** Typed reads of `soci-eks:*` keys; a value of the wrong type is a problem in soci-eks's wording (not the SDK's). */
+function typedReader(config: pulumi.Config, problems: ConfigProblem[]) {
+  const raw = (key: string) => {
     const v = config.get(key);
     return v === undefined || v === "" ? undefined : v;
   };
-  const num = (key: string, fallback: number) => config.getNumber(key) ?? fallback;
-  const bool = (key: string, fallback: boolean) => config.getBoolean(key) ?? fallback;
-  const list = (key: string) => {
-    const v = config.getObject<unknown>(key);
-    return Array.isArray(v) ? v.map(String) : v === undefined ? undefined : [String(v)];
-  };
-  const problems: ConfigProblem[] = unknownConfigKeys(allConfig);
-  const nodeGroups = parseNodeGroups(config.getObject<unknown>("nodeGroups"), problems);
-  throwIfProblems(problems);
-  const existingSubnetIds = list("existingSubnetIds");
+  const wrongType = (key: string, value: string, what: string, example: string) =>
+    problems.push({
+      setting: `${CONFIG_NAMESPACE}:${key}`,
+      value,
+      reason: `is not ${what}`,
+      fix: `Set ${CONFIG_NAMESPACE}:${key} to ${what}, e.g. \`pulumi config set ${CONFIG_NAMESPACE}:${key} ${example}\`, or remove it for the default.`,
+    });
   return {
-    instanceType: str("instanceType") ?? DEFAULTS.instanceType,
-    os: str("os") ?? DEFAULTS.os,
-    ssd: bool("ssd", DEFAULTS.ssd),
-    keepSociOnRootVolume: bool("keepSociOnRootVolume", false),
-    sociMode: str("sociMode") ?? DEFAULTS.sociMode,
-    onSociFailure: str("onSociFailure") ?? DEFAULTS.onSociFailure,
-    sociVersion: str("sociVersion") ?? DEFAULTS.sociVersion,
-    sociSha256: str("sociSha256"),
-    sociMirrorUrl: str("sociMirrorUrl") ?? DEFAULTS.sociMirrorUrl,
-    kubernetesVersion: str("kubernetesVersion") ?? DEFAULTS.kubernetesVersion,
-    desiredSize: num("desiredSize", DEFAULTS.desiredSize),
-    minSize: num("minSize", DEFAULTS.minSize),
-    maxSize: num("maxSize", DEFAULTS.maxSize),
-    capacityType: str("capacityType") ?? DEFAULTS.capacityType,
-    rootVolumeSizeGiB: num("rootVolumeSizeGiB", DEFAULTS.rootVolumeSizeGiB),
-    rootVolumeIops: num("rootVolumeIops", DEFAULTS.rootVolumeIops),
-    rootVolumeThroughput: num("rootVolumeThroughput", DEFAULTS.rootVolumeThroughput),
-    metadataHopLimit: num("metadataHopLimit", DEFAULTS.metadataHopLimit),
-    ssmAccess: bool("ssmAccess", DEFAULTS.ssmAccess),
-    extraEcrRegistries: list("extraEcrRegistries") ?? [],
-    existingVpcId: str("existingVpcId"),
-    existingSubnetIds: existingSubnetIds && existingSubnetIds.length > 0 ? existingSubnetIds : undefined,
-    endpointPrivateAccess: bool("endpointPrivateAccess", CLUSTER_SECURITY_DEFAULTS.endpointPrivateAccess),
-    endpointPublicAccessCidrs: list("endpointPublicAccessCidrs") ?? [...CLUSTER_SECURITY_DEFAULTS.endpointPublicAccessCidrs],
-    controlPlaneLogs: list("controlPlaneLogs") ?? [...CLUSTER_SECURITY_DEFAULTS.controlPlaneLogs],
-    secretsKmsKeyArn: str("secretsKmsKeyArn"),
-    natGateways: str("natGateways") ?? CLUSTER_SECURITY_DEFAULTS.natGateways,
-    vpcCniCredentials: str("vpcCniCredentials") ?? CLUSTER_SECURITY_DEFAULTS.vpcCniCredentials,
-    nodeGroups,
+    str: raw,
+    int(key: keyof StackConfig): number | undefined {
+      const v = raw(key);
+      if (v === undefined) return undefined;
+      if (/^-?\d+$/.test(v.trim()) && Number.isSafeInteger(Number(v))) return Number(v);
+      wrongType(key, v, "a whole number", String(DEFAULTS[key as keyof typeof DEFAULTS] ?? 1));
+      return undefined;
+    },
+    bool(key: keyof StackConfig): boolean | undefined {
+      const v = raw(key);
+      if (v === undefined) return undefined;
+      if (v === "true" || v === "false") return v === "true";
+      wrongType(key, v, "true or false", "true");
+      return undefined;
+    },
+    /** A JSON value (lists and objects arrive as JSON text); a value that is not JSON is a problem. */
+    object(key: keyof StackConfig): unknown {
+      const v = raw(key);
+      if (v === undefined) return undefined;
+      try {
+        return JSON.parse(v);
+      } catch {
+        problems.push({
+          setting: `${CONFIG_NAMESPACE}:${key}`,
+          value: v,
+          reason: key === "nodeGroups" ? "is not a list of node groups" : "is not a list",
+          fix: `Write ${key} as a YAML list in Pulumi.<stack>.yaml, or use pulumi config set --path '${CONFIG_NAMESPACE}:${key}[0]' VALUE.`,
+        });
+        return undefined;
+      }
+    },
+    /** A list of strings; one plain string counts as a list of one. */
+    list(key: keyof StackConfig): string[] | undefined {
+      const v = raw(key);
+      if (v === undefined) return undefined;
+      let parsed: unknown = v;
+      if (/^\s*[[{"]/.test(v)) {
+        parsed = this.object(key);
+        if (parsed === undefined) return undefined;
+      }
+      if (typeof parsed === "string") return [parsed];
+      if (Array.isArray(parsed) && parsed.every((x) => typeof x === "string")) return parsed as string[];
+      problems.push({
+        setting: `${CONFIG_NAMESPACE}:${key}`,
+        value: parsed,
+        reason: "is not a list of strings",
+        fix: `Write ${key} as a YAML list of strings in Pulumi.<stack>.yaml.`,
+      });
+      return undefined;
+    },
   };
 }
 
 /** Group keys that fall back to a top-level key of the same name. */
 const INHERITED: (keyof StackNodeGroupConfig & keyof StackConfig)[] = [
-  "instanceType", "os", "ssd", "keepSociOnRootVolume", "sociMode", "onSociFailure", "desiredSize", "minSize", "maxSize", "capacityType",
+  "instanceType", "os", "ssd", "keepSociOnRootVolume", "sociMode", "desiredSize", "minSize", "maxSize", "capacityType",
   "rootVolumeSizeGiB", "rootVolumeIops", "rootVolumeThroughput",
 ];
 
@@ -236,8 +295,19 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
   const groups: StackNodeGroupConfig[] = cfg.nodeGroups ?? [{ name: "default" }];
   const explicit = groups.map((g) => new Set(Object.keys(g)));
   const ns = CONFIG_NAMESPACE;
+  // The AL2023-only top-level settings, when they differ from their defaults (Pulumi fills every key with its
+  // Pulumi.yaml default, so "set" means "changed"). A Bottlerocket group inherits them only when no group runs
+  // AL2023: then they apply to nothing, and validation refuses them under their top-level keys.
+  const anyAl2023 = groups.some((g) => (g.os ?? cfg.os) !== "bottlerocket");
+  const release = {
+    ...(cfg.sociVersion !== DEFAULTS.sociVersion ? { version: cfg.sociVersion } : {}),
+    ...(cfg.sociSha256 !== undefined ? { sha256: cfg.sociSha256 } : {}),
+    ...(cfg.sociMirrorUrl !== DEFAULTS.sociMirrorUrl ? { mirrorBaseUrl: cfg.sociMirrorUrl } : {}),
+  };
   const nodeGroups: SociClusterNodeGroupArgs[] = groups.map((g) => {
     const v = <K extends (typeof INHERITED)[number]>(key: K) => (g[key] ?? cfg[key]) as StackConfig[K];
+    const inheritsAl2023Only = (g.os ?? cfg.os) !== "bottlerocket" || !anyAl2023;
+    const onSociFailure = g.onSociFailure ?? (inheritsAl2023Only && cfg.onSociFailure !== DEFAULTS.onSociFailure ? cfg.onSociFailure : undefined);
     return {
       name: g.name,
       instanceType: v("instanceType"),
@@ -245,8 +315,8 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
       ssd: v("ssd"),
       keepSociOnRootVolume: v("keepSociOnRootVolume"),
       sociMode: v("sociMode") as SociMode, // validated with the rest
-      onSociFailure: v("onSociFailure") as SociFailurePolicy, // validated with the rest
-      soci: { version: cfg.sociVersion, sha256: cfg.sociSha256, mirrorBaseUrl: cfg.sociMirrorUrl },
+      ...(onSociFailure !== undefined ? { onSociFailure: onSociFailure as SociFailurePolicy } : {}), // validated with the rest
+      soci: inheritsAl2023Only ? release : {},
       scaling: { desiredSize: v("desiredSize"), minSize: v("minSize"), maxSize: v("maxSize") },
       rootVolume: { sizeGiB: v("rootVolumeSizeGiB"), iops: v("rootVolumeIops"), throughputMiBps: v("rootVolumeThroughput") },
       capacityType: v("capacityType") as "ON_DEMAND" | "SPOT", // validated with the rest
@@ -257,7 +327,7 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
       ...(g.taints ? { taints: g.taints } : {}),
     };
   });
-  const TOP_ONLY: Partial<Record<keyof NodeGroupSettings, string>> = {
+  const TOP_ONLY: Partial<Record<NodeGroupSettingKey, string>> = {
     sociVersion: "sociVersion",
     sociSha256: "sociSha256",
     sociMirrorUrl: "sociMirrorUrl",
@@ -267,7 +337,7 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
   const naming: SettingNaming = {
     cluster: (key) => `${ns}:${key}`,
     group: (i, key) => {
-      const top = TOP_ONLY[key as keyof NodeGroupSettings];
+      const top = TOP_ONLY[key as NodeGroupSettingKey];
       if (top) return `${ns}:${top}`;
       if (!cfg.nodeGroups) return `${ns}:${key === "name" ? "nodeGroups" : key}`;
       if (key === "name" || key === "labels" || key === "taints" || explicit[i].has(key)) return `${ns}:nodeGroups[${i}].${key}`;

@@ -5,12 +5,11 @@ import { renderUserData } from "../userdata";
 import { partText } from "../userdata/mime";
 import { Architecture, InstanceFacts, InstanceTypeBootstrapOptions, MimePart, NodeTaint, OsFamily, RenderedUserData, SociMode } from "../userdata/types";
 import { amiTypeFor } from "../validation/instanceTypes";
-import { insecureMirrorWarning } from "../validation/mirrorTrust";
-import { NodeGroupSettings } from "../validation/nodeGroup";
+import { nodeGroupWarnings, NodeGroupSettings } from "../validation/nodeGroup";
+import { argsNamer } from "../validation/settingNames";
 import { throwIfProblems } from "../validation/problems";
 import { blockDeviceMappingsFor, Gp3Mapping, MetadataOptions, metadataOptionsFor, sociLaunchTemplateArgs } from "./launchTemplate";
 import {
-  ARG_PATHS,
   bootstrapOptionsFor,
   EC2_USER_DATA_LIMIT,
   eksMergeWarning,
@@ -214,8 +213,8 @@ interface ValidatedPlugin {
   labels: Record<string, string>;
   taints: NodeTaint[];
   userData: RenderedUserData;
-  /** The insecure-mirror warning, if any (logged by the caller). */
-  mirrorWarning?: string;
+  /** The node group's warnings (validation/nodeGroup.ts `nodeGroupWarnings`), logged by the caller. */
+  warnings: string[];
 }
 
 /** Validates with SociNodeGroup's checks (throws one SociConfigError with every problem) and renders our user data. */
@@ -234,7 +233,7 @@ function validatePlugin(name: string, args: SociForEksArgs, subject: string, loo
     labels: sociNodeLabels(settings),
     taints: settings.taints ?? [],
     userData: renderUserData(os, options),
-    mirrorWarning: insecureMirrorWarning(settings, `${name}.${ARG_PATHS.sociMirrorUrl}`, `${name}.${ARG_PATHS.sociSha256}`),
+    warnings: nodeGroupWarnings(settings, argsNamer(name)),
   };
 }
 
@@ -262,7 +261,7 @@ export function sociForEks(name: string, args: SociForEksArgs, opts?: pulumi.Cus
   // EKS adds its cluster part (Bottlerocket: its settings) to this document when it copies the template.
   const bytes = userDataSize(v.os, v.options, false);
   if (bytes > EC2_USER_DATA_LIMIT) throwIfProblems([userDataSizeProblem(`${name}.userData`, bytes)], subject);
-  for (const w of [v.mirrorWarning, eksMergeWarning(name, bytes)]) if (w) pulumi.log.warn(w);
+  for (const w of [...v.warnings, eksMergeWarning(name, bytes)]) if (w) pulumi.log.warn(w);
 
   const launchTemplate = new aws.ec2.LaunchTemplate(
     `${name}-soci-lt`,
@@ -309,7 +308,7 @@ export function sociForEksSelfManaged(name: string, args: SociForEksArgs): SociF
   // @pulumi/eks adds its cluster part and registers labels and taints in the user data; measure them with ours.
   const bytes = userDataSize(v.os, { ...v.options, labels: v.labels, taints: v.taints }, true);
   if (bytes > EC2_USER_DATA_LIMIT) throwIfProblems([userDataSizeProblem(`${name}.userData`, bytes)], subject);
-  if (v.mirrorWarning) pulumi.log.warn(v.mirrorWarning);
+  for (const w of v.warnings) pulumi.log.warn(w);
 
   const nodeSide =
     v.os === "bottlerocket"

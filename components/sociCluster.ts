@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InstanceFacts, OsFamily } from "../userdata/types";
 import { ClusterSettings, NamedNodeGroupSettings, validateCluster, ValidationResult } from "../validation/cluster";
 import { builtInVersionCatalog, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
-import { NodeGroupSettings } from "../validation/nodeGroup";
+import { NodeGroupSettingKey } from "../validation/nodeGroup";
 import {
   CLUSTER_SECURITY_DEFAULTS,
   ClusterSecuritySettings,
@@ -99,10 +99,10 @@ type ValidatedClusterArgs = Omit<SociClusterArgs, "instanceFacts" | "kubernetesV
 /** How settings are named in messages: per cluster key and per node group key. */
 export interface SettingNaming {
   cluster: (key: "kubernetesVersion" | "existingVpcId" | "existingSubnetIds" | "nodeGroups" | "sociSha256" | keyof ClusterSecuritySettings) => string;
-  group: (index: number, key: keyof NodeGroupSettings | "name") => string;
+  group: (index: number, key: NodeGroupSettingKey | "name") => string;
 }
 
-const GROUP_ARG_PATHS: Record<keyof NodeGroupSettings | "name", string> = { name: "name", ...ARG_PATHS };
+const GROUP_ARG_PATHS: Record<NodeGroupSettingKey | "name", string> = { name: "name", ...ARG_PATHS };
 
 /** Names settings by their path in {@link SociClusterArgs}, e.g. `nodeGroups[1].soci.version`. */
 export function argNaming(name: string): SettingNaming {

@@ -5,8 +5,8 @@ import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOp
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
-import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
-import { insecureMirrorWarning } from "../validation/mirrorTrust";
+import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, validateNodeGroup } from "../validation/nodeGroup";
+import { argsNamer, CONNECTION_SPELLINGS, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { VPC_CNI_CREDENTIALS, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
@@ -103,37 +103,15 @@ export interface SociNodeGroupArgs {
 /** {@link SociNodeGroupArgs} for {@link SociNodeGroup.create}, which looks up the instance facts itself. */
 export type SociNodeGroupCreateArgs = Omit<SociNodeGroupArgs, "instanceFacts"> & { instanceFacts?: InstanceFacts };
 
-/** How each validated setting is spelled in {@link SociNodeGroupArgs}, for error messages. */
-export const ARG_PATHS: Record<keyof NodeGroupSettings, string> = {
-  instanceType: "instanceType",
-  os: "os",
-  sociMode: "sociMode",
-  onSociFailure: "onSociFailure",
-  sociVersion: "soci.version",
-  sociSha256: "soci.sha256",
-  sociMirrorUrl: "soci.mirrorBaseUrl",
-  desiredSize: "scaling.desiredSize",
-  minSize: "scaling.minSize",
-  maxSize: "scaling.maxSize",
-  ssd: "ssd",
-  keepSociOnRootVolume: "keepSociOnRootVolume",
-  rootVolumeSizeGiB: "rootVolume.sizeGiB",
-  rootVolumeIops: "rootVolume.iops",
-  rootVolumeThroughput: "rootVolume.throughputMiBps",
-  extraEcrRegistries: "extraEcrRegistries",
-  capacityType: "capacityType",
-  metadataHopLimit: "metadataHopLimit",
-  labels: "labels",
-  taints: "taints",
-};
+/** How each validated setting is spelled in {@link SociNodeGroupArgs}, for error messages (validation/settingNames.ts). */
+export const ARG_PATHS: Record<NodeGroupSettingKey, string> = Object.fromEntries(
+  Object.entries(SETTING_SPELLINGS).map(([key, spelling]) => [key, spelling.args]),
+) as Record<NodeGroupSettingKey, string>;
 
 /** How each cluster field is spelled in {@link SociNodeGroupArgs}, for error messages. */
-export const CONNECTION_ARG_PATHS: Record<keyof ClusterConnectionSettings, string> = {
-  name: "clusterName",
-  apiServerEndpoint: "clusterConnection.endpoint",
-  certificateAuthority: "clusterConnection.certificateAuthority",
-  serviceCidr: "clusterConnection.serviceCidr",
-};
+export const CONNECTION_ARG_PATHS: Record<keyof ClusterConnectionSettings, string> = Object.fromEntries(
+  Object.entries(CONNECTION_SPELLINGS).map(([key, spelling]) => [key, spelling.args]),
+) as Record<keyof ClusterConnectionSettings, string>;
 
 /** The cluster fields of the args that are plain strings (Outputs are known only at deployment and are not checked). */
 export function plainClusterConnection(args: Pick<SociNodeGroupArgs, "clusterName" | "clusterConnection">): ClusterConnectionSettings {
@@ -170,7 +148,35 @@ export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" 
     metadataHopLimit: args.metadataHopLimit,
     labels: args.labels,
     taints: args.taints,
+    explicit: givenSettings(args),
   };
+}
+
+/** The settings the args give (an `undefined` field counts as not given). */
+function givenSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" | "clusterName" | "subnetIds">): ReadonlySet<NodeGroupSettingKey> {
+  const given: Record<NodeGroupSettingKey, unknown> = {
+    instanceType: args.instanceType,
+    os: args.os,
+    sociMode: args.sociMode,
+    onSociFailure: args.onSociFailure,
+    sociVersion: args.soci?.version,
+    sociSha256: args.soci?.sha256,
+    sociMirrorUrl: args.soci?.mirrorBaseUrl,
+    desiredSize: args.scaling?.desiredSize,
+    minSize: args.scaling?.minSize,
+    maxSize: args.scaling?.maxSize,
+    ssd: args.ssd,
+    keepSociOnRootVolume: args.keepSociOnRootVolume,
+    rootVolumeSizeGiB: args.rootVolume?.sizeGiB,
+    rootVolumeIops: args.rootVolume?.iops,
+    rootVolumeThroughput: args.rootVolume?.throughputMiBps,
+    extraEcrRegistries: args.extraEcrRegistries,
+    capacityType: args.capacityType,
+    metadataHopLimit: args.metadataHopLimit,
+    labels: args.labels,
+    taints: args.taints,
+  };
+  return new Set((Object.keys(given) as (NodeGroupSettingKey)[]).filter((k) => given[k] !== undefined));
 }
 
 /** Kubernetes taint effects as the EKS API spells them. */
@@ -363,11 +369,9 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     }
 
     super("soci-eks:index:SociNodeGroup", name, {}, opts);
-    const mirrorWarning = warnedByCluster.has(args)
-      ? undefined
-      : insecureMirrorWarning(settings, `${name}.${ARG_PATHS.sociMirrorUrl}`, `${name}.${ARG_PATHS.sociSha256}`);
+    const groupWarnings = warnedByCluster.has(args) ? [] : nodeGroupWarnings(settings, argNamer(name));
     const cniWarning = args.vpcCniCredentials === undefined && !args.nodeRole ? vpcCniCredentialsWarning(name) : undefined;
-    for (const w of [...(version?.warnings ?? []), ...(mirrorWarning ? [mirrorWarning] : []), ...(cniWarning ? [cniWarning] : [])]) pulumi.log.warn(w, this);
+    for (const w of [...(version?.warnings ?? []), ...groupWarnings, ...(cniWarning ? [cniWarning] : [])]) pulumi.log.warn(w, this);
     const mergeWarning = eksMergeWarning(name, userDataBytes);
     if (mergeWarning) pulumi.log.warn(mergeWarning, this);
 
@@ -450,9 +454,7 @@ export function markWarnedByCluster(args: SociNodeGroupArgs): SociNodeGroupArgs 
 }
 
 /** Names settings as `<component name>.<arg path>`. */
-function argNamer(name: string): SettingNamer {
-  return (key) => `${name}.${ARG_PATHS[key]}`;
-}
+const argNamer = argsNamer;
 
 /**
  * The problems of one node group's settings and instance facts, named `<name>.<arg path>`: what

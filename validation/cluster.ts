@@ -1,8 +1,7 @@
 import { InstanceFacts } from "../userdata/types";
 import { nodeArchitecture } from "./instanceTypes";
 import { checkKubernetesVersion, KubernetesVersionCatalog } from "./kubernetesVersions";
-import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
-import { insecureMirrorWarning } from "./mirrorTrust";
+import { nodeGroupWarnings, NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
 import { ConfigProblem, dedupeProblems } from "./problems";
 
 /** One node group of a cluster, with how its settings are named in messages. */
@@ -40,6 +39,24 @@ const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 
 /**
+ * One pinned sha256 names one release tarball, and there is one tarball per architecture: a digest shared by nodes
+ * of two architectures fails the check on one of them (the components: node groups of both; the CLI: a document
+ * that picks its release at boot from `uname -m`).
+ */
+export function checkDigestArchitectures(setting: string, digest: string, architectures: readonly string[]): ConfigProblem[] {
+  const archs = [...new Set(architectures)].sort();
+  if (archs.length < 2) return [];
+  return [
+    {
+      setting,
+      value: digest,
+      reason: `pins one tarball, but the nodes run ${archs.join(" and ")} (one tarball each)`,
+      fix: `Unset ${setting} (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
+    },
+  ];
+}
+
+/**
  * Validates the cluster and all node groups in one pass. `facts` maps each instance type to its facts
  * (a type missing from it was not found by EC2). `versions` is the Kubernetes version catalog (EKS's own list, or
  * the built-in calendar evaluated on a day the caller passes in).
@@ -70,15 +87,8 @@ export function validateCluster(
 
   // One pinned digest names one tarball, which exists per architecture (Bottlerocket groups install no tarball).
   const pinned = groups.filter((g) => g.settings.sociMode !== "off" && g.settings.os !== "bottlerocket" && g.settings.sociSha256 !== undefined);
-  const archs = new Set(pinned.map((g) => facts.get(g.settings.instanceType)).map((f) => (f ? nodeArchitecture(f) : undefined)).filter((a) => a));
-  if (archs.size > 1) {
-    problems.push({
-      setting: cluster.sociSha256Setting,
-      value: pinned[0].settings.sociSha256,
-      reason: `pins one tarball, but SOCI node groups run ${[...archs].sort().join(" and ")} (one tarball each)`,
-      fix: `Unset ${cluster.sociSha256Setting} (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
-    });
-  }
+  const archs = pinned.map((g) => facts.get(g.settings.instanceType)).map((f) => (f ? nodeArchitecture(f) : undefined)).filter((a): a is NonNullable<typeof a> => a !== undefined);
+  if (pinned.length > 0) problems.push(...checkDigestArchitectures(cluster.sociSha256Setting, pinned[0].settings.sociSha256!, archs));
 
   const subnets = cluster.existingSubnetIds;
   if (subnets !== undefined || cluster.existingVpcId !== undefined) {
@@ -93,8 +103,6 @@ export function validateCluster(
       problems.push({ setting: cluster.existingVpcIdSetting, value: cluster.existingVpcId, reason: "must name the VPC of the existing subnets", fix: `Set ${cluster.existingVpcIdSetting} to the subnets' VPC ID (vpc-...), or unset ${cluster.existingSubnetIdsSetting} to create a VPC.` });
     }
   }
-  const mirrorWarnings = groups
-    .map((g) => insecureMirrorWarning(g.settings, g.settingName("sociMirrorUrl"), g.settingName("sociSha256")))
-    .filter((w): w is string => w !== undefined);
-  return { problems: dedupeProblems(problems), warnings: [...version.warnings, ...new Set(mirrorWarnings)] };
+  const groupWarnings = groups.flatMap((g) => nodeGroupWarnings(g.settings, g.settingName));
+  return { problems: dedupeProblems(problems), warnings: [...version.warnings, ...new Set(groupWarnings)] };
 }

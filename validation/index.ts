@@ -12,3 +12,5 @@ export * from "./mirrorTrust";
 export * from "./clusterConnection";
 export * from "./karpenter";
 export * from "./clusterSecurity";
+export * from "./labels";
+export * from "./settingNames";

@@ -1,5 +1,5 @@
 import { BOTTLEROCKET_LAZY_REASON } from "../userdata/bottlerocket";
-import { compareVersions, MIN_SOCI_VERSION, parseVersion } from "../userdata/releases";
+import { compareVersions, DEFAULT_MIRROR_BASE_URL, DEFAULT_SOCI_VERSION, MIN_SOCI_VERSION, parseVersion } from "../userdata/releases";
 import { InstanceFacts, NodeTaint } from "../userdata/types";
 import {
   hasNvmeInstanceStore,
@@ -8,6 +8,8 @@ import {
   SOCI_MIN_MEMORY_MIB,
   SOCI_MIN_VCPUS,
 } from "./instanceTypes";
+import { checkLabels, checkTaints } from "./labels";
+import { insecureMirrorWarning } from "./mirrorTrust";
 import { ConfigProblem } from "./problems";
 
 /** The SOCI modes, in the order messages list them. */
@@ -56,27 +58,24 @@ export interface NodeGroupSettings {
   metadataHopLimit?: number;
   labels?: Record<string, string>;
   taints?: NodeTaint[];
+  /**
+   * The settings the user gave, as opposed to defaults. Rules that refuse a setting where it would do nothing
+   * (AL2023-only settings on Bottlerocket) read it; absent, a setting counts as given when it differs from its default.
+   */
+  explicit?: ReadonlySet<NodeGroupSettingKey>;
 }
 
+/** The settings a rule can name (every field of {@link NodeGroupSettings} but `explicit`). */
+export type NodeGroupSettingKey = Exclude<keyof NodeGroupSettings, "explicit">;
+
 /** Names a setting for messages, e.g. `sociMode` → `soci-eks:sociMode`. */
-export type SettingNamer = (key: keyof NodeGroupSettings) => string;
+export type SettingNamer = (key: NodeGroupSettingKey) => string;
 
 const DIGEST = /^[0-9a-f]{64}$/;
 /** Characters safe in the installer's env file (a subset of what userdata/cloudConfig.ts renderEnvFile accepts). */
 const URL_SAFE = /^[A-Za-z0-9._:/@+=,-]+$/;
 /** `<12-digit account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` */
 const ECR_HOST = /^\d{12}\.dkr\.ecr(-fips)?\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
-
-/** A Kubernetes label (or taint) key: `[prefix/]name`, the prefix a DNS subdomain of at most 253 characters. */
-function isLabelKey(key: unknown): boolean {
-  if (typeof key !== "string" || !LABEL_KEY.test(key)) return false;
-  const slash = key.indexOf("/");
-  return slash < 0 || slash <= 253;
-}
-
 function checkMode(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
   if ((SOCI_MODES as readonly string[]).includes(s.sociMode)) return [];
   return [
@@ -124,6 +123,28 @@ function checkOs(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
     ];
   }
   return [];
+}
+
+/** The settings only AL2023 nodes use, with each one's default and what it drives there. */
+const AL2023_ONLY: readonly { key: NodeGroupSettingKey; isDefault: (s: NodeGroupSettings) => boolean; drives: string }[] = [
+  { key: "sociVersion", isDefault: (s) => s.sociVersion === DEFAULT_SOCI_VERSION, drives: "the SOCI release soci-eks installs" },
+  { key: "sociSha256", isDefault: (s) => s.sociSha256 === undefined, drives: "the checksum of the SOCI release soci-eks installs" },
+  { key: "sociMirrorUrl", isDefault: (s) => s.sociMirrorUrl.replace(/\/+$/, "") === DEFAULT_MIRROR_BASE_URL, drives: "where soci-eks downloads SOCI" },
+  { key: "onSociFailure", isDefault: (s) => s.onSociFailure === undefined || s.onSociFailure === SOCI_FAILURE_POLICIES[0], drives: "what soci-eks's installer does when a SOCI boot step fails" },
+];
+
+/**
+ * AL2023-only settings given for a Bottlerocket node group: Bottlerocket ships its own SOCI and soci-eks runs no
+ * installer there, so the setting would be ignored without a word. (Registries have their own rule in checkRegistries.)
+ */
+function checkAl2023Only(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  if (s.os !== "bottlerocket") return [];
+  return AL2023_ONLY.filter(({ key, isDefault }) => (s.explicit ? s.explicit.has(key) : !isDefault(s))).map(({ key, drives }) => ({
+    setting: name(key),
+    value: s[key],
+    reason: `only applies to AL2023 nodes (${drives}); Bottlerocket ships its own SOCI and would ignore it`,
+    fix: `Remove ${name(key)} from this node group, or set ${name("os")} to al2023.`,
+  }));
 }
 
 function checkRelease(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
@@ -306,18 +327,7 @@ function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): Config
   if (s.metadataHopLimit !== undefined && (!Number.isInteger(s.metadataHopLimit) || s.metadataHopLimit < 1 || s.metadataHopLimit > 64)) {
     problems.push({ setting: name("metadataHopLimit"), value: s.metadataHopLimit, reason: "is outside IMDS's 1..64", fix: `Set ${name("metadataHopLimit")} to 1 (default) or 2 if pods call IMDS.` });
   }
-  for (const [key, value] of Object.entries(s.labels ?? {})) {
-    if (!isLabelKey(key) || typeof value !== "string" || !LABEL_VALUE.test(value)) {
-      problems.push({ setting: name("labels"), value: `${key}=${String(value)}`, reason: "is not a valid Kubernetes label", fix: "Use [prefix/]name keys and values of up to 63 characters [A-Za-z0-9-_.], starting and ending alphanumeric." });
-    } else if (key.startsWith("soci-eks/")) {
-      problems.push({ setting: name("labels"), value: key, reason: "uses the soci-eks/ prefix soci-eks sets itself", fix: "Choose another label prefix." });
-    }
-  }
-  for (const taint of s.taints ?? []) {
-    if (!taint || !isLabelKey(taint.key) || !TAINT_EFFECTS.includes(taint.effect) || (taint.value !== undefined && !LABEL_VALUE.test(taint.value))) {
-      problems.push({ setting: name("taints"), value: taint, reason: "is not a Kubernetes taint {key, value?, effect}", fix: `Give each taint a label-style key, an optional value and an effect of ${TAINT_EFFECTS.join(", ")}.` });
-    }
-  }
+  problems.push(...checkLabels(s.labels, name("labels")), ...checkTaints(s.taints, name("taints")));
   return problems;
 }
 
@@ -326,7 +336,7 @@ function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): Config
  * pass `undefined` when the lookup failed (a problem is reported for that, quoting `lookupError`).
  */
 export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | undefined, name: SettingNamer, lookupError?: string): ConfigProblem[] {
-  const problems = [...checkMode(s, name), ...checkOs(s, name), ...checkOnSociFailure(s.onSociFailure, name("onSociFailure"))];
+  const problems = [...checkMode(s, name), ...checkOs(s, name), ...checkOnSociFailure(s.onSociFailure, name("onSociFailure")), ...checkAl2023Only(s, name)];
   // Bottlerocket ships SOCI; the release settings only drive the AL2023 installer.
   if (s.sociMode !== "off" && s.os !== "bottlerocket") problems.push(...checkRelease(s, name));
   problems.push(...checkScaling(s, name), ...checkRootVolume(s, name), ...checkRegistries(s, name), ...checkNodeGroupOptions(s, name));
@@ -336,4 +346,13 @@ export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | u
     problems.push({ setting: name("instanceType"), value: s.instanceType, reason: `was not found by EC2 DescribeInstanceTypes in this region${lookupError ? ` (${lookupError.split("\n")[0]})` : ""}`, fix: `Set ${name("instanceType")} to an instance type offered in the stack's region, e.g. m7i.xlarge.` });
   }
   return problems;
+}
+
+/**
+ * Warnings about one node group's settings: it still deploys, but the user should know. Every entry point logs
+ * these (the components and the plug-in through Pulumi, the stack config under its keys, the CLI on stderr).
+ */
+export function nodeGroupWarnings(s: NodeGroupSettings, name: SettingNamer): string[] {
+  const mirror = insecureMirrorWarning(s, name("sociMirrorUrl"), name("sociSha256"));
+  return mirror ? [mirror] : [];
 }

@@ -59,61 +59,163 @@ export function parsePulledMessage(message: string): PulledMessage {
   return { kind: "unparsed", reason: "not a kubelet pull message" };
 }
 
+/** Input that is not what its flag expects; the message says what it is instead ("is not JSON …", "holds Nodes, not Events"). */
+export class InputError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "InputError";
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A string field, or undefined when it is absent or of another type. */
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+/** The string fields of an object, or undefined when it is not one. */
+function strings<K extends string>(v: unknown, keys: readonly K[]): Partial<Record<K, string>> | undefined {
+  if (!isObject(v)) return undefined;
+  const out: Partial<Record<K, string>> = {};
+  for (const k of keys) {
+    const s = str(v[k]);
+    if (s !== undefined) out[k] = s;
+  }
+  return out;
+}
+
+/**
+ * An Event with only the fields the report reads, each of the type it expects (a field of another type is
+ * dropped), or undefined when the value is not an event (it needs a string `message` and a `reason` or an
+ * `involvedObject`). Malformed input therefore never reaches the report as a wrong type.
+ */
+export function toEvent(v: unknown): KubeEvent | undefined {
+  if (!isObject(v) || typeof v.message !== "string" || !(typeof v.reason === "string" || isObject(v.involvedObject))) return undefined;
+  const e: KubeEvent = { message: v.message };
+  const reason = str(v.reason);
+  if (reason !== undefined) e.reason = reason;
+  const type = str(v.type);
+  if (type !== undefined) e.type = type;
+  if (typeof v.count === "number" && Number.isFinite(v.count)) e.count = v.count;
+  for (const k of ["firstTimestamp", "lastTimestamp", "eventTime"] as const) {
+    const t = str(v[k]);
+    if (t !== undefined) e[k] = t;
+  }
+  const reportingComponent = str(v.reportingComponent);
+  if (reportingComponent !== undefined) e.reportingComponent = reportingComponent;
+  const reportingInstance = str(v.reportingInstance);
+  if (reportingInstance !== undefined) e.reportingInstance = reportingInstance;
+  const metadata = strings(v.metadata, ["name", "namespace", "creationTimestamp"] as const);
+  if (metadata) e.metadata = metadata;
+  const source = strings(v.source, ["component", "host"] as const);
+  if (source) e.source = source;
+  const involvedObject = strings(v.involvedObject, ["kind", "namespace", "name", "uid", "fieldPath"] as const);
+  if (involvedObject) e.involvedObject = involvedObject;
+  return e;
+}
+
+/** What a parsed JSON value holds: its events, and how many items were something else (and of which kind). */
+function eventsFrom(value: unknown): { events: KubeEvent[]; others: number; otherKind?: string } {
+  const items = Array.isArray(value) ? value : isObject(value) && Array.isArray(value.items) ? value.items : [value];
+  const events: KubeEvent[] = [];
+  let others = 0;
+  let otherKind: string | undefined;
+  for (const item of items) {
+    const e = toEvent(item);
+    if (e) {
+      events.push(e);
+    } else {
+      others++;
+      otherKind ??= isObject(item) ? str(item.kind) : undefined;
+    }
+  }
+  return { events, others, otherKind };
+}
+
+/** The first line of a JSON.parse error, for a message. */
+function jsonError(err: unknown): string {
+  return err instanceof Error ? err.message.split("\n")[0] : String(err);
+}
+
 /**
  * Reads events from what the user gave: `kubectl get events -o json` (a List), a JSON array, one event object, or
- * newline-delimited JSON (kubernetes-event-exporter's stdout, whose own log lines are skipped).
+ * newline-delimited JSON (kubernetes-event-exporter's stdout, whose own log lines are skipped). Throws an
+ * {@link InputError} for text that is not JSON, and for JSON that holds something but no Event.
  */
 export function readEvents(text: string): KubeEvent[] {
   const trimmed = text.trim();
   if (!trimmed) return [];
+  let whole: unknown;
+  let parsed = false;
   try {
-    return eventsFrom(JSON.parse(trimmed));
-  } catch (err) {
-    if (!(err instanceof SyntaxError)) throw err;
+    whole = JSON.parse(trimmed);
+    parsed = true;
+  } catch {
+    // not one JSON document: one per line
+  }
+  if (parsed) {
+    if (!Array.isArray(whole) && !isObject(whole)) throw new InputError(`is JSON but not a list of events (it is a ${whole === null ? "null" : typeof whole})`);
+    if (isObject(whole) && "items" in whole && !Array.isArray(whole.items)) throw new InputError("is JSON with an 'items' field that is not a list");
+    const { events, others, otherKind } = eventsFrom(whole);
+    if (events.length === 0 && others > 0) throw new InputError(`holds ${others} item(s), none of them a Kubernetes Event${otherKind ? ` (they are ${otherKind} objects)` : ""}`);
+    return events;
   }
   const events: KubeEvent[] = [];
-  trimmed.split(/\r?\n/).forEach((line, i) => {
-    const l = line.trim();
-    if (!l) return;
+  const lines = trimmed.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i].trim();
+    if (!l) continue;
     let value: unknown;
     try {
       value = JSON.parse(l);
-    } catch {
-      throw new Error(`input line ${i + 1} is not JSON; expected 'kubectl get events -A -o json' output or one event per line`);
+    } catch (err) {
+      throw new InputError(`is not JSON: line ${i + 1} does not parse (${jsonError(err)})`);
     }
-    events.push(...eventsFrom(value));
-  });
+    for (const e of eventsFrom(value).events) events.push(e);
+  }
   return events;
 }
 
-function isEvent(v: unknown): v is KubeEvent {
-  return typeof v === "object" && v !== null && ("reason" in v || "involvedObject" in v) && "message" in v;
-}
-
-function eventsFrom(value: unknown): KubeEvent[] {
-  if (Array.isArray(value)) return value.filter(isEvent);
-  if (typeof value === "object" && value !== null && Array.isArray((value as { items?: unknown }).items)) {
-    return ((value as { items: unknown[] }).items).filter(isEvent);
+/** The items of a `kubectl get <kind> -o json` list, checking that they are objects of that kind. */
+function listItems(text: string, kind: "Node" | "Pod"): Json[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`is not JSON (${jsonError(err)})`);
   }
-  return isEvent(value) ? [value] : [];
+  if (!isObject(parsed) || !Array.isArray(parsed.items)) throw new InputError(`is not a ${kind}List ('kubectl get ${kind.toLowerCase()}s -o json' prints one)`);
+  const items = parsed.items.filter(isObject);
+  const other = items.find((item) => typeof item.kind === "string" && item.kind !== kind);
+  if (other) throw new InputError(`holds ${String(other.kind)} objects, not ${kind}s`);
+  return items;
 }
 
-/** Node name → labels, from `kubectl get nodes -o json`. */
+/** Node name → labels (string values only), from `kubectl get nodes -o json`. Throws an {@link InputError}. */
 export function readNodeLabels(text: string): Map<string, Record<string, string>> {
-  const parsed = JSON.parse(text) as { items?: { metadata?: { name?: string; labels?: Record<string, string> } }[] };
   const map = new Map<string, Record<string, string>>();
-  for (const item of parsed.items ?? []) {
-    if (item.metadata?.name) map.set(item.metadata.name, item.metadata.labels ?? {});
+  for (const item of listItems(text, "Node")) {
+    const metadata = isObject(item.metadata) ? item.metadata : {};
+    const name = str(metadata.name);
+    if (!name) continue;
+    const labels = isObject(metadata.labels) ? metadata.labels : {};
+    map.set(name, Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === "string")));
   }
   return map;
 }
 
-/** `namespace/pod` → node, from `kubectl get pods -A -o json`, for events that name no host. */
+/** `namespace/pod` → node, from `kubectl get pods -A -o json`, for events that name no host. Throws an {@link InputError}. */
 export function readPodNodes(text: string): Map<string, string> {
-  const parsed = JSON.parse(text) as { items?: { metadata?: { name?: string; namespace?: string }; spec?: { nodeName?: string } }[] };
   const map = new Map<string, string>();
-  for (const item of parsed.items ?? []) {
-    if (item.metadata?.name && item.spec?.nodeName) map.set(`${item.metadata.namespace ?? "default"}/${item.metadata.name}`, item.spec.nodeName);
+  for (const item of listItems(text, "Pod")) {
+    const metadata = strings(item.metadata, ["name", "namespace"] as const) ?? {};
+    const nodeName = str(isObject(item.spec) ? item.spec.nodeName : undefined);
+    if (metadata.name && nodeName) map.set(`${metadata.namespace ?? "default"}/${metadata.name}`, nodeName);
   }
   return map;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { execFileSync } from "child_process";
 import { readFileSync } from "fs";
-import { parseArgs } from "util";
-import { readEvents, readNodeLabels, readPodNodes } from "./events";
-import { buildReport, formatReport, parseMarker, Report } from "./report";
+import { ConfigProblem, formatProblem } from "../../validation/problems";
+import { FlagOptions, FlagValues, parseFlags, UsageError } from "../flags";
+import { InputError, KubeEvent, readEvents, readNodeLabels, readPodNodes } from "./events";
+import { buildReport, formatReport, MarkerError, NodeMarker, parseMarker, Report, reportJson } from "./report";
 
 export const USAGE = `Usage: soci-eks pull-report [options]
        npm run pull-report -- [options]        (from a checkout of soci-eks)
@@ -34,6 +35,8 @@ Events expire (kube-apiserver --event-ttl, 1h by default): run the report soon a
 
 export interface CliIo {
   stdin: () => string;
+  /** Whether stdin is a terminal (nothing piped in): then the report does not wait for input that will not come. */
+  stdinIsTerminal: () => boolean;
   readFile: (path: string) => string;
   kubectl: (args: string[]) => string;
   out: (text: string) => void;
@@ -43,76 +46,178 @@ export interface CliIo {
 /** The process's stdin, files, kubectl, stdout and stderr. */
 export const defaultIo: CliIo = {
   stdin: () => readFileSync(0, "utf8"),
+  stdinIsTerminal: () => process.stdin.isTTY === true,
   readFile: (p) => readFileSync(p, "utf8"),
   kubectl: (args) => execFileSync("kubectl", args, { encoding: "utf8", maxBuffer: 512 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] }),
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
 };
 
-/** Runs the CLI; returns the exit code. */
+/** The flags of `soci-eks pull-report`. */
+export const PULL_REPORT_FLAGS = {
+  file: { type: "string", short: "f", example: "events.json" },
+  nodes: { type: "string", example: "nodes.json" },
+  pods: { type: "string", example: "pods.json" },
+  kubectl: { type: "boolean" },
+  context: { type: "string", example: "prod" },
+  image: { type: "string", example: "my-image" },
+  marker: { type: "string", multiple: true, example: "degraded" },
+  all: { type: "boolean" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagOptions;
+
+/** Where one input comes from, named as the user gave it, with what it should hold. */
+interface Source {
+  setting: string;
+  value?: string;
+  fix: string;
+}
+
+const EVENTS_FIX = "Pass what `kubectl get events -A -o json` prints (or kubernetes-event-exporter's one event per line).";
+const NODES_FIX = "Pass what `kubectl get nodes -o json` prints.";
+const PODS_FIX = "Pass what `kubectl get pods -A -o json` prints.";
+const MARKER_FIX = "Pass a copy of a node's /var/lib/soci-eks/degraded or /var/lib/soci-eks/failed.";
+
+/** Why a file cannot be read, from Node's error code. */
+function readError(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case "ENOENT":
+      return "does not exist";
+    case "EISDIR":
+      return "is a directory, not a file";
+    case "EACCES":
+    case "EPERM":
+      return "cannot be read (permission denied)";
+    default:
+      return `cannot be read (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`;
+  }
+}
+
+/** A problem report on stderr in the shape every soci-eks command uses; returns exit code 2. */
+function refuse(io: CliIo, problems: ConfigProblem[]): number {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  io.err(`soci-eks pull-report: ${count}; nothing was printed:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}\n(soci-eks pull-report --help lists the options)\n`);
+  return 2;
+}
+
+/** kubectl's own complaint, first lines only. */
+function kubectlError(err: unknown): string {
+  const e = err as { code?: string; stderr?: string; message?: string };
+  if (e.code === "ENOENT") return "kubectl was not found on PATH";
+  const text = (e.stderr && e.stderr.trim()) || e.message || String(err);
+  return text.split("\n").slice(0, 3).join(" ").trim();
+}
+
+/** Runs the CLI; returns the exit code (0 done, 1 kubectl or an unexpected failure, 2 bad input). */
 export function runPullReport(argv: string[], io: CliIo = defaultIo): number {
-  let values: Record<string, string | boolean | string[] | undefined>;
+  let values: FlagValues<typeof PULL_REPORT_FLAGS>;
   try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        file: { type: "string", short: "f" },
-        nodes: { type: "string" },
-        pods: { type: "string" },
-        kubectl: { type: "boolean" },
-        context: { type: "string" },
-        image: { type: "string" },
-        marker: { type: "string", multiple: true },
-        all: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    values = parseFlags("pull-report", argv, PULL_REPORT_FLAGS);
   } catch (err) {
-    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
+    if (err instanceof UsageError) return refuse(io, err.problems);
+    throw err;
   }
   if (values.help) {
     io.out(USAGE);
     return 0;
   }
-  if (values.kubectl && values.file) {
-    io.err("--kubectl and --file are exclusive\n");
-    return 2;
+  const problems: ConfigProblem[] = [];
+  if (values.kubectl && values.file !== undefined) {
+    problems.push({ setting: "--file", value: values.file, reason: "and --kubectl both give the events", fix: "Use --file (or stdin), or --kubectl, not both." });
   }
-  try {
-    const ctx = typeof values.context === "string" ? ["--context", values.context] : [];
-    let eventsText: string;
-    let nodesText: string | undefined;
-    let podsText: string | undefined;
-    if (values.kubectl) {
-      eventsText = io.kubectl([...ctx, "get", "events", "-A", "-o", "json"]);
-      nodesText = io.kubectl([...ctx, "get", "nodes", "-o", "json"]);
-      podsText = io.kubectl([...ctx, "get", "pods", "-A", "-o", "json"]);
-    } else {
-      eventsText = typeof values.file === "string" ? io.readFile(values.file) : io.stdin();
-    }
-    if (typeof values.nodes === "string") nodesText = io.readFile(values.nodes);
-    if (typeof values.pods === "string") podsText = io.readFile(values.pods);
-
-    const report: Report = buildReport(readEvents(eventsText), {
-      nodeLabels: nodesText ? readNodeLabels(nodesText) : undefined,
-      podNodes: podsText ? readPodNodes(podsText) : undefined,
-      includeWarm: values.all === true,
-      imageFilter: typeof values.image === "string" ? values.image : undefined,
-      markers: (Array.isArray(values.marker) ? values.marker : []).map((f) => parseMarker(io.readFile(f), f)),
+  if (values.context !== undefined && !values.kubectl) {
+    problems.push({ setting: "--context", value: values.context, reason: "only applies with --kubectl", fix: "Add --kubectl, or drop --context." });
+  }
+  if (!values.kubectl && values.file === undefined && io.stdinIsTerminal()) {
+    problems.push({
+      setting: "stdin",
+      reason: "is a terminal, so there are no events to read",
+      fix: "Pipe them in (kubectl get events -A -o json | soci-eks pull-report), or pass --file events.json or --kubectl.",
     });
-    if (!nodesText) io.err("note: no --nodes given, so node group and mode show as '-'\n");
-    io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return 0;
-  } catch (err) {
-    io.err(`pull-report: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
   }
+  if (problems.length > 0) return refuse(io, problems);
+
+  /** Reads one file; a problem (and undefined) when it cannot be read. */
+  const read = (source: Source): string | undefined => {
+    try {
+      return io.readFile(source.value!);
+    } catch (err) {
+      problems.push({ ...source, reason: readError(err) });
+      return undefined;
+    }
+  };
+  /** Parses one input; a problem (and undefined) when it is not what the flag expects. */
+  const parse = <T>(text: string | undefined, source: Source, parser: (text: string) => T): T | undefined => {
+    if (text === undefined) return undefined;
+    try {
+      return parser(text);
+    } catch (err) {
+      if (!(err instanceof InputError) && !(err instanceof MarkerError)) throw err;
+      problems.push({ ...source, reason: err.message });
+      return undefined;
+    }
+  };
+
+  const ctx = values.context !== undefined ? ["--context", values.context] : [];
+  const fromKubectl = (what: string, args: string[]): string | undefined => {
+    try {
+      return io.kubectl([...ctx, ...args]);
+    } catch (err) {
+      io.err(`soci-eks pull-report: \`kubectl ${[...ctx, ...args].join(" ")}\` failed: ${kubectlError(err)}. Check that kubectl reaches the cluster (kubectl get ${what}), or pass the ${what} with --file/--nodes/--pods.\n`);
+      return undefined;
+    }
+  };
+
+  let events: KubeEvent[] | undefined;
+  let nodes: Map<string, Record<string, string>> | undefined;
+  let pods: Map<string, string> | undefined;
+  if (values.kubectl) {
+    const eventsText = fromKubectl("events", ["get", "events", "-A", "-o", "json"]);
+    const nodesText = fromKubectl("nodes", ["get", "nodes", "-o", "json"]);
+    const podsText = fromKubectl("pods", ["get", "pods", "-A", "-o", "json"]);
+    if (eventsText === undefined || nodesText === undefined || podsText === undefined) return 1;
+    events = parse(eventsText, { setting: "--kubectl", value: "kubectl get events -A -o json", fix: "Check the kubectl context (--context)." }, readEvents);
+    nodes = parse(nodesText, { setting: "--kubectl", value: "kubectl get nodes -o json", fix: "Check the kubectl context (--context)." }, readNodeLabels);
+    pods = parse(podsText, { setting: "--kubectl", value: "kubectl get pods -A -o json", fix: "Check the kubectl context (--context)." }, readPodNodes);
+  } else if (values.file !== undefined) {
+    const source = { setting: "--file", value: values.file, fix: EVENTS_FIX };
+    events = parse(read(source), source, readEvents);
+  } else {
+    events = parse(io.stdin(), { setting: "stdin", fix: EVENTS_FIX }, readEvents);
+  }
+  if (values.nodes !== undefined) {
+    const source = { setting: "--nodes", value: values.nodes, fix: NODES_FIX };
+    nodes = parse(read(source), source, readNodeLabels);
+  }
+  if (values.pods !== undefined) {
+    const source = { setting: "--pods", value: values.pods, fix: PODS_FIX };
+    pods = parse(read(source), source, readPodNodes);
+  }
+  const markers = (values.marker ?? []).map((file) => {
+    const source = { setting: "--marker", value: file, fix: MARKER_FIX };
+    return parse(read(source), source, (text) => parseMarker(text, file));
+  });
+  if (problems.length > 0 || events === undefined) return refuse(io, problems);
+
+  const report: Report = buildReport(events, {
+    nodeLabels: nodes,
+    podNodes: pods,
+    includeWarm: values.all === true,
+    imageFilter: values.image,
+    markers: markers.filter((m): m is NodeMarker => m !== undefined),
+  });
+  if (!nodes) io.err("note: no --nodes given, so node group and mode show as '-'\n");
+  io.out(values.json ? `${reportJson(report)}\n` : formatReport(report));
+  return 0;
 }
 
 if (require.main === module) {
-  process.exitCode = runPullReport(process.argv.slice(2));
+  try {
+    process.exitCode = runPullReport(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`soci-eks pull-report: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -92,14 +92,22 @@ export interface NodeMarker {
   fix?: string;
 }
 
-/** Parses a marker file; `source` names it in the report. */
+/** A file given as a marker that is not one. */
+export class MarkerError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "MarkerError";
+  }
+}
+
+/** Parses a marker file; `source` names it in the report. Throws a {@link MarkerError} when it is not a marker. */
 export function parseMarker(text: string, source: string): NodeMarker {
   const fields: Record<string, string> = {};
   for (const line of text.split("\n")) {
     const eq = line.indexOf("=");
     if (eq > 0) fields[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
   }
-  if (!fields.reason) throw new Error(`${source}: not a soci-eks marker (no reason= line)`);
+  if (!fields.reason) throw new MarkerError(`is not a soci-eks marker (no reason= line)`);
   const state = fields.policy === "fail" || /(^|\/)failed$/.test(source) ? "failed" : "degraded";
   return { source, state, reason: fields.reason, policy: fields.policy, message: fields.message, fix: fields.fix };
 }
@@ -193,6 +201,17 @@ function median(values: number[]): number {
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
+/** The smallest and largest of a non-empty list, in one pass (no spread: a list may hold hundreds of thousands). */
+function extremes(values: readonly number[]): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
 /** Groups samples by node group, mode and image; adds the speed-up against `off` groups. */
 export function buildReport(events: KubeEvent[], opts: ReportOptions = {}): Report {
   const { samples, counted, notes } = collectSamples(events, opts);
@@ -208,19 +227,20 @@ export function buildReport(events: KubeEvent[], opts: ReportOptions = {}): Repo
     const ms = list.map((s) => s.pullMs);
     const waits = list.filter((s) => s.waitingMs !== undefined).map((s) => s.waitingMs as number);
     const sizes = list.filter((s) => s.sizeBytes !== undefined).map((s) => s.sizeBytes as number);
+    const { min, max } = extremes(ms);
     const row: ReportRow = {
       nodeGroup,
       mode,
       image,
       pulls: list.length,
       nodes: new Set(list.map((s) => s.node)).size,
-      minMs: round(Math.min(...ms)),
+      minMs: round(min),
       medianMs: round(median(ms)),
       meanMs: round(ms.reduce((a, b) => a + b, 0) / ms.length),
-      maxMs: round(Math.max(...ms)),
+      maxMs: round(max),
     };
     if (waits.length) row.medianWaitingMs = round(median(waits));
-    if (sizes.length) row.imageSizeBytes = Math.max(...sizes);
+    if (sizes.length) row.imageSizeBytes = extremes(sizes).max;
     return row;
   });
   // The stock baseline: groups whose nodes say soci-eks/mode=off.
@@ -242,8 +262,26 @@ export function buildReport(events: KubeEvent[], opts: ReportOptions = {}): Repo
   return { rows, degradedNodes, markers: opts.markers ?? [], counted, notes };
 }
 
-function pad(cells: string[][]): string {
-  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+/**
+ * Text from events, node labels and marker files as the terminal should show it: control characters (C0, DEL, C1:
+ * escape sequences, line breaks inside a cell) and bidirectional overrides become visible `\xNN`/`\uNNNN` escapes,
+ * so an Event cannot move the cursor, recolour or rewrite the screen.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** The report as JSON, with the characters JSON leaves raw (DEL, C1, bidirectional overrides) escaped too. */
+export function reportJson(report: Report): string {
+  return JSON.stringify(report, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function pad(rows: string[][]): string {
+  const cells = rows.map((r) => r.map(printable));
+  const widths = cells[0].map((_, i) => cells.reduce((w, r) => Math.max(w, r[i].length), 0));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n");
 }
 
@@ -285,13 +323,13 @@ function formatHealth(report: Report): string {
   if (report.degradedNodes.length) {
     out.push(
       `${report.degradedNodes.length} node(s) joined without SOCI (label ${DEGRADED_LABEL}; their pulls are stock pulls, in rows marked${DEGRADED_SUFFIX}):`,
-      ...report.degradedNodes.map((d) => `  ${d.node} (node group ${d.nodeGroup}): ${d.reason}`),
+      ...report.degradedNodes.map((d) => printable(`  ${d.node} (node group ${d.nodeGroup}): ${d.reason}`)),
       "  Details on the node: /var/lib/soci-eks/degraded and journalctl -t soci-eks (docs/boot-and-failures.md).",
     );
   }
   for (const m of report.markers) {
     const what = m.state === "failed" ? "FAILED: kubelet held back, the node never joins" : "DEGRADED: joined without SOCI";
-    out.push(`${m.source}: ${what} (onSociFailure=${m.policy ?? "?"}): ${m.reason}${m.message ? `: ${m.message}` : ""}${m.fix ? `. Fix: ${m.fix}` : ""}`);
+    out.push(printable(`${m.source}: ${what} (onSociFailure=${m.policy ?? "?"}): ${m.reason}${m.message ? `: ${m.message}` : ""}${m.fix ? `. Fix: ${m.fix}` : ""}`));
   }
   return out.length ? `\n${out.join("\n")}\n` : "";
 }

@@ -111,7 +111,7 @@ describe("reading events and nodes", () => {
     assert.deepEqual(readEvents("  \n"), []);
   });
   it("rejects input that is neither JSON nor JSON lines, naming the line", () => {
-    assert.throws(() => readEvents('{"reason":"Pulled","message":"x"}\nLAST SEEN   TYPE'), /input line 2 is not JSON/);
+    assert.throws(() => readEvents('{"reason":"Pulled","message":"x"}\nLAST SEEN   TYPE'), /is not JSON: line 2 does not parse/);
   });
   it("maps nodes to labels and events to nodes (source.host, else reportingInstance, else the pod's node)", () => {
     const labels = readNodeLabels(fixture("eks-1.27.nodes.json"));

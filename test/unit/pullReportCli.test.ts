@@ -19,8 +19,9 @@ function fakeIo(files: Record<string, string>, stdin = "", kubectl?: (args: stri
   const calls: string[][] = [];
   const io: CliIo = {
     stdin: () => stdin,
+    stdinIsTerminal: () => false,
     readFile: (p) => {
-      if (!(p in files)) throw new Error(`ENOENT: no such file or directory, open '${p}'`);
+      if (!(p in files)) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${p}'`), { code: "ENOENT" });
       return files[p];
     },
     kubectl: (args) => {
@@ -152,15 +153,17 @@ describe("npm run pull-report", () => {
     assert.ok((JSON.parse(f.out()) as Report).rows.some((r) => r.mode === "lazy"));
   });
 
-  it("usage errors exit 2, a missing file exits 1 with the reason, --help exits 0", () => {
+  it("usage errors and a missing file exit 2 with the flag, the value and the fix; --help exits 0", () => {
     let f = fakeIo(files);
     assert.equal(runPullReport(["--frobnicate"], f.io), 2);
-    assert.match(f.err(), /Unknown option '--frobnicate'/);
+    assert.match(f.err(), /^soci-eks pull-report: 1 problem; nothing was printed:\n {2}- --frobnicate is not an option of soci-eks pull-report\. Run soci-eks pull-report --help/);
     f = fakeIo(files);
     assert.equal(runPullReport(["--kubectl", "--file", "events.json"], f.io), 2);
+    assert.match(f.err(), /--file: 'events\.json' and --kubectl both give the events\./);
     f = fakeIo(files);
-    assert.equal(runPullReport(["--file", "missing.json"], f.io), 1);
-    assert.match(f.err(), /^pull-report: ENOENT/);
+    assert.equal(runPullReport(["--file", "missing.json"], f.io), 2);
+    assert.match(f.err(), /\n {2}- --file: 'missing\.json' does not exist\. Pass what `kubectl get events -A -o json` prints/);
+    assert.doesNotMatch(f.err(), /ENOENT/);
     f = fakeIo(files);
     assert.equal(runPullReport(["--help"], f.io), 0);
     assert.equal(f.out(), USAGE);

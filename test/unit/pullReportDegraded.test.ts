@@ -67,7 +67,7 @@ describe("pull report: nodes that joined without SOCI (issue 12)", () => {
     const failed = parseMarker(installerMarker("failed", "checksum-mismatch", "checksum mismatch for a.tar.gz", "check sociSha256"), "node-7/failed");
     assert.equal(failed.state, "failed");
     assert.equal(failed.policy, "fail");
-    assert.throws(() => parseMarker("hello\n", "x"), /x: not a soci-eks marker/);
+    assert.throws(() => parseMarker("hello\n", "x"), /is not a soci-eks marker \(no reason= line\)/);
   });
 
   it("the CLI prints the markers it is given, also with no events", () => {
@@ -76,7 +76,7 @@ describe("pull report: nodes that joined without SOCI (issue 12)", () => {
       "/var/lib/soci-eks/failed": installerMarker("failed", "pause-import-failed", "could not import /etc/eks/pause.tar into SOCI", "see journalctl -u soci-eks-pause-import"),
     };
     let out = "";
-    const io: CliIo = { stdin: () => "", readFile: (p) => files[p], kubectl: () => "", out: (t) => (out += t), err: () => undefined };
+    const io: CliIo = { stdin: () => "", stdinIsTerminal: () => false, readFile: (p) => files[p], kubectl: () => "", out: (t) => (out += t), err: () => undefined };
     assert.equal(runPullReport(["--file", "events.json", "--marker", "/var/lib/soci-eks/failed"], io), 0);
     assert.match(
       out,

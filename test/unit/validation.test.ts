@@ -213,9 +213,12 @@ describe("node group validation, one rule at a time", () => {
   it("capacity type, IMDS hop limit, labels and taints", () => {
     assert.deepEqual(problems({ capacityType: "RESERVED" }), ["soci-eks:capacityType: 'RESERVED' is not ON_DEMAND or SPOT. Set soci-eks:capacityType to ON_DEMAND (default) or SPOT."]);
     assert.deepEqual(problems({ metadataHopLimit: 0 }), ["soci-eks:metadataHopLimit: 0 is outside IMDS's 1..64. Set soci-eks:metadataHopLimit to 1 (default) or 2 if pods call IMDS."]);
-    assert.match(problems({ labels: { "bad key!": "x" } })[0], /^soci-eks:labels: 'bad key!=x' is not a valid Kubernetes label/);
+    assert.match(problems({ labels: { "bad key!": "x" } })[0], /^soci-eks:labels: 'bad key!=x' is not a valid Kubernetes label: its key's name 'bad key!' is not 1-63 characters/);
     assert.match(problems({ labels: { "soci-eks/mode": "x" } })[0], /uses the soci-eks\/ prefix/);
-    assert.match(problems({ taints: [{ key: "k", effect: "Never" as never }] })[0], /^soci-eks:taints: \{"key":"k","effect":"Never"\} is not a Kubernetes taint/);
+    assert.equal(
+      problems({ taints: [{ key: "k", effect: "Never" as never }] })[0],
+      "soci-eks:taints: 'k:Never' is not a valid Kubernetes taint: its effect 'Never' is not one of NoSchedule, PreferNoSchedule, NoExecute. Give the taint the effect NoSchedule, PreferNoSchedule or NoExecute (Kubernetes' spelling, also for EKS).",
+    );
     assert.deepEqual(problems({ labels: { "example.com/team": "a_b-c.d" }, taints: [{ key: "dedicated", value: "x", effect: "NoExecute" }] }), []);
   });
 
@@ -245,9 +248,17 @@ describe("node group validation, one rule at a time", () => {
     assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", ssd: true, keepSociOnRootVolume: true, instanceType: "m6id.2xlarge" }), []);
   });
 
-  it("os bottlerocket: the SOCI release settings drive only the AL2023 installer and are not checked", () => {
-    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", sociVersion: "v0.16.1" }), []);
-    assert.equal(problems({ sociMode: "parallel", sociVersion: "v0.16.1" }).length, 1);
+  it("os bottlerocket: the AL2023-only settings (release, mirror, digest, failure policy) are refused, not ignored", () => {
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", sociVersion: "v0.16.1" }), [
+      "soci-eks:sociVersion: 'v0.16.1' only applies to AL2023 nodes (the SOCI release soci-eks installs); Bottlerocket ships its own SOCI and would ignore it. Remove soci-eks:sociVersion from this node group, or set soci-eks:os to al2023.",
+    ]);
+    assert.equal(problems({ sociMode: "parallel", sociVersion: "v0.16.1" }).length, 1, "on AL2023 the release rule applies instead");
+    const all = problems({ os: "bottlerocket", sociMode: "parallel", sociSha256: "ab".repeat(32), sociMirrorUrl: "https://mirror.example/soci", onSociFailure: "fail" });
+    assert.deepEqual(all.map((p) => p.split(":")[1]), ["sociSha256", "sociMirrorUrl", "onSociFailure"]);
+    // Defaults are not "given": a Bottlerocket group with the defaults passes.
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", onSociFailure: "fallback" }), []);
+    // An entry point that knows what was given refuses even a default value given explicitly.
+    assert.equal(problems({ os: "bottlerocket", sociMode: "parallel", explicit: new Set(["sociVersion"]) }).length, 1);
   });
 
   it("os bottlerocket: extraEcrRegistries would be silently unused, so it is an error naming the fix", () => {
@@ -383,13 +394,17 @@ describe("cluster validation", () => {
   it("one pinned digest with SOCI groups of two architectures", () => {
     const sha = "ab".repeat(32);
     assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", sociSha256: sha })]), [
-      `soci-eks:sociSha256: '${sha}' pins one tarball, but SOCI node groups run arm64 and x86_64 (one tarball each). Unset soci-eks:sociSha256 (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
+      `soci-eks:sociSha256: '${sha}' pins one tarball, but the nodes run arm64 and x86_64 (one tarball each). Unset soci-eks:sociSha256 (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
     ]);
   });
 
-  it("a pinned digest ignores Bottlerocket groups (they install no tarball)", () => {
+  it("a pinned digest counts no Bottlerocket group (they install no tarball; a digest there is refused as AL2023-only)", () => {
     const sha = "ab".repeat(32);
-    assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", os: "bottlerocket", sociMode: "parallel", sociSha256: sha })]), []);
+    assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", os: "bottlerocket", sociMode: "parallel" })]), []);
+    assert.deepEqual(
+      run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", os: "bottlerocket", sociMode: "parallel", sociSha256: sha })]).map((p) => p.split(":")[1]),
+      ["nodeGroups[1].sociSha256"],
+    );
   });
 
   it("existing subnets need a VPC ID, two well-formed subnet IDs", () => {

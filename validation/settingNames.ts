@@ -1,0 +1,67 @@
+/**
+ * How each validated setting is spelled at each entry point, in one table. A rule in validation/ names a setting
+ * through a {@link SettingNamer}; each entry point passes the namer for its own spelling, so one rule gives one
+ * message everywhere and only the setting's name differs:
+ *
+ * - the components (`SociNodeGroup`, `SociCluster`), the @pulumi/eks plug-in (`sociForEks`) and the component
+ *   package (`soci-eks:index:NodeGroup` / `Cluster`) take the same arguments: `<name>.<args path>`, e.g.
+ *   `gpu.soci.version` ({@link argsNamer});
+ * - the stack config names config keys, `soci-eks:<key>` or `soci-eks:nodeGroups[i].<key>` (components/config.ts);
+ * - the CLI names its flags, e.g. `--soci-version` ({@link flagNamer}).
+ */
+import type { ClusterConnectionSettings } from "./clusterConnection";
+import type { NodeGroupSettingKey, SettingNamer } from "./nodeGroup";
+
+/** The ways in: every one applies the same rules from validation/. */
+export const ENTRY_POINTS = ["component", "stack", "cli", "plugin", "package"] as const;
+export type EntryPoint = (typeof ENTRY_POINTS)[number];
+
+/** One setting's spellings: its path in the arguments, its stack config key, and its CLI flag (when it has one). */
+export interface SettingSpelling {
+  /** Path in `SociNodeGroupArgs` (also `sociForEks`'s and the package's arguments), e.g. `soci.version`. */
+  args: string;
+  /** Stack config key (`soci-eks:<key>`), e.g. `sociVersion`. */
+  stack: string;
+  /** `soci-eks userdata` flag, e.g. `--soci-version`; absent when the CLI has none (the components' default applies). */
+  flag?: string;
+}
+
+/** Every node-group setting's spellings. */
+export const SETTING_SPELLINGS: Readonly<Record<NodeGroupSettingKey, SettingSpelling>> = {
+  instanceType: { args: "instanceType", stack: "instanceType", flag: "--instance-type" },
+  os: { args: "os", stack: "os", flag: "--os" },
+  sociMode: { args: "sociMode", stack: "sociMode", flag: "--mode" },
+  onSociFailure: { args: "onSociFailure", stack: "onSociFailure", flag: "--on-soci-failure" },
+  sociVersion: { args: "soci.version", stack: "sociVersion", flag: "--soci-version" },
+  sociSha256: { args: "soci.sha256", stack: "sociSha256", flag: "--soci-sha256" },
+  sociMirrorUrl: { args: "soci.mirrorBaseUrl", stack: "sociMirrorUrl", flag: "--mirror" },
+  desiredSize: { args: "scaling.desiredSize", stack: "desiredSize" },
+  minSize: { args: "scaling.minSize", stack: "minSize" },
+  maxSize: { args: "scaling.maxSize", stack: "maxSize" },
+  ssd: { args: "ssd", stack: "ssd", flag: "--ssd" },
+  keepSociOnRootVolume: { args: "keepSociOnRootVolume", stack: "keepSociOnRootVolume", flag: "--keep-soci-on-root-volume" },
+  rootVolumeSizeGiB: { args: "rootVolume.sizeGiB", stack: "rootVolumeSizeGiB" },
+  rootVolumeIops: { args: "rootVolume.iops", stack: "rootVolumeIops" },
+  rootVolumeThroughput: { args: "rootVolume.throughputMiBps", stack: "rootVolumeThroughput" },
+  extraEcrRegistries: { args: "extraEcrRegistries", stack: "extraEcrRegistries", flag: "--extra-ecr-registry" },
+  capacityType: { args: "capacityType", stack: "capacityType" },
+  metadataHopLimit: { args: "metadataHopLimit", stack: "metadataHopLimit" },
+  labels: { args: "labels", stack: "labels", flag: "--label" },
+  taints: { args: "taints", stack: "taints", flag: "--taint" },
+};
+
+/** The cluster fields' spellings (the stack config has none: the cluster it creates provides them). */
+export const CONNECTION_SPELLINGS: Readonly<Record<keyof ClusterConnectionSettings, { args: string; flag: string }>> = {
+  name: { args: "clusterName", flag: "--cluster-name" },
+  apiServerEndpoint: { args: "clusterConnection.endpoint", flag: "--api-server-endpoint" },
+  certificateAuthority: { args: "clusterConnection.certificateAuthority", flag: "--certificate-authority" },
+  serviceCidr: { args: "clusterConnection.serviceCidr", flag: "--service-cidr" },
+};
+
+/** Names settings `<name>.<args path>`: the components, the plug-in and the package. */
+export function argsNamer(name: string): SettingNamer {
+  return (key) => `${name}.${SETTING_SPELLINGS[key].args}`;
+}
+
+/** Names settings by their `soci-eks userdata` flag; a setting without one keeps the components' default. */
+export const flagNamer: SettingNamer = (key) => SETTING_SPELLINGS[key].flag ?? `${key} (the components' default; no CLI flag)`;
