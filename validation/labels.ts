@@ -148,6 +148,7 @@ export function checkLabels(labels: Readonly<Record<string, unknown>> | undefine
 
 /** A taint as messages show it: `key=value:Effect` (kubectl's notation), or JSON when it is not an object. */
 export function showTaint(taint: unknown): string {
+  if (typeof taint === "string") return taint;
   if (typeof taint !== "object" || taint === null || Array.isArray(taint)) return JSON.stringify(taint) ?? String(taint);
   const t = taint as Record<string, unknown>;
   const part = (v: unknown) => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));

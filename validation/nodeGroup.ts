@@ -143,7 +143,7 @@ function checkAl2023Only(s: NodeGroupSettings, name: SettingNamer): ConfigProble
     setting: name(key),
     value: s[key],
     reason: `only applies to AL2023 nodes (${drives}); Bottlerocket ships its own SOCI and would ignore it`,
-    fix: `Remove ${name(key)} from this node group, or set ${name("os")} to al2023.`,
+    fix: `Remove ${name(key)}, or set ${name("os")} to al2023.`,
   }));
 }
 

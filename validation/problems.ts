@@ -16,9 +16,19 @@ export interface ConfigProblem {
   fix: string;
 }
 
-/** Renders a value for a message: strings quoted, everything else as JSON. */
+const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** A control character as a visible escape (`\n`, `\u001b`). */
+function escapeControl(c: string): string {
+  return ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Renders a value for a message: strings quoted (control characters such as the line breaks of a pasted PEM
+ * escaped, so one problem stays one line), everything else as JSON.
+ */
 export function showValue(value: unknown): string {
-  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "string") return `'${value.replace(/[\u0000-\u001f\u007f-\u009f]/g, escapeControl)}'`;
   if (value === undefined) return "(unset)";
   return JSON.stringify(value);
 }

@@ -190,6 +190,7 @@ function listItems(text: string, kind: "Node" | "Pod"): Json[] {
     throw new InputError(`is not JSON (${jsonError(err)})`);
   }
   if (!isObject(parsed) || !Array.isArray(parsed.items)) throw new InputError(`is not a ${kind}List ('kubectl get ${kind.toLowerCase()}s -o json' prints one)`);
+  if (typeof parsed.kind === "string" && parsed.kind !== `${kind}List` && parsed.kind !== "List") throw new InputError(`is ${/^[AEIOU]/.test(parsed.kind) ? "an" : "a"} ${parsed.kind}, not a ${kind}List`);
   const items = parsed.items.filter(isObject);
   const other = items.find((item) => typeof item.kind === "string" && item.kind !== kind);
   if (other) throw new InputError(`holds ${String(other.kind)} objects, not ${kind}s`);

@@ -1,9 +1,17 @@
 /**
- * One table of bad inputs across the three entry points (CLI, stack config, components). Each one must be
- * refused before anything is printed or created, with a message naming the setting, the value and the fix;
- * where the CLI and the components apply the same rule, the message is the same text but for the setting's name.
+ * One table of inputs across the five entry points: the CLI, the stack config, the components (SociNodeGroup), the
+ * @pulumi/eks plug-in (`sociForEks`) and the component package (`soci-eks:index:NodeGroup`). A bad input must be
+ * refused before anything is printed or created, with a message naming the setting, the value and the fix; a good
+ * one must pass everywhere. Every rule in {@link SHARED_RULES} runs at all five entry points, and its message is the
+ * same text at each but for the setting's name (validation/settingNames.ts spells it per entry point).
+ *
+ * The package runs as its provider's Construct does (`new NodeGroup(...)` with the provider's initialization
+ * tracking, then the initialization error): the Construct call itself, schema included, is in
+ * package-components.test.ts; here the Analyzer's ~45 s schema inference is left out.
  */
 import { strict as assert } from "assert";
+import { readFileSync } from "fs";
+import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { INSTANCE_TYPES, installMocks, settle } from "../helpers/mocks";
@@ -15,38 +23,59 @@ const components: typeof import("../../components") = require("../../components"
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const config: typeof import("../../components/config") = require("../../components/config");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
+const eksPlugin: typeof import("../../components/eksPlugin") = require("../../components/eksPlugin");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const pkg: typeof import("../../components/package") = require("../../components/package");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const pkgInit: typeof import("../../components/package/initialization") = require("../../components/package/initialization");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
 const cli: typeof import("../../cli/main") = require("../../cli/main");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const cliUserdata: typeof import("../../cli/userdata") = require("../../cli/userdata");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const nodeGroupModule: typeof import("../../components/sociNodeGroup") = require("../../components/sociNodeGroup");
 import { instanceFactsFromEc2 } from "../../validation/instanceTypes";
 import { formatProblem, showValue } from "../../validation/problems";
 import { builtInVersionCatalog } from "../../validation/kubernetesVersions";
-import { InstanceFacts, NodeTaint } from "../../userdata/types";
+import { NodeGroupSettingKey } from "../../validation/nodeGroup";
+import { CONNECTION_SPELLINGS, ENTRY_POINTS, EntryPoint, SETTING_SPELLINGS } from "../../validation/settingNames";
+import { showTaint } from "../../validation/labels";
+import { InstanceFacts } from "../../userdata/types";
 
 const { SociNodeGroup, SociConfigError, validateSociClusterArgs } = components;
+// Package components report their initialization error to the provider (as when the plugin hosts them).
+pkgInit.markProviderHosted();
 
 /** A fixed day inside every calendar window the stack cases touch (the Kubernetes version is not under test here). */
 const TODAY = new Date("2026-12-01T00:00:00Z");
 const CA = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").toString("base64");
+const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const ENDPOINT = "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com";
-const CLUSTER = ["--cluster-name", "prod", "--api-server-endpoint", ENDPOINT, "--certificate-authority", CA, "--service-cidr", "172.20.0.0/16"];
-const KARPENTER = ["--karpenter", "--role", "KarpenterNodeRole-prod", "--discovery-tag", "prod"];
+const CLUSTER: Record<string, string> = { "--cluster-name": "prod", "--api-server-endpoint": ENDPOINT, "--certificate-authority": CA, "--service-cidr": "172.20.0.0/16" };
+const KARPENTER_FLAGS: Record<string, string> = { "--role": "KarpenterNodeRole-prod", "--discovery-tag": "prod" };
+const KARPENTER = ["--karpenter", ...Object.entries(KARPENTER_FLAGS).flat()];
+const SHA = "ab".repeat(32);
+const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+
+/** The four cluster flags, with some values replaced. */
+function clusterFlags(overrides: Record<string, string>): string[] {
+  return Object.entries({ ...CLUSTER, ...overrides }).flat();
+}
+
+/** --karpenter with its required flags, some values replaced. */
+function karpenterFlags(overrides: Record<string, string>): string[] {
+  return ["--karpenter", ...Object.entries({ ...KARPENTER_FLAGS, ...overrides }).flat()];
+}
 
 function facts(instanceType: string): InstanceFacts {
   return instanceFactsFromEc2({ instanceType, ...(INSTANCE_TYPES[instanceType] as object) } as Parameters<typeof instanceFactsFromEc2>[0]);
 }
 
-/** What an entry point did with a bad input: whether it refused, and its message lines (`setting: value reason. fix`). */
+/** What an entry point did with an input: whether it refused, and its message lines (`setting: value reason. fix`). */
 interface Outcome {
   refused: boolean;
   lines: string[];
-  /** Anything it produced anyway (printed text, registered resources). */
+  /** What it produced (printed bytes, registered resources, returned arguments). */
   produced: number;
 }
 
-type Kind = "cli" | "stack" | "component";
+type Kind = EntryPoint;
 
 interface BadInput {
   kind: Kind;
@@ -88,7 +117,7 @@ function stackRun(settings: Record<string, unknown>): () => Promise<Outcome> {
       const types = new Set(args.nodeGroups.map((g) => g.instanceType ?? "m7i.xlarge"));
       const factsMap = new Map([...types].filter((t) => INSTANCE_TYPES[t]).map((t) => [t, facts(t)]));
       const result = validateSociClusterArgs(args, factsMap, naming, builtInVersionCatalog(TODAY));
-      return { refused: result.problems.length > 0, lines: result.problems.map(formatProblem), produced: 0 };
+      return { refused: result.problems.length > 0, lines: result.problems.map(formatProblem), produced: result.problems.length > 0 ? 0 : args.nodeGroups.length };
     } catch (e) {
       if (!(e instanceof SociConfigError)) throw e;
       return { refused: true, lines: problemLines(e.message), produced: 0 };
@@ -96,8 +125,10 @@ function stackRun(settings: Record<string, unknown>): () => Promise<Outcome> {
   };
 }
 
+type ComponentArgs = Partial<import("../../components/sociNodeGroup").SociNodeGroupArgs>;
+
 /** Constructs a SociNodeGroup named `ng` with the given args (facts of `instanceType`, default m7i.xlarge). */
-function componentRun(args: Partial<import("../../components/sociNodeGroup").SociNodeGroupArgs>): () => Promise<Outcome> {
+function componentRun(args: ComponentArgs): () => Promise<Outcome> {
   return async () => {
     mocks.reset();
     const instanceType = args.instanceType ?? "m7i.xlarge";
@@ -115,35 +146,203 @@ function componentRun(args: Partial<import("../../components/sociNodeGroup").Soc
   };
 }
 
-const taint = (t: Partial<NodeTaint> & Record<string, unknown>) => t as NodeTaint;
+/** Calls the @pulumi/eks plug-in, `sociForEks("ng", args)`, with the facts of `instanceType` (or of `factsOf`). */
+function pluginRun(args: ComponentArgs, factsOf?: string): () => Promise<Outcome> {
+  return async () => {
+    const instanceType = args.instanceType ?? "m7i.xlarge";
+    try {
+      const soci = eksPlugin.sociForEks("ng", { ...args, instanceFacts: facts(factsOf ?? instanceType) } as import("../../components/eksPlugin").SociForEksArgs);
+      return { refused: false, lines: [], produced: Object.keys(soci.managedNodeGroupArgs).length };
+    } catch (e) {
+      if (!(e instanceof SociConfigError)) throw e;
+      return { refused: true, lines: problemLines(e.message), produced: 0 };
+    }
+  };
+}
 
-const CASES: BadInput[] = [
-  // ---- CLI: node-group rules shared with the components
-  { kind: "cli", what: "unknown mode", rule: "mode", run: ud("--instance-type", "m7i.xlarge", "--mode", "fast"), setting: "--mode", value: "fast", fix: "to lazy (default), parallel or off" },
-  { kind: "cli", what: "unknown OS", rule: "os", run: ud("--instance-type", "m7i.xlarge", "--os", "windows"), setting: "--os", value: "windows", fix: "to al2023 (default) or bottlerocket" },
-  { kind: "cli", what: "lazy on Bottlerocket", rule: "bottlerocket-lazy", run: ud("--instance-type", "m7i.xlarge", "--os", "bottlerocket"), setting: "--mode", value: "lazy", fix: "to parallel or off" },
-  { kind: "cli", what: "soci 0.5.0", rule: "soci-old", run: ud("--instance-type", "m7i.xlarge", "--soci-version", "0.5.0"), setting: "--soci-version", value: "0.5.0", fix: "to 0.11.0 or newer" },
-  { kind: "cli", what: "soci version with a v", rule: "soci-v", run: ud("--instance-type", "m7i.xlarge", "--soci-version", "v0.16.1"), setting: "--soci-version", value: "v0.16.1", fix: "Drop the v" },
-  { kind: "cli", what: "soci version not X.Y.Z", rule: "soci-malformed", run: ud("--instance-type", "m7i.xlarge", "--soci-version", "0.16"), setting: "--soci-version", value: "0.16", fix: "without a leading v" },
-  { kind: "cli", what: "sha256 not a digest", rule: "sha", run: ud("--instance-type", "m7i.xlarge", "--soci-sha256", "abc"), setting: "--soci-sha256", value: "abc", fix: "sha256sum soci-snapshotter-" },
-  { kind: "cli", what: "ftp mirror", rule: "mirror", run: ud("--instance-type", "m7i.xlarge", "--mirror", "ftp://mirror.example/soci"), setting: "--mirror", value: "ftp://mirror.example/soci", fix: "the base that holds v<version>/" },
-  { kind: "cli", what: "mirror with a query", run: ud("--instance-type", "m7i.xlarge", "--mirror", "https://mirror.example/soci?token=x"), setting: "--mirror", value: "https://mirror.example/soci?token=x", fix: "the base that holds v<version>/" },
-  { kind: "cli", what: "--ssd on a type without instance storage", rule: "ssd-none", run: ud("--instance-type", "m7i.xlarge", "--ssd"), setting: "--instance-type", value: "m7i.xlarge", fix: "e.g. m6id.xlarge or m7gd.xlarge" },
-  { kind: "cli", what: "--ssd on a type with non-NVMe instance storage", rule: "ssd-not-nvme", run: ud("--instance-type", "d2.xlarge", "--ssd"), setting: "--instance-type", value: "d2.xlarge", fix: "Use a type with local NVMe SSDs" },
-  { kind: "cli", what: "a 2 vCPU / 2 GiB type", rule: "too-small", run: ud("--instance-type", "t3.small"), setting: "--instance-type", value: "t3.small", fix: "Use a larger type" },
+/** The package's NodeGroup `ng`, as its provider's Construct runs it: looks up facts (mocked EC2), validates, creates. */
+function packageRun(args: Record<string, unknown>): () => Promise<Outcome> {
+  return async () => {
+    mocks.reset();
+    const group = new pkg.NodeGroup("ng", { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], ...args });
+    const error = await pkgInit.initializationError(group.urn);
+    await settle(mocks, 20);
+    const produced = mocks.resources.filter((r) => r.type !== "soci-eks:index:NodeGroup").length;
+    if (error === undefined) return { refused: false, lines: [], produced };
+    if (!(error instanceof SociConfigError)) throw error;
+    return { refused: true, lines: problemLines(error.message), produced };
+  };
+}
+
+/** A node group's settings in the components' spelling, the one neutral form {@link at} turns into each entry point's. */
+interface GroupInput {
+  instanceType?: string;
+  os?: string;
+  sociMode?: string;
+  onSociFailure?: string;
+  soci?: { version?: string; sha256?: string; mirrorBaseUrl?: string };
+  ssd?: boolean;
+  keepSociOnRootVolume?: boolean;
+  extraEcrRegistries?: string[];
+  labels?: Record<string, string>;
+  taints?: Record<string, unknown>[];
+}
+
+/** The CLI flags of a group input (`--instance-type` always: the CLI has no default type). */
+function cliFlags(g: GroupInput): string[] {
+  const flags: string[] = ["--instance-type", g.instanceType ?? "m7i.xlarge"];
+  const add = (flag: string, value: string | undefined) => value !== undefined && flags.push(flag, value);
+  add("--os", g.os);
+  add("--mode", g.sociMode);
+  add("--on-soci-failure", g.onSociFailure);
+  add("--soci-version", g.soci?.version);
+  add("--soci-sha256", g.soci?.sha256);
+  add("--mirror", g.soci?.mirrorBaseUrl);
+  if (g.ssd) flags.push("--ssd");
+  if (g.keepSociOnRootVolume) flags.push("--keep-soci-on-root-volume");
+  for (const host of g.extraEcrRegistries ?? []) flags.push("--extra-ecr-registry", host);
+  for (const [k, v] of Object.entries(g.labels ?? {})) flags.push("--label", `${k}=${v}`);
+  for (const t of g.taints ?? []) flags.push("--taint", showTaint(t));
+  return flags;
+}
+
+/** The stack config of a group input: top-level keys, and labels and taints on the one entry of nodeGroups. */
+function stackSettings(g: GroupInput): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  const set = (key: string, value: unknown) => value !== undefined && (s[key] = value);
+  set("instanceType", g.instanceType);
+  set("os", g.os);
+  set("sociMode", g.sociMode);
+  set("onSociFailure", g.onSociFailure);
+  set("sociVersion", g.soci?.version);
+  set("sociSha256", g.soci?.sha256);
+  set("sociMirrorUrl", g.soci?.mirrorBaseUrl);
+  set("ssd", g.ssd);
+  set("keepSociOnRootVolume", g.keepSociOnRootVolume);
+  set("extraEcrRegistries", g.extraEcrRegistries);
+  if (g.labels || g.taints) s.nodeGroups = [{ name: "ng", ...(g.labels ? { labels: g.labels } : {}), ...(g.taints ? { taints: g.taints } : {}) }];
+  return s;
+}
+
+/** One group input at one entry point. */
+function at(kind: Kind, g: GroupInput): () => Promise<Outcome> {
+  switch (kind) {
+    case "cli":
+      return ud(...cliFlags(g));
+    case "stack":
+      return stackRun(stackSettings(g));
+    case "component":
+      return componentRun(g as ComponentArgs);
+    case "plugin":
+      return pluginRun(g as ComponentArgs);
+    case "package":
+      return packageRun(g as Record<string, unknown>);
+  }
+}
+
+/** The name of a setting at an entry point, as its messages spell it (validation/settingNames.ts). */
+function settingAt(kind: Kind, key: NodeGroupSettingKey, input: GroupInput): string {
+  const spelling = SETTING_SPELLINGS[key];
+  switch (kind) {
+    case "cli":
+      return spelling.flag!;
+    case "stack":
+      return (key === "labels" || key === "taints") && (input.labels || input.taints) ? `soci-eks:nodeGroups[0].${spelling.stack}` : `soci-eks:${spelling.stack}`;
+    default:
+      return `ng.${spelling.args}`;
+  }
+}
+
+/** A rule every entry point applies: one input, the setting it names, the value it shows, a piece of its fix. */
+interface SharedRule {
+  rule: string;
+  input: GroupInput;
+  key: NodeGroupSettingKey;
+  value: unknown;
+  fix: string;
+}
+
+const taints = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `t${i}`, effect: "NoSchedule" }));
+
+const SHARED_RULES: SharedRule[] = [
+  // Mode, OS, release
+  { rule: "unknown mode", input: { sociMode: "fast" }, key: "sociMode", value: "fast", fix: "to lazy (default), parallel or off" },
+  { rule: "unknown OS", input: { os: "windows" }, key: "os", value: "windows", fix: "to al2023 (default) or bottlerocket" },
+  { rule: "lazy (the default) on Bottlerocket", input: { os: "bottlerocket" }, key: "sociMode", value: "lazy", fix: "to parallel or off" },
+  { rule: "soci 0.5.0", input: { soci: { version: "0.5.0" } }, key: "sociVersion", value: "0.5.0", fix: "to 0.11.0 or newer" },
+  { rule: "soci version with a v", input: { soci: { version: "v0.16.1" } }, key: "sociVersion", value: "v0.16.1", fix: "Drop the v" },
+  { rule: "soci version not X.Y.Z", input: { soci: { version: "0.16" } }, key: "sociVersion", value: "0.16", fix: "without a leading v" },
+  { rule: "sha256 not a digest", input: { soci: { sha256: "abc" } }, key: "sociSha256", value: "abc", fix: "sha256sum soci-snapshotter-" },
+  { rule: "ftp mirror", input: { soci: { mirrorBaseUrl: "ftp://mirror.example/soci" } }, key: "sociMirrorUrl", value: "ftp://mirror.example/soci", fix: "the base that holds v<version>/" },
+  { rule: "mirror with a query", input: { soci: { mirrorBaseUrl: "https://mirror.example/soci?token=x" } }, key: "sociMirrorUrl", value: "https://mirror.example/soci?token=x", fix: "the base that holds v<version>/" },
+  { rule: "unknown failure policy", input: { onSociFailure: "retry" }, key: "onSociFailure", value: "retry", fix: "fallback (default" },
+  // Instance type
+  { rule: "ssd on a type without instance storage", input: { ssd: true }, key: "instanceType", value: "m7i.xlarge", fix: "e.g. m6id.xlarge or m7gd.xlarge" },
+  { rule: "ssd on a type with non-NVMe instance storage", input: { instanceType: "d2.xlarge", ssd: true }, key: "instanceType", value: "d2.xlarge", fix: "Use a type with local NVMe SSDs" },
+  { rule: "a 2 vCPU / 2 GiB type", input: { instanceType: "t3.small" }, key: "instanceType", value: "t3.small", fix: "Use a larger type" },
+  { rule: "keep SOCI on EBS without ssd", input: { keepSociOnRootVolume: true }, key: "keepSociOnRootVolume", value: true, fix: "to true, or unset" },
+  // Labels: Kubernetes syntax
+  { rule: "label key with a space", input: { labels: { "my team": "ml" } }, key: "labels", value: "my team=ml", fix: "Use [prefix/]name keys" },
+  { rule: "label key with two /", input: { labels: { "a/b/c": "ml" } }, key: "labels", value: "a/b/c=ml", fix: "Use [prefix/]name keys" },
+  { rule: "label prefix with capitals", input: { labels: { "Example.com/team": "ml" } }, key: "labels", value: "Example.com/team=ml", fix: "Use [prefix/]name keys" },
+  { rule: "label prefix over 253 characters", input: { labels: { [`${"a".repeat(254)}/team`]: "ml" } }, key: "labels", value: `${"a".repeat(254)}/team=ml`, fix: "Use [prefix/]name keys" },
+  { rule: "label name over 63 characters", input: { labels: { ["n".repeat(64)]: "ml" } }, key: "labels", value: `${"n".repeat(64)}=ml`, fix: "Use [prefix/]name keys" },
+  { rule: "label value with =", input: { labels: { team: "ml=x" } }, key: "labels", value: "team=ml=x", fix: "Use a value such as ml" },
+  { rule: "label value over 63 characters", input: { labels: { team: "v".repeat(64) } }, key: "labels", value: `team=${"v".repeat(64)}`, fix: "Use a value such as ml" },
+  { rule: "label value ending in -", input: { labels: { team: "ml-" } }, key: "labels", value: "team=ml-", fix: "Use a value such as ml" },
+  // Labels: kubelet, EKS, soci-eks
+  { rule: "label kubelet refuses (node-role.kubernetes.io)", input: { labels: { "node-role.kubernetes.io/worker": "true" } }, key: "labels", value: "node-role.kubernetes.io/worker=true", fix: "example.com/worker" },
+  { rule: "label kubelet refuses (kubernetes.io)", input: { labels: { "kubernetes.io/role": "gpu" } }, key: "labels", value: "kubernetes.io/role=gpu", fix: "set kubernetes.io labels after the node joins" },
+  { rule: "label kubelet refuses (k8s.io subdomain)", input: { labels: { "node.k8s.io/capacity": "spot" } }, key: "labels", value: "node.k8s.io/capacity=spot", fix: "example.com/capacity" },
+  { rule: "label in eks.amazonaws.com/", input: { labels: { "eks.amazonaws.com/nodegroup": "mine" } }, key: "labels", value: "eks.amazonaws.com/nodegroup=mine", fix: "example.com/nodegroup" },
+  { rule: "label key over EKS's 63 characters", input: { labels: { [`example.com/${"k".repeat(52)}`]: "ml" } }, key: "labels", value: `example.com/${"k".repeat(52)}=ml`, fix: "63 characters or fewer" },
+  { rule: "label with an empty value (EKS)", input: { labels: { gpu: "" } }, key: "labels", value: "gpu=", fix: "e.g. gpu=true" },
+  { rule: "label in soci-eks/", input: { labels: { "soci-eks/mode": "x" } }, key: "labels", value: "soci-eks/mode=x", fix: "Choose another label prefix" },
+  // Taints
+  { rule: "taint key with a space", input: { taints: [{ key: "big images", effect: "NoSchedule" }] }, key: "taints", value: "big images:NoSchedule", fix: "[prefix/]name key" },
+  { rule: "taint effect unknown", input: { taints: [{ key: "k", value: "v", effect: "Sometimes" }] }, key: "taints", value: "k=v:Sometimes", fix: "NoSchedule, PreferNoSchedule or NoExecute" },
+  { rule: "taint effect in the EKS API's spelling", input: { taints: [{ key: "k", effect: "NO_SCHEDULE" }] }, key: "taints", value: "k:NO_SCHEDULE", fix: "Kubernetes' spelling" },
+  { rule: "taint without an effect", input: { taints: [{ key: "k", value: "v", effect: "" }] }, key: "taints", value: "k=v:", fix: "Give the taint the effect" },
+  { rule: "taint value with a space", input: { taints: [{ key: "k", value: "a b", effect: "NoSchedule" }] }, key: "taints", value: "k=a b:NoSchedule", fix: "or leave it out" },
+  { rule: "the same taint key and effect twice", input: { taints: [{ key: "k", value: "a", effect: "NoSchedule" }, { key: "k", value: "b", effect: "NoSchedule" }] }, key: "taints", value: "k=b:NoSchedule", fix: "Keep one k taint with the effect NoSchedule" },
+  { rule: "taint in kubernetes.io (EKS)", input: { taints: [{ key: "node.kubernetes.io/gpu", effect: "NoSchedule" }] }, key: "taints", value: "node.kubernetes.io/gpu:NoSchedule", fix: "example.com/gpu" },
+  { rule: "taint in eks.amazonaws.com (EKS)", input: { taints: [{ key: "eks.amazonaws.com/x", effect: "NoExecute" }] }, key: "taints", value: "eks.amazonaws.com/x:NoExecute", fix: "example.com/x" },
+  { rule: "taint key over EKS's 63 characters", input: { taints: [{ key: `example.com/${"k".repeat(52)}`, effect: "NoSchedule" }] }, key: "taints", value: `example.com/${"k".repeat(52)}:NoSchedule`, fix: "63 characters or fewer" },
+  { rule: "more than EKS's 50 taints", input: { taints: taints(51) }, key: "taints", value: "51 taints", fix: "at most 50 taints" },
+  // Registries
+  { rule: "ECR registry with a scheme", input: { extraEcrRegistries: [`https://${ECR}`] }, key: "extraEcrRegistries", value: `https://${ECR}`, fix: "no https://, no path" },
+  { rule: "ECR registry on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", extraEcrRegistries: [ECR] }, key: "extraEcrRegistries", value: ECR, fix: "allow the node role in those repositories' policies" },
+  // AL2023-only settings on Bottlerocket
+  { rule: "a SOCI version on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { version: "0.16.0" } }, key: "sociVersion", value: "0.16.0", fix: "or set" },
+  { rule: "a pinned digest on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { sha256: SHA } }, key: "sociSha256", value: SHA, fix: "or set" },
+  { rule: "a mirror on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { mirrorBaseUrl: "https://mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://mirror.example/soci", fix: "or set" },
+  { rule: "a failure policy on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", onSociFailure: "fail" }, key: "onSociFailure", value: "fail", fix: "or set" },
+];
+
+/** Inputs every entry point must accept. */
+const VALID: { what: string; input: GroupInput; tooBigAt?: Kind[] }[] = [
+  { what: "the defaults", input: {} },
+  { what: "prefixed and plain labels", input: { labels: { "example.com/team": "ml", tier: "a_b-c.d" } } },
+  { what: "a label key of exactly 63 characters and a value of 63", input: { labels: { [`example.com/${"k".repeat(51)}`]: "v".repeat(63) } } },
+  { what: "one taint key with two effects", input: { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }, { key: "dedicated", value: "gpu", effect: "NoExecute" }] } },
+  { what: "a taint with an empty value", input: { taints: [{ key: "dedicated", value: "", effect: "PreferNoSchedule" }] } },
+  // The plug-in hands labels and taints to @pulumi/eks, which writes them into the user data: 50 taints in kubelet's
+  // NodeConfig with the cluster's part take it past EC2's 16,384 bytes, so there only the size rule refuses them.
+  { what: "EKS's 50 taints", input: { taints: taints(50) }, tooBigAt: ["plugin"] },
+  { what: "Bottlerocket, parallel, with the AL2023 settings left at their defaults", input: { os: "bottlerocket", sociMode: "parallel" } },
+  { what: "a pinned digest on one architecture (arm64)", input: { instanceType: "m7g.xlarge", sociMode: "parallel", soci: { sha256: SHA } } },
+  { what: "ssd on a type with NVMe instance storage, SOCI kept on EBS", input: { instanceType: "m6id.2xlarge", ssd: true, keepSociOnRootVolume: true } },
+];
+
+/** The case of one shared rule at one entry point. */
+function sharedCase(r: SharedRule, kind: Kind): BadInput {
+  return { kind, what: r.rule, rule: r.rule, run: at(kind, r.input), setting: settingAt(kind, r.key, r.input), value: r.value, fix: r.fix };
+}
+
+const SPECIFIC: BadInput[] = [
   { kind: "cli", what: "1 vCPU (facts from flags)", run: ud("--instance-type", "x9.large", "--vcpus", "1", "--memory-mib", "8192", "--arch", "x86_64"), setting: "--instance-type", value: "x9.large", fix: "Use a larger type" },
-  { kind: "cli", what: "keep SOCI on EBS without --ssd", rule: "keep-without-ssd", run: ud("--instance-type", "m7i.xlarge", "--keep-soci-on-root-volume"), setting: "--keep-soci-on-root-volume", value: true, fix: "to true, or unset" },
-  { kind: "cli", what: "label key with a space", rule: "label", run: ud("--instance-type", "m7i.xlarge", "--label", "my team=ml"), setting: "--label", value: "my team=ml", fix: "Use [prefix/]name keys" },
-  { kind: "cli", what: "label value with =", run: ud("--instance-type", "m7i.xlarge", "--label", "team=ml=x"), setting: "--label", value: "team=ml=x", fix: "Use [prefix/]name keys" },
-  { kind: "cli", what: "label prefix over 253 characters", run: ud("--instance-type", "m7i.xlarge", "--label", `${"a".repeat(254)}/team=ml`), setting: "--label", value: `${"a".repeat(254)}/team=ml`, fix: "Use [prefix/]name keys" },
   { kind: "cli", what: "the same label twice", run: ud("--instance-type", "m7i.xlarge", "--label", "team=ml", "--label", "team=web"), setting: "--label", value: "team", fix: "Pass --label team=… once" },
-  { kind: "cli", what: "label in soci-eks/", rule: "label-prefix", run: ud("--instance-type", "m7i.xlarge", "--label", "soci-eks/mode=x"), setting: "--label", value: "soci-eks/mode", fix: "Choose another label prefix" },
-  { kind: "cli", what: "taint key with a space", rule: "taint", run: ud("--instance-type", "m7i.xlarge", "--taint", "big images:NoSchedule"), setting: "--taint", value: { key: "big images", effect: "NoSchedule" }, fix: "Give each taint a label-style key" },
-  { kind: "cli", what: "taint effect unknown", run: ud("--instance-type", "m7i.xlarge", "--taint", "k=v:Sometimes"), setting: "--taint", value: { key: "k", value: "v", effect: "Sometimes" }, fix: "NoSchedule, PreferNoSchedule, NoExecute" },
   { kind: "cli", what: "taint without an effect", run: ud("--instance-type", "m7i.xlarge", "--taint", "k=v"), setting: "--taint", value: "k=v", fix: "Pass --taint key[=value]:Effect" },
-  { kind: "cli", what: "ECR registry with a scheme", rule: "ecr", run: ud("--instance-type", "m7i.xlarge", "--extra-ecr-registry", "https://123456789012.dkr.ecr.us-west-2.amazonaws.com"), setting: "--extra-ecr-registry", value: "https://123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "no https://, no path" },
-  { kind: "cli", what: "ECR registry on Bottlerocket", rule: "ecr-bottlerocket", run: ud("--instance-type", "m7i.xlarge", "--os", "bottlerocket", "--mode", "parallel", "--extra-ecr-registry", "123456789012.dkr.ecr.us-west-2.amazonaws.com"), setting: "--extra-ecr-registry", value: "123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "allow the node role in those repositories' policies" },
-  // ---- CLI: instance facts
   { kind: "cli", what: "a type the CLI cannot know", run: ud("--instance-type", "x9.huge"), setting: "--instance-type", value: "x9.huge", fix: "Pass --vcpus, --memory-mib, --arch as `aws ec2 describe-instance-types" },
   { kind: "cli", what: "an impossible type name", run: ud("--instance-type", "M7I-XLARGE"), setting: "--instance-type", value: "M7I-XLARGE", fix: "such as m7i.xlarge" },
   { kind: "cli", what: "no instance type", run: ud("--mode", "parallel"), setting: "--instance-type", fix: "Pass --instance-type" },
@@ -151,69 +350,37 @@ const CASES: BadInput[] = [
   { kind: "cli", what: "architecture contradicting the table", run: ud("--instance-type", "m7i.xlarge", "--arch", "arm64"), setting: "--arch", value: "arm64", fix: "Drop --arch" },
   { kind: "cli", what: "vCPUs not a number", run: ud("--instance-type", "x9.large", "--vcpus", "four", "--memory-mib", "8192", "--arch", "x86_64"), setting: "--vcpus", value: "four", fix: "Pass --vcpus N" },
   { kind: "cli", what: "arch amd64", run: ud("--instance-type", "x9.large", "--vcpus", "4", "--memory-mib", "8192", "--arch", "amd64"), setting: "--arch", value: "amd64", fix: "amd64 is x86_64" },
-  // ---- CLI: cluster fields (rules shared with SociNodeGroup's clusterName/clusterConnection)
-  { kind: "cli", what: "cluster name with a space", rule: "cluster-name", run: ud("--instance-type", "m7i.xlarge", ...CLUSTER.slice(2), "--cluster-name", "my cluster"), setting: "--cluster-name", value: "my cluster", fix: "aws eks list-clusters" },
-  { kind: "cli", what: "http endpoint", rule: "endpoint", run: ud("--instance-type", "m7i.xlarge", ...CLUSTER, "--api-server-endpoint", "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com"), setting: "--api-server-endpoint", value: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint" },
-  { kind: "cli", what: "endpoint that is no URL", run: ud("--instance-type", "m7i.xlarge", ...CLUSTER, "--api-server-endpoint", "ABCDEF.eks.amazonaws.com"), setting: "--api-server-endpoint", value: "ABCDEF.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint" },
-  { kind: "cli", what: "CA not base64", rule: "ca", run: ud("--instance-type", "m7i.xlarge", ...CLUSTER, "--certificate-authority", "not base64!"), setting: "--certificate-authority", value: "not base64!", fix: "certificateAuthority.data" },
-  { kind: "cli", what: "service CIDR /8", rule: "cidr", run: ud("--instance-type", "m7i.xlarge", ...CLUSTER, "--service-cidr", "10.0.0.0/8"), setting: "--service-cidr", value: "10.0.0.0/8", fix: "e.g. 172.20.0.0/16" },
-  { kind: "cli", what: "service CIDR not an address", run: ud("--instance-type", "m7i.xlarge", ...CLUSTER, "--service-cidr", "300.1.0.0/16"), setting: "--service-cidr", value: "300.1.0.0/16", fix: "e.g. 172.20.0.0/16" },
+  { kind: "cli", what: "cluster name with a space", rule: "cluster-name", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--cluster-name": "my cluster" })), setting: "--cluster-name", value: "my cluster", fix: "aws eks list-clusters" },
+  { kind: "cli", what: "http endpoint", rule: "endpoint", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--api-server-endpoint": "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com" })), setting: "--api-server-endpoint", value: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint" },
+  { kind: "cli", what: "endpoint that is no URL", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--api-server-endpoint": "ABCDEF.eks.amazonaws.com" })), setting: "--api-server-endpoint", value: "ABCDEF.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint" },
+  { kind: "cli", what: "CA not base64", rule: "ca", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--certificate-authority": "not base64!" })), setting: "--certificate-authority", value: "not base64!", fix: "certificateAuthority.data" },
+  { kind: "cli", what: "service CIDR /8", rule: "cidr", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--service-cidr": "10.0.0.0/8" })), setting: "--service-cidr", value: "10.0.0.0/8", fix: "e.g. 172.20.0.0/16" },
+  { kind: "cli", what: "service CIDR not an address", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--service-cidr": "300.1.0.0/16" })), setting: "--service-cidr", value: "300.1.0.0/16", fix: "e.g. 172.20.0.0/16" },
   { kind: "cli", what: "one cluster field alone", run: ud("--instance-type", "m7i.xlarge", "--cluster-name", "prod"), setting: "--cluster-name", value: "prod", fix: "Pass all four of" },
-  // ---- CLI: --karpenter
   { kind: "cli", what: "node class name SOCI_Lazy", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--node-class-name", "SOCI_Lazy"), setting: "--node-class-name", value: "SOCI_Lazy", fix: "such as soci-lazy" },
   { kind: "cli", what: "empty node class name", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--node-class-name", ""), setting: "--node-class-name", value: "", fix: "such as soci-lazy" },
   { kind: "cli", what: "node class name of 300 characters", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--node-class-name", "a".repeat(300)), setting: "--node-class-name", value: "a".repeat(300), fix: "such as soci-lazy" },
   { kind: "cli", what: "node class name with /", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--node-class-name", "soci/lazy"), setting: "--node-class-name", value: "soci/lazy", fix: "such as soci-lazy" },
   { kind: "cli", what: "node class name with a space", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--node-class-name", "soci lazy"), setting: "--node-class-name", value: "soci lazy", fix: "such as soci-lazy" },
   { kind: "cli", what: "no role", run: ud("--instance-type", "m7i.xlarge", "--karpenter", "--discovery-tag", "prod"), setting: "--role", fix: "or --instance-profile" },
-  { kind: "cli", what: "empty role", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--role", ""), setting: "--role", value: "", fix: "the node role's name" },
-  { kind: "cli", what: "blank role", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--role", "   "), setting: "--role", value: "   ", fix: "the node role's name" },
+  { kind: "cli", what: "empty role", run: ud("--instance-type", "m7i.xlarge", ...karpenterFlags({ "--role": "" })), setting: "--role", value: "", fix: "the node role's name" },
+  { kind: "cli", what: "blank role", run: ud("--instance-type", "m7i.xlarge", ...karpenterFlags({ "--role": "   " })), setting: "--role", value: "   ", fix: "the node role's name" },
   { kind: "cli", what: "role and instance profile", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--instance-profile", "KarpenterNodeProfile"), setting: "--instance-profile", value: "KarpenterNodeProfile", fix: "Drop --instance-profile or --role" },
   { kind: "cli", what: "no discovery tag", run: ud("--instance-type", "m7i.xlarge", "--karpenter", "--role", "KarpenterNodeRole-prod"), setting: "--discovery-tag", fix: "usually the cluster name" },
-  { kind: "cli", what: "empty discovery tag", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--discovery-tag", ""), setting: "--discovery-tag", value: "", fix: "usually the cluster name" },
+  { kind: "cli", what: "empty discovery tag", run: ud("--instance-type", "m7i.xlarge", ...karpenterFlags({ "--discovery-tag": "" })), setting: "--discovery-tag", value: "", fix: "usually the cluster name" },
   { kind: "cli", what: "--taint with --karpenter", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, "--taint", "big=true:NoSchedule"), setting: "--taint", value: "big=true:NoSchedule", fix: "on the NodePool (spec.template.spec.taints)" },
-  { kind: "cli", what: "cluster fields with --karpenter", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, ...CLUSTER), setting: "--api-server-endpoint", value: ENDPOINT, fix: "Drop --api-server-endpoint" },
+  { kind: "cli", what: "cluster fields with --karpenter", run: ud("--instance-type", "m7i.xlarge", ...KARPENTER, ...clusterFlags({})), setting: "--api-server-endpoint", value: ENDPOINT, fix: "Drop --api-server-endpoint" },
   { kind: "cli", what: "--role without --karpenter", run: ud("--instance-type", "m7i.xlarge", "--role", "KarpenterNodeRole-prod"), setting: "--role", value: "KarpenterNodeRole-prod", fix: "Add --karpenter, or drop --role" },
   { kind: "cli", what: "--node-class-name without --karpenter", run: ud("--instance-type", "m7i.xlarge", "--node-class-name", "soci"), setting: "--node-class-name", value: "soci", fix: "Add --karpenter" },
   { kind: "cli", what: "Bottlerocket 1.43 alias", run: ud("--instance-type", "m7i.xlarge", "--os", "bottlerocket", "--mode", "parallel", ...KARPENTER, "--ami-alias", "bottlerocket@v1.43.0"), setting: "--ami-alias", value: "bottlerocket@v1.43.0", fix: "bottlerocket@v1.46.0 or newer" },
   { kind: "cli", what: "alias of another family", run: ud("--instance-type", "m7i.xlarge", "--os", "bottlerocket", "--mode", "parallel", ...KARPENTER, "--ami-alias", "al2023@latest"), setting: "--ami-alias", value: "al2023@latest", fix: "bottlerocket@latest" },
   { kind: "cli", what: "unknown flag", run: ud("--instance-type", "m7i.xlarge", "--colour"), setting: "--colour", fix: "soci-eks userdata --help" },
   { kind: "cli", what: "unknown command", run: cliRun("frobnicate"), setting: "soci-eks", value: "frobnicate", fix: "Use one of userdata, pull-report" },
-
-  // ---- stack config (Pulumi config keys), same rules
-  { kind: "stack", what: "unknown mode", rule: "mode", run: stackRun({ sociMode: "fast" }), setting: "soci-eks:sociMode", value: "fast", fix: "to lazy (default), parallel or off" },
-  { kind: "stack", what: "unknown OS", rule: "os", run: stackRun({ os: "windows" }), setting: "soci-eks:os", value: "windows", fix: "to al2023 (default) or bottlerocket" },
-  { kind: "stack", what: "Bottlerocket with the default lazy mode", rule: "bottlerocket-lazy", run: stackRun({ os: "bottlerocket" }), setting: "soci-eks:sociMode", value: "lazy", fix: "to parallel or off" },
-  { kind: "stack", what: "soci 0.5.0", rule: "soci-old", run: stackRun({ sociVersion: "0.5.0" }), setting: "soci-eks:sociVersion", value: "0.5.0", fix: "to 0.11.0 or newer" },
   { kind: "stack", what: "a misspelt key (the Pulumi CLI ignores it)", run: stackRun({ instanceTypo: "m7g.xlarge" }), setting: "soci-eks:instanceTypo", value: "m7g.xlarge", fix: "Did you mean instanceType?" },
   { kind: "stack", what: "Kubernetes 1.28, long ended", run: stackRun({ kubernetesVersion: "1.28" }), setting: "soci-eks:kubernetesVersion", value: "1.28", fix: "to one of 1.32, 1.33, 1.34, 1.35, 1.36" },
-  { kind: "stack", what: "sha256 not a digest", rule: "sha", run: stackRun({ sociSha256: "abc" }), setting: "soci-eks:sociSha256", value: "abc", fix: "sha256sum soci-snapshotter-" },
-  { kind: "stack", what: "ftp mirror", rule: "mirror", run: stackRun({ sociMirrorUrl: "ftp://mirror.example/soci" }), setting: "soci-eks:sociMirrorUrl", value: "ftp://mirror.example/soci", fix: "the base that holds v<version>/" },
-  { kind: "stack", what: "ssd on a type without instance storage", rule: "ssd-none", run: stackRun({ ssd: true }), setting: "soci-eks:instanceType", value: "m7i.xlarge", fix: "e.g. m6id.xlarge or m7gd.xlarge" },
-  { kind: "stack", what: "a 2 vCPU / 2 GiB type", rule: "too-small", run: stackRun({ instanceType: "t3.small" }), setting: "soci-eks:instanceType", value: "t3.small", fix: "Use a larger type" },
-  { kind: "stack", what: "keep SOCI on EBS without ssd", rule: "keep-without-ssd", run: stackRun({ keepSociOnRootVolume: true }), setting: "soci-eks:keepSociOnRootVolume", value: true, fix: "to true, or unset" },
-  { kind: "stack", what: "a node group label key with a space", rule: "label", run: stackRun({ nodeGroups: [{ name: "a", labels: { "my team": "ml" } }] }), setting: "soci-eks:nodeGroups[0].labels", value: "my team=ml", fix: "Use [prefix/]name keys" },
-  { kind: "stack", what: "a node group taint key with a space", rule: "taint", run: stackRun({ nodeGroups: [{ name: "a", taints: [{ key: "big images", effect: "NoSchedule" }] }] }), setting: "soci-eks:nodeGroups[0].taints", value: { key: "big images", effect: "NoSchedule" }, fix: "Give each taint a label-style key" },
   { kind: "stack", what: "an unknown node group key", run: stackRun({ nodeGroups: [{ name: "a", colour: "blue" }] }), setting: "soci-eks:nodeGroups[0].colour", fix: "Use only name, instanceType" },
   { kind: "stack", what: "gp3 IOPS below 3000", run: stackRun({ rootVolumeIops: 100 }), setting: "soci-eks:rootVolumeIops", value: 100, fix: "between 3000 and 16000" },
   { kind: "stack", what: "a node group name with capitals", run: stackRun({ nodeGroups: [{ name: "Big" }] }), setting: "soci-eks:nodeGroups[0].name", value: "Big", fix: "Rename it" },
-
-  // ---- components (SociNodeGroup args), same rules
-  { kind: "component", what: "unknown mode", rule: "mode", run: componentRun({ sociMode: "fast" as never }), setting: "ng.sociMode", value: "fast", fix: "to lazy (default), parallel or off" },
-  { kind: "component", what: "unknown OS", rule: "os", run: componentRun({ os: "windows" as never }), setting: "ng.os", value: "windows", fix: "to al2023 (default) or bottlerocket" },
-  { kind: "component", what: "Bottlerocket with the default lazy mode", rule: "bottlerocket-lazy", run: componentRun({ os: "bottlerocket" }), setting: "ng.sociMode", value: "lazy", fix: "to parallel or off" },
-  { kind: "component", what: "soci 0.5.0", rule: "soci-old", run: componentRun({ soci: { version: "0.5.0" } }), setting: "ng.soci.version", value: "0.5.0", fix: "to 0.11.0 or newer" },
-  { kind: "component", what: "soci version with a v", rule: "soci-v", run: componentRun({ soci: { version: "v0.16.1" } }), setting: "ng.soci.version", value: "v0.16.1", fix: "Drop the v" },
-  { kind: "component", what: "soci version not X.Y.Z", rule: "soci-malformed", run: componentRun({ soci: { version: "0.16" } }), setting: "ng.soci.version", value: "0.16", fix: "without a leading v" },
-  { kind: "component", what: "sha256 not a digest", rule: "sha", run: componentRun({ soci: { sha256: "abc" } }), setting: "ng.soci.sha256", value: "abc", fix: "sha256sum soci-snapshotter-" },
-  { kind: "component", what: "ftp mirror", rule: "mirror", run: componentRun({ soci: { mirrorBaseUrl: "ftp://mirror.example/soci" } }), setting: "ng.soci.mirrorBaseUrl", value: "ftp://mirror.example/soci", fix: "the base that holds v<version>/" },
-  { kind: "component", what: "ssd on a type without instance storage", rule: "ssd-none", run: componentRun({ ssd: true }), setting: "ng.instanceType", value: "m7i.xlarge", fix: "e.g. m6id.xlarge or m7gd.xlarge" },
-  { kind: "component", what: "ssd on a type with non-NVMe instance storage", rule: "ssd-not-nvme", run: componentRun({ instanceType: "d2.xlarge", ssd: true }), setting: "ng.instanceType", value: "d2.xlarge", fix: "Use a type with local NVMe SSDs" },
-  { kind: "component", what: "a 2 vCPU / 2 GiB type", rule: "too-small", run: componentRun({ instanceType: "t3.small" }), setting: "ng.instanceType", value: "t3.small", fix: "Use a larger type" },
-  { kind: "component", what: "keep SOCI on EBS without ssd", rule: "keep-without-ssd", run: componentRun({ keepSociOnRootVolume: true }), setting: "ng.keepSociOnRootVolume", value: true, fix: "to true, or unset" },
-  { kind: "component", what: "label key with a space", rule: "label", run: componentRun({ labels: { "my team": "ml" } }), setting: "ng.labels", value: "my team=ml", fix: "Use [prefix/]name keys" },
-  { kind: "component", what: "label in soci-eks/", rule: "label-prefix", run: componentRun({ labels: { "soci-eks/mode": "x" } }), setting: "ng.labels", value: "soci-eks/mode", fix: "Choose another label prefix" },
-  { kind: "component", what: "taint key with a space", rule: "taint", run: componentRun({ taints: [taint({ key: "big images", effect: "NoSchedule" })] }), setting: "ng.taints", value: { key: "big images", effect: "NoSchedule" }, fix: "Give each taint a label-style key" },
   { kind: "component", what: "cluster name with a space", rule: "cluster-name", run: componentRun({ clusterName: "my cluster" }), setting: "ng.clusterName", value: "my cluster", fix: "aws eks list-clusters" },
   {
     kind: "component", what: "http endpoint", rule: "endpoint",
@@ -230,30 +397,61 @@ const CASES: BadInput[] = [
     run: componentRun({ clusterConnection: { endpoint: ENDPOINT, certificateAuthority: CA, serviceCidr: "10.0.0.0/8" } }),
     setting: "ng.clusterConnection.serviceCidr", value: "10.0.0.0/8", fix: "e.g. 172.20.0.0/16",
   },
-  { kind: "component", what: "ECR registry with a scheme", rule: "ecr", run: componentRun({ extraEcrRegistries: ["https://123456789012.dkr.ecr.us-west-2.amazonaws.com"] }), setting: "ng.extraEcrRegistries", value: "https://123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "no https://, no path" },
-  { kind: "stack", what: "ECR registry on Bottlerocket", rule: "ecr-bottlerocket", run: stackRun({ os: "bottlerocket", sociMode: "parallel", extraEcrRegistries: ["123456789012.dkr.ecr.us-west-2.amazonaws.com"] }), setting: "soci-eks:extraEcrRegistries", value: "123456789012.dkr.ecr.us-west-2.amazonaws.com", fix: "allow the node role in those repositories' policies" },
   { kind: "component", what: "maxSize 0", run: componentRun({ scaling: { minSize: 0, desiredSize: 0, maxSize: 0 } }), setting: "ng.scaling.maxSize", value: 0, fix: "to 1 or more" },
   { kind: "component", what: "hop limit 0", run: componentRun({ metadataHopLimit: 0 }), setting: "ng.metadataHopLimit", value: 0, fix: "to 1 (default) or 2" },
+
+  // ---- CLI: flag syntax
+  { kind: "cli", what: "a repeated single-value flag", run: ud("--instance-type", "m7i.xlarge", "--mode", "lazy", "--mode", "parallel"), setting: "--mode", value: ["lazy", "parallel"], fix: "Pass --mode once" },
+  { kind: "cli", what: "a repeated switch", run: ud("--instance-type", "m6id.xlarge", "--ssd", "--ssd"), setting: "--ssd", value: "2 times", fix: "Pass --ssd once" },
+  { kind: "cli", what: "a misspelt flag", run: ud("--instnace-type", "m7i.xlarge"), setting: "--instnace-type", fix: "Did you mean --instance-type?" },
+  { kind: "cli", what: "a flag missing its leading -", run: ud("--instance-type", "m7i.xlarge", "-mode", "lazy"), setting: "-mode", fix: "Did you mean --mode?" },
+  { kind: "cli", what: "a negative number (read as a value)", run: ud("--instance-type", "x9.large", "--vcpus", "-1", "--memory-mib", "8192", "--arch", "x86_64"), setting: "--vcpus", value: "-1", fix: "Pass --vcpus N" },
+  { kind: "cli", what: "a pasted PEM instead of base64 (read as a value)", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--certificate-authority": PEM })), setting: "--certificate-authority", value: `${PEM.slice(0, 40)}…`, fix: "certificateAuthority.data" },
+  { kind: "cli", what: "a flag without its value at the end", run: ud("--instance-type", "m7i.xlarge", "--mode"), setting: "--mode", fix: "Write --mode VALUE, e.g. --mode parallel" },
+  { kind: "cli", what: "a flag followed by another flag", run: ud("--mode", "--instance-type", "m7i.xlarge"), setting: "--mode", fix: "Write --mode VALUE" },
+  { kind: "cli", what: "a switch given a value", run: ud("--instance-type", "m6id.xlarge", "--ssd=true"), setting: "--ssd", value: "true", fix: "Write --ssd alone" },
+  { kind: "cli", what: "a positional argument", run: ud("--instance-type", "m7i.xlarge", "lazy"), setting: "soci-eks userdata", value: "lazy", fix: "Give every value after its flag" },
+  { kind: "cli", what: "a label without =", run: ud("--instance-type", "m7i.xlarge", "--label", "novalue"), setting: "--label", value: "novalue", fix: "Pass --label key=value" },
+  { kind: "cli", what: "one digest for an instance-agnostic (amd64 + arm64) EC2NodeClass", run: ud(...KARPENTER, "--soci-sha256", SHA), setting: "--soci-sha256", value: SHA, fix: "or use one architecture" },
+  { kind: "cli", what: "a pull-report flag typo", run: cliRun("pull-report", "--nodez", "nodes.json"), setting: "--nodez", fix: "Did you mean --nodes?" },
+
+  // ---- stack config: types and shape
+  { kind: "stack", what: "desiredSize: two", run: stackRun({ desiredSize: "two" }), setting: "soci-eks:desiredSize", value: "two", fix: "pulumi config set soci-eks:desiredSize 2" },
+  { kind: "stack", what: "rootVolumeIops: 6000.5", run: stackRun({ rootVolumeIops: "6000.5" }), setting: "soci-eks:rootVolumeIops", value: "6000.5", fix: "to a whole number" },
+  { kind: "stack", what: "ssd: yes", run: stackRun({ ssd: "yes" }), setting: "soci-eks:ssd", value: "yes", fix: "to true or false" },
+  { kind: "stack", what: "extraEcrRegistries as an object", run: stackRun({ extraEcrRegistries: { a: 1 } }), setting: "soci-eks:extraEcrRegistries", value: { a: 1 }, fix: "as a YAML list of strings" },
+  { kind: "stack", what: "nodeGroups that is not JSON", run: stackRun({ nodeGroups: "[{name: a" }), setting: "soci-eks:nodeGroups", value: "[{name: a", fix: "as a YAML list" },
+  { kind: "stack", what: "a node group whose desiredSize is text", run: stackRun({ nodeGroups: [{ name: "a", desiredSize: "two" }] }), setting: "soci-eks:nodeGroups[0].desiredSize", value: "two", fix: "Write desiredSize as a number" },
+  { kind: "stack", what: "a top-level SOCI version when every group runs Bottlerocket", run: stackRun({ sociVersion: "0.16.0", sociMode: "parallel", nodeGroups: [{ name: "a", os: "bottlerocket" }, { name: "b", os: "bottlerocket" }] }), setting: "soci-eks:sociVersion", value: "0.16.0", fix: "Remove soci-eks:sociVersion" },
+  { kind: "stack", what: "a failure policy on a Bottlerocket group", run: stackRun({ sociMode: "parallel", nodeGroups: [{ name: "a" }, { name: "b", os: "bottlerocket", onSociFailure: "fail" }] }), setting: "soci-eks:nodeGroups[1].onSociFailure", value: "fail", fix: "or set soci-eks:nodeGroups[1].os to al2023" },
+
+  // ---- plug-in and package: what only they take
+  { kind: "plugin", what: "instance facts of another type", run: pluginRun({ instanceType: "m7i.xlarge" }, "m7g.xlarge"), setting: "ng.instanceFacts", value: "m7g.xlarge", fix: "use lookupSociForEks" },
+  { kind: "package", what: "an instance type EC2 does not know", run: packageRun({ instanceType: "m7i.huge" }), setting: "ng.instanceType", value: "m7i.huge", fix: "offered in the stack's region" },
+  { kind: "package", what: "a Kubernetes version EKS does not list", run: packageRun({ kubernetesVersion: "1.29" }), setting: "ng.kubernetesVersion", value: "1.29", fix: "Set ng.kubernetesVersion to one of" },
+  { kind: "package", what: "cluster connection with an http endpoint", rule: "endpoint", run: packageRun({ clusterConnection: { endpoint: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", certificateAuthority: CA, serviceCidr: "172.20.0.0/16" } }), setting: "ng.clusterConnection.endpoint", value: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint" },
 ];
 
+const CASES: BadInput[] = [...SHARED_RULES.flatMap((r) => ENTRY_POINTS.map((kind) => sharedCase(r, kind))), ...SPECIFIC];
+
 /** The message line of a case: `setting: value …` (or `setting …` for a missing value). */
-function lineOf(c: BadInput, lines: string[]): string | undefined {
+function lineOf(c: Pick<BadInput, "setting" | "value">, lines: string[]): string | undefined {
   const head = c.value === undefined ? `${c.setting} ` : `${c.setting}: ${showValue(c.value)} `;
   return lines.find((l) => l.startsWith(head));
 }
 
-/** Every name a setting has in each entry point, mapped to one placeholder per key, longest first. */
+/** Every name a setting has at an entry point, mapped to one placeholder per key, longest first. */
 function names(kind: Kind): [string, string][] {
   const pairs: [string, string][] = [];
-  for (const [key, path] of Object.entries(nodeGroupModule.ARG_PATHS)) {
-    if (kind === "component") pairs.push([`ng.${path}`, `<${key}>`]);
-    if (kind === "stack") pairs.push([`soci-eks:nodeGroups[0].${key}`, `<${key}>`], [`soci-eks:${key}`, `<${key}>`]);
-    const flag = cliUserdata.FLAG_OF[key as keyof typeof cliUserdata.FLAG_OF];
-    if (kind === "cli" && flag) pairs.push([flag, `<${key}>`]);
+  for (const [key, spelling] of Object.entries(SETTING_SPELLINGS)) {
+    if (kind === "stack") pairs.push([`soci-eks:nodeGroups[0].${spelling.stack}`, `<${key}>`], [`soci-eks:${spelling.stack}`, `<${key}>`]);
+    else if (kind === "cli") {
+      if (spelling.flag) pairs.push([spelling.flag, `<${key}>`]);
+    } else pairs.push([`ng.${spelling.args}`, `<${key}>`]);
   }
-  for (const [key, path] of Object.entries(nodeGroupModule.CONNECTION_ARG_PATHS)) {
-    if (kind === "component") pairs.push([`ng.${path}`, `<cluster.${key}>`]);
-    if (kind === "cli") pairs.push([cliUserdata.CLUSTER_FLAGS[key as keyof typeof cliUserdata.CLUSTER_FLAGS], `<cluster.${key}>`]);
+  for (const [key, spelling] of Object.entries(CONNECTION_SPELLINGS)) {
+    if (kind === "cli") pairs.push([spelling.flag, `<cluster.${key}>`]);
+    else if (kind !== "stack") pairs.push([`ng.${spelling.args}`, `<cluster.${key}>`]);
   }
   return pairs.sort((a, b) => b[0].length - a[0].length);
 }
@@ -264,12 +462,17 @@ function normalize(kind: Kind, line: string): string {
   return text;
 }
 
-describe("bad inputs: refused by the CLI, the stack config and the components with the setting, the value and the fix", () => {
+describe("bad inputs: refused by the CLI, the stack config, the components, the plug-in and the package with the setting, the value and the fix", () => {
   beforeEach(() => mocks.reset());
 
-  it("the table covers at least 40 bad inputs, from all three entry points", () => {
-    assert.ok(CASES.length >= 40, `${CASES.length} cases`);
-    for (const kind of ["cli", "stack", "component"] as const) assert.ok(CASES.filter((c) => c.kind === kind).length >= 10, kind);
+  it("the table holds at least 150 bad inputs, from all five entry points, as docs/cli.md says", () => {
+    assert.ok(CASES.length >= 150, `${CASES.length} cases`);
+    const count = (kind: Kind) => CASES.filter((c) => c.kind === kind).length;
+    for (const kind of ENTRY_POINTS) assert.ok(count(kind) >= 40, `${kind}: ${count(kind)}`);
+    const doc = readFileSync(path.resolve(__dirname, "..", "..", "..", "docs", "cli.md"), "utf8");
+    const stated = `${CASES.length} bad inputs (${count("cli")} CLI, ${count("stack")} stack config, ${count("component")} component, ${count("plugin")} plug-in, ${count("package")} package)`;
+    assert.ok(doc.includes(stated), `docs/cli.md should say: ${stated}`);
+    assert.ok(doc.includes(`${GOOD_INPUTS} good inputs`), `docs/cli.md should say: ${GOOD_INPUTS} good inputs`);
   });
 
   for (const c of CASES) {
@@ -281,30 +484,75 @@ describe("bad inputs: refused by the CLI, the stack config and the components wi
       assert.ok(line, `no message for ${c.setting} ${showValue(c.value)} among:\n${outcome.lines.join("\n")}`);
       assert.ok(line.includes(c.fix), `fix '${c.fix}' missing from: ${line}`);
       // `setting: value reason. Fix sentence.`: a reason and a fix after the value.
-      assert.match(line, /\S \S.*\. [A-Z].*\.$/, line);
+      assert.match(line, /\S \S.*[.?] [A-Z].*\.$/, line);
     });
   }
 
-  it("a rule the CLI shares with the components or the stack config gives the same message, but for the setting's name", async () => {
-    const seen = new Map<string, Map<Kind, string>>();
-    for (const c of CASES.filter((x) => x.rule)) {
+  it("each shared rule is refused at all five entry points with the same message, but for the setting's name", async () => {
+    for (const r of SHARED_RULES) {
+      const texts = new Map<Kind, string>();
+      for (const kind of ENTRY_POINTS) {
+        const c = sharedCase(r, kind);
+        const line = lineOf(c, (await c.run()).lines);
+        assert.ok(line, `${r.rule}: no message at ${kind}`);
+        texts.set(kind, normalize(kind, line));
+      }
+      const [first, ...rest] = [...texts.entries()];
+      for (const [kind, text] of rest) assert.equal(text, first[1], `rule '${r.rule}': ${first[0]} vs ${kind}`);
+    }
+  });
+
+  it("a rule two entry points share outside that list gives the same message at both", async () => {
+    const byRule = new Map<string, Map<Kind, string>>();
+    for (const c of SPECIFIC.filter((x) => x.rule)) {
       const line = lineOf(c, (await c.run()).lines);
       assert.ok(line, `${c.kind}: ${c.what}`);
-      const byKind = seen.get(c.rule!) ?? new Map<Kind, string>();
-      byKind.set(c.kind, normalize(c.kind, line));
-      seen.set(c.rule!, byKind);
+      const m = byRule.get(c.rule!) ?? new Map<Kind, string>();
+      m.set(c.kind, normalize(c.kind, line));
+      byRule.set(c.rule!, m);
     }
-    let compared = 0;
-    for (const [rule, byKind] of seen) {
-      const texts = [...byKind.entries()];
-      for (const [kind, text] of texts.slice(1)) {
-        assert.equal(text, texts[0][1], `rule ${rule}: ${texts[0][0]} vs ${kind}`);
-        compared++;
-      }
+    for (const [rule, m] of byRule) {
+      assert.ok(m.size >= 2, `rule ${rule} runs at one entry point only`);
+      const [first, ...rest] = [...m.entries()];
+      for (const [kind, text] of rest) assert.equal(text, first[1], `rule ${rule}: ${first[0]} vs ${kind}`);
     }
-    // Every shared rule above appears in at least two entry points.
-    const rules = new Set(CASES.filter((c) => c.rule).map((c) => c.rule));
-    for (const rule of rules) assert.ok((seen.get(rule!)?.size ?? 0) >= 2, `rule ${rule} runs in one entry point only`);
-    assert.ok(compared >= 20, `${compared} comparisons`);
+  });
+});
+
+/** The good inputs below: every VALID entry at five entry points, and two more. */
+const GOOD_INPUTS = VALID.length * ENTRY_POINTS.length + 2;
+
+describe("good inputs: accepted at all five entry points", () => {
+  beforeEach(() => mocks.reset());
+  for (const v of VALID) {
+    for (const kind of ENTRY_POINTS) {
+      it(`${kind}: ${v.what}`, async () => {
+        const outcome = await at(kind, v.input)();
+        if (v.tooBigAt?.includes(kind)) {
+          assert.equal(outcome.lines.length, 1, outcome.lines.join("\n"));
+          assert.match(outcome.lines[0], /^ng\.userData: '\d+ bytes' exceeds EC2's 16384-byte user data limit/);
+          return;
+        }
+        assert.equal(outcome.refused, false, outcome.lines.join("\n"));
+        assert.ok(outcome.produced > 0, "nothing was printed or created");
+      });
+    }
+  }
+
+  it("the CLI reads values that start with -, and --flag=value", async () => {
+    for (const args of [
+      ["--instance-type=m7i.xlarge", "--mode=parallel"],
+      ["--instance-type", "m7i.xlarge", "--label", "team=ml", "--label", "tier=a"],
+      ["--instance-type", "x9.large", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64"],
+    ]) {
+      const outcome = await ud(...args)();
+      assert.equal(outcome.refused, false, `${args.join(" ")}: ${outcome.lines.join("\n")}`);
+      assert.ok(outcome.produced > 0);
+    }
+  });
+
+  it("the stack config: a top-level SOCI version with AL2023 and Bottlerocket groups applies to the AL2023 group only", async () => {
+    const outcome = await stackRun({ sociVersion: "0.16.0", sociMode: "parallel", nodeGroups: [{ name: "a" }, { name: "b", os: "bottlerocket" }] })();
+    assert.equal(outcome.refused, false, outcome.lines.join("\n"));
   });
 });

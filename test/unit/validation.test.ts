@@ -250,7 +250,7 @@ describe("node group validation, one rule at a time", () => {
 
   it("os bottlerocket: the AL2023-only settings (release, mirror, digest, failure policy) are refused, not ignored", () => {
     assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel", sociVersion: "v0.16.1" }), [
-      "soci-eks:sociVersion: 'v0.16.1' only applies to AL2023 nodes (the SOCI release soci-eks installs); Bottlerocket ships its own SOCI and would ignore it. Remove soci-eks:sociVersion from this node group, or set soci-eks:os to al2023.",
+      "soci-eks:sociVersion: 'v0.16.1' only applies to AL2023 nodes (the SOCI release soci-eks installs); Bottlerocket ships its own SOCI and would ignore it. Remove soci-eks:sociVersion, or set soci-eks:os to al2023.",
     ]);
     assert.equal(problems({ sociMode: "parallel", sociVersion: "v0.16.1" }).length, 1, "on AL2023 the release rule applies instead");
     const all = problems({ os: "bottlerocket", sociMode: "parallel", sociSha256: "ab".repeat(32), sociMirrorUrl: "https://mirror.example/soci", onSociFailure: "fail" });
