@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Makes this machine ready for `npm test` (profile "test", run as npm's pretest) or for the node lab
-# (profile "lab", run as npm's prelab and prebench). Safe to run any number of times.
+# Makes this machine ready for `npm test` (profile "test", run as npm's pretest), for the node lab
+# (profile "lab", run as npm's prelab and prebench) or for the consumer test (profile "consumer", run as
+# npm's pretest:consumer). Safe to run any number of times.
 #
 #  - Debian packages the tests (or the lab) need: as root with apt-get, the missing ones are installed
 #    (one `apt-get update` per hour at most, then one `apt-get install`); otherwise the script prints
 #    exactly which are missing and the command that installs them, and exits 1.
 #  - node_modules: `npm ci` when it is missing or differs from package-lock.json.
 #  - lab: Go >= 1.24 (on PATH or in /usr/local/go) unless LAB_SKIP_BUILD=1, and root.
+#  - consumer: git (the test installs the package from git), and Node.js 22 for the high end of the
+#    @pulumi/pulumi range (3.249 and newer need Node 22): `npm ci` in test/consumer/node22, whose lockfile
+#    pins the npm registry's package of the official Node.js build for this platform, with its integrity.
 #
-# Usage: scripts/setup.sh [--check] test|lab
+# Usage: scripts/setup.sh [--check] test|lab|consumer
 #   --check  report what is missing and exit 1 if anything is; install nothing
 # Env: SOCI_EKS_SKIP_SETUP=1 skips everything (e.g. a non-Debian machine with the tools installed
 #      another way that this script cannot recognise).
@@ -27,8 +31,8 @@ if [[ ${1:-} == --check ]]; then
 fi
 PROFILE=${1:-test}
 case "$PROFILE" in
-  test | lab) ;;
-  *) log "unknown profile '$PROFILE' (use test or lab)"; exit 2 ;;
+  test | lab | consumer) ;;
+  *) log "unknown profile '$PROFILE' (use test, lab or consumer)"; exit 2 ;;
 esac
 
 if [[ ${SOCI_EKS_SKIP_SETUP:-0} == 1 ]]; then
@@ -60,6 +64,11 @@ LAB_NEEDS=(
   "python3|cmd:python3|the lab's helpers"
 )
 
+CONSUMER_NEEDS=(
+  "git|cmd:git|the consumer test installs the package from git (git+file://), as npm does from a git URL"
+  "ca-certificates|file:/etc/ssl/certs/ca-certificates.crt|TLS to the npm registry"
+)
+
 present() { # CHECK
   local kind=${1%%:*} arg=${1#*:}
   case "$kind" in
@@ -70,8 +79,11 @@ present() { # CHECK
   esac
 }
 
-needs=("${TEST_NEEDS[@]}")
-[[ $PROFILE == lab ]] && needs+=("${LAB_NEEDS[@]}")
+case "$PROFILE" in
+  test) needs=("${TEST_NEEDS[@]}") ;;
+  lab) needs=("${TEST_NEEDS[@]}" "${LAB_NEEDS[@]}") ;;
+  consumer) needs=("${CONSUMER_NEEDS[@]}") ;;
+esac
 
 missing=()
 reasons=()
@@ -141,8 +153,25 @@ else
   report_lab_problems || exit 1
 fi
 
+# The consumer test's Node.js 22: the package for this platform from test/consumer/node22's lockfile.
+NODE22_DIR=$REPO_DIR/test/consumer/node22
+NODE22_PKG=node-$(node -p 'process.platform + "-" + process.arch')
+node22_problem() { # prints why the locked Node 22 is not usable here; nothing when it is
+  if ! node -e 'process.exit(require(process.argv[1]).packages["node_modules/" + process.argv[2]] ? 0 : 1)' "$NODE22_DIR/package-lock.json" "$NODE22_PKG"; then
+    echo "no $NODE22_PKG in test/consumer/node22/package-lock.json (Node 22 is locked for linux-x64 and linux-arm64 only)"
+  elif [[ ! -x $NODE22_DIR/node_modules/$NODE22_PKG/bin/node ]]; then
+    echo "test/consumer/node22/node_modules/$NODE22_PKG/bin/node is missing"
+  else
+    node "$REPO_DIR/scripts/node-modules-current.js" "$NODE22_DIR" || true
+  fi
+}
+
 if ((CHECK_ONLY)); then
   node "$REPO_DIR/scripts/node-modules-current.js" "$REPO_DIR" >&2 || exit 1
+  if [[ $PROFILE == consumer ]]; then
+    problem=$(node22_problem)
+    [[ -z $problem ]] || { log "Node 22 for the consumer test: $problem"; exit 1; }
+  fi
   exit 0
 fi
 
@@ -151,5 +180,18 @@ if ! reason=$(node "$REPO_DIR/scripts/node-modules-current.js" "$REPO_DIR"); the
   (cd "$REPO_DIR" && npm ci --ignore-scripts --no-audit --no-fund)
 else
   log "node_modules matches package-lock.json"
+fi
+
+if [[ $PROFILE == consumer ]]; then
+  problem=$(node22_problem)
+  if [[ $problem == "no "* ]]; then
+    log "Node 22 for the consumer test: $problem; test/consumer/run.sh will skip the high end and say why"
+  elif [[ -n $problem ]]; then
+    log "Node 22 for the consumer test: npm ci in test/consumer/node22 ($problem)"
+    (cd "$NODE22_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    problem=$(node22_problem)
+    [[ -z $problem ]] || { log "ERROR: Node 22 is still not usable after npm ci: $problem"; exit 1; }
+  fi
+  [[ -n $problem ]] || log "Node 22 for the consumer test: $("$NODE22_DIR/node_modules/$NODE22_PKG/bin/node" --version)"
 fi
 log "ready for the $PROFILE profile (${SECONDS} s)"

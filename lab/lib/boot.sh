@@ -55,10 +55,15 @@ kill_ns_shims() {
 
 # effective config of a containerd plugin section, e.g. cri_images_key snapshotter
 cri_images_key() {
+  # A config containerd cannot load (a negative trial's) dumps nothing: say so instead of a Python traceback.
   containerd --config /etc/containerd/config.toml config dump 2>/dev/null | python3 -c '
 import sys, tomllib
-c = tomllib.loads(sys.stdin.read())
-print(c["plugins"]["io.containerd.cri.v1.images"].get(sys.argv[1]))' "$1"
+text = sys.stdin.read()
+if not text.strip():
+    print("(no config: containerd config dump failed)")
+    sys.exit(0)
+section = tomllib.loads(text).get("plugins", {}).get("io.containerd.cri.v1.images")
+print("(no io.containerd.cri.v1.images section)" if section is None else section.get(sys.argv[1]))' "$1"
 }
 
 # containerd answers; fails at once (ends the wait) if it exited

@@ -57,15 +57,24 @@ EOF
 }
 
 # Release tarball in upstream layout (soci, soci-snapshotter-grpc, THIRD_PARTY_LICENSES,
-# NOTICE.md at top level) and its .sha256sum, served as /v0.16.1/<asset>.
+# NOTICE.md at top level) and its .sha256sum, served as /v0.16.1/<asset>. The license files come from the
+# soci-snapshotter module in Go's module cache, which built the binaries; Go itself is not needed (with
+# LAB_SKIP_BUILD=1 there may be none): without the module in the cache a note stands in for them.
 pack_release() {
-  local ver=0.16.1 asset dir src
+  local ver=0.16.1 asset dir src modcache
   asset=soci-snapshotter-$ver-linux-amd64.tar.gz
   dir=$WORK/mirror/v$ver
   mkdir -p "$dir" "$WORK/pkg"
   cp "$BIN/soci" "$BIN/soci-snapshotter-grpc" "$WORK/pkg/"
-  src=$(go env GOMODCACHE)/github.com/awslabs/soci-snapshotter@v$ver
-  if [[ -f $src/THIRD_PARTY_LICENSES ]]; then cp "$src/THIRD_PARTY_LICENSES" "$WORK/pkg/"; else cp "$src/LICENSE" "$WORK/pkg/THIRD_PARTY_LICENSES"; fi
+  if command -v go >/dev/null 2>&1; then modcache=$(go env GOMODCACHE); else modcache=${GOMODCACHE:-${GOPATH:-$HOME/go}/pkg/mod}; fi
+  src=$modcache/github.com/awslabs/soci-snapshotter@v$ver
+  if [[ -f $src/THIRD_PARTY_LICENSES ]]; then
+    cp "$src/THIRD_PARTY_LICENSES" "$WORK/pkg/"
+  elif [[ -f $src/LICENSE ]]; then
+    cp "$src/LICENSE" "$WORK/pkg/THIRD_PARTY_LICENSES"
+  else
+    echo "soci-snapshotter $ver is licensed under the Apache License 2.0 (its module was not in $modcache on this machine)" >"$WORK/pkg/THIRD_PARTY_LICENSES"
+  fi
   if [[ -f $src/NOTICE.md ]]; then cp "$src/NOTICE.md" "$WORK/pkg/"; else echo "soci-snapshotter $ver built from the Go module proxy by soci-eks lab/build-tools.sh" >"$WORK/pkg/NOTICE.md"; fi
   chmod 0644 "$WORK/pkg/THIRD_PARTY_LICENSES" "$WORK/pkg/NOTICE.md"
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$WORK/pkg" \
