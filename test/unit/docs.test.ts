@@ -187,6 +187,23 @@ describe("counts and tables in docs/ follow the code", () => {
     assert.ok(node, pkg.engines.node);
     assert.match(readme, new RegExp(`^\\| Node\\.js \\| ${node[1]} or newer`, "m"));
   });
+
+  it("README's TypeScript and Node.js rows are the consumer test's ends", () => {
+    const readme = read(README);
+    const run = read("test/consumer/run.sh");
+    const low = /^TS_LOW=(\d+)\.(\d+)\.(\d+)$/m.exec(run);
+    const current = /^TS_CURRENT_RANGE=\^(\d+)$/m.exec(run);
+    assert.ok(low && current, "test/consumer/run.sh sets TS_LOW and TS_CURRENT_RANGE");
+    const row = readme.split("\n").find((l) => l.startsWith("| TypeScript |"));
+    assert.ok(row, "README.md has a TypeScript row");
+    assert.ok(row.includes(`| ${low[1]}.${low[2]} or newer; ${current[1]}.x `), row);
+    assert.ok(row.includes(`| ${low[1]}.${low[2]}.${low[3]} (\`node10\`) and the newest ${current[1]}.x (\`nodenext\`) |`), row);
+    const engines = (JSON.parse(read("package.json")) as { engines: { node: string } }).engines.node.replace(">=", "");
+    const node22 = JSON.parse(read("test/consumer/node22/package.json")) as { optionalDependencies: Record<string, string> };
+    const majors = new Set(Object.values(node22.optionalDependencies).map((v) => v.split(".")[0]));
+    assert.equal(majors.size, 1, "one Node.js version for every platform");
+    assert.match(readme, new RegExp(`^\\| Node\\.js \\| .* \\| ${engines} and ${[...majors][0]} \\|$`, "m"));
+  });
 });
 
 describe("user text has no project history", () => {

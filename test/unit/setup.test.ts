@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, describe, it } from "node:test";
@@ -85,6 +85,52 @@ describe("scripts/setup.sh (npm test's pretest, npm run lab's prelab)", () => {
     const bin = bareBin({ go: "echo go1.19.8", "apt-get": "exit 99" });
     const { stderr } = runSetup(["--check", "lab"], { PATH: bin, LAB_SKIP_BUILD: "1" });
     assert.doesNotMatch(stderr, /needs Go/);
+  });
+
+  it("consumer: asks for git (the consumer test installs from git), and only for what the consumer test needs", () => {
+    const bin = bareBin({ "apt-get": "exit 99" });
+    const { status, stderr } = runSetup(["--check", "consumer"], { PATH: bin });
+    assert.equal(status, 1, stderr);
+    assert.match(stderr, /git +the consumer test installs the package from git/);
+    assert.match(stderr, /sudo apt-get install -y --no-install-recommends git\n/);
+    assert.doesNotMatch(stderr, /shellcheck|runc/);
+  });
+
+  it("consumer: with git present, checks the locked Node.js 22 of test/consumer/node22 and names what is missing", () => {
+    // A copy of the parts of the repository setup.sh reads, with an empty root lockfile and the real node22 lockfile.
+    const repo = tmp("soci-eks-setup-repo-");
+    mkdirSync(path.join(repo, "scripts"));
+    for (const f of ["setup.sh", "node-modules-current.js"]) copyFileSync(path.join(REPO_ROOT, "scripts", f), path.join(repo, "scripts", f));
+    writeFileSync(path.join(repo, "package-lock.json"), JSON.stringify({ lockfileVersion: 3, packages: { "": {} } }));
+    mkdirSync(path.join(repo, "node_modules"));
+    const node22 = path.join(repo, "test/consumer/node22");
+    mkdirSync(node22, { recursive: true });
+    const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, "test/consumer/node22/package-lock.json"), "utf8")) as { packages: Record<string, { version?: string }> };
+    writeFileSync(path.join(node22, "package-lock.json"), JSON.stringify(lock));
+    const pkg = `node-${process.platform}-${process.arch}`;
+    const bin = bareBin({ git: "echo git version 2.39.5", "apt-get": "exit 99" });
+    const check = () => spawnSync("/bin/bash", [path.join(repo, "scripts/setup.sh"), "--check", "consumer"], { encoding: "utf8", env: { HOME: process.env.HOME ?? "/root", PATH: bin } });
+
+    const locked = lock.packages[`node_modules/${pkg}`];
+    let r = check();
+    assert.equal(r.status, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /missing for the consumer profile/);
+    if (!locked) {
+      assert.match(r.stderr, new RegExp(`no ${pkg} in test/consumer/node22/package-lock.json`));
+      return;
+    }
+    assert.match(r.stderr, new RegExp(`Node 22 for the consumer test: test/consumer/node22/node_modules/${pkg}/bin/node is missing`));
+    const dir = path.join(node22, "node_modules", pkg);
+    mkdirSync(path.join(dir, "bin"), { recursive: true });
+    writeFileSync(path.join(dir, "bin/node"), "#!/bin/sh\necho v22\n");
+    chmodSync(path.join(dir, "bin/node"), 0o755);
+    writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: pkg, version: "0.0.1" }));
+    r = check();
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`node_modules/${pkg} is 0\\.0\\.1, package-lock.json says ${locked.version!.replace(/\./g, "\\.")}`));
+    writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: pkg, version: locked.version }));
+    r = check();
+    assert.equal(r.status, 0, r.stderr);
   });
 
   it("SOCI_EKS_SKIP_SETUP=1 checks nothing", () => {
