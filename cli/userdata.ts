@@ -32,7 +32,8 @@ export const USERDATA_USAGE = `Usage: soci-eks userdata --instance-type T [optio
 
 Prints launch-template user data for a SOCI node (AL2023: MIME multipart; Bottlerocket: TOML settings),
 or with --karpenter a Karpenter EC2NodeClass that carries it. Every flag is checked with the rules the
-Pulumi components use; a bad one exits 2 with the flag, its value and the fix.
+Pulumi components use; a bad one exits 2 with the flag, its value and the fix. --flag VALUE or
+--flag=VALUE; a value may start with - (e.g. -1); only --label, --taint and --extra-ecr-registry repeat.
 
 Instance (the user data is sized for it):
   --instance-type T                 EC2 instance type, e.g. m7i.xlarge. ${Object.keys(BUILT_IN_INSTANCE_TYPES).length} common types are built in

@@ -165,6 +165,16 @@ describe("soci-eks CLI", () => {
     assert.ok(inReadme >= 2, `${inReadme} commands in README.md`);
   });
 
+  it("warns on stderr about what still prints (an http mirror without a digest), as the components and sociForEks do", () => {
+    const r = run([...BASE, "--mirror", "http://mirror.example/soci"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^soci-eks userdata: warning: --mirror: 'http:\/\/mirror\.example\/soci' is plain http and no sha256 is pinned.* Set --soci-sha256 to the tarball's sha256/m);
+    assert.ok(r.stdout.length > 0);
+    const pinned = run([...BASE, "--mirror", "http://mirror.example/soci", "--soci-sha256", "ab".repeat(32)]);
+    assert.equal(pinned.code, 0, pinned.stderr);
+    assert.doesNotMatch(pinned.stderr, /plain http/);
+  });
+
   const usageErrors: [string, string[], RegExp][] = [
     ["unknown mode", [...BASE, "--mode", "fast"], /--mode: 'fast' is not one of lazy, parallel, off\. Set --mode to lazy \(default\), parallel or off\./],
     [
