@@ -6,7 +6,7 @@ import { ClusterConnectionSettings, validateClusterConnection } from "../validat
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, validateNodeGroup } from "../validation/nodeGroup";
-import { argsNamer, CONNECTION_SPELLINGS, SETTING_SPELLINGS } from "../validation/settingNames";
+import { argsNamer, CONNECTION_SPELLINGS, givenSettings, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { VPC_CNI_CREDENTIALS, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
@@ -152,32 +152,6 @@ export function nodeGroupSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" 
   };
 }
 
-/** The settings the args give (an `undefined` field counts as not given). */
-function givenSettings(args: Omit<SociNodeGroupArgs, "instanceFacts" | "clusterName" | "subnetIds">): ReadonlySet<NodeGroupSettingKey> {
-  const given: Record<NodeGroupSettingKey, unknown> = {
-    instanceType: args.instanceType,
-    os: args.os,
-    sociMode: args.sociMode,
-    onSociFailure: args.onSociFailure,
-    sociVersion: args.soci?.version,
-    sociSha256: args.soci?.sha256,
-    sociMirrorUrl: args.soci?.mirrorBaseUrl,
-    desiredSize: args.scaling?.desiredSize,
-    minSize: args.scaling?.minSize,
-    maxSize: args.scaling?.maxSize,
-    ssd: args.ssd,
-    keepSociOnRootVolume: args.keepSociOnRootVolume,
-    rootVolumeSizeGiB: args.rootVolume?.sizeGiB,
-    rootVolumeIops: args.rootVolume?.iops,
-    rootVolumeThroughput: args.rootVolume?.throughputMiBps,
-    extraEcrRegistries: args.extraEcrRegistries,
-    capacityType: args.capacityType,
-    metadataHopLimit: args.metadataHopLimit,
-    labels: args.labels,
-    taints: args.taints,
-  };
-  return new Set((Object.keys(given) as (NodeGroupSettingKey)[]).filter((k) => given[k] !== undefined));
-}
 
 /** Kubernetes taint effects as the EKS API spells them. */
 export const EKS_TAINT_EFFECT: Record<NodeTaint["effect"], string> = {

@@ -58,6 +58,16 @@ export const CONNECTION_SPELLINGS: Readonly<Record<keyof ClusterConnectionSettin
   serviceCidr: { args: "clusterConnection.serviceCidr", flag: "--service-cidr" },
 };
 
+/** The value at a setting's args path in `args` (`soci.version` → `args.soci?.version`), or undefined. */
+export function argValue(args: object, key: NodeGroupSettingKey): unknown {
+  return SETTING_SPELLINGS[key].args.split(".").reduce<unknown>((o, part) => (typeof o === "object" && o !== null ? (o as Record<string, unknown>)[part] : undefined), args);
+}
+
+/** The settings `args` gives (a setting at an `undefined` path counts as not given). */
+export function givenSettings(args: object): ReadonlySet<NodeGroupSettingKey> {
+  return new Set((Object.keys(SETTING_SPELLINGS) as NodeGroupSettingKey[]).filter((key) => argValue(args, key) !== undefined));
+}
+
 /** Names settings `<name>.<args path>`: the components, the plug-in and the package. */
 export function argsNamer(name: string): SettingNamer {
   return (key) => `${name}.${SETTING_SPELLINGS[key].args}`;

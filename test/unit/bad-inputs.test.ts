@@ -34,7 +34,7 @@ import { instanceFactsFromEc2 } from "../../validation/instanceTypes";
 import { formatProblem, showValue } from "../../validation/problems";
 import { builtInVersionCatalog } from "../../validation/kubernetesVersions";
 import { NodeGroupSettingKey } from "../../validation/nodeGroup";
-import { CONNECTION_SPELLINGS, ENTRY_POINTS, EntryPoint, SETTING_SPELLINGS } from "../../validation/settingNames";
+import { argValue, CONNECTION_SPELLINGS, ENTRY_POINTS, EntryPoint, givenSettings, SETTING_SPELLINGS } from "../../validation/settingNames";
 import { showTaint } from "../../validation/labels";
 import { InstanceFacts } from "../../userdata/types";
 
@@ -127,15 +127,14 @@ function stackRun(settings: Record<string, unknown>): () => Promise<Outcome> {
 
 type ComponentArgs = Partial<import("../../components/sociNodeGroup").SociNodeGroupArgs>;
 
-/** Constructs a SociNodeGroup named `ng` with the given args (facts of `instanceType`, default m7i.xlarge). */
-function componentRun(args: ComponentArgs): () => Promise<Outcome> {
+/** Runs a synchronous entry point under fresh mocks: refused when it throws a SociConfigError; counts what it registered. */
+function syncRun(call: () => unknown): () => Promise<Outcome> {
   return async () => {
     mocks.reset();
-    const instanceType = args.instanceType ?? "m7i.xlarge";
     let refused = false;
     let lines: string[] = [];
     try {
-      new SociNodeGroup("ng", { clusterName: "prod", subnetIds: [], instanceFacts: facts(instanceType), ...args, instanceType });
+      call();
     } catch (e) {
       if (!(e instanceof SociConfigError)) throw e;
       refused = true;
@@ -146,26 +145,19 @@ function componentRun(args: ComponentArgs): () => Promise<Outcome> {
   };
 }
 
+/** Constructs a SociNodeGroup named `ng` with the given args (facts of `instanceType`, default m7i.xlarge). */
+function componentRun(args: ComponentArgs): () => Promise<Outcome> {
+  const instanceType = args.instanceType ?? "m7i.xlarge";
+  return syncRun(() => new SociNodeGroup("ng", { clusterName: "prod", subnetIds: [], instanceFacts: facts(instanceType), ...args, instanceType }));
+}
+
 /**
  * Calls the @pulumi/eks plug-in, `sociForEks("ng", args)`, with the facts of `instanceType` (or of `factsOf`); what it
  * produced is the resources it registered (its launch template) once it accepted.
  */
 function pluginRun(args: ComponentArgs, factsOf?: string): () => Promise<Outcome> {
-  return async () => {
-    mocks.reset();
-    const instanceType = args.instanceType ?? "m7i.xlarge";
-    let refused = false;
-    let lines: string[] = [];
-    try {
-      eksPlugin.sociForEks("ng", { ...args, instanceFacts: facts(factsOf ?? instanceType) } as import("../../components/eksPlugin").SociForEksArgs);
-    } catch (e) {
-      if (!(e instanceof SociConfigError)) throw e;
-      refused = true;
-      lines = problemLines(e.message);
-    }
-    await settle(mocks, 20);
-    return { refused, lines, produced: mocks.resources.length };
-  };
+  const instanceFacts = facts(factsOf ?? args.instanceType ?? "m7i.xlarge");
+  return syncRun(() => eksPlugin.sociForEks("ng", { ...args, instanceFacts } as import("../../components/eksPlugin").SociForEksArgs));
 }
 
 /** The package's NodeGroup `ng`, as its provider's Construct runs it: looks up facts (mocked EC2), validates, creates. */
@@ -196,39 +188,31 @@ interface GroupInput {
   taints?: Record<string, unknown>[];
 }
 
-/** The CLI flags of a group input (`--instance-type` always: the CLI has no default type). */
+/** A group input as node-group settings: the values at the args paths of validation/settingNames.ts. */
+function settingValues(g: GroupInput): [NodeGroupSettingKey, unknown][] {
+  return [...givenSettings(g)].map((key) => [key, argValue(g, key)]);
+}
+
+/** The CLI flags of a group input, spelled by the table (`--instance-type` always: the CLI has no default type). */
 function cliFlags(g: GroupInput): string[] {
-  const flags: string[] = ["--instance-type", g.instanceType ?? "m7i.xlarge"];
-  const add = (flag: string, value: string | undefined) => value !== undefined && flags.push(flag, value);
-  add("--os", g.os);
-  add("--mode", g.sociMode);
-  add("--on-soci-failure", g.onSociFailure);
-  add("--soci-version", g.soci?.version);
-  add("--soci-sha256", g.soci?.sha256);
-  add("--mirror", g.soci?.mirrorBaseUrl);
-  if (g.ssd) flags.push("--ssd");
-  if (g.keepSociOnRootVolume) flags.push("--keep-soci-on-root-volume");
-  for (const host of g.extraEcrRegistries ?? []) flags.push("--extra-ecr-registry", host);
-  for (const [k, v] of Object.entries(g.labels ?? {})) flags.push("--label", `${k}=${v}`);
-  for (const t of g.taints ?? []) flags.push("--taint", showTaint(t));
+  const flags: string[] = g.instanceType === undefined ? ["--instance-type", "m7i.xlarge"] : [];
+  for (const [key, value] of settingValues(g)) {
+    const flag = SETTING_SPELLINGS[key].flag!;
+    if (key === "labels") flags.push(...Object.entries(value as Record<string, string>).flatMap(([k, v]) => [flag, `${k}=${v}`]));
+    else if (key === "taints") flags.push(...(value as unknown[]).flatMap((t) => [flag, showTaint(t)]));
+    else if (Array.isArray(value)) flags.push(...value.flatMap((v) => [flag, String(v)]));
+    else if (typeof value === "boolean") flags.push(...(value ? [flag] : []));
+    else flags.push(flag, String(value));
+  }
   return flags;
 }
 
-/** The stack config of a group input: top-level keys, and labels and taints on the one entry of nodeGroups. */
+/** The stack config of a group input, spelled by the table: top-level keys, labels and taints on the one node group. */
 function stackSettings(g: GroupInput): Record<string, unknown> {
   const s: Record<string, unknown> = {};
-  const set = (key: string, value: unknown) => value !== undefined && (s[key] = value);
-  set("instanceType", g.instanceType);
-  set("os", g.os);
-  set("sociMode", g.sociMode);
-  set("onSociFailure", g.onSociFailure);
-  set("sociVersion", g.soci?.version);
-  set("sociSha256", g.soci?.sha256);
-  set("sociMirrorUrl", g.soci?.mirrorBaseUrl);
-  set("ssd", g.ssd);
-  set("keepSociOnRootVolume", g.keepSociOnRootVolume);
-  set("extraEcrRegistries", g.extraEcrRegistries);
-  if (g.labels || g.taints) s.nodeGroups = [{ name: "ng", ...(g.labels ? { labels: g.labels } : {}), ...(g.taints ? { taints: g.taints } : {}) }];
+  const group: Record<string, unknown> = {};
+  for (const [key, value] of settingValues(g)) (key === "labels" || key === "taints" ? group : s)[SETTING_SPELLINGS[key].stack] = value;
+  if (Object.keys(group).length > 0) s.nodeGroups = [{ name: "ng", ...group }];
   return s;
 }
 
