@@ -69,9 +69,9 @@ export { InstanceFacts, NodeTaint, SociMode, SociFailurePolicy, Architecture, Os
 export {
   SociIndexBuilder,
   SociIndexBuilderArgs,
-  SociIndexBuilderHostPaths,
   SociIndexImage,
   SociIndexResult,
+  PodIdentityAgent,
   INDEX_BUILDER_DEFAULTS,
 } from "./sociIndexBuilder";
 export { PullCheck, PullCheckArgs, PullCheckNodeGroup, PULL_CHECK_DEFAULT_IMAGES } from "./pullCheck";

@@ -1,36 +1,29 @@
 #!/usr/bin/env bash
 # Builds a SOCI index manifest v2 image ("SOCI-enabled image") from one source image and pushes it.
 #
-# Runs inside the SociIndexBuilder Kubernetes Job on a SOCI node. The Job mounts, from the node:
-#   - the containerd socket            (CONTAINERD_ADDRESS, default /run/containerd/containerd.sock)
-#   - the directories holding the soci CLI (/usr/local/bin, soci-eks's installer), nerdctl (/usr/bin, AL2023 EKS
-#     AMI) and docker-credential-ecr-login (/usr/bin, soci-eks's installer), read-only under /host; SOCI_BIN and
-#     NERDCTL_BIN name the binaries and PATH reaches the credential helper. Directories, not files: a missing
-#     binary is then this script's clear error instead of a pod stuck on a hostPath type check.
-#   - root's Docker config             (/root/.docker, whose credHelpers send ECR to ecr-login)
-# and runs with hostNetwork, so ecr-login gets the node role's credentials from IMDS (hop limit 1).
+# Runs inside the SociIndexBuilder Kubernetes Job, as a non-root user with no capabilities, a read-only root
+# filesystem and no host path: everything it needs is in the builder image (bash, jq, skopeo, soci,
+# docker-credential-ecr-login) and everything it writes goes to WORK_DIR (an emptyDir). It talks to ECR with the
+# builder's own role (EKS Pod Identity, through the credential helper); no containerd, no node credentials.
 #
-# Steps: pull the source by digest (all platforms, no unpack) into a private containerd namespace,
-# refuse zstd-only images, `soci convert`, `nerdctl push --all-platforms`, then remove both images
-# from that namespace. Kubelet's namespace (k8s.io) is never touched.
+# Steps: copy the source by digest, every platform, into an OCI layout (skopeo); refuse zstd-only images;
+# `soci convert --standalone` into a second layout (no containerd); copy that layout, every manifest, to the
+# destination (skopeo, digests preserved); report what was built on stderr and in the termination message.
 #
 # Inputs (environment):
 #   SRC_REF          registry/repository@sha256:...   (required)
-#   DST_REF          registry/repository:tag           (required; tagged, no digest: soci convert's rule)
+#   DST_REF          registry/repository:tag           (required; a tag, not a digest: soci convert's rule)
 #   SOCI_VERSION     expected `soci --version` (without v); empty skips the check
 #   MIN_LAYER_SIZE   --min-layer-size in bytes (default 10485760, soci's own default)
 #   SPAN_SIZE        --span-size in bytes (default 2097152: 2 MiB, half soci's own default; the component's
 #                    spanSizeBytes doc and docs/measured-results.md give the reason)
-#   BUILD_NAMESPACE  containerd namespace for the build (default soci-eks-build)
-#   WORK_DIR         scratch directory; soci's --root lives under it (default /work)
-#   CONTAINERD_ADDRESS  containerd socket (default /run/containerd/containerd.sock)
-#   SOCI_BIN         the soci CLI (default: soci on PATH)
-#   NERDCTL_BIN      nerdctl (default: nerdctl on PATH)
-#   CREDENTIAL_HELPER   credential helper the preflight requires (default docker-credential-ecr-login; empty: none,
-#                    e.g. for a lab registry without auth)
-#   INSECURE_REGISTRY   "1" adds --insecure-registry to nerdctl pull/push (a plain-HTTP lab registry); default 0
+#   WORK_DIR         scratch directory for both layouts and soci's --root (default /work); emptied on exit
+#   CREDENTIAL_HELPER   credential helper suffix for both registries (default ecr-login: docker-credential-ecr-login);
+#                    empty: none, e.g. for a lab registry without auth
+#   INSECURE_REGISTRY   "1" talks plain HTTP to both registries (a lab registry); default 0
+#   TERMINATION_LOG  where the one-line summary goes for `kubectl get pod` (default /dev/termination-log, if writable)
 #   DRY_RUN          "1" prints the commands instead of running them (used by tests)
-set -euo pipefail
+set -Eeuo pipefail
 
 log() { printf '[build-soci-index] %s\n' "$*" >&2; }
 die() {
@@ -43,22 +36,26 @@ die() {
 SOCI_VERSION="${SOCI_VERSION:-}"
 MIN_LAYER_SIZE="${MIN_LAYER_SIZE:-10485760}"
 SPAN_SIZE="${SPAN_SIZE:-2097152}"
-BUILD_NAMESPACE="${BUILD_NAMESPACE:-soci-eks-build}"
 WORK_DIR="${WORK_DIR:-/work}"
-CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}"
 DRY_RUN="${DRY_RUN:-0}"
-SOCI_BIN="${SOCI_BIN:-soci}"
-NERDCTL_BIN="${NERDCTL_BIN:-nerdctl}"
-CREDENTIAL_HELPER="${CREDENTIAL_HELPER-docker-credential-ecr-login}"
+CREDENTIAL_HELPER="${CREDENTIAL_HELPER-ecr-login}"
 INSECURE_REGISTRY="${INSECURE_REGISTRY:-0}"
-registry_flags=()
-[[ "${INSECURE_REGISTRY}" == "1" ]] && registry_flags=(--insecure-registry)
+TERMINATION_LOG="${TERMINATION_LOG:-/dev/termination-log}"
+SRC_LAYOUT="${WORK_DIR}/src"
+OUT_LAYOUT="${WORK_DIR}/out"
 SOCI_ROOT="${WORK_DIR}/soci-root"
 
 [[ "${SRC_REF}" == *@sha256:* ]] || die "SRC_REF must be pinned by digest (got ${SRC_REF})"
 [[ "${DST_REF}" != *@* ]] || die "DST_REF must be a tag, not a digest (got ${DST_REF}); soci convert requires a tagged destination"
 [[ "${MIN_LAYER_SIZE}" =~ ^[0-9]+$ ]] || die "MIN_LAYER_SIZE must be a byte count (got ${MIN_LAYER_SIZE})"
 [[ "${SPAN_SIZE}" =~ ^[0-9]+$ ]] || die "SPAN_SIZE must be a byte count (got ${SPAN_SIZE})"
+
+src_tls=()
+dst_tls=()
+if [[ "${INSECURE_REGISTRY}" == "1" ]]; then
+  src_tls=(--src-tls-verify=false)
+  dst_tls=(--dest-tls-verify=false)
+fi
 
 run() {
   if [[ "${DRY_RUN}" == "1" ]]; then
@@ -68,43 +65,63 @@ run() {
   fi
 }
 
-nerdctl_ns() { "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" "$@"; }
-
-# The exact conversion command; the node lab runs the same line.
-soci_convert() {
-  run "${SOCI_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
-    --content-store containerd --root "${SOCI_ROOT}" \
-    convert --all-platforms --min-layer-size "${MIN_LAYER_SIZE}" --span-size "${SPAN_SIZE}" \
-    "${SRC_REF}" "${DST_REF}"
-}
-
-cleanup() {
-  [[ "${DRY_RUN}" == "1" ]] && return 0
-  nerdctl_ns rmi --force "${DST_REF}" >/dev/null 2>&1 || true
-  nerdctl_ns rmi --force "${SRC_REF}" >/dev/null 2>&1 || true
-}
+registry_of() { printf '%s' "${1%%/*}"; }
 
 preflight() {
   local tool
-  for tool in "${SOCI_BIN}" "${NERDCTL_BIN}" ${CREDENTIAL_HELPER:+"${CREDENTIAL_HELPER}"}; do
-    command -v "${tool}" >/dev/null 2>&1 || die "${tool} not found (PATH=${PATH}); is this a soci-eks SOCI node (soci-eks/mode lazy or parallel)? Check the builder's hostPaths"
+  for tool in skopeo soci jq ${CREDENTIAL_HELPER:+"docker-credential-${CREDENTIAL_HELPER}"}; do
+    command -v "${tool}" >/dev/null 2>&1 || die "${tool} not found in the builder image (PATH=${PATH}); see docs/index-builder.md, 'The builder image'"
   done
-  [[ -S "${CONTAINERD_ADDRESS}" ]] || die "containerd socket ${CONTAINERD_ADDRESS} is not mounted"
   if [[ -n "${SOCI_VERSION}" ]]; then
     local have
-    have="$("${SOCI_BIN}" --version 2>&1 || true)"
+    have="$(soci --version 2>&1 || true)"
     [[ "${have}" == *"${SOCI_VERSION}"* ]] ||
-      die "node has '${have}', this builder was configured for soci ${SOCI_VERSION}; set sociVersion to the node group's SOCI version"
+      die "the builder image has '${have}', this builder was configured for soci ${SOCI_VERSION}; set sociVersion to the image's soci release"
   fi
+  mkdir -p "${WORK_DIR}" "${TMPDIR:-${WORK_DIR}/tmp}" || die "cannot write ${WORK_DIR}; mount a writable volume there"
 }
 
-# Fails when every layer of the image is zstd (SOCI builds zTOCs only for gzip and uncompressed
-# layers); warns when some are, because those layers will be pulled eagerly.
+# skopeo's trust policy, explicit rather than whatever the image ships: accept what the registry serves, because both
+# copies are pinned (the source by the digest the preview read, the destination by --preserve-digests).
+write_policy_file() {
+  printf '%s\n' '{"default":[{"type":"insecureAcceptAnything"}]}' >"${WORK_DIR}/policy.json"
+}
+
+# Both registries get the credential helper through a containers auth file in WORK_DIR: nothing of the node's.
+write_auth_file() {
+  [[ -n "${CREDENTIAL_HELPER}" ]] || return 0
+  export REGISTRY_AUTH_FILE="${WORK_DIR}/auth.json"
+  jq -n --arg src "$(registry_of "${SRC_REF}")" --arg dst "$(registry_of "${DST_REF}")" --arg helper "${CREDENTIAL_HELPER}" \
+    '{credHelpers: {($src): $helper, ($dst): $helper}}' >"${REGISTRY_AUTH_FILE}"
+}
+
+# layer_media_types LAYOUT: every layer media type of every image manifest in an OCI layout, one per line
+# (through nested indexes: a multi-platform image lists one manifest per platform).
+layer_media_types() {
+  local layout=$1 digest blob
+  local -a queue
+  [[ -f "${layout}/index.json" ]] || die "${layout} is not an OCI image layout (no index.json)"
+  mapfile -t queue < <(jq -r '.manifests[].digest' "${layout}/index.json")
+  while ((${#queue[@]} > 0)); do
+    digest=${queue[0]}
+    queue=("${queue[@]:1}")
+    blob="${layout}/blobs/${digest/://}"
+    [[ -f "${blob}" ]] || continue
+    if jq -e '.manifests' "${blob}" >/dev/null 2>&1; then
+      mapfile -t -O "${#queue[@]}" queue < <(jq -r '.manifests[].digest' "${blob}")
+    else
+      jq -r '.layers[]?.mediaType' "${blob}"
+    fi
+  done
+}
+
+# Fails when every layer is zstd (SOCI builds zTOCs only for gzip and uncompressed layers); warns when some are,
+# because those layers will be pulled eagerly.
 check_layer_compression() {
-  local manifest zstd total
-  manifest="$(nerdctl_ns image inspect --mode=native "${SRC_REF}")"
-  total="$(grep -oE 'application/vnd\.(oci\.image\.layer\.v1\.tar[^"]*|docker\.image\.rootfs\.diff\.tar[^"]*)"' <<<"${manifest}" | wc -l || true)"
-  zstd="$(grep -oE 'application/vnd\.oci\.image\.layer\.v1\.tar\+zstd[^"]*"' <<<"${manifest}" | wc -l || true)"
+  local types total zstd
+  types="$(layer_media_types "${SRC_LAYOUT}")" || exit 1
+  total="$(grep -cE 'application/vnd\.(oci\.image\.layer\.v1\.tar|docker\.image\.rootfs\.diff\.tar)' <<<"${types}" || true)"
+  zstd="$(grep -c 'application/vnd\.oci\.image\.layer\.v1\.tar+zstd' <<<"${types}" || true)"
   log "layers: ${total}, zstd: ${zstd}"
   if ((total > 0 && zstd == total)); then
     die "every layer of ${SRC_REF} is zstd-compressed; SOCI can index only gzip or uncompressed layers. Rebuild the image with gzip layers (e.g. docker buildx build --output type=image,compression=gzip,force-compression=true)"
@@ -114,23 +131,53 @@ check_layer_compression() {
   fi
 }
 
+# The exact conversion command; the node lab and the bench run the same line.
+soci_convert() {
+  run soci --root "${SOCI_ROOT}" convert --standalone --format oci-dir --all-platforms \
+    --min-layer-size "${MIN_LAYER_SIZE}" --span-size "${SPAN_SIZE}" "${SRC_LAYOUT}" "${OUT_LAYOUT}"
+}
+
+# summary: "<ztocs> zTOCs, <prefetch> prefetch artifacts" of the converted layout
+summary() {
+  local types
+  types="$(layer_media_types "${OUT_LAYOUT}")" || exit 1
+  printf '%s zTOCs, %s prefetch artifacts' \
+    "$(grep -cx 'application/octet-stream' <<<"${types}" || true)" \
+    "$(grep -cx 'application/vnd.amazon.soci.prefetch.v1+json' <<<"${types}" || true)"
+}
+
+report() {
+  log "$1"
+  if [[ -w "${TERMINATION_LOG}" ]] || { [[ ! -e "${TERMINATION_LOG}" ]] && [[ -w "$(dirname "${TERMINATION_LOG}")" ]]; }; then
+    printf '%s\n' "$1" >"${TERMINATION_LOG}" || true
+  fi
+}
+
+cleanup() {
+  [[ "${DRY_RUN}" == "1" ]] && return 0
+  rm -rf "${SRC_LAYOUT}" "${OUT_LAYOUT}" "${SOCI_ROOT}" "${WORK_DIR}/auth.json" "${WORK_DIR}/policy.json"
+}
+
 main() {
   log "source ${SRC_REF}"
   log "destination ${DST_REF}"
   if [[ "${DRY_RUN}" != "1" ]]; then
     preflight
-    mkdir -p "${SOCI_ROOT}"
     trap cleanup EXIT
+    write_policy_file
+    write_auth_file
   fi
-  run "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
-    pull "${registry_flags[@]}" --all-platforms --unpack=false --quiet "${SRC_REF}"
+  run skopeo --policy "${WORK_DIR}/policy.json" copy --all --preserve-digests --retry-times 3 --quiet "${src_tls[@]}" "docker://${SRC_REF}" "oci:${SRC_LAYOUT}"
   if [[ "${DRY_RUN}" != "1" ]]; then
     check_layer_compression
   fi
   soci_convert
-  run "${NERDCTL_BIN}" --address "${CONTAINERD_ADDRESS}" --namespace "${BUILD_NAMESPACE}" \
-    push "${registry_flags[@]}" --all-platforms "${DST_REF}"
-  log "pushed ${DST_REF} (SOCI index manifest v2)"
+  run skopeo --policy "${WORK_DIR}/policy.json" copy --all --preserve-digests --retry-times 3 --quiet "${dst_tls[@]}" "oci:${OUT_LAYOUT}" "docker://${DST_REF}"
+  if [[ "${DRY_RUN}" != "1" ]]; then
+    report "pushed ${DST_REF} (SOCI index manifest v2): $(summary)"
+  else
+    log "pushed ${DST_REF} (SOCI index manifest v2)"
+  fi
 }
 
 main "$@"

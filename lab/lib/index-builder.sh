@@ -1,25 +1,40 @@
 #!/usr/bin/env bash
-# The lab's index-builder section (issue 5), sourced by lab/lib/node.sh while the lazy node runs.
+# The lab's index-builder section (issues 5, 19), sourced by lab/lib/node.sh while the lazy node runs.
 #
-# Runs the SociIndexBuilder Job's script, components/scripts/build-soci-index.sh, as the Job
-# runs it on a SOCI node: the node's containerd socket, the soci CLI our installer put in
-# /usr/local/bin, a private containerd namespace, the loopback registry as "ECR". nerdctl is
-# the one stand-in (lab/lib/nerdctl-via-ctr.sh: the module proxy serves no nerdctl). Then the
-# node pulls the built image through CRI and must lazy-load it. A missing image and a zstd image
-# must fail with the script's clear errors.
+# Runs the SociIndexBuilder Job's script, components/scripts/build-soci-index.sh, as the Job runs it: as uid 65532
+# with no capabilities and no_new_privs (setpriv), a private work directory, no containerd socket and nothing of the
+# node's credentials, with the real skopeo (Debian) and the soci 0.16.1 CLI our installer put in /usr/local/bin, the
+# loopback registry as "ECR". Then the node pulls the built image through CRI and must lazy-load it. A missing image
+# and a zstd image must fail with the script's clear errors.
 #
-# Needs from node.sh: pass fail check log lazy_run_checks $WORK $LOGS $BIN $CACHE
-# $REGISTRY $PULL_REGISTRY $CTR_SOCK.
+# Needs from node.sh: pass fail check log lazy_run_checks $WORK $LOGS $BIN $CACHE $REGISTRY $PULL_REGISTRY $CTR_SOCK.
 
-# build_index NAME SRC_REF DST_REF: runs the Job script; sets BUILD_RC, log in $LOGS/build-index-NAME.log
+BUILDER_UID=65532
+
+# builder_tools: a directory with exactly the builder image's tools (soci, skopeo, jq) for PATH
+builder_tools() {
+  local dir=${WORK:?}/builder-tools t
+  mkdir -p "$dir"
+  ln -sf /usr/local/bin/soci "$dir/soci"
+  for t in skopeo jq; do ln -sf "$(command -v "$t")" "$dir/$t"; done
+  printf '%s' "$dir"
+}
+
+# build_index NAME SRC_REF DST_REF: runs the Job script unprivileged; sets BUILD_RC, log in $LOGS/build-index-NAME.log
 build_index() {
-  local name=$1
+  local name=$1 work tools
+  work=${WORK:?}/builder-$name
+  tools=$(builder_tools)
+  rm -rf "$work"
+  mkdir -p "$work"
+  chown "$BUILDER_UID:$BUILDER_UID" "$work"
   BUILD_RC=0
-  env SRC_REF="$2" DST_REF="$3" SOCI_VERSION=0.16.1 \
-    CONTAINERD_ADDRESS="$CTR_SOCK" SOCI_BIN=/usr/local/bin/soci \
-    NERDCTL_BIN="$LAB_DIR/lib/nerdctl-via-ctr.sh" LAB_CTR="$BIN/ctr" \
-    CREDENTIAL_HELPER='' INSECURE_REGISTRY=1 WORK_DIR="$WORK/builder-$name" \
-    bash "$REPO_DIR/components/scripts/build-soci-index.sh" >"$LOGS/build-index-$name.log" 2>&1 || BUILD_RC=$?
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  setpriv --reuid "$BUILDER_UID" --regid "$BUILDER_UID" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs \
+    env -i PATH="$tools:/usr/bin:/bin" HOME="$work" TMPDIR="$work/tmp" WORK_DIR="$work" \
+    SRC_REF="$2" DST_REF="$3" SOCI_VERSION=0.16.1 CREDENTIAL_HELPER='' INSECURE_REGISTRY=1 TERMINATION_LOG="$work/termination-log" \
+    bash -c 'echo "[lab] builder runs as uid=$(id -u) gid=$(id -g) $(grep CapEff /proc/self/status | tr -s "\t" " ") $(grep NoNewPrivs /proc/self/status | tr -s "\t" " ")"; exec bash "$1"' _ \
+    "$REPO_DIR/components/scripts/build-soci-index.sh" >"$LOGS/build-index-$name.log" 2>&1 || BUILD_RC=$?
 }
 
 soci_index_shape_ok() { [[ $1 == ok:* ]]; }
@@ -39,10 +54,12 @@ index_builder_section() {
 
   build_index app "$src" "$dst"
   if ((BUILD_RC == 0)) && grep -q "pushed $dst (SOCI index manifest v2)" "$LOGS/build-index-app.log"; then
-    pass "index builder: build-soci-index.sh pulled $src, ran soci convert (node's soci 0.16.1, containerd content store) and pushed $dst"
+    pass "index builder: build-soci-index.sh copied $src, ran soci convert --standalone (soci 0.16.1, no containerd) and pushed $dst: $(grep -o 'SOCI index manifest v2): .*' "$LOGS/build-index-app.log")"
   else
     fail "index builder: build-soci-index.sh exit $BUILD_RC: $(tail -n 3 "$LOGS/build-index-app.log" | tr '\n' ' ' | cut -c1-300)"
   fi
+  check "index builder: the build ran as uid $BUILDER_UID with no capabilities and no_new_privs ($(grep -m1 '^\[lab\] builder runs as' "$LOGS/build-index-app.log" | cut -c7-))" \
+    grep -q "^\[lab\] builder runs as uid=$BUILDER_UID gid=$BUILDER_UID CapEff: 0000000000000000 NoNewPrivs: 1" "$LOGS/build-index-app.log"
   raw=$(skopeo inspect --tls-verify=false --raw "docker://$dst" 2>/dev/null || true)
   local shape
   shape=$(RAW=$raw python3 - <<'PY2'
@@ -65,8 +82,8 @@ PY2
   check "index builder: the pushed image is a SOCI index manifest v2 image ($shape)" \
     soci_index_shape_ok "$shape"
   local left
-  left=$(ctr --address "$CTR_SOCK" --namespace soci-eks-build images ls -q 2>/dev/null | wc -l)
-  check "index builder: the build namespace is left empty ($left images in soci-eks-build); k8s.io untouched" test "$left" -eq 0
+  left=$(ctr --address "$CTR_SOCK" namespaces ls -q 2>/dev/null | grep -c '^soci-eks-build$' || true)
+  check "index builder: the build never touched the node's containerd (no soci-eks-build namespace: $left)" test "$left" -eq 0
 
   lazy_run_checks "index builder: the built image" "$PULL_REGISTRY/lab/app:v1-soci" built
 

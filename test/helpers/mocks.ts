@@ -6,6 +6,8 @@ export interface RecordedResource {
   name: string;
   inputs: Record<string, any>;
   custom: boolean;
+  /** The provider reference, `urn::id`, when the resource names one. */
+  provider?: string;
 }
 
 /** One invoke the mock monitor saw. */
@@ -72,6 +74,64 @@ export function eksClusterOutputs(name: string): Record<string, unknown> {
   };
 }
 
+/** The account and region of the mocked ECR registry. */
+export const ECR_ACCOUNT = "123456789012";
+export const ECR_REGION = "us-west-2";
+export const ECR_REGISTRY = `${ECR_ACCOUNT}.dkr.ecr.${ECR_REGION}.amazonaws.com`;
+
+/** A mocked ECR: images by `repository:tag` (value: digest) and each repository's `imageTagMutability`. */
+export interface MockEcr {
+  images: Map<string, string>;
+  /** Repositories that exist, with their tag mutability; a repository holding an image exists as MUTABLE unless listed. */
+  mutability: Map<string, string>;
+}
+
+function answerGetImage(ecr: MockEcr, inputs: Record<string, any>): Record<string, unknown> {
+  const { repositoryName, imageTag, imageDigest } = inputs;
+  const digest = imageDigest ?? ecr.images.get(`${repositoryName}:${imageTag}`);
+  const known = [...ecr.images.entries()].some(([k, d]) => k.startsWith(`${repositoryName}:`) && d === digest);
+  if (!digest || !known) {
+    // The text ECR's DescribeImages returns for a missing tag.
+    throw new Error(
+      `ImageNotFoundException: The image with imageId {imageDigest:'null', imageTag:'${imageTag}'} does not exist within the repository with name '${repositoryName}' in the registry with id '${ECR_ACCOUNT}'`,
+    );
+  }
+  return {
+    id: `${repositoryName}@${digest}`,
+    imageDigest: digest,
+    imageTag,
+    imageTags: imageTag ? [imageTag] : [],
+    imagePushedAt: 1760000000,
+    imageSizeInBytes: 3_000_000_000,
+    imageUri: `${ECR_REGISTRY}/${repositoryName}@${digest}`,
+    registryId: ECR_ACCOUNT,
+    region: ECR_REGION,
+    repositoryName,
+  };
+}
+
+function answerGetRepository(ecr: MockEcr, inputs: Record<string, any>): Record<string, unknown> {
+  const name = inputs.name as string;
+  const holdsImage = [...ecr.images.keys()].some((k) => k.startsWith(`${name}:`));
+  const mutability = ecr.mutability.get(name) ?? (holdsImage ? "MUTABLE" : undefined);
+  if (mutability === undefined) {
+    throw new Error(`RepositoryNotFoundException: The repository with name '${name}' does not exist in the registry with id '${ECR_ACCOUNT}'`);
+  }
+  return {
+    id: name,
+    name,
+    arn: `arn:aws:ecr:${ECR_REGION}:${ECR_ACCOUNT}:repository/${name}`,
+    registryId: ECR_ACCOUNT,
+    repositoryUrl: `${ECR_REGISTRY}/${name}`,
+    imageTagMutability: mutability,
+    imageTagMutabilityExclusionFilters: [],
+    encryptionConfigurations: [],
+    imageScanningConfigurations: [],
+    mostRecentImageTags: [],
+    tags: {},
+  };
+}
+
 /** State a resource of `type` gets beyond its inputs (what the provider would compute). */
 function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
   switch (type) {
@@ -94,28 +154,34 @@ export interface MockRecord {
   invokes: RecordedInvoke[];
   /** What the getClusterVersions invoke answers ({@link EKS_CLUSTER_VERSIONS} after reset); `Error` makes it fail. */
   clusterVersions: readonly Record<string, unknown>[] | Error;
+  /** What the ECR invokes (getImage, getRepository) answer; empty after reset. */
+  ecr: MockEcr;
   reset(): void;
 }
 
 /**
  * Installs Pulumi mocks that record every `newResource` and invoke. Invokes answered: getInstanceType
- * (from {@link INSTANCE_TYPES}; unknown types fail as EC2 does), getAvailabilityZones, getPartition (`aws`), getClusterVersions.
+ * (from {@link INSTANCE_TYPES}; unknown types fail as EC2 does), getAvailabilityZones, getPartition (`aws`), getClusterVersions,
+ * and ECR's getImage/getRepository (from {@link MockRecord.ecr}).
  */
 export function installMocks(preview = false): MockRecord {
   const record: MockRecord = {
     resources: [],
     invokes: [],
     clusterVersions: EKS_CLUSTER_VERSIONS,
+    ecr: { images: new Map(), mutability: new Map() },
     reset() {
       this.resources.length = 0;
       this.invokes.length = 0;
       this.clusterVersions = EKS_CLUSTER_VERSIONS;
+      this.ecr.images.clear();
+      this.ecr.mutability.clear();
     },
   };
   pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
-        record.resources.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true });
+        record.resources.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? true, provider: args.provider });
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
@@ -131,6 +197,10 @@ export function installMocks(preview = false): MockRecord {
             return { id: "us-west-2", region: "us-west-2", includeAll: args.inputs.includeAll, clusterVersions: record.clusterVersions };
           case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
+          case "aws:ecr/getImage:getImage":
+            return answerGetImage(record.ecr, args.inputs);
+          case "aws:ecr/getRepository:getRepository":
+            return answerGetRepository(record.ecr, args.inputs);
           case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return { id: "us-west-2", names: ["us-west-2a", "us-west-2b", "us-west-2c"], zoneIds: ["usw2-az1", "usw2-az2", "usw2-az3"], groupNames: ["us-west-2"], region: "us-west-2" };
           default:

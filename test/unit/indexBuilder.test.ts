@@ -3,317 +3,315 @@ import { spawnSync } from "child_process";
 import { readFileSync } from "fs";
 import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
+import { ECR_ACCOUNT as ACCOUNT, ECR_REGION as REGION, ECR_REGISTRY as REGISTRY, installMocks, promiseOf, RecordedResource, settle } from "../helpers/mocks";
+import { restrictedViolations } from "../helpers/podSecurity";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
-
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-  provider?: string;
-}
-
-const ACCOUNT = "123456789012";
-const REGION = "us-west-2";
-const REGISTRY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
 const DIGEST_A = `sha256:${"a".repeat(64)}`;
 const DIGEST_B = `sha256:${"b".repeat(64)}`;
+const BUILDER = `${REGISTRY}/soci-eks/builder@sha256:${"d".repeat(64)}`;
 
-/** What ECR holds, keyed `repository:tag`; tests change it to simulate a new push. */
-const ecr = new Map<string, string>();
-const resources: Recorded[] = [];
-const invokes: { token: string; inputs: Record<string, any> }[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
-      return { id: `${args.name}-id`, state: { ...args.inputs } };
-    },
-    call(args) {
-      invokes.push({ token: args.token, inputs: args.inputs });
-      if (args.token !== "aws:ecr/getImage:getImage") throw new Error(`unmocked invoke ${args.token}`);
-      const { repositoryName, imageTag, imageDigest } = args.inputs;
-      const digest = imageDigest ?? ecr.get(`${repositoryName}:${imageTag}`);
-      const known = [...ecr.entries()].some(([k, d]) => k.startsWith(`${repositoryName}:`) && d === digest);
-      if (!digest || !known) {
-        // The text ECR's DescribeImages returns for a missing tag.
-        throw new Error(
-          `ImageNotFoundException: The image with imageId {imageDigest:'null', imageTag:'${imageTag}'} does not exist within the repository with name '${repositoryName}' in the registry with id '${ACCOUNT}'`,
-        );
-      }
-      return {
-        id: `${repositoryName}@${digest}`,
-        imageDigest: digest,
-        imageTag,
-        imageTags: imageTag ? [imageTag] : [],
-        imagePushedAt: 1760000000,
-        imageSizeInBytes: 3_000_000_000,
-        imageUri: `${REGISTRY}/${repositoryName}@${digest}`,
-        registryId: ACCOUNT,
-        region: REGION,
-        repositoryName,
-      };
-    },
-  },
-  "soci-eks",
-  "test",
-  false,
-);
-
+const mocks = installMocks(false);
 // Load after the mocks.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const mod: typeof import("../../components/sociIndexBuilder") = require("../../components/sociIndexBuilder");
-const { SociIndexBuilder, buildHash, jobNameFor, resolveSourceImage, validateIndexBuilderArgs } = mod;
+const { SociIndexBuilder, buildHash, jobNameFor, resolveSourceImage, validateIndexBuilderArgs, sourceRepositoryProblem } = mod;
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { SociConfigError } = require("../../validation/problems") as typeof import("../../validation/problems");
-
-function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply((v) => resolve(v)));
-}
-
-async function settle(quietMs = 60): Promise<void> {
-  let last = -1;
-  while (last !== resources.length) {
-    last = resources.length;
-    await new Promise((r) => setTimeout(r, quietMs));
-  }
-}
-
-function ofType(type: string, prefix: string): Recorded[] {
-  return resources.filter((r) => r.type === type && r.name.startsWith(prefix));
-}
+type Args = import("../../components/sociIndexBuilder").SociIndexBuilderArgs;
 
 const JOB = "kubernetes:batch/v1:Job";
 const CM = "kubernetes:core/v1:ConfigMap";
 const NS = "kubernetes:core/v1:Namespace";
+const SA = "kubernetes:core/v1:ServiceAccount";
+const ROLE = "aws:iam/role:Role";
 const POLICY = "aws:iam/rolePolicy:RolePolicy";
+const ASSOC = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
+const ADDON = "aws:eks/addon:Addon";
 
-async function build(name: string, args: import("../../components/sociIndexBuilder").SociIndexBuilderArgs) {
-  const builder = new SociIndexBuilder(name, args);
+function ofType(type: string, prefix: string): RecordedResource[] {
+  return mocks.resources.filter((r) => r.type === type && r.name.startsWith(prefix));
+}
+
+/** The builder's required arguments around the given ones. */
+function args(over: Partial<Args> & Pick<Args, "images">): Args {
+  return { clusterName: "prod-eks", builderImage: BUILDER, ...over };
+}
+
+async function build(name: string, a: Args) {
+  const builder = new SociIndexBuilder(name, a);
   const results = await promiseOf(builder.results);
-  await settle();
+  await settle(mocks);
   return { builder, results, jobs: ofType(JOB, `${name}-`) };
+}
+
+function immutableEcr(): void {
+  mocks.ecr.images.set("ml/trainer:v1", DIGEST_A);
+  mocks.ecr.images.set("web:2.0", DIGEST_B);
+  mocks.ecr.mutability.set("ml/trainer", "IMMUTABLE");
+  mocks.ecr.mutability.set("web", "IMMUTABLE");
 }
 
 describe("SociIndexBuilder graph", () => {
   beforeEach(() => {
-    ecr.clear();
-    ecr.set("ml/trainer:v1", DIGEST_A);
-    ecr.set("web:2.0", DIGEST_B);
+    mocks.reset();
+    immutableEcr();
   });
 
-  it("creates a namespace, the script ConfigMap and one Job per image, under the component", async () => {
-    const { results, jobs } = await build("one", { images: [{ repository: "ml/trainer", tag: "v1" }, { repository: "web", tag: "2.0" }] });
+  it("creates the namespace, script, identity (role, policy, service account, Pod Identity, agent add-on) and one Job per image", async () => {
+    const { results, jobs } = await build("one", args({ images: [{ repository: "ml/trainer", tag: "v1" }, { repository: "web", tag: "2.0" }] }));
     assert.equal(jobs.length, 2);
-    assert.equal(ofType(CM, "one-").length, 1);
-    assert.equal(ofType(NS, "one-").length, 1);
-    assert.equal(ofType("soci-eks:index:SociIndexBuilder", "one").length, 1);
-    assert.equal(ofType(POLICY, "one-").length, 0, "no IAM policy without nodeRoleName");
+    for (const [type, n] of [[CM, 1], [NS, 1], [SA, 1], [ROLE, 1], [POLICY, 1], [ASSOC, 1], [ADDON, 1]] as const) {
+      assert.equal(ofType(type, "one-").length, n, type);
+    }
     assert.deepEqual(
-      results.map((r) => [r.sourceRef, r.destinationRef]),
+      results.map((r) => [r.sourceRef, r.destinationRef, r.namespace]),
       [
-        [`${REGISTRY}/ml/trainer@${DIGEST_A}`, `${REGISTRY}/ml/trainer:v1-soci`],
-        [`${REGISTRY}/web@${DIGEST_B}`, `${REGISTRY}/web:2.0-soci`],
+        [`${REGISTRY}/ml/trainer@${DIGEST_A}`, `${REGISTRY}/ml/trainer:v1-soci`, "soci-eks-index"],
+        [`${REGISTRY}/web@${DIGEST_B}`, `${REGISTRY}/web:2.0-soci`, "soci-eks-index"],
       ],
     );
-    const ns = ofType(NS, "one-")[0];
-    assert.equal(ns.inputs.metadata.name, "soci-eks-index");
-    assert.equal(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+    const ns = ofType(NS, "one-")[0].inputs.metadata;
+    assert.equal(ns.name, "soci-eks-index");
+    assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], "restricted");
+    const addon = ofType(ADDON, "one-")[0].inputs;
+    assert.deepEqual([addon.clusterName, addon.addonName], ["prod-eks", "eks-pod-identity-agent"]);
+    const assoc = ofType(ASSOC, "one-")[0].inputs;
+    assert.deepEqual([assoc.clusterName, assoc.namespace, assoc.serviceAccount], ["prod-eks", "soci-eks-index", "soci-index-builder"]);
+    assert.equal(assoc.roleArn, "arn:aws:iam::123456789012:role/one-role-1234567");
+    const sa = ofType(SA, "one-")[0].inputs;
+    assert.deepEqual([sa.metadata.name, sa.metadata.namespace, sa.automountServiceAccountToken], ["soci-index-builder", "soci-eks-index", false]);
   });
 
-  it("the Job runs the mounted script on a SOCI node, privileged, with the node's containerd, soci, nerdctl and ECR helper", async () => {
-    const { jobs } = await build("spec", { images: [{ repository: "ml/trainer", tag: "v1" }] });
+  it("the Job's pod meets the restricted Pod Security Standard: no privilege, no host namespace or path, non-root, read-only root", async () => {
+    const { jobs } = await build("spec", args({ images: [{ repository: "ml/trainer", tag: "v1" }] }));
     const job = jobs[0].inputs;
     const pod = job.spec.template.spec;
+    assert.deepEqual(restrictedViolations(pod), []);
+    assert.equal(pod.hostNetwork, undefined);
+    assert.equal(pod.serviceAccountName, "soci-index-builder");
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.deepEqual(pod.nodeSelector, { "kubernetes.io/os": "linux" });
+    assert.equal(pod.securityContext.runAsUser, 65532);
+    assert.ok(pod.volumes.every((v: any) => v.hostPath === undefined), "no hostPath volume");
+    const [c] = pod.containers;
+    assert.equal(c.image, BUILDER);
+    assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] });
+    assert.equal(c.securityContext.privileged, false);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+    assert.deepEqual(c.command, ["/bin/bash", "/opt/soci-eks/build-soci-index.sh"]);
+    assert.deepEqual(c.volumeMounts.map((m: any) => m.mountPath).sort(), ["/opt/soci-eks", "/work"]);
+    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    assert.deepEqual(env, {
+      SRC_REF: `${REGISTRY}/ml/trainer@${DIGEST_A}`,
+      DST_REF: `${REGISTRY}/ml/trainer:v1-soci`,
+      SOCI_VERSION: "0.16.1",
+      MIN_LAYER_SIZE: String(10 << 20),
+      SPAN_SIZE: String(2 << 20),
+      WORK_DIR: "/work",
+      HOME: "/work",
+      TMPDIR: "/work/tmp",
+      CREDENTIAL_HELPER: "ecr-login",
+    });
     assert.equal(job.metadata.namespace, "soci-eks-index");
     assert.match(job.metadata.name, /^soci-index-trainer-[0-9a-f]{10}$/);
-    assert.deepEqual(pod.nodeSelector, { "soci-eks/mode": "lazy" });
-    assert.equal(pod.restartPolicy, "Never");
-    assert.equal(pod.hostNetwork, true);
-    assert.equal(pod.dnsPolicy, "ClusterFirstWithHostNet");
-    assert.equal(pod.automountServiceAccountToken, false);
     assert.equal(job.spec.backoffLimit, 1);
     assert.equal(job.spec.activeDeadlineSeconds, 3600);
-    assert.equal(job.spec.ttlSecondsAfterFinished, undefined);
-    const [c] = pod.containers;
-    assert.equal(c.image, "public.ecr.aws/amazonlinux/amazonlinux:2023");
-    assert.deepEqual(c.command, ["/bin/bash", "/opt/soci-eks/build-soci-index.sh"]);
-    assert.equal(c.securityContext.privileged, true);
-    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
-    assert.equal(env.SRC_REF, `${REGISTRY}/ml/trainer@${DIGEST_A}`);
-    assert.equal(env.DST_REF, `${REGISTRY}/ml/trainer:v1-soci`);
-    assert.equal(env.SOCI_VERSION, "0.16.1");
-    assert.equal(env.MIN_LAYER_SIZE, String(10 * 1024 * 1024));
-    assert.equal(env.SPAN_SIZE, String(2 * 1024 * 1024));
-    assert.equal(env.CONTAINERD_ADDRESS, "/run/containerd/containerd.sock");
-    assert.equal(env.SOCI_BIN, "/host/usr/local/bin/soci");
-    assert.equal(env.NERDCTL_BIN, "/host/usr/bin/nerdctl");
-    assert.equal(env.PATH, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/host/usr/local/bin:/host/usr/bin");
-    const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
-    assert.deepEqual(volumes["containerd-socket"].hostPath, { path: "/run/containerd/containerd.sock", type: "Socket" });
-    // soci's and nerdctl's directories (the credential helper shares /usr/bin), not the files: see hostBinaryMounts.
-    assert.deepEqual(volumes["host-bin-0"].hostPath, { path: "/usr/local/bin", type: "Directory" });
-    assert.deepEqual(volumes["host-bin-1"].hostPath, { path: "/usr/bin", type: "Directory" });
-    assert.equal(volumes["host-bin-2"], undefined);
-    assert.deepEqual(volumes["docker-config"].hostPath, { path: "/root/.docker", type: "Directory" });
-    assert.deepEqual(volumes.work.emptyDir, {});
-    const cmName = ofType(CM, "spec-")[0].inputs.metadata.name;
-    assert.deepEqual(volumes.script.configMap, { name: cmName, defaultMode: 0o555 });
-    const mounts = Object.fromEntries(c.volumeMounts.map((m: any) => [m.name, m.mountPath]));
-    assert.equal(mounts["containerd-socket"], "/run/containerd/containerd.sock");
-    assert.equal(mounts["host-bin-0"], "/host/usr/local/bin");
-    assert.equal(mounts["host-bin-1"], "/host/usr/bin");
-    assert.equal(mounts.script, "/opt/soci-eks");
-    for (const m of c.volumeMounts) if (m.name.startsWith("host-bin") || m.name === "docker-config") assert.equal(m.readOnly, true, m.name);
-    for (const m of c.volumeMounts) assert.ok(Object.keys(volumes).includes(m.name), `mount ${m.name} has a volume`);
-    assert.equal(job.metadata.annotations["soci-eks/source"], env.SRC_REF);
     assert.equal(job.metadata.annotations["soci-eks/destination"], env.DST_REF);
   });
 
   it("the ConfigMap holds components/scripts/build-soci-index.sh byte for byte, immutable, named by its hash", async () => {
-    await build("cm", { images: [{ repository: "web", tag: "2.0" }] });
+    await build("cm", args({ images: [{ repository: "web", tag: "2.0" }] }));
     const cm = ofType(CM, "cm-")[0].inputs;
-    const file = readFileSync(path.join(REPO_ROOT, "components/scripts/build-soci-index.sh"), "utf8");
-    assert.equal(cm.data["build-soci-index.sh"], file);
+    assert.equal(cm.data["build-soci-index.sh"], readFileSync(path.join(REPO_ROOT, "components/scripts/build-soci-index.sh"), "utf8"));
     assert.equal(cm.immutable, true);
     assert.match(cm.metadata.name, /^soci-index-builder-[0-9a-f]{10}$/);
   });
 
   it("same digest gives the same Job name; a new digest behind the same tag gives a new one", async () => {
-    const first = await build("d1", { images: [{ repository: "ml/trainer", tag: "v1" }] });
-    const again = await build("d2", { images: [{ repository: "ml/trainer", tag: "v1" }] });
+    mocks.ecr.mutability.set("ml/trainer", "MUTABLE");
+    const a = (over: Partial<Args> = {}) => args({ images: [{ repository: "ml/trainer", tag: "v1", destinationRepository: "ml/trainer-soci" }], ...over });
+    const first = await build("d1", a());
+    const again = await build("d2", a());
     assert.equal(first.results[0].jobName, again.results[0].jobName);
     assert.equal(first.jobs[0].inputs.metadata.name, first.results[0].jobName);
-
-    ecr.set("ml/trainer:v1", `sha256:${"c".repeat(64)}`); // a new push to the same tag
-    const pushed = await build("d3", { images: [{ repository: "ml/trainer", tag: "v1" }] });
+    mocks.ecr.images.set("ml/trainer:v1", `sha256:${"c".repeat(64)}`); // a new push to the same (mutable) tag
+    const pushed = await build("d3", a());
     assert.notEqual(pushed.results[0].jobName, first.results[0].jobName);
-    assert.equal(pushed.results[0].sourceDigest, `sha256:${"c".repeat(64)}`);
     // The logical Pulumi name stays put, so the engine replaces the Job instead of adding one.
     assert.equal(pushed.jobs[0].name.replace(/^d3/, ""), first.jobs[0].name.replace(/^d1/, ""));
   });
 
-  it("the soci version and the convert options are part of the Job name", async () => {
-    const base = (await build("o1", { images: [{ repository: "web", tag: "2.0" }] })).results[0].jobName;
-    const version = (await build("o2", { images: [{ repository: "web", tag: "2.0" }], sociVersion: "0.15.0" })).results[0].jobName;
-    const minLayer = (await build("o3", { images: [{ repository: "web", tag: "2.0" }], minLayerSizeBytes: 0 })).results[0].jobName;
-    const span = (await build("o4", { images: [{ repository: "web", tag: "2.0" }], spanSizeBytes: 1 << 20 })).results[0].jobName;
-    const dest = (await build("o5", { images: [{ repository: "web", tag: "2.0", destinationTag: "2.0-lazy" }] })).results[0].jobName;
-    assert.equal(new Set([base, version, minLayer, span, dest]).size, 5);
+  it("the soci version, the convert options, the destination and the builder image are part of the Job name", async () => {
+    const img = [{ repository: "web", tag: "2.0" }];
+    const names = [
+      (await build("o1", args({ images: img }))).results[0].jobName,
+      (await build("o2", args({ images: img, sociVersion: "0.15.0" }))).results[0].jobName,
+      (await build("o3", args({ images: img, minLayerSizeBytes: 0 }))).results[0].jobName,
+      (await build("o4", args({ images: img, spanSizeBytes: 1 << 20 }))).results[0].jobName,
+      (await build("o5", args({ images: [{ repository: "web", tag: "2.0", destinationTag: "2.0-lazy" }] }))).results[0].jobName,
+      (await build("o6", args({ images: img, builderImage: `${REGISTRY}/soci-eks/builder@sha256:${"e".repeat(64)}` }))).results[0].jobName,
+    ];
+    assert.equal(new Set(names).size, names.length);
   });
 
   it("a digest source is pulled by that digest and tagged soci-<12 hex> by default", async () => {
-    const { results, jobs } = await build("dg", { images: [{ repository: "web", digest: DIGEST_B }] });
+    const { results } = await build("dg", args({ images: [{ repository: "web", digest: DIGEST_B }] }));
     assert.equal(results[0].destinationRef, `${REGISTRY}/web:soci-${"b".repeat(12)}`);
-    const lookup = invokes.filter((i) => i.inputs.imageDigest === DIGEST_B).pop();
+    const lookup = mocks.invokes.filter((i) => i.token === "aws:ecr/getImage:getImage" && i.inputs.imageDigest === DIGEST_B).pop();
     assert.ok(lookup, "looked up by digest");
     assert.equal(lookup.inputs.imageTag, undefined);
-    assert.match(jobs[0].inputs.metadata.name, /^soci-index-web-[0-9a-f]{10}$/);
   });
 
-  it("options reach the Job: selector, tolerations, image, timeout, host paths, namespace", async () => {
-    const { jobs } = await build("opt", {
-      images: [{ repository: "web", tag: "2.0" }],
-      nodeSelector: { "eks.amazonaws.com/nodegroup": "soci-big" },
-      tolerations: [{ key: "soci", operator: "Exists", effect: "NoSchedule" }],
-      builderImage: "123456789012.dkr.ecr.us-west-2.amazonaws.com/al2023:latest",
-      timeoutMinutes: 90,
-      namespace: "builds",
-      createNamespace: false,
-      hostPaths: { nerdctl: "/usr/local/bin/nerdctl" },
-    });
+  it("options reach the Job: selector, tolerations, timeout, namespace", async () => {
+    const { jobs } = await build(
+      "opt",
+      args({
+        images: [{ repository: "web", tag: "2.0" }],
+        nodeSelector: { "eks.amazonaws.com/nodegroup": "builders" },
+        tolerations: [{ key: "builds", operator: "Exists", effect: "NoSchedule" }],
+        timeoutMinutes: 90,
+        namespace: "builds",
+        createNamespace: false,
+      }),
+    );
     const job = jobs[0].inputs;
-    const pod = job.spec.template.spec;
-    assert.deepEqual(pod.nodeSelector, { "eks.amazonaws.com/nodegroup": "soci-big" });
-    assert.deepEqual(pod.tolerations, [{ key: "soci", operator: "Exists", effect: "NoSchedule" }]);
-    assert.equal(pod.containers[0].image, "123456789012.dkr.ecr.us-west-2.amazonaws.com/al2023:latest");
+    assert.deepEqual(job.spec.template.spec.nodeSelector, { "eks.amazonaws.com/nodegroup": "builders" });
+    assert.deepEqual(job.spec.template.spec.tolerations, [{ key: "builds", operator: "Exists", effect: "NoSchedule" }]);
     assert.equal(job.spec.activeDeadlineSeconds, 5400);
     assert.equal(job.metadata.namespace, "builds");
     assert.equal(ofType(NS, "opt-").length, 0);
-    assert.deepEqual(pod.volumes.filter((v: any) => v.name.startsWith("host-bin")).map((v: any) => v.hostPath.path), ["/usr/local/bin", "/usr/bin"]);
-    assert.equal(pod.containers[0].env.find((e: any) => e.name === "NERDCTL_BIN").value, "/host/usr/local/bin/nerdctl");
-  });
-
-  it("with nodeRoleName, the node role may push to exactly the destination repositories", async () => {
-    await build("iam", { images: [{ repository: "ml/trainer", tag: "v1" }, { repository: "web", tag: "2.0" }], nodeRoleName: "soci-nodes-role" });
-    const [policy] = ofType(POLICY, "iam-");
-    assert.equal(policy.inputs.role, "soci-nodes-role");
-    const doc = JSON.parse(policy.inputs.policy);
-    const push = doc.Statement.find((s: any) => s.Sid === "SociIndexPush");
-    assert.deepEqual(push.Resource, [
-      `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/ml/trainer`,
-      `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/web`,
-    ]);
-    assert.ok(push.Action.includes("ecr:PutImage"));
-    await build("iam2", { images: [{ repository: "web", tag: "2.0" }], nodeRoleArn: pulumi.output("arn:aws:iam::123456789012:role/eks/soci-lazy-role-5f3a") });
-    assert.equal(ofType(POLICY, "iam2-")[0].inputs.role, "soci-lazy-role-5f3a");
-    assert.ok(push.Action.includes("ecr:CompleteLayerUpload"));
+    assert.equal(ofType(ASSOC, "opt-")[0].inputs.namespace, "builds");
   });
 });
 
-describe("SociIndexBuilder providers", () => {
+describe("SociIndexBuilder identity", () => {
   beforeEach(() => {
-    ecr.clear();
-    ecr.set("web:2.0", DIGEST_B);
+    mocks.reset();
+    immutableEcr();
   });
+
+  it("only EKS Pod Identity can assume the role; it pulls the sources and pushes only the destinations", async () => {
+    mocks.ecr.images.set("team/api:7", DIGEST_A);
+    await build("iam", args({ images: [{ repository: "ml/trainer", tag: "v1" }, { repository: "team/api", tag: "7", destinationRepository: "team/api-soci" }] }));
+    const trust = JSON.parse(ofType(ROLE, "iam-")[0].inputs.assumeRolePolicy);
+    assert.deepEqual(trust.Statement, [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }]);
+    const policy = ofType(POLICY, "iam-")[0].inputs;
+    assert.equal(policy.role, "iam-role-1234567");
+    const doc = JSON.parse(policy.policy);
+    const byId = Object.fromEntries(doc.Statement.map((s: any) => [s.Sid, s]));
+    const arn = (r: string) => `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${r}`;
+    assert.deepEqual(byId.SociSourcePull.Resource, [arn("ml/trainer"), arn("team/api")]);
+    assert.deepEqual(byId.SociSourcePull.Action, ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]);
+    assert.deepEqual(byId.SociIndexPush.Resource, [arn("ml/trainer"), arn("team/api-soci")], "push only where an index goes");
+    assert.ok(byId.SociIndexPush.Action.includes("ecr:PutImage"));
+    assert.deepEqual(byId.EcrAuth, { Sid: "EcrAuth", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" });
+    assert.equal(doc.Statement.length, 3);
+  });
+
+  it("with the cluster's agent add-on (SociCluster's) or 'installed', the builder creates no add-on", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const aws: typeof import("@pulumi/aws") = require("@pulumi/aws");
+    const agent = new aws.eks.Addon("cluster-pod-identity-agent", { clusterName: "prod-eks", addonName: "eks-pod-identity-agent" });
+    await build("given", args({ images: [{ repository: "web", tag: "2.0" }], podIdentityAgent: agent }));
+    assert.equal(ofType(ADDON, "given-").length, 0);
+    assert.equal(ofType(ASSOC, "given-").length, 1);
+    await build("inst", args({ images: [{ repository: "web", tag: "2.0" }], podIdentityAgent: "installed" }));
+    assert.equal(ofType(ADDON, "inst-").length, 0);
+  });
+
   it("a kubeconfig makes a Kubernetes provider under the component, used by every Kubernetes child", async () => {
-    new SociIndexBuilder("kc", { images: [{ repository: "web", tag: "2.0" }], kubeconfig: '{"apiVersion":"v1"}' });
-    await settle();
-    const provider = resources.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kc-k8s");
+    await build("kc", args({ images: [{ repository: "web", tag: "2.0" }], kubeconfig: '{"apiVersion":"v1"}' }));
+    const provider = mocks.resources.find((r) => r.type === "pulumi:providers:kubernetes" && r.name === "kc-k8s");
     assert.ok(provider, "provider kc-k8s");
-    assert.equal(provider.inputs.kubeconfig, '{"apiVersion":"v1"}');
-    const kids = resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("kc-"));
-    assert.equal(kids.length, 3);
+    const kids = mocks.resources.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("kc-"));
+    assert.equal(kids.length, 4); // namespace, ConfigMap, service account, Job
     for (const k of kids) assert.match(k.provider ?? "", /pulumi:providers:kubernetes::kc-k8s::/, k.name);
   });
 });
 
-describe("SociIndexBuilder errors", () => {
+/** Runs a SociIndexBuilder in a program of its own under mocks; returns the errors it failed with and what it registered. */
+function runProgram(body: string, ecr: { images: Record<string, string>; mutability: Record<string, string> }): { errors: string[]; registered: string[] } {
+  // A program of its own: failed registrations surface as unhandled rejections, which is how the Node.js language host
+  // fails a `pulumi preview`, and which node:test would pin on whichever test runs next.
+  const program = `
+    const pulumi = require("@pulumi/pulumi");
+    const ecr = ${JSON.stringify(ecr)};
+    const registered = [];
+    pulumi.runtime.setMocks({
+      newResource: (a) => { registered.push(a.type); return { id: a.name, state: { ...a.inputs, name: a.name, arn: "arn:x" } }; },
+      call: (a) => {
+        if (a.token === "aws:ecr/getImage:getImage") {
+          const d = ecr.images[a.inputs.repositoryName + ":" + a.inputs.imageTag];
+          if (!d) throw new Error("ImageNotFoundException");
+          return { imageDigest: d, registryId: "${ACCOUNT}", region: "${REGION}" };
+        }
+        if (a.token === "aws:ecr/getRepository:getRepository") return { name: a.inputs.name, imageTagMutability: ecr.mutability[a.inputs.name] };
+        throw new Error("unmocked " + a.token);
+      },
+    }, "soci-eks", "test", true);
+    const { SociIndexBuilder } = require(${JSON.stringify(path.join(REPO_ROOT, "dist/components/sociIndexBuilder"))});
+    const errors = new Set();
+    process.on("unhandledRejection", (e) => errors.add(String(e && e.message || e)));
+    ${body}
+    setTimeout(() => { console.log(JSON.stringify({ errors: [...errors], registered: registered.filter((t) => !t.startsWith("soci-eks:")) })); }, 1000);
+  `;
+  const r = spawnSync(process.execPath, ["-e", program], { cwd: REPO_ROOT, encoding: "utf8" });
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  assert.match(line, /^\{"errors"/, r.stderr);
+  return JSON.parse(line);
+}
+
+describe("SociIndexBuilder errors from ECR, before anything is created", () => {
   beforeEach(() => {
-    ecr.clear();
-    ecr.set("web:2.0", DIGEST_B);
+    mocks.reset();
+    immutableEcr();
   });
 
   it("a missing tag is an error at preview naming the repository and tag", async () => {
-    await assert.rejects(
-      resolveSourceImage({ repository: "web", tag: "does-not-exist" }, {}, "SociIndexBuilder 'x'"),
-      (err: Error) => {
-        // The engine appends ECR's own text ("ECR said: ..."); the mock monitor drops invoke error messages.
-        assert.match(err.message, /^SociIndexBuilder 'x': source image web:does-not-exist was not found in ECR\. Push it first/);
-        return true;
-      },
-    );
+    await assert.rejects(resolveSourceImage({ repository: "web", tag: "does-not-exist" }, {}, "SociIndexBuilder 'x'"), (err: Error) => {
+      // The engine appends ECR's own text ("ECR said: ..."); the mock monitor drops invoke error messages.
+      assert.match(err.message, /^SociIndexBuilder 'x': source image web:does-not-exist was not found in ECR\. Push it first/);
+      return true;
+    });
   });
 
-  it("the component fails the Pulumi program with that error, and registers no Job", () => {
-    // Run as a program of its own: the failed registrations surface as unhandled rejections, which is how the
-    // Node.js language host fails a `pulumi preview`, and which node:test would pin on whichever test runs next.
-    const program = `
-      const pulumi = require("@pulumi/pulumi");
-      const jobs = [];
-      pulumi.runtime.setMocks({
-        newResource: (a) => { if (a.type === "${JOB}") jobs.push(a.name); return { id: a.name, state: a.inputs }; },
-        call: () => { throw new Error("ImageNotFoundException"); },
-      }, "soci-eks", "test", true);
-      const { SociIndexBuilder } = require(${JSON.stringify(path.join(REPO_ROOT, "dist/components/sociIndexBuilder"))});
-      const errors = new Set();
-      process.on("unhandledRejection", (e) => errors.add(String(e && e.message || e)));
-      new SociIndexBuilder("missing", { images: [{ repository: "nope/app", tag: "v9" }] });
-      setTimeout(() => { console.log(JSON.stringify({ errors: [...errors], jobs })); }, 1000);
-    `;
-    const r = spawnSync(process.execPath, ["-e", program], { cwd: REPO_ROOT, encoding: "utf8" });
-    const line = r.stdout.trim().split("\n").pop() ?? "";
-    assert.match(line, /^\{"errors"/, r.stderr);
-    const out = JSON.parse(line);
+  it("a missing image fails the program and registers nothing at all", () => {
+    const out = runProgram(`new SociIndexBuilder("missing", { clusterName: "c", builderImage: ${JSON.stringify(BUILDER)}, images: [{ repository: "nope/app", tag: "v9", destinationRepository: "nope/app-soci" }] });`, { images: {}, mutability: {} });
     assert.ok(out.errors.length > 0, "the program fails");
     for (const m of out.errors) assert.match(m, /SociIndexBuilder 'missing': source image nope\/app:v9 was not found in ECR/);
-    assert.deepEqual(out.jobs, []);
+    assert.deepEqual(out.registered, []);
   });
 
+  it("an index pushed into a source repository with mutable tags is refused, naming the setting, value and fix; nothing is registered", () => {
+    const out = runProgram(
+      `new SociIndexBuilder("mut", { clusterName: "c", builderImage: ${JSON.stringify(BUILDER)}, images: [{ repository: "web", tag: "2.0" }, { repository: "api", tag: "1", destinationRepository: "api-soci" }, { repository: "ml", tag: "3" }] });`,
+      { images: { "web:2.0": DIGEST_A, "api:1": DIGEST_B, "ml:3": DIGEST_A }, mutability: { web: "MUTABLE", api: "MUTABLE", ml: "IMMUTABLE_WITH_EXCLUSION" } },
+    );
+    assert.deepEqual(out.registered, []);
+    const message = out.errors.find((e) => e.includes("nothing was created")) ?? "";
+    assert.match(message, /SociIndexBuilder 'mut' has 2 problems; nothing was created/);
+    assert.match(message, /images\[0\]\.destinationRepository: 'web' is the source repository \(the default\), and its imageTagMutability is 'MUTABLE'/);
+    assert.match(message, /images\[2\]\.destinationRepository: 'ml' .* imageTagMutability is 'IMMUTABLE_WITH_EXCLUSION'/);
+    assert.match(message, /destinationRepository: 'web-soci'.*imageTagMutability: 'IMMUTABLE'.*images\[0\]\.allowPushToMutableSourceRepository: true/);
+    assert.doesNotMatch(message, /images\[1\]/, "another repository needs no immutability");
+  });
+
+  it("immutable tags, the explicit opt-in, or another repository let the build go ahead", async () => {
+    mocks.ecr.mutability.set("web", "MUTABLE");
+    const { jobs } = await build("ok", args({ images: [{ repository: "web", tag: "2.0", allowPushToMutableSourceRepository: true }, { repository: "ml/trainer", tag: "v1" }] }));
+    assert.equal(jobs.length, 2);
+    assert.equal(sourceRepositoryProblem({ repository: "web", tag: "1", destinationRepository: "web-soci" }, "images[0]", "MUTABLE"), undefined);
+    assert.equal(sourceRepositoryProblem({ repository: "web", tag: "1" }, "images[0]", "IMMUTABLE"), undefined);
+    assert.equal(sourceRepositoryProblem({ repository: "web", tag: "1" }, "images[0]", "MUTABLE")?.setting, "images[0].destinationRepository");
+    const looked = mocks.invokes.filter((i) => i.token === "aws:ecr/getRepository:getRepository").map((i) => i.inputs.name);
+    assert.deepEqual(looked, ["ml/trainer"], "only a source repository without the opt-in is read");
+  });
+});
+
+describe("SociIndexBuilder argument errors", () => {
   it("bad arguments throw one SociConfigError before anything is registered", () => {
-    const before = resources.length;
+    const before = mocks.resources.length;
     assert.throws(
       () =>
         new SociIndexBuilder("bad", {
@@ -324,31 +322,40 @@ describe("SociIndexBuilder errors", () => {
             { repository: "web", digest: "sha256:abc" },
             { repository: "web", tag: "a", destinationTag: "same" },
             { repository: "web", tag: "b", destinationTag: "same" },
+            { repository: "web", tag: "c", destinationRepository: "Web Soci" },
           ],
           minLayerSizeBytes: -1,
+          clusterName: "c",
+          builderImage: "public.ecr.aws/amazonlinux/amazonlinux:2023",
         }),
       (err: Error) => {
         assert.ok(err instanceof SociConfigError);
         assert.match(err.message, /images\[0\]\.repository: 'Web' is not an ECR repository name/);
         assert.match(err.message, /images\[1\]:? has neither tag nor digest/);
-        assert.match(err.message, /images\[2\]\.destinationTag: 'v1' equals the source tag/);
+        assert.match(err.message, /images\[2\]\.destinationTag: 'v1' equals the source tag in the source repository/);
         assert.match(err.message, /images\[3\]\.digest: 'sha256:abc' is not a sha256 digest/);
         assert.match(err.message, /images\[5\]\.destinationTag: 'same' is also the destination of images\[4\]/);
+        assert.match(err.message, /images\[6\]\.destinationRepository: 'Web Soci' is not an ECR repository name/);
         assert.match(err.message, /minLayerSizeBytes: -1 is not an integer >= 0/);
+        assert.match(err.message, /builderImage: 'public\.ecr\.aws\/amazonlinux\/amazonlinux:2023' is not pinned by digest.*'<registry>\/<repository>@sha256:<64 hex>'/);
         return true;
       },
     );
-    assert.equal(resources.length, before);
-    assert.deepEqual(validateIndexBuilderArgs({ images: [{ repository: "web", tag: "2.0" }] }), []);
-    const more = validateIndexBuilderArgs({
-      images: [{ repository: "web", tag: "2.0" }],
-      hostPaths: { nerdctl: "usr/bin/nerdctl", soci: "/usr/local/bin/" },
-      builderImage: "amazon linux",
-      nodeSelector: {},
-      timeoutMinutes: 0,
-    }).map((p) => p.setting);
-    assert.deepEqual(more, ["timeoutMinutes", "hostPaths.nerdctl", "hostPaths.soci", "builderImage", "nodeSelector"]);
-    assert.match(validateIndexBuilderArgs({ images: [] })[0].reason, /is empty/);
+    assert.equal(mocks.resources.length, before);
+  });
+
+  it("names every other bad option, and the options that no longer exist with what replaces them", () => {
+    const settings = (a: unknown) => validateIndexBuilderArgs(a as Args).map((p) => p.setting);
+    assert.deepEqual(settings(args({ images: [{ repository: "web", tag: "2.0" }] })), []);
+    assert.deepEqual(
+      settings({ images: [{ repository: "web", tag: "2.0" }], nodeSelector: {}, timeoutMinutes: 0, partition: "azure" }),
+      ["clusterName", "builderImage", "timeoutMinutes", "nodeSelector", "partition"],
+    );
+    const removed = validateIndexBuilderArgs({ ...args({ images: [{ repository: "web", tag: "2.0" }] }), nodeRoleArn: "arn:aws:iam::1:role/x", hostPaths: {} } as unknown as Args);
+    assert.deepEqual(removed.map((p) => p.setting), ["nodeRoleArn", "hostPaths"]);
+    assert.match(removed[0].fix, /own IAM role through EKS Pod Identity/);
+    assert.deepEqual(settings(args({ images: [{ repository: "web", tag: "2.0" }], podIdentityAgent: "yes" as unknown as "installed" })), ["podIdentityAgent"]);
+    assert.deepEqual(settings(args({ images: [], builderImage: `${REGISTRY}/b:1.0@sha256:${"f".repeat(64)}` })), ["images"]);
   });
 });
 
@@ -360,12 +367,13 @@ describe("build hash and Job names", () => {
     minLayerSizeBytes: 10 << 20,
     spanSizeBytes: 4 << 20,
     scriptSha256: "0".repeat(64),
+    builderImage: BUILDER,
   };
   it("is 10 hex characters and changes with every input", () => {
     const base = buildHash(inputs);
     assert.match(base, /^[0-9a-f]{10}$/);
     assert.equal(buildHash({ ...inputs }), base);
-    for (const [k, v] of Object.entries({ sourceDigest: DIGEST_B, destinationRef: "x", sociVersion: "0.15.0", minLayerSizeBytes: 0, spanSizeBytes: 1, scriptSha256: "1" })) {
+    for (const [k, v] of Object.entries({ sourceDigest: DIGEST_B, destinationRef: "x", sociVersion: "0.15.0", minLayerSizeBytes: 0, spanSizeBytes: 1, scriptSha256: "1", builderImage: "y" })) {
       assert.notEqual(buildHash({ ...inputs, [k]: v }), base, k);
     }
   });

@@ -1,44 +1,24 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "fs";
-import { createServer, Server } from "net";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
 
 /**
- * Runs components/scripts/build-soci-index.sh for real under bash, with stand-ins for nerdctl, soci and the ECR
- * credential helper that record their arguments, and a real unix socket for containerd. What this proves: the
- * script's control flow (preflight, zstd refusal, the exact convert and push command lines, cleanup). What it does
- * not: that soci converts an image; the node lab runs that line against a real containerd.
+ * Runs components/scripts/build-soci-index.sh for real under bash and jq, with stand-ins for skopeo, soci and the ECR
+ * credential helper that record their arguments; the skopeo stand-in writes an OCI layout whose manifests carry the
+ * layer media types a test chooses. What this proves: the script's control flow (preflight, auth file, zstd refusal
+ * across every platform, the exact copy/convert/push command lines, the summary, cleanup). What it does not: that
+ * soci converts an image; the node lab runs the same script with the real skopeo and soci (lab/lib/index-builder.sh).
  */
 const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 const SCRIPT = path.join(REPO_ROOT, "components/scripts/build-soci-index.sh");
-const SRC = `123456789012.dkr.ecr.us-west-2.amazonaws.com/ml/trainer@sha256:${"a".repeat(64)}`;
-const DST = "123456789012.dkr.ecr.us-west-2.amazonaws.com/ml/trainer:v1-soci";
+const REGISTRY = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
+const SRC = `${REGISTRY}/ml/trainer@sha256:${"a".repeat(64)}`;
+const DST = `${REGISTRY}/ml/trainer-soci:v1-soci`;
 
 let dir: string;
-let socket: string;
-let server: Server;
-
-/** `nerdctl image inspect --mode=native` output shape: the image's index, manifest and config (trimmed). */
-function nativeInspect(layerTypes: string[]): string {
-  return JSON.stringify(
-    [
-      {
-        Image: { Name: SRC },
-        Manifest: {
-          schemaVersion: 2,
-          mediaType: "application/vnd.oci.image.manifest.v1+json",
-          config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: `sha256:${"c".repeat(64)}`, size: 1000 },
-          layers: layerTypes.map((mediaType, i) => ({ mediaType, digest: `sha256:${String(i).repeat(64).slice(0, 64)}`, size: 50_000_000 })),
-        },
-      },
-    ],
-    null,
-    4,
-  );
-}
 
 function stub(name: string, body: string): void {
   const file = path.join(dir, "bin", name);
@@ -46,10 +26,50 @@ function stub(name: string, body: string): void {
   chmodSync(file, 0o755);
 }
 
-function run(env: Record<string, string>, layerTypes: string[] = ["application/vnd.oci.image.layer.v1.tar+gzip"]) {
-  writeFileSync(path.join(dir, "inspect.json"), nativeInspect(layerTypes));
+/**
+ * The skopeo stand-in: `copy ... docker://SRC oci:DIR` writes an OCI layout with an image index of one manifest per
+ * entry of $LAYER_TYPES_JSON (a JSON array of arrays of layer media types); it also records REGISTRY_AUTH_FILE.
+ */
+const SKOPEO = `
+if [[ "$3" == copy ]]; then
+  dest="\${@: -1}"
+  [[ -n "\${REGISTRY_AUTH_FILE:-}" ]] && cp "\$REGISTRY_AUTH_FILE" "__DIR__/auth-seen.json"
+  if [[ "\$dest" == oci:* ]]; then
+    layout="\${dest#oci:}"
+    mkdir -p "\$layout/blobs/sha256"
+    i=0 list='[]'
+    while read -r layers; do
+      m=$(jq -n --argjson l "\$layers" '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", layers: [$l[] | {mediaType: ., size: 1}]}')
+      d=$(printf '%s' "\$m" | sha256sum | cut -d' ' -f1)
+      printf '%s' "\$m" > "\$layout/blobs/sha256/\$d"
+      list=$(jq --arg d "sha256:\$d" '. + [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $d}]' <<<"\$list")
+      i=$((i + 1))
+    done < <(jq -c '.[]' <<<"\$LAYER_TYPES_JSON")
+    idx=$(jq -n --argjson m "\$list" '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: $m}')
+    d=$(printf '%s' "\$idx" | sha256sum | cut -d' ' -f1)
+    printf '%s' "\$idx" > "\$layout/blobs/sha256/\$d"
+    jq -n --arg d "sha256:\$d" '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d}]}' > "\$layout/index.json"
+  fi
+fi`;
+
+/** The soci stand-in: `--version`, and `convert ... SRC OUT` writes OUT with two zTOCs (as layers of a manifest). */
+const SOCI = `
+if [[ "$1" == "--version" ]]; then echo "soci version v0.16.1 4f3a2b1"; exit 0; fi
+out="\${@: -1}"
+mkdir -p "\$out/blobs/sha256"
+m='{"schemaVersion":2,"layers":[{"mediaType":"application/octet-stream"},{"mediaType":"application/octet-stream"}]}'
+d=$(printf '%s' "\$m" | sha256sum | cut -d' ' -f1)
+printf '%s' "\$m" > "\$out/blobs/sha256/\$d"
+printf '{"schemaVersion":2,"manifests":[{"digest":"sha256:%s"}]}' "\$d" > "\$out/index.json"`;
+
+const GZIP = "application/vnd.oci.image.layer.v1.tar+gzip";
+const ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd";
+
+function run(env: Record<string, string>, platforms: string[][] = [[GZIP, GZIP]]) {
   rmSync(path.join(dir, "calls.log"), { force: true });
-  const r = spawnSync("bash", [SCRIPT], {
+  rmSync(path.join(dir, "auth-seen.json"), { force: true });
+  rmSync(path.join(dir, "termination-log"), { force: true });
+  const r = spawnSync("/bin/bash", [SCRIPT], {
     encoding: "utf8",
     env: {
       PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`,
@@ -57,7 +77,9 @@ function run(env: Record<string, string>, layerTypes: string[] = ["application/v
       DST_REF: DST,
       SOCI_VERSION: "0.16.1",
       WORK_DIR: path.join(dir, "work"),
-      CONTAINERD_ADDRESS: socket,
+      TMPDIR: path.join(dir, "work", "tmp"),
+      TERMINATION_LOG: path.join(dir, "termination-log"),
+      LAYER_TYPES_JSON: JSON.stringify(platforms),
       ...env,
     },
   });
@@ -67,101 +89,82 @@ function run(env: Record<string, string>, layerTypes: string[] = ["application/v
 }
 
 describe("build-soci-index.sh", () => {
-  before(async () => {
+  before(() => {
     dir = mkdtempSync(path.join(tmpdir(), "soci-build-"));
-    spawnSync("mkdir", ["-p", path.join(dir, "bin")]);
-    socket = path.join(dir, "containerd.sock");
-    server = createServer();
-    await new Promise<void>((resolve) => server.listen(socket, resolve));
-    stub("nerdctl", `if [[ "$*" == *"image inspect"* ]]; then cat "${dir}/inspect.json"; fi`);
-    stub("soci", `if [[ "$1" == "--version" ]]; then echo "soci version v0.16.1 4f3a2b1"; fi`);
+    mkdirSync(path.join(dir, "bin"));
+    stub("skopeo", SKOPEO.replace("__DIR__", dir));
+    stub("soci", SOCI);
     stub("docker-credential-ecr-login", "");
   });
-  after(() => {
-    server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("gzip image: pulls by digest, converts with the exact soci line, pushes all platforms, cleans up", () => {
+  it("copies the source by digest into a layout, converts it standalone with the exact soci line, pushes every manifest", () => {
     const r = run({});
     assert.equal(r.status, 0, r.stderr);
-    const ns = `--address ${socket} --namespace soci-eks-build`;
+    const work = path.join(dir, "work");
     assert.deepEqual(r.calls, [
       "soci --version",
-      `nerdctl ${ns} pull --all-platforms --unpack=false --quiet ${SRC}`,
-      `nerdctl ${ns} image inspect --mode=native ${SRC}`,
-      `soci ${ns} --content-store containerd --root ${dir}/work/soci-root convert --all-platforms --min-layer-size 10485760 --span-size 2097152 ${SRC} ${DST}`,
-      `nerdctl ${ns} push --all-platforms ${DST}`,
-      `nerdctl ${ns} rmi --force ${DST}`,
-      `nerdctl ${ns} rmi --force ${SRC}`,
+      `skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet docker://${SRC} oci:${work}/src`,
+      `soci --root ${work}/soci-root convert --standalone --format oci-dir --all-platforms --min-layer-size 10485760 --span-size 2097152 ${work}/src ${work}/out`,
+      `skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet oci:${work}/out docker://${DST}`,
     ]);
-    assert.match(r.stderr, /pushed .*:v1-soci \(SOCI index manifest v2\)/);
+    assert.match(r.stderr, /pushed .*trainer-soci:v1-soci \(SOCI index manifest v2\): 2 zTOCs, 0 prefetch artifacts/);
+    assert.equal(readFileSync(path.join(dir, "termination-log"), "utf8"), `pushed ${DST} (SOCI index manifest v2): 2 zTOCs, 0 prefetch artifacts\n`);
+    // Credentials: the ECR helper for both registries, from an auth file in WORK_DIR; nothing of the node's.
+    assert.deepEqual(JSON.parse(readFileSync(path.join(dir, "auth-seen.json"), "utf8")), { credHelpers: { [REGISTRY]: "ecr-login" } });
+    assert.ok(!existsSync(path.join(work, "src")) && !existsSync(path.join(work, "out")) && !existsSync(path.join(work, "auth.json")), "work directory emptied");
   });
 
   it("options reach soci convert", () => {
-    const r = run({ MIN_LAYER_SIZE: "0", SPAN_SIZE: "1048576", BUILD_NAMESPACE: "other" });
+    const r = run({ MIN_LAYER_SIZE: "0", SPAN_SIZE: "1048576" });
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(r.calls.some((c) => c.startsWith("soci --address") && c.includes("--namespace other") && c.includes("--min-layer-size 0 --span-size 1048576")), r.calls.join("\n"));
+    assert.ok(r.calls.some((c) => c.startsWith("soci --root") && c.includes("--min-layer-size 0 --span-size 1048576")), r.calls.join("\n"));
   });
 
-  it("an image whose layers are all zstd fails with a clear message and is not converted", () => {
-    const r = run({}, ["application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.v1.tar+zstd"]);
+  it("an image whose layers are all zstd, on every platform, fails with a clear message and is not converted", () => {
+    const r = run({}, [[ZSTD, ZSTD], [ZSTD]]);
     assert.equal(r.status, 1);
+    assert.match(r.stderr, /layers: 3, zstd: 3/);
     assert.match(r.stderr, /every layer of .* is zstd-compressed; SOCI can index only gzip or uncompressed layers/);
     assert.ok(!r.calls.some((c) => c.includes(" convert ")), "no convert");
-    assert.ok(!r.calls.some((c) => c.includes(" push ")), "no push");
-    assert.ok(r.calls.some((c) => c.includes(" rmi ")), "cleanup still runs");
+    assert.ok(!r.calls.some((c) => c.includes("docker://" + DST)), "no push");
   });
 
   it("some zstd layers: warns that they will be pulled eagerly and converts the rest", () => {
-    const r = run({}, ["application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.docker.image.rootfs.diff.tar.gzip"]);
+    const r = run({}, [[GZIP, ZSTD], ["application/vnd.docker.image.rootfs.diff.tar.gzip"]]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /layers: 3, zstd: 1/);
     assert.match(r.stderr, /WARNING: 1 of 3 layers are zstd-compressed/);
     assert.ok(r.calls.some((c) => c.includes(" convert ")));
   });
 
-  it("uses SOCI_BIN and NERDCTL_BIN when set (the Job points them at the node's binaries under /host)", () => {
-    const r = run({ SOCI_BIN: path.join(dir, "bin", "soci"), NERDCTL_BIN: path.join(dir, "bin", "nerdctl"), PATH: `/usr/bin:/bin:${path.join(dir, "bin")}` });
+  it("lab mode: no credential helper, plain HTTP to both registries", () => {
+    const strict = run({ CREDENTIAL_HELPER: "absent" });
+    assert.equal(strict.status, 1);
+    assert.match(strict.stderr, /docker-credential-absent not found in the builder image/);
+    const r = run({ CREDENTIAL_HELPER: "", INSECURE_REGISTRY: "1" });
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(r.calls.some((c) => c.startsWith("soci --address") && c.includes(" convert ")));
-    const missing = run({ NERDCTL_BIN: "/host/usr/bin/nerdctl" });
-    assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /\/host\/usr\/bin\/nerdctl not found \(PATH=.*\); is this a soci-eks SOCI node.*Check the builder's hostPaths/);
+    const work = path.join(dir, "work");
+    assert.ok(r.calls.includes(`skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet --src-tls-verify=false docker://${SRC} oci:${work}/src`), r.calls.join("\n"));
+    assert.ok(r.calls.includes(`skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet --dest-tls-verify=false oci:${work}/out docker://${DST}`), r.calls.join("\n"));
+    assert.ok(!existsSync(path.join(dir, "auth-seen.json")), "no auth file without a helper");
   });
 
-  it("lab mode: no credential helper required, and --insecure-registry for a plain-HTTP registry", () => {
-    rmSync(path.join(dir, "bin", "docker-credential-ecr-login"));
-    try {
-      // (This machine has Debian's docker-credential-ecr-login in /usr/bin, so name a helper that exists nowhere.)
-      const strict = run({ CREDENTIAL_HELPER: "docker-credential-absent" });
-      assert.equal(strict.status, 1);
-      assert.match(strict.stderr, /docker-credential-absent not found/);
-      const r = run({ CREDENTIAL_HELPER: "", INSECURE_REGISTRY: "1" });
-      assert.equal(r.status, 0, r.stderr);
-      const ns = `--address ${socket} --namespace soci-eks-build`;
-      assert.ok(r.calls.includes(`nerdctl ${ns} pull --insecure-registry --all-platforms --unpack=false --quiet ${SRC}`), r.calls.join("\n"));
-      assert.ok(r.calls.includes(`nerdctl ${ns} push --insecure-registry --all-platforms ${DST}`), r.calls.join("\n"));
-    } finally {
-      stub("docker-credential-ecr-login", "");
-    }
-  });
-
-  it("refuses a node whose soci is another version", () => {
+  it("refuses a builder image whose soci is another version", () => {
     const r = run({ SOCI_VERSION: "0.15.0" });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /node has 'soci version v0\.16\.1 4f3a2b1', this builder was configured for soci 0\.15\.0/);
+    assert.match(r.stderr, /the builder image has 'soci version v0\.16\.1 4f3a2b1', this builder was configured for soci 0\.15\.0/);
     assert.deepEqual(r.calls, ["soci --version"]);
   });
 
-  it("refuses a node without the soci CLI, naming it", () => {
-    const r = run({ PATH: `/usr/bin:/bin` });
+  it("refuses a builder image without a tool, naming it", () => {
+    const r = run({ PATH: "/nonexistent" });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /(soci|nerdctl|docker-credential-ecr-login) not found \(PATH=\/usr\/bin:\/bin\); is this a soci-eks SOCI node/);
+    assert.match(r.stderr, /skopeo not found in the builder image \(PATH=\/nonexistent\); see docs\/index-builder\.md/);
   });
 
   it("refuses a source that is not pinned by digest, and a destination with a digest", () => {
-    let r = run({ SRC_REF: "123456789012.dkr.ecr.us-west-2.amazonaws.com/ml/trainer:v1" });
+    let r = run({ SRC_REF: `${REGISTRY}/ml/trainer:v1` });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /SRC_REF must be pinned by digest/);
     r = run({ DST_REF: SRC });
@@ -170,9 +173,9 @@ describe("build-soci-index.sh", () => {
     assert.deepEqual(r.calls, []);
   });
 
-  it("fails when the containerd socket is not there", () => {
-    const r = run({ CONTAINERD_ADDRESS: path.join(dir, "absent.sock") });
+  it("fails, naming the directory, when WORK_DIR cannot be written", () => {
+    const r = run({ WORK_DIR: "/proc/soci-work", TMPDIR: "/proc/soci-work/tmp" });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /containerd socket .*absent\.sock is not mounted/);
+    assert.match(r.stderr, /cannot write \/proc\/soci-work; mount a writable volume there/);
   });
 });
