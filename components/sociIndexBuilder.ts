@@ -10,11 +10,13 @@ import { DEFAULT_SOCI_VERSION } from "../userdata/releases";
 import { throwIfProblems } from "../validation/problems";
 import { INDEX_BUILDER_DEFAULTS, SociIndexBuilderArgs, SociIndexResult } from "./indexBuilder/args";
 import { BuilderIdentity, createBuilderIdentity } from "./indexBuilder/identity";
-import { BUILD_SCRIPT_KEY, buildEnv, buildHash, buildPodSpec, buildScript, dnsSlug, jobNameFor, sha256 } from "./indexBuilder/job";
+import { BUILD_SCRIPT_KEY, buildEnv, buildHash, buildPodSpec, buildScript, dnsSlug, jobNameFor, PREFETCH_LIST_DIR, PREFETCH_LIST_KEY, RECORD_READS, sha256 } from "./indexBuilder/job";
+import { prefetchMode, readsListJson, recordArgs } from "./indexBuilder/prefetch";
 import { checkDestinations, ResolvedSourceImage, resolveSourceImage } from "./indexBuilder/registry";
 import { destinationRepositoryOf, destinationTagFor, validateIndexBuilderArgs } from "./indexBuilder/validation";
 
 export * from "./indexBuilder/args";
+export { PrefetchFile, PrefetchMode, PrefetchRange, PrefetchRecording, SociPrefetchOptions, readsListJson, validatePrefetch } from "./indexBuilder/prefetch";
 export { builderPolicyDocument, builderTrustPolicy, ECR_PULL_ACTIONS, ECR_PUSH_ACTIONS, POD_IDENTITY_AGENT_ADDON } from "./indexBuilder/identity";
 export { BUILD_SCRIPT_KEY, BUILD_SCRIPT_RELATIVE_PATH, BuildHashInputs, buildHash, buildScript, dnsSlug, jobNameFor } from "./indexBuilder/job";
 export { ResolvedSourceImage, resolveSourceImage, sourceRepositoryProblem } from "./indexBuilder/registry";
@@ -38,6 +40,8 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
   readonly jobs: k8s.batch.v1.Job[];
   /** The ConfigMap holding build-soci-index.sh. */
   readonly script: k8s.core.v1.ConfigMap;
+  /** The ConfigMaps holding users' prefetch lists (images with `prefetch.files`), in input order. */
+  readonly prefetchLists: k8s.core.v1.ConfigMap[];
   /** The builder's role, its ECR policy, service account, Pod Identity association and (when created here) the agent add-on. */
   readonly identity: BuilderIdentity;
 
@@ -78,7 +82,9 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
             name: namespaceName,
             labels: {
               ...labels,
-              "pod-security.kubernetes.io/enforce": "restricted",
+              // A recording mounts FUSE and runs runc: that one container is privileged (docs/index-builder.md).
+              "pod-security.kubernetes.io/enforce": args.images.some((i) => i.prefetch?.record) ? "privileged" : "restricted",
+              "pod-security.kubernetes.io/warn": "restricted",
               "pod-security.kubernetes.io/enforce-version": "latest",
             },
           },
@@ -110,13 +116,31 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
       after,
     });
 
+    this.prefetchLists = [];
     this.jobs = args.images.map((image, i) => {
       const source = pulumi.output(resolved[i]);
+      const prefetch = image.prefetch ? JSON.stringify(image.prefetch) : undefined;
       const hash = source.apply((s) =>
-        buildHash({ sourceDigest: s.digest, destinationRef: s.destinationRef, sociVersion, minLayerSizeBytes, spanSizeBytes, scriptSha256, builderImage: args.builderImage }),
+        buildHash({ sourceDigest: s.digest, destinationRef: s.destinationRef, sociVersion, minLayerSizeBytes, spanSizeBytes, scriptSha256, builderImage: args.builderImage, prefetch }),
       );
       const jobName = hash.apply((h) => jobNameFor(image.repository, h));
-      const env = source.apply((s) => buildEnv({ sourceRef: s.sourceRef, destinationRef: s.destinationRef, sociVersion, minLayerSizeBytes, spanSizeBytes }));
+
+      // A user's list goes to an immutable ConfigMap named by its content; a recording leaves its reads in /work.
+      let listConfigMap: k8s.core.v1.ConfigMap | undefined;
+      if (image.prefetch?.files && image.prefetch.files.length > 0) {
+        const list = readsListJson(image.prefetch.files);
+        listConfigMap = new k8s.core.v1.ConfigMap(
+          `${name}-prefetch-${i}`,
+          { metadata: { name: `soci-index-prefetch-${sha256(list).slice(0, 10)}`, namespace: namespaceName, labels }, immutable: true, data: { [PREFETCH_LIST_KEY]: list } },
+          { ...k8sOpts, dependsOn: after(inNamespace) },
+        );
+        this.prefetchLists.push(listConfigMap);
+      }
+      const reads = [...(image.prefetch?.record ? [RECORD_READS] : []), ...(listConfigMap ? [`${PREFETCH_LIST_DIR}/${PREFETCH_LIST_KEY}`] : [])];
+      const envOf = (step: "all" | "fetch" | "build", prefetchReads: string[]) =>
+        source.apply((s) => buildEnv({ sourceRef: s.sourceRef, destinationRef: s.destinationRef, sociVersion, minLayerSizeBytes, spanSizeBytes, step, prefetchReads }));
+      const record = image.prefetch?.record;
+      const env = envOf(record ? "build" : "all", reads);
       return new k8s.batch.v1.Job(
         `${name}-${dnsSlug(image.repository, 40)}-${dnsSlug(`${destinationRepositoryOf(image) === image.repository ? "" : `${destinationRepositoryOf(image)}-`}${destinationTagFor(image)}`, 40)}`,
         {
@@ -145,26 +169,29 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
                 env,
                 nodeSelector: args.nodeSelector ?? INDEX_BUILDER_DEFAULTS.nodeSelector,
                 tolerations: args.tolerations,
+                prefetchListConfigMap: listConfigMap?.metadata.name,
+                record: record ? { fetchEnv: envOf("fetch", []), args: recordArgs(record) } : undefined,
               }),
             },
           },
         },
         {
           ...k8sOpts,
-          dependsOn: after([this.script, ...inNamespace, ...this.identity.ready]),
+          dependsOn: after([this.script, ...inNamespace, ...this.identity.ready, ...(listConfigMap ? [listConfigMap] : [])]),
           customTimeouts: { create: `${timeoutMinutes + 5}m`, update: `${timeoutMinutes + 5}m` },
         },
       );
     });
 
     this.results = pulumi.all(this.jobs.map((job, i) => pulumi.all([pulumi.output(resolved[i]), job.metadata.name]))).apply((pairs) =>
-      pairs.map(([s, jobName]) => ({
+      pairs.map(([s, jobName], i) => ({
         repository: s.repository,
         sourceRef: s.sourceRef,
         sourceDigest: s.digest,
         destinationRef: s.destinationRef,
         jobName,
         namespace: namespaceName,
+        prefetch: prefetchMode(args.images[i].prefetch),
       })),
     );
 

@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { PrefetchMode, SociPrefetchOptions } from "./prefetch";
 
 /** One image to convert. Give `tag`, `digest`, or both (the digest wins; the tag still names the destination). */
 export interface SociIndexImage {
@@ -29,6 +30,12 @@ export interface SociIndexImage {
   allowPushToMutableSourceRepository?: boolean;
   /** Account of the registry. Default: the AWS provider's account. */
   registryId?: string;
+  /**
+   * Prefetch what the image reads at start: record it (one sandboxed, network-less run on the builder's node), list
+   * it, or both. Unset: the image is indexed exactly as without this option. See docs/index-builder.md,
+   * "Recorded-access prefetch".
+   */
+  prefetch?: SociPrefetchOptions;
 }
 
 /**
@@ -51,7 +58,7 @@ export interface SociIndexBuilderArgs {
   podIdentityAgent?: PodIdentityAgent;
   /**
    * The builder image, pinned by digest (`<repository>@sha256:<64 hex>`; a tag alone is refused). It must hold bash,
-   * jq, skopeo, soci and docker-credential-ecr-login: see
+   * jq, skopeo, soci and docker-credential-ecr-login, and for prefetch soci-eks-prefetch (and runc to record): see
    * docs/index-builder.md, "The builder image".
    */
   builderImage: string;
@@ -74,7 +81,10 @@ export interface SociIndexBuilderArgs {
   spanSizeBytes?: number;
   /** Namespace of the Jobs, the service account and the script ConfigMap. Default `soci-eks-index`. */
   namespace?: string;
-  /** Create the namespace, labelled to enforce the `restricted` Pod Security level. Default true. */
+  /**
+   * Create the namespace, labelled with the Pod Security level the Jobs need: `restricted`, or `privileged` when an
+   * image records its reads (the recorder mounts FUSE and runs the image in its own sandbox). Default true.
+   */
   createNamespace?: boolean;
   /** Where the Jobs run. Any Linux node will do: the build needs no SOCI, no host path and no privilege. Default `{ "kubernetes.io/os": "linux" }`. */
   nodeSelector?: Record<string, string>;
@@ -97,8 +107,10 @@ export interface SociIndexResult {
   destinationRef: string;
   /** Name of the Kubernetes Job; changes exactly when the build inputs change. */
   jobName: string;
-  /** Namespace of the Job: `kubectl -n <namespace> logs job/<jobName>` shows the build. */
+  /** Namespace of the Job: `kubectl -n <namespace> logs job/<jobName>` shows the build and what was prefetched. */
   namespace: string;
+  /** How the prefetch list was made: `none`, `record`, `files` or `record+files`. */
+  prefetch: PrefetchMode;
 }
 
 export const INDEX_BUILDER_DEFAULTS = {

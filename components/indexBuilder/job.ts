@@ -43,6 +43,8 @@ export interface BuildHashInputs {
   scriptSha256: string;
   /** The builder image (pinned by digest): new tools are a new build. */
   builderImage: string;
+  /** The image's prefetch options, canonical JSON ("" without). */
+  prefetch?: string;
 }
 
 /** 10 hex characters over every input of a conversion; the Job name carries it. */
@@ -55,6 +57,7 @@ export function buildHash(inputs: BuildHashInputs): string {
     inputs.spanSizeBytes,
     inputs.scriptSha256,
     inputs.builderImage,
+    ...(inputs.prefetch ? [inputs.prefetch] : []),
   ]);
   return sha256(canonical).slice(0, 10);
 }
@@ -83,6 +86,10 @@ export interface BuildEnvInputs {
   sociVersion: string;
   minLayerSizeBytes: number;
   spanSizeBytes: number;
+  /** Which part of the script this container runs (see build-soci-index.sh); default `all`. */
+  step?: "all" | "fetch" | "build";
+  /** Reads files for `soci-eks-prefetch apply`, in the container. */
+  prefetchReads?: string[];
 }
 
 /** The script's environment (see the header of build-soci-index.sh). */
@@ -98,8 +105,28 @@ export function buildEnv(b: BuildEnvInputs): { name: string; value: string }[] {
     { name: "HOME", value: WORK_DIR },
     { name: "TMPDIR", value: `${WORK_DIR}/tmp` },
     { name: "CREDENTIAL_HELPER", value: "ecr-login" },
+    ...(b.step && b.step !== "all" ? [{ name: "STEP", value: b.step }] : []),
+    ...(b.prefetchReads && b.prefetchReads.length > 0 ? [{ name: "PREFETCH_READS", value: b.prefetchReads.join(":") }] : []),
   ];
 }
+
+/** Where a user's prefetch list is mounted, and where the recording leaves its reads. */
+export const PREFETCH_LIST_DIR = "/opt/soci-eks-prefetch";
+export const PREFETCH_LIST_KEY = "list.json";
+export const RECORD_READS = `${WORK_DIR}/reads-record.json`;
+
+/**
+ * The recording container: runs `soci-eks-prefetch record` over the layout the fetch step copied. It needs root,
+ * `/dev/fuse` and the right to mount and create namespaces (FUSE passthrough, runc): a privileged container. The
+ * image it records runs inside runc with its own namespaces, a network namespace with only loopback, the default
+ * capabilities and no_new_privs, for `seconds`; it never sees the pod's credentials.
+ */
+export const RECORD_CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
+  privileged: true,
+  runAsUser: 0,
+  runAsNonRoot: false,
+  allowPrivilegeEscalation: true,
+};
 
 /** The container security context every builder container gets (Pod Security Standard `restricted`). */
 export const RESTRICTED_CONTAINER: k8s.types.input.core.v1.SecurityContext = {
@@ -118,11 +145,25 @@ export interface PodSpecInputs {
   env: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvVar>[]>;
   nodeSelector: Record<string, string>;
   tolerations?: k8s.types.input.core.v1.Toleration[];
+  /** The ConfigMap holding the user's prefetch list, when there is one. */
+  prefetchListConfigMap?: pulumi.Input<string>;
+  /** With a recording: the fetch step's env, and the `soci-eks-prefetch record` arguments. */
+  record?: { fetchEnv: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvVar>[]>; args: string[] };
 }
 
-/** The build pod: one restricted container running the mounted script with the builder's service account. */
+/**
+ * The build pod. Without a recording: one restricted container running the mounted script. With one: the script's
+ * fetch step (restricted), the recording (privileged, see RECORD_CONTAINER_SECURITY), then the script's build step
+ * (restricted), sharing the `/work` emptyDir.
+ */
 export function buildPodSpec(p: PodSpecInputs): k8s.types.input.core.v1.PodSpec {
   const uid = INDEX_BUILDER_DEFAULTS.runAsUser;
+  const script = ["/bin/bash", `${SCRIPT_MOUNT_DIR}/${BUILD_SCRIPT_KEY}`];
+  const mounts = [
+    { name: "script", mountPath: SCRIPT_MOUNT_DIR, readOnly: true },
+    { name: "work", mountPath: WORK_DIR },
+  ];
+  const listMount = p.prefetchListConfigMap ? [{ name: "prefetch-list", mountPath: PREFETCH_LIST_DIR, readOnly: true }] : [];
   return {
     restartPolicy: "Never",
     serviceAccountName: p.serviceAccountName,
@@ -132,23 +173,35 @@ export function buildPodSpec(p: PodSpecInputs): k8s.types.input.core.v1.PodSpec 
     nodeSelector: p.nodeSelector,
     ...(p.tolerations ? { tolerations: p.tolerations } : {}),
     securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } },
+    ...(p.record
+      ? {
+          initContainers: [
+            { name: "fetch", image: p.builderImage, command: script, env: p.record.fetchEnv, securityContext: RESTRICTED_CONTAINER, volumeMounts: mounts },
+            {
+              name: "record",
+              image: p.builderImage,
+              command: ["soci-eks-prefetch", "record", "--layout", `${WORK_DIR}/src`, "--out", RECORD_READS, "--workdir", WORK_DIR, ...p.record.args],
+              securityContext: RECORD_CONTAINER_SECURITY,
+              volumeMounts: [{ name: "work", mountPath: WORK_DIR }],
+            },
+          ],
+        }
+      : {}),
     containers: [
       {
         name: "build",
         image: p.builderImage,
-        command: ["/bin/bash", `${SCRIPT_MOUNT_DIR}/${BUILD_SCRIPT_KEY}`],
+        command: script,
         env: p.env,
         securityContext: RESTRICTED_CONTAINER,
         // The script writes its summary there; on a crash the log tail is shown instead.
         terminationMessagePolicy: "FallbackToLogsOnError",
-        volumeMounts: [
-          { name: "script", mountPath: SCRIPT_MOUNT_DIR, readOnly: true },
-          { name: "work", mountPath: WORK_DIR },
-        ],
+        volumeMounts: [...mounts, ...listMount],
       },
     ],
     volumes: [
       { name: "script", configMap: { name: p.configMapName, defaultMode: 0o555 } },
+      ...(p.prefetchListConfigMap ? [{ name: "prefetch-list", configMap: { name: p.prefetchListConfigMap, defaultMode: 0o444 } }] : []),
       // The source image and the converted one, as OCI layouts: about twice the image's compressed size.
       { name: "work", emptyDir: {} },
     ],

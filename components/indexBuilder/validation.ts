@@ -4,6 +4,7 @@
  */
 import { ConfigProblem } from "../../validation/problems";
 import { SociIndexBuilderArgs, SociIndexImage } from "./args";
+import { validatePrefetch } from "./prefetch";
 
 export const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 // ECR repository names: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
@@ -54,6 +55,7 @@ function validateImage(image: SociIndexImage, at: string, problems: ConfigProble
   if (image.allowPushToMutableSourceRepository !== undefined && typeof image.allowPushToMutableSourceRepository !== "boolean") {
     problems.push({ setting: `${at}.allowPushToMutableSourceRepository`, value: image.allowPushToMutableSourceRepository, reason: "is not a boolean", fix: "Set true or false." });
   }
+  problems.push(...validatePrefetch(image.prefetch, `${at}.prefetch`));
   const dest = destinationTagFor(image);
   if (!TAG_RE.test(dest)) {
     problems.push({ setting: `${at}.destinationTag`, value: dest, reason: "is not a valid image tag", fix: "Use 1-128 characters of letters, digits, '_', '.', '-'." });

@@ -7,8 +7,11 @@
 # builder's own role (EKS Pod Identity, through the credential helper); no containerd, no node credentials.
 #
 # Steps: copy the source by digest, every platform, into an OCI layout (skopeo); refuse zstd-only images;
-# `soci convert --standalone` into a second layout (no containerd); copy that layout, every manifest, to the
-# destination (skopeo, digests preserved); report what was built on stderr and in the termination message.
+# `soci convert --standalone` into a second layout (no containerd); with PREFETCH_READS, add prefetch artifacts for
+# those reads (soci-eks-prefetch apply); copy that layout, every manifest, to the destination (skopeo, digests
+# preserved); report what was built on stderr and in the termination message.
+# STEP splits this for a recording Job: `fetch` only copies the source (and keeps it for the next container), the
+# recording container runs `soci-eks-prefetch record` on it, and `build` does the rest from the copied layout.
 #
 # Inputs (environment):
 #   SRC_REF          registry/repository@sha256:...   (required)
@@ -22,6 +25,8 @@
 #                    empty: none, e.g. for a lab registry without auth
 #   INSECURE_REGISTRY   "1" talks plain HTTP to both registries (a lab registry); default 0
 #   TERMINATION_LOG  where the one-line summary goes for `kubectl get pod` (default /dev/termination-log, if writable)
+#   STEP             all (default), fetch or build (see above)
+#   PREFETCH_READS   colon-separated reads files (a recording's, a user's list) for soci-eks-prefetch apply; empty: none
 #   DRY_RUN          "1" prints the commands instead of running them (used by tests)
 set -Eeuo pipefail
 
@@ -41,6 +46,8 @@ DRY_RUN="${DRY_RUN:-0}"
 CREDENTIAL_HELPER="${CREDENTIAL_HELPER-ecr-login}"
 INSECURE_REGISTRY="${INSECURE_REGISTRY:-0}"
 TERMINATION_LOG="${TERMINATION_LOG:-/dev/termination-log}"
+STEP="${STEP:-all}"
+PREFETCH_READS="${PREFETCH_READS:-}"
 SRC_LAYOUT="${WORK_DIR}/src"
 OUT_LAYOUT="${WORK_DIR}/out"
 SOCI_ROOT="${WORK_DIR}/soci-root"
@@ -49,6 +56,7 @@ SOCI_ROOT="${WORK_DIR}/soci-root"
 [[ "${DST_REF}" != *@* ]] || die "DST_REF must be a tag, not a digest (got ${DST_REF}); soci convert requires a tagged destination"
 [[ "${MIN_LAYER_SIZE}" =~ ^[0-9]+$ ]] || die "MIN_LAYER_SIZE must be a byte count (got ${MIN_LAYER_SIZE})"
 [[ "${SPAN_SIZE}" =~ ^[0-9]+$ ]] || die "SPAN_SIZE must be a byte count (got ${SPAN_SIZE})"
+[[ "${STEP}" =~ ^(all|fetch|build)$ ]] || die "STEP must be all, fetch or build (got ${STEP})"
 
 src_tls=()
 dst_tls=()
@@ -69,7 +77,7 @@ registry_of() { printf '%s' "${1%%/*}"; }
 
 preflight() {
   local tool
-  for tool in skopeo soci jq ${CREDENTIAL_HELPER:+"docker-credential-${CREDENTIAL_HELPER}"}; do
+  for tool in skopeo soci jq ${CREDENTIAL_HELPER:+"docker-credential-${CREDENTIAL_HELPER}"} ${PREFETCH_READS:+soci-eks-prefetch}; do
     command -v "${tool}" >/dev/null 2>&1 || die "${tool} not found in the builder image (PATH=${PATH}); see docs/index-builder.md, 'The builder image'"
   done
   if [[ -n "${SOCI_VERSION}" ]]; then
@@ -137,6 +145,18 @@ soci_convert() {
     --min-layer-size "${MIN_LAYER_SIZE}" --span-size "${SPAN_SIZE}" "${SRC_LAYOUT}" "${OUT_LAYOUT}"
 }
 
+# Prefetch artifacts for the reads (byte ranges mapped to the spans that hold them), in the converted layout.
+apply_prefetch() {
+  local -a reads_flags=() files=()
+  local file
+  IFS=: read -r -a files <<<"${PREFETCH_READS}"
+  for file in "${files[@]}"; do
+    [[ -f "${file}" ]] || die "prefetch reads file ${file} is missing"
+    reads_flags+=(--reads "${file}")
+  done
+  run soci-eks-prefetch apply --layout "${OUT_LAYOUT}" "${reads_flags[@]}" --summary "${WORK_DIR}/prefetch-summary.json"
+}
+
 # summary: "<ztocs> zTOCs, <prefetch> prefetch artifacts" of the converted layout
 summary() {
   local types
@@ -144,6 +164,10 @@ summary() {
   printf '%s zTOCs, %s prefetch artifacts' \
     "$(grep -cx 'application/octet-stream' <<<"${types}" || true)" \
     "$(grep -cx 'application/vnd.amazon.soci.prefetch.v1+json' <<<"${types}" || true)"
+  if [[ -f "${WORK_DIR}/prefetch-summary.json" ]]; then
+    jq -r '.platforms[] | "; prefetch (\(.platform)): \(.prefetchFiles) files, \(.readBytes) bytes read -> \(.spans) spans, \(.spanBytes) registry bytes"' \
+      "${WORK_DIR}/prefetch-summary.json" | tr -d '\n'
+  fi
 }
 
 report() {
@@ -155,7 +179,9 @@ report() {
 
 cleanup() {
   [[ "${DRY_RUN}" == "1" ]] && return 0
-  rm -rf "${SRC_LAYOUT}" "${OUT_LAYOUT}" "${SOCI_ROOT}" "${WORK_DIR}/auth.json" "${WORK_DIR}/policy.json"
+  # The fetch step leaves the source for the recording and the build step.
+  [[ "${STEP}" == "fetch" ]] || rm -rf "${SRC_LAYOUT}"
+  rm -rf "${OUT_LAYOUT}" "${SOCI_ROOT}" "${WORK_DIR}/auth.json" "${WORK_DIR}/policy.json" "${WORK_DIR}/prefetch-summary.json"
 }
 
 main() {
@@ -167,11 +193,18 @@ main() {
     write_policy_file
     write_auth_file
   fi
-  run skopeo --policy "${WORK_DIR}/policy.json" copy --all --preserve-digests --retry-times 3 --quiet "${src_tls[@]}" "docker://${SRC_REF}" "oci:${SRC_LAYOUT}"
-  if [[ "${DRY_RUN}" != "1" ]]; then
-    check_layer_compression
+  if [[ "${STEP}" != "build" ]]; then
+    run skopeo --policy "${WORK_DIR}/policy.json" copy --all --preserve-digests --retry-times 3 --quiet "${src_tls[@]}" "docker://${SRC_REF}" "oci:${SRC_LAYOUT}"
+    if [[ "${DRY_RUN}" != "1" ]]; then
+      check_layer_compression
+    fi
+    if [[ "${STEP}" == "fetch" ]]; then
+      log "copied ${SRC_REF} to ${SRC_LAYOUT} for the recording"
+      return 0
+    fi
   fi
   soci_convert
+  [[ -z "${PREFETCH_READS}" ]] || apply_prefetch
   run skopeo --policy "${WORK_DIR}/policy.json" copy --all --preserve-digests --retry-times 3 --quiet "${dst_tls[@]}" "oci:${OUT_LAYOUT}" "docker://${DST_REF}"
   if [[ "${DRY_RUN}" != "1" ]]; then
     report "pushed ${DST_REF} (SOCI index manifest v2): $(summary)"

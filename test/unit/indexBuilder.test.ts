@@ -185,6 +185,104 @@ describe("SociIndexBuilder graph", () => {
   });
 });
 
+describe("SociIndexBuilder prefetch", () => {
+  beforeEach(() => {
+    mocks.reset();
+    immutableEcr();
+  });
+
+  it("without prefetch the Job is exactly the plain build: one restricted container, no list, no recording", async () => {
+    const { jobs, results } = await build("plain", args({ images: [{ repository: "web", tag: "2.0" }] }));
+    const pod = jobs[0].inputs.spec.template.spec;
+    assert.equal(pod.initContainers, undefined);
+    assert.deepEqual(pod.containers.map((c: any) => c.name), ["build"]);
+    assert.ok(!pod.containers[0].env.some((e: any) => e.name === "PREFETCH_READS" || e.name === "STEP"));
+    assert.equal(results[0].prefetch, "none");
+    assert.equal(ofType(CM, "plain-prefetch").length, 0);
+  });
+
+  it("a list of files and ranges becomes an immutable ConfigMap the build reads; the pod stays restricted", async () => {
+    const files = [{ path: "/app/model.bin", ranges: [{ offset: 0, length: 1 << 20 }, { offset: 8 << 20, length: 4096 }] }, { path: "/app/main.py" }];
+    const { jobs, results } = await build("list", args({ images: [{ repository: "web", tag: "2.0", prefetch: { files } }] }));
+    const [cm] = ofType(CM, "list-prefetch-");
+    assert.match(cm.inputs.metadata.name, /^soci-index-prefetch-[0-9a-f]{10}$/);
+    assert.equal(cm.inputs.immutable, true);
+    assert.deepEqual(JSON.parse(cm.inputs.data["list.json"]), {
+      version: 1,
+      source: "list",
+      files: [{ path: "/app/model.bin", ranges: [[0, 1 << 20], [8 << 20, 4096]] }, { path: "/app/main.py" }],
+    });
+    const pod = jobs[0].inputs.spec.template.spec;
+    assert.deepEqual(restrictedViolations(pod), []);
+    const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value]));
+    assert.equal(env.PREFETCH_READS, "/opt/soci-eks-prefetch/list.json");
+    assert.equal(env.STEP, undefined);
+    assert.deepEqual(pod.volumes.find((v: any) => v.name === "prefetch-list").configMap, { name: cm.inputs.metadata.name, defaultMode: 0o444 });
+    assert.ok(pod.containers[0].volumeMounts.some((m: any) => m.name === "prefetch-list" && m.mountPath === "/opt/soci-eks-prefetch" && m.readOnly));
+    assert.equal(results[0].prefetch, "files");
+    assert.equal(ofType(NS, "list-")[0].inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+  });
+
+  it("a recording: fetch (restricted), record (privileged, sandboxing the image itself), build (restricted) in one pod", async () => {
+    const { jobs, results } = await build(
+      "rec",
+      args({ images: [{ repository: "web", tag: "2.0", prefetch: { record: { seconds: 12, args: ["serve", "--port=8080"], env: { MODEL: "small", A: "1" } }, files: [{ path: "/x" }] } }] }),
+    );
+    const pod = jobs[0].inputs.spec.template.spec;
+    assert.deepEqual(pod.initContainers.map((c: any) => c.name), ["fetch", "record"]);
+    const [fetch, record] = pod.initContainers;
+    const envOf = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    assert.equal(envOf(fetch).STEP, "fetch");
+    assert.deepEqual(record.command, [
+      "soci-eks-prefetch", "record", "--layout", "/work/src", "--out", "/work/reads-record.json", "--workdir", "/work",
+      "--seconds", "12", "--arg", "serve", "--arg", "--port=8080", "--env", "A=1", "--env", "MODEL=small",
+    ]);
+    assert.deepEqual(record.securityContext, { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true });
+    assert.equal(record.env, undefined, "the recording gets no build settings");
+    const buildEnv = envOf(pod.containers[0]);
+    assert.equal(buildEnv.STEP, "build");
+    assert.equal(buildEnv.PREFETCH_READS, "/work/reads-record.json:/opt/soci-eks-prefetch/list.json");
+    // Only the recording container is outside the restricted profile.
+    assert.ok(restrictedViolations(pod).every((v) => v.startsWith("container record ")), restrictedViolations(pod).join("\n"));
+    assert.equal(ofType(NS, "rec-")[0].inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
+    assert.equal(results[0].prefetch, "record+files");
+  });
+
+  it("prefetch settings are part of the Job name", async () => {
+    const img = (prefetch?: any) => [{ repository: "web", tag: "2.0", ...(prefetch ? { prefetch } : {}) }];
+    const names = [
+      (await build("p1", args({ images: img() }))).results[0].jobName,
+      (await build("p2", args({ images: img({ record: { seconds: 10 } }) }))).results[0].jobName,
+      (await build("p3", args({ images: img({ record: { seconds: 11 } }) }))).results[0].jobName,
+      (await build("p4", args({ images: img({ files: [{ path: "/a" }] }) }))).results[0].jobName,
+      (await build("p5", args({ images: img({ files: [{ path: "/a", ranges: [{ offset: 0, length: 1 }] }] }) }))).results[0].jobName,
+    ];
+    assert.equal(new Set(names).size, names.length);
+  });
+
+  it("bad prefetch options are refused with the setting, value and fix", () => {
+    const problems = validateIndexBuilderArgs(
+      args({
+        images: [
+          { repository: "a", tag: "1", prefetch: {} },
+          { repository: "b", tag: "1", prefetch: { record: { seconds: 0 } } },
+          { repository: "c", tag: "1", prefetch: { record: { seconds: 5, env: { "BAD-NAME": "x" } }, files: [{ path: "rel/x", ranges: [{ offset: -1, length: 0 }] }] } },
+          { repository: "d", tag: "1", prefetch: { files: [] } },
+        ],
+      }),
+    );
+    assert.deepEqual(problems.map((p) => p.setting), [
+      "images[0].prefetch",
+      "images[1].prefetch.record.seconds",
+      "images[2].prefetch.record.env.BAD-NAME",
+      "images[2].prefetch.files[0].path",
+      "images[2].prefetch.files[0].ranges[0]",
+      "images[3].prefetch.files",
+    ]);
+    assert.match(problems[1].reason, /from 1 to 600/);
+  });
+});
+
 describe("SociIndexBuilder identity", () => {
   beforeEach(() => {
     mocks.reset();

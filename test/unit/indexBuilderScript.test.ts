@@ -95,6 +95,9 @@ describe("build-soci-index.sh", () => {
     stub("skopeo", SKOPEO.replace("__DIR__", dir));
     stub("soci", SOCI);
     stub("docker-credential-ecr-login", "");
+    // soci-eks-prefetch apply: writes the summary it was asked for
+    stub("soci-eks-prefetch", `summary="\${@: -1}"
+printf '%s' '{"source":"record","platforms":[{"platform":"linux/amd64","prefetchFiles":36,"readBytes":66060288,"spans":63,"spanBytes":132120576}]}' > "$summary"`);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -171,6 +174,36 @@ describe("build-soci-index.sh", () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /DST_REF must be a tag, not a digest/);
     assert.deepEqual(r.calls, []);
+  });
+
+  it("PREFETCH_READS: soci-eks-prefetch apply adds the reads to the converted layout before the push, and the summary says what", () => {
+    const reads = path.join(dir, "reads.json");
+    writeFileSync(reads, "{}");
+    const r = run({ PREFETCH_READS: `${reads}:${reads}` });
+    assert.equal(r.status, 0, r.stderr);
+    const work = path.join(dir, "work");
+    const convert = r.calls.findIndex((c) => c.includes(" convert "));
+    assert.equal(r.calls[convert + 1], `soci-eks-prefetch apply --layout ${work}/out --reads ${reads} --reads ${reads} --summary ${work}/prefetch-summary.json`);
+    assert.match(r.calls[convert + 2], /^skopeo .* docker:\/\//);
+    assert.match(readFileSync(path.join(dir, "termination-log"), "utf8"), /; prefetch \(linux\/amd64\): 36 files, 66060288 bytes read -> 63 spans, 132120576 registry bytes\n$/);
+    const missing = run({ PREFETCH_READS: path.join(dir, "absent.json") });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /prefetch reads file .*absent\.json is missing/);
+    assert.ok(!missing.calls.some((c) => c.includes("docker://" + DST)), "no push without the prefetch");
+  });
+
+  it("STEP=fetch only copies the source and keeps it; STEP=build converts and pushes that copy", () => {
+    const fetch = run({ STEP: "fetch" });
+    assert.equal(fetch.status, 0, fetch.stderr);
+    assert.equal(fetch.calls.filter((c) => c.startsWith("skopeo")).length, 1);
+    assert.ok(!fetch.calls.some((c) => c.includes(" convert ")));
+    assert.ok(existsSync(path.join(dir, "work", "src", "index.json")), "the source layout stays for the recording");
+    const b = run({ STEP: "build" });
+    assert.equal(b.status, 0, b.stderr);
+    assert.ok(!b.calls.some((c) => c.includes(`docker://${SRC}`)), "no second copy of the source");
+    assert.ok(b.calls.some((c) => c.includes(" convert ")) && b.calls.some((c) => c.includes(`docker://${DST}`)));
+    assert.ok(!existsSync(path.join(dir, "work", "src")), "cleaned up after the build");
+    assert.match(run({ STEP: "record" }).stderr, /STEP must be all, fetch or build/);
   });
 
   it("fails, naming the directory, when WORK_DIR cannot be written", () => {

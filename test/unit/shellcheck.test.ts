@@ -34,7 +34,7 @@ describe("shell scripts", () => {
     it(`${script} runs with set -euo pipefail under bash`, () => {
       const text = readFileSync(path.join(REPO_ROOT, script), "utf8");
       assert.match(text, /^#!\/usr\/bin\/env bash\n/);
-      assert.match(text, /^set -euo pipefail$/m);
+      assert.match(text, /^set -E?euo pipefail$/m);
       const r = spawnSync("bash", ["-n", script], { cwd: REPO_ROOT, encoding: "utf8" });
       assert.equal(r.status, 0, r.stderr);
     });
