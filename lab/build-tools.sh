@@ -7,7 +7,8 @@
 # when its stamp (hash of the wrapper's go.mod, go.sum, tools.go, the Go version and
 # the build flags) differs from lab/.bin/.stamps/<binary>. Logs go to stderr.
 #
-# Usage: lab/build-tools.sh [name...]   (names: soci containerd registry crictl nodeadm imds-mock labtools nodeadm-sim karpenter-merge)
+# Usage: lab/build-tools.sh [name...]   (names: soci containerd registry crictl nodeadm imds-mock labtools nodeadm-sim karpenter-merge
+#        soci-eks-prefetch)
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,6 +49,7 @@ export GOTOOLCHAIN=local
 GO_VERSION=$(go env GOVERSION)
 
 # name|cgo|packages (space separated)|binaries produced|extra -ldflags (version stamps, as upstream Makefiles set them)
+#   |module directory relative to the repository (default lab/tools/<name>)
 TARGETS=(
   "soci|1|github.com/awslabs/soci-snapshotter/cmd/soci github.com/awslabs/soci-snapshotter/cmd/soci-snapshotter-grpc|soci soci-snapshotter-grpc|-X github.com/awslabs/soci-snapshotter/version.Version=v0.16.1 -X github.com/awslabs/soci-snapshotter/version.Revision=61147fe7c929"
   "containerd|1|github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/ctr github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2|containerd ctr containerd-shim-runc-v2|-X github.com/containerd/containerd/v2/version.Version=v2.2.4"
@@ -58,6 +60,7 @@ TARGETS=(
   "labtools|0|./cmd/mkimage ./cmd/labentry ./cmd/labpause ./cmd/countproxy|mkimage labentry labpause countproxy"
   "nodeadm-sim|0|.|nodeadm-sim"
   "karpenter-merge|0|.|karpenter-merge"
+  "soci-eks-prefetch|1|.|soci-eks-prefetch||tools/soci-eks-prefetch"
 )
 
 # toolchain_for DIR: `local`, or go<version> when the wrapper's go.mod needs a newer Go than this one
@@ -77,9 +80,10 @@ stamp_of() { # dir cgo ldflags
 }
 
 build_target() {
-  local spec=$1 name cgo pkgs bins ldflags dir stamp b need=0 t0
-  IFS='|' read -r name cgo pkgs bins ldflags <<<"$spec"
+  local spec=$1 name cgo pkgs bins ldflags dir moddir stamp b need=0 t0
+  IFS='|' read -r name cgo pkgs bins ldflags moddir <<<"$spec"
   dir=$TOOLS_DIR/$name
+  [[ -z $moddir ]] || dir=$LAB_DIR/../$moddir
   [[ -f $dir/go.mod ]] || die "missing $dir/go.mod"
   stamp=$(stamp_of "$dir" "$cgo" "$ldflags")
   for b in $bins; do

@@ -8,8 +8,11 @@
 #
 # Steps: copy the source by digest, every platform, into an OCI layout (skopeo); refuse zstd-only images;
 # `soci convert --standalone` into a second layout (no containerd); with PREFETCH_READS, add prefetch artifacts for
-# those reads (soci-eks-prefetch apply); copy that layout, every manifest, to the destination (skopeo, digests
-# preserved); report what was built on stderr and in the termination message.
+# those reads (soci-eks-prefetch apply); copy that layout, every manifest, to the destination (skopeo); check that
+# the pushed image index still pairs each image manifest with its SOCI index; report what was built on stderr and in
+# the termination message. (Not --preserve-digests: skopeo before 1.13 re-serializes an image index without the
+# descriptors' artifactType and then refuses; the manifests themselves, which carry the pairing, are copied as they
+# are, and the check below proves it.)
 # STEP splits this for a recording Job: `fetch` only copies the source (and keeps it for the next container), the
 # recording container runs `soci-eks-prefetch record` on it, and `build` does the rest from the copied layout.
 #
@@ -60,9 +63,11 @@ SOCI_ROOT="${WORK_DIR}/soci-root"
 
 src_tls=()
 dst_tls=()
+dst_inspect_tls=()
 if [[ "${INSECURE_REGISTRY}" == "1" ]]; then
   src_tls=(--src-tls-verify=false)
   dst_tls=(--dest-tls-verify=false)
+  dst_inspect_tls=(--tls-verify=false)
 fi
 
 run() {
@@ -89,8 +94,8 @@ preflight() {
   mkdir -p "${WORK_DIR}" "${TMPDIR:-${WORK_DIR}/tmp}" || die "cannot write ${WORK_DIR}; mount a writable volume there"
 }
 
-# skopeo's trust policy, explicit rather than whatever the image ships: accept what the registry serves, because both
-# copies are pinned (the source by the digest the preview read, the destination by --preserve-digests).
+# skopeo's trust policy, explicit rather than whatever the image ships: accept what the registry serves, because the
+# source is pinned by the digest the preview read, and what is pushed is what soci convert just wrote.
 write_policy_file() {
   printf '%s\n' '{"default":[{"type":"insecureAcceptAnything"}]}' >"${WORK_DIR}/policy.json"
 }
@@ -157,6 +162,19 @@ apply_prefetch() {
   run soci-eks-prefetch apply --layout "${OUT_LAYOUT}" "${reads_flags[@]}" --summary "${WORK_DIR}/prefetch-summary.json"
 }
 
+# The pushed image index must list, for every image manifest that names a SOCI index (com.amazon.soci.index-digest),
+# that index: SOCI finds its index through that annotation, by digest.
+verify_pushed() {
+  local raw missing
+  raw="$(skopeo --policy "${WORK_DIR}/policy.json" inspect --raw --retry-times 3 "${dst_inspect_tls[@]}" "docker://${DST_REF}")" ||
+    die "cannot read back ${DST_REF} after the push"
+  missing="$(jq -r '[.manifests[].digest] as $all | [.manifests[] | .annotations["com.amazon.soci.index-digest"] // empty | select(. as $d | $all | index($d) | not)] | length' <<<"${raw}")" ||
+    die "${DST_REF} is not an image index after the push"
+  [[ "$(jq '[.manifests[] | select(.annotations["com.amazon.soci.index-digest"])] | length' <<<"${raw}")" -gt 0 ]] ||
+    die "${DST_REF} has no image manifest with a SOCI index after the push"
+  ((missing == 0)) || die "${DST_REF} names ${missing} SOCI index(es) it does not hold after the push"
+}
+
 # summary: "<ztocs> zTOCs, <prefetch> prefetch artifacts" of the converted layout
 summary() {
   local types
@@ -194,7 +212,7 @@ main() {
     write_auth_file
   fi
   if [[ "${STEP}" != "build" ]]; then
-    run skopeo --policy "${WORK_DIR}/policy.json" copy --all --preserve-digests --retry-times 3 --quiet "${src_tls[@]}" "docker://${SRC_REF}" "oci:${SRC_LAYOUT}"
+    run skopeo --policy "${WORK_DIR}/policy.json" copy --all --retry-times 3 --quiet "${src_tls[@]}" "docker://${SRC_REF}" "oci:${SRC_LAYOUT}"
     if [[ "${DRY_RUN}" != "1" ]]; then
       check_layer_compression
     fi
@@ -205,8 +223,9 @@ main() {
   fi
   soci_convert
   [[ -z "${PREFETCH_READS}" ]] || apply_prefetch
-  run skopeo --policy "${WORK_DIR}/policy.json" copy --all --preserve-digests --retry-times 3 --quiet "${dst_tls[@]}" "oci:${OUT_LAYOUT}" "docker://${DST_REF}"
+  run skopeo --policy "${WORK_DIR}/policy.json" copy --all --retry-times 3 --quiet "${dst_tls[@]}" "oci:${OUT_LAYOUT}" "docker://${DST_REF}"
   if [[ "${DRY_RUN}" != "1" ]]; then
+    verify_pushed
     report "pushed ${DST_REF} (SOCI index manifest v2): $(summary)"
   else
     log "pushed ${DST_REF} (SOCI index manifest v2)"

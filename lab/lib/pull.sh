@@ -40,6 +40,8 @@ run_image() {
   "${CRICTL[@]}" pull "$ref" >"$LOGS/pull-$tag.log" 2>&1 || { log "pull $ref failed: $(tail -n 2 "$LOGS/pull-$tag.log")"; return 1; }
   t1=$(date +%s%N)
   PULL_MS=$(((t1 - t0) / 1000000))
+  # shellcheck disable=SC2034 # read by index-builder.sh
+  PULL_BYTES=$(served_bytes) # what the pull itself fetched (SOCI's prefetch runs inside the layers' mounts)
   pod_specs "$ref" "$tag"
   pod=$("${CRICTL[@]}" runp "$WORK/pod-$tag.json" 2>"$LOGS/runp-$tag.log") || { log "runp failed: $(tail -n 2 "$LOGS/runp-$tag.log")"; return 1; }
   cid=$("${CRICTL[@]}" create "$pod" "$WORK/ctr-$tag.json" "$WORK/pod-$tag.json" 2>"$LOGS/create-$tag.log") || { log "create failed: $(tail -n 2 "$LOGS/create-$tag.log")"; return 1; }

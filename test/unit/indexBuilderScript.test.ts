@@ -31,6 +31,14 @@ function stub(name: string, body: string): void {
  * entry of $LAYER_TYPES_JSON (a JSON array of arrays of layer media types); it also records REGISTRY_AUTH_FILE.
  */
 const SKOPEO = `
+if [[ "$3" == inspect ]]; then
+  if [[ -n "\${BROKEN_PAIRING:-}" ]]; then
+    echo '{"manifests":[{"digest":"sha256:m1","annotations":{"com.amazon.soci.index-digest":"sha256:gone"}}]}'
+  else
+    echo '{"manifests":[{"digest":"sha256:m1","annotations":{"com.amazon.soci.index-digest":"sha256:i1"}},{"digest":"sha256:i1"}]}'
+  fi
+  exit 0
+fi
 if [[ "$3" == copy ]]; then
   dest="\${@: -1}"
   [[ -n "\${REGISTRY_AUTH_FILE:-}" ]] && cp "\$REGISTRY_AUTH_FILE" "__DIR__/auth-seen.json"
@@ -107,15 +115,22 @@ printf '%s' '{"source":"record","platforms":[{"platform":"linux/amd64","prefetch
     const work = path.join(dir, "work");
     assert.deepEqual(r.calls, [
       "soci --version",
-      `skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet docker://${SRC} oci:${work}/src`,
+      `skopeo --policy ${work}/policy.json copy --all --retry-times 3 --quiet docker://${SRC} oci:${work}/src`,
       `soci --root ${work}/soci-root convert --standalone --format oci-dir --all-platforms --min-layer-size 10485760 --span-size 2097152 ${work}/src ${work}/out`,
-      `skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet oci:${work}/out docker://${DST}`,
+      `skopeo --policy ${work}/policy.json copy --all --retry-times 3 --quiet oci:${work}/out docker://${DST}`,
+      `skopeo --policy ${work}/policy.json inspect --raw --retry-times 3 docker://${DST}`,
     ]);
     assert.match(r.stderr, /pushed .*trainer-soci:v1-soci \(SOCI index manifest v2\): 2 zTOCs, 0 prefetch artifacts/);
     assert.equal(readFileSync(path.join(dir, "termination-log"), "utf8"), `pushed ${DST} (SOCI index manifest v2): 2 zTOCs, 0 prefetch artifacts\n`);
     // Credentials: the ECR helper for both registries, from an auth file in WORK_DIR; nothing of the node's.
     assert.deepEqual(JSON.parse(readFileSync(path.join(dir, "auth-seen.json"), "utf8")), { credHelpers: { [REGISTRY]: "ecr-login" } });
     assert.ok(!existsSync(path.join(work, "src")) && !existsSync(path.join(work, "out")) && !existsSync(path.join(work, "auth.json")), "work directory emptied");
+  });
+
+  it("fails when the pushed image index lost the pairing of an image manifest and its SOCI index", () => {
+    const r = run({ BROKEN_PAIRING: "1" });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /names 1 SOCI index\(es\) it does not hold after the push/);
   });
 
   it("options reach soci convert", () => {
@@ -148,8 +163,8 @@ printf '%s' '{"source":"record","platforms":[{"platform":"linux/amd64","prefetch
     const r = run({ CREDENTIAL_HELPER: "", INSECURE_REGISTRY: "1" });
     assert.equal(r.status, 0, r.stderr);
     const work = path.join(dir, "work");
-    assert.ok(r.calls.includes(`skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet --src-tls-verify=false docker://${SRC} oci:${work}/src`), r.calls.join("\n"));
-    assert.ok(r.calls.includes(`skopeo --policy ${work}/policy.json copy --all --preserve-digests --retry-times 3 --quiet --dest-tls-verify=false oci:${work}/out docker://${DST}`), r.calls.join("\n"));
+    assert.ok(r.calls.includes(`skopeo --policy ${work}/policy.json copy --all --retry-times 3 --quiet --src-tls-verify=false docker://${SRC} oci:${work}/src`), r.calls.join("\n"));
+    assert.ok(r.calls.includes(`skopeo --policy ${work}/policy.json copy --all --retry-times 3 --quiet --dest-tls-verify=false oci:${work}/out docker://${DST}`), r.calls.join("\n"));
     assert.ok(!existsSync(path.join(dir, "auth-seen.json")), "no auth file without a helper");
   });
 

@@ -16,6 +16,7 @@ import (
 	"github.com/awslabs/soci-snapshotter/soci"
 	"github.com/awslabs/soci-snapshotter/ztoc"
 	"github.com/awslabs/soci-snapshotter/ztoc/compression"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 const (
@@ -171,30 +172,37 @@ func applyOne(lay Layout, m Descriptor, reads *Reads) (*PlatformResult, map[stri
 	if idxDigest == "" {
 		return nil, nil, fmt.Errorf("manifest %s has no %s annotation", m.Digest(), annIndexDigest)
 	}
-	idx, err := lay.JSON(idxDigest)
+	// The SOCI index is read and written with soci's own types: the snapshotter decodes it and re-marshals it with
+	// soci.MarshalIndex before storing it under its digest, so any other serialization is a digest mismatch there.
+	idxBytes, err := lay.Blob(idxDigest)
 	if err != nil {
 		return nil, nil, err
 	}
+	var idx soci.Index
+	if err := soci.UnmarshalIndex(idxBytes, &idx); err != nil {
+		return nil, nil, fmt.Errorf("SOCI index %s: %w", idxDigest, err)
+	}
 	ztocs := map[string]Descriptor{}
-	var kept []any // the index's layers minus its prefetch artifacts (their spans are merged into the new ones)
+	var kept []ocispec.Descriptor // the index's blobs minus its prefetch artifacts (their spans are merged into the new ones)
 	existing := map[string][]soci.PrefetchSpan{}
-	for _, d := range Descriptors(idx, "layers") {
-		switch d.MediaType() {
+	for _, b := range idx.Blobs {
+		layerDigest := b.Annotations[annLayerDigest]
+		switch b.MediaType {
 		case soci.SociPrefetchMediaType:
-			b, err := lay.Blob(d.Digest())
+			raw, err := lay.Blob(b.Digest.String())
 			if err != nil {
 				return nil, nil, err
 			}
-			a, err := soci.UnmarshalPrefetchArtifact(bytes.NewReader(b))
+			a, err := soci.UnmarshalPrefetchArtifact(bytes.NewReader(raw))
 			if err != nil {
 				return nil, nil, err
 			}
-			existing[d.Annotation(annLayerDigest)] = append(existing[d.Annotation(annLayerDigest)], a.PrefetchSpans...)
+			existing[layerDigest] = append(existing[layerDigest], a.PrefetchSpans...)
 			continue
 		case ztocMediaType:
-			ztocs[d.Annotation(annLayerDigest)] = d
+			ztocs[layerDigest] = Descriptor{"digest": b.Digest.String(), "mediaType": b.MediaType}
 		}
-		kept = append(kept, map[string]any(d))
+		kept = append(kept, b)
 	}
 
 	layers := Descriptors(man, "layers")
@@ -242,8 +250,7 @@ func applyOne(lay Layout, m Descriptor, reads *Reads) (*PlatformResult, map[stri
 			}
 		}
 	}
-	var newLayers []any
-	newLayers = append(newLayers, kept...)
+	newBlobs := append([]ocispec.Descriptor{}, kept...)
 	for _, l := range ls {
 		if len(l.spans) == 0 {
 			continue
@@ -268,7 +275,9 @@ func applyOne(lay Layout, m Descriptor, reads *Reads) (*PlatformResult, map[stri
 		if dg != desc.Digest.String() {
 			return nil, nil, fmt.Errorf("prefetch artifact digest mismatch")
 		}
-		newLayers = append(newLayers, map[string]any{"mediaType": soci.SociPrefetchMediaType, "digest": dg, "size": size, "annotations": map[string]any{annLayerDigest: l.desc.Digest()}})
+		desc.Size = size
+		desc.Annotations = map[string]string{annLayerDigest: l.desc.Digest()}
+		newBlobs = append(newBlobs, desc)
 		res.Artifacts++
 		res.Spans += len(ids)
 		res.SpanBytes += CompressedBytes(l.zinfo, ids, l.desc.Size())
@@ -283,14 +292,23 @@ func applyOne(lay Layout, m Descriptor, reads *Reads) (*PlatformResult, map[stri
 		res.IndexDigest, res.ManifestDigest = idxDigest, m.Digest()
 		return res, nil, nil
 	}
-	idx["layers"] = newLayers
-	idxAnn, _ := idx["annotations"].(map[string]any)
-	if idxAnn == nil {
-		idxAnn = map[string]any{}
-		idx["annotations"] = idxAnn
+	idx.Blobs = newBlobs
+	if idx.Annotations == nil {
+		idx.Annotations = map[string]string{}
 	}
-	idxAnn[annPrefetchSource] = fmt.Sprintf("%s: %d files, %d bytes read, %d spans", reads.Source, res.PrefetchFiles, res.ReadBytes, res.Spans)
-	newIdx, newIdxSize, err := lay.PutJSON(idx)
+	idx.Annotations[annPrefetchSource] = fmt.Sprintf("%s: %d files, %d bytes read, %d spans", reads.Source, res.PrefetchFiles, res.ReadBytes, res.Spans)
+	nb, err := soci.MarshalIndex(&idx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var check soci.Index
+	if err := soci.UnmarshalIndex(nb, &check); err != nil {
+		return nil, nil, err
+	}
+	if again, err := soci.MarshalIndex(&check); err != nil || !bytes.Equal(again, nb) {
+		return nil, nil, fmt.Errorf("the new SOCI index does not survive soci's own decode and encode; the snapshotter would reject it")
+	}
+	newIdx, newIdxSize, err := lay.PutBlob(nb)
 	if err != nil {
 		return nil, nil, err
 	}

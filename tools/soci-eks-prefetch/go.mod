@@ -6,6 +6,7 @@ require (
 	github.com/awslabs/soci-snapshotter v0.16.1
 	github.com/containerd/containerd/v2 v2.2.9
 	github.com/hanwen/go-fuse/v2 v2.11.0
+	github.com/opencontainers/image-spec v1.1.1
 	github.com/opencontainers/runtime-spec v1.3.0
 )
 
@@ -44,7 +45,6 @@ require (
 	github.com/moby/sys/user v0.4.0 // indirect
 	github.com/moby/sys/userns v0.1.0 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
-	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/opencontainers/selinux v1.13.1 // indirect
 	github.com/pelletier/go-toml/v2 v2.4.3 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
