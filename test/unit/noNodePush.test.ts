@@ -112,12 +112,13 @@ describe("no node role can push to ECR", () => {
       images: [{ repository: "ml/trainer", tag: "v1" }],
       clusterName: cluster.clusterName,
       builderImage: `${ECR_REGISTRY}/soci-eks/builder@sha256:${"d".repeat(64)}`,
-      podIdentityAgent: "installed",
+      podIdentityAgent: cluster.podIdentityAgentAddon, // the agreement: SociCluster's add-on, the builder creates none
     });
     await promiseOf(builder.results);
     await promiseOf(extra.nodeRoleArn);
     await settle(mocks);
 
+    assert.equal(mocks.resources.filter((r) => r.type === "aws:eks/addon:Addon" && r.inputs.addonName === "eks-pod-identity-agent").length, 1, "one agent add-on: SociCluster's");
     const roles = mocks.resources.filter((r) => r.type === "aws:iam/role:Role");
     const nodeRoles = roles.filter(trustsEc2);
     assert.equal(nodeRoles.length, 3, "one node role per node group");
