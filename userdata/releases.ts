@@ -12,6 +12,9 @@ export const MIN_SOCI_VERSION = "0.11.0";
 /** The release that added `experimental_parallel_pull_as_fallback` (lazy for indexed images, parallel for the rest). */
 export const PARALLEL_FALLBACK_SINCE = "0.14.0";
 
+/** The release that reads `[prefetch]` (prefetch artifacts in SOCI indexes; config/fs.go PrefetchConfig). */
+export const PREFETCH_SINCE = "0.13.0";
+
 /** Upstream's release download base; `<base>/v<version>/<asset>`. */
 export const DEFAULT_MIRROR_BASE_URL = "https://github.com/awslabs/soci-snapshotter/releases/download";
 

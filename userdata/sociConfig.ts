@@ -1,6 +1,6 @@
 import { stringify } from "smol-toml";
 import { CONTAINERD_SOCKET, SOCI_METRICS_SOCKET } from "./paths";
-import { compareVersions, PARALLEL_FALLBACK_SINCE } from "./releases";
+import { compareVersions, PARALLEL_FALLBACK_SINCE, PREFETCH_SINCE } from "./releases";
 import { InstanceFacts, SociMode } from "./types";
 
 /** SOCI's parallel pull and unpack knobs, sized for one instance type. */
@@ -62,6 +62,16 @@ export function sociContentStore(mode: Exclude<SociMode, "off">): "soci" | "cont
 }
 
 /**
+ * SOCI's resolve cache (`resolve_result_entry`, a top-level key): how many resolved layers SOCI keeps. Each mount
+ * pre-resolves every other indexed layer of the image (soci-snapshotter v0.16.1 fs/fs.go ~1114–1145); with SOCI's
+ * default of 30 (fs/layer/layer.go ~82) a 32-layer image evicts layers it is about to mount, resolves them again with a
+ * fresh span cache and prefetches their files again (the bench's big image: 40–49 resolve misses and 180–204 MB served
+ * with prefetch, against exactly 32 misses and 160.85 MB with 128). 128 covers the 127 layers an image can have
+ * (Docker's and overlayfs' practical limit), with room for a second image pulled at the same time.
+ */
+export const SOCI_RESOLVE_RESULT_ENTRY = 128;
+
+/**
  * The soci-snapshotter-grpc configuration (written to `/etc/soci-eks/soci-snapshotter-grpc.toml`, see paths.ts SOCI_CONFIG) as a plain object.
  * Pull modes are set explicitly rather than left to defaults (a config without them was seen to give no lazy mounts).
  */
@@ -86,7 +96,16 @@ export function sociDaemonConfig(
     // Indexed images load lazily; images without an index get a parallel full pull.
     parallel.experimental_parallel_pull_as_fallback = true;
   }
+  // Lazy mode only. Top-level keys: smol-toml writes them before the first table, where SOCI reads them (a top-level
+  // key written after a table belongs to that table and SOCI ignores it without an error).
+  const lazyTopLevel: Record<string, unknown> = lazy ? { resolve_result_entry: SOCI_RESOLVE_RESULT_ENTRY } : {};
+  // Lazy mode only: fetch the spans an index lists as prefetch artifacts (`soci convert --prefetch-file`, the index
+  // builder's recorded or listed files) while the layer is set up, instead of one span per first read. An index
+  // without prefetch artifacts is loaded as before (fs/layer/layer.go executePrefetch returns early).
+  // Releases before 0.13.0 have no [prefetch] table.
+  const lazyTables: Record<string, unknown> = lazy && compareVersions(version, PREFETCH_SINCE) >= 0 ? { prefetch: { enable: true } } : {};
   return {
+    ...lazyTopLevel,
     // soci_fs_operation_count{operation_type="fuse_mount_failure_count"} counts layers that could not be
     // lazy-loaded although the image has a SOCI index (docs/troubleshooting.md).
     metrics_address: SOCI_METRICS_SOCKET,
@@ -99,6 +118,7 @@ export function sociDaemonConfig(
     content_store: { type: sociContentStore(mode), containerd_address: CONTAINERD_SOCKET },
     // Kubelet sends pull credentials through SOCI's image-service proxy (any registry, imagePullSecrets).
     cri_keychain: { enable_keychain: true, image_service_path: CONTAINERD_SOCKET },
+    ...lazyTables,
   };
 }
 

@@ -160,8 +160,9 @@ while read -r cond wl rows; do
     [[ $mode == lazy ]] && ref=$PULL_REGISTRY/lab/bench-$wl:v1-soci-s$idx
     jq -r '.indexed_digests[]' <<<"$facts" >"$WORK/indexed-layers"
     # What a lazy run may cost (issue 11): every indexed layer FUSE-mounted, none served whole, and no more bytes than
-    # the un-indexed layers + the index + at most (reads / span + 1) spans per file read, +5%.
-    lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + .read_files * (((.read_bytes_per_file + .span_bytes - 1) / .span_bytes | floor) + 1) * .span_bytes) * 1.05) | floor' <<<"$facts")
+    # the un-indexed layers + the index + the spans the app's reads can touch (at most reads / span + 1 per file read)
+    # or, for an index with prefetch artifacts, the spans they list if that is more, +5%.
+    lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + ([.read_files * (((.read_bytes_per_file + .span_bytes - 1) / .span_bytes | floor) + 1) * .span_bytes, (.prefetch_span_bytes // 0)] | max)) * 1.05) | floor' <<<"$facts")
     indexed=$(jq .indexed_layers <<<"$facts")
     for ((r = 1; r <= RUNS; r++)); do
       tag=$cond-$wl-$row-$r
@@ -169,11 +170,37 @@ while read -r cond wl rows; do
       rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/soci-eks/soci-snapshotter-grpc.toml /etc/systemd/system/soci-snapshotter.service
       apply_userdata "${MIMES[$mode]}" "bench-$tag" >"$LOGS/apply-$tag.log" 2>&1 || { log "apply failed for $tag: $(tail -n 3 "$LOGS/apply-$tag.log")"; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
       row_apply "$row" || { log "row $row could not be applied"; exit 1; }
+      # The row's settings must be what the daemons read (a misplaced or misread key fails the run, it is not measured).
+      config_bad=''
+      if [[ $mode != off ]]; then
+        config_bad=$(soci_config_check /etc/soci-eks/soci-snapshotter-grpc.toml "$LOGS/soci-config-dump-$tag.toml") || true
+      elif [[ $row == off-tuned ]]; then
+        config_bad=$(containerd_config_check "$LOGS/containerd-config-dump-$tag.toml" \
+          'plugins."io.containerd.cri.v1.images".max_concurrent_downloads' 'plugins."io.containerd.cri.v1.images".concurrent_layer_fetch_buffer') || true
+      fi
+      if [[ -n $config_bad ]]; then
+        log "bench $tag: MISCONFIGURED, not run: $(tr '\n' ';' <<<"$config_bad")"
+        jq -c -n --arg cond "$cond" --arg wl "$wl" --arg row "$row" --arg rowlabel "$(row_label "$row")" --arg mode "$mode" --argjson run "$r" \
+          --arg reasons "config: $(tr '\n' ';' <<<"$config_bad")" \
+          '{condition: $cond, condition_label: $cond, link: {rate_bytes_per_s: 0, conn_rate_bytes_per_s: 0, ttfb_ms: 0}, workload: $wl, row: $row,
+            label: $rowlabel, mode: $mode, span_mib: null, run: $run, ok: false, degraded: true, degraded_reasons: $reasons,
+            phases_ms: {pull: null, last_snapshot_prepared: null, sandbox: null, create: null, start: null, app_read: null, ready: null},
+            warm_start_ms: null, app_read_bytes: null, registry: {bytes: 0, requests: 0, range_requests: 0}, fuse_mounts: 0,
+            whole_indexed_layer_gets: 0, soci_store_bytes: 0, lazy_max_bytes: null, soci_snapshotter: null, containerd: null,
+            soci_metrics: null, index: null, ready_line: ""}' >>"$JSONL"
+        FAILED_RUNS=$((FAILED_RUNS + 1))
+        continue
+      fi
       # LAB_SOCI_CONTENT_STORE=containerd: the SOCI config before issue 11, to see the bench flag degraded runs.
       if [[ $mode == lazy && ${LAB_SOCI_CONTENT_STORE:-} == containerd ]]; then gc_old_content_store; fi
       # BENCH_GC_PRESSURE=1: the GC-pressure section's aggressive collector and lease churn (lab/lib/gc-pressure.sh).
       if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_aggressive_config; fi
       start_node "bench-$tag" || { log "node did not start for $tag"; stop_node; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
+      # ... and the daemon was started with that file (the unit's ExecStart).
+      if [[ $mode != off ]] && ! tr '\0' ' ' <"/proc/$SOCI_PID/cmdline" | grep -q -- '--config /etc/soci-eks/soci-snapshotter-grpc.toml'; then
+        log "soci-snapshotter-grpc was not started with our config file: $(tr '\0' ' ' <"/proc/$SOCI_PID/cmdline")"
+        exit 1
+      fi
       if [[ $mode == off ]]; then
         ctr --address "$CTR_SOCK" -n k8s.io images import --local /etc/eks/pause.tar >/dev/null 2>&1 || true
       else
@@ -197,6 +224,11 @@ while read -r cond wl rows; do
       [[ $mode == off ]] || metrics=$(soci_metrics)
       snap_ns=''
       [[ $mode == off ]] || snap_ns=$(last_snapshot_ns "$LOGS/soci-bench-$tag.log" || true)
+      # the pull phase layer by layer, from SOCI's log: its Prepare calls and containerd's time between them
+      timeline=null
+      if [[ $mode != off && -n $B_PULL_END ]]; then
+        timeline=$(node "$REPO_DIR/dist/lab/report/timelineMain.js" "$LOGS/soci-bench-$tag.log" "$B_T0" "$B_PULL_END" 2>/dev/null) || timeline=null
+      fi
       mounts=$(($(fuse_mounts) - before))
       whole=$(whole_indexed_gets "$mark" "$WORK/indexed-layers")
       bytes=$(jq .bytes <<<"$served")
@@ -231,7 +263,8 @@ while read -r cond wl rows; do
         --argjson store "${store_bytes:-0}" --argjson cpu_busy "${cpu_busy:-null}" --argjson soci "$soci_stats" --argjson containerd "$ctrd_stats" \
         --argjson metrics "$metrics" --argjson warm "$warm" --argjson read_bytes "${read_bytes:-null}" \
         --argjson phases "$phases" --argjson rate "$COND_RATE" --argjson conn_rate "$COND_CONN_RATE" \
-        --argjson ttfb "$COND_TTFB_MS" --argjson facts "$facts" --argjson lazy_max "$lazy_max" --arg line "$line" '
+        --argjson ttfb "$COND_TTFB_MS" --argjson facts "$facts" --argjson lazy_max "$lazy_max" --arg line "$line" \
+        --arg edits "$(row_soci_edits "$row")" --argjson timeline "${timeline:-null}" '
         {condition: $cond, condition_label: $cond_label, link: {rate_bytes_per_s: $rate, conn_rate_bytes_per_s: $conn_rate, ttfb_ms: $ttfb},
          workload: $wl, row: $row, label: $rowlabel, mode: $mode, span_mib: (if $mode == "lazy" then $span else null end), run: $run,
          ok: $ok, degraded: $degraded, degraded_reasons: $reasons,
@@ -241,6 +274,7 @@ while read -r cond wl rows; do
          fuse_mounts: $fuse, whole_indexed_layer_gets: $whole, soci_store_bytes: $store, lazy_max_bytes: (if $mode == "lazy" then $lazy_max else null end),
          machine_cpu_busy_pct: $cpu_busy, soci_snapshotter: $soci, containerd: $containerd, soci_metrics: $metrics,
          index: (if $mode == "lazy" then {span_bytes: $facts.span_bytes, ztoc_bytes: $facts.ztoc_bytes, index_manifest_bytes: $facts.index_manifest_bytes, unindexed_bytes: $facts.unindexed_bytes} else null end),
+         soci_edits: ($edits | split("\n") | map(select(length > 0))), pull_timeline: $timeline,
          ready_line: $line}' >>"$JSONL"
       log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests, fuse +$mounts, soci $soci_stats, machine CPU busy $cpu_busy%"
       stop_node

@@ -94,12 +94,18 @@ wl_build() {
 # wl_facts WL INDEX: prints one JSON object with what the lazy expectation and the floor need for WL's index INDEX
 # (<span MiB> or <span MiB>-pf)
 wl_facts() {
-  local wl=$1 span=${2%-pf} img=$CACHE/images man idx idx_manifest
+  local wl=$1 span=${2%-pf} img=$CACHE/images man idx idx_manifest pf_spans d
   wl_image "$wl" || return 1
   man=$img/bench-$wl/blobs/sha256/$(jq -r '.manifests[0].digest' "$img/bench-$wl/index.json" | cut -d: -f2)
   idx=$(soci_index_blob "$img/bench-$wl-soci-s$2") || { log "no SOCI index in $img/bench-$wl-soci-s$2"; return 1; }
   idx_manifest=$(stat -c %s "$idx")
+  # the spans the index's prefetch artifacts list (prefetch rows may fetch them all)
+  pf_spans=0
+  for d in $(jq -r '.layers[] | select(.mediaType == "application/vnd.amazon.soci.prefetch.v1+json") | .digest | sub("sha256:"; "")' "$idx"); do
+    pf_spans=$((pf_spans + $(jq '[.prefetch_spans[] | .end_span - .start_span + 1] | add // 0' "$img/bench-$wl-soci-s$2/blobs/sha256/$d")))
+  done
   jq -n --slurpfile m "$man" --slurpfile i "$idx" --argjson idx_manifest "$idx_manifest" --argjson span $((span << 20)) \
+    --argjson pf_spans "$pf_spans" \
     --argjson read_files "$WL_READ_FILES" --argjson read_per_file "$WL_READ_BYTES_PER_FILE" --arg desc "$WL_DESC" '
     ($i[0].layers | map(select(.mediaType == "application/octet-stream"))) as $ztocs |
     ($i[0].layers | map(select(.mediaType == "application/vnd.amazon.soci.prefetch.v1+json"))) as $prefetch |
@@ -107,6 +113,7 @@ wl_facts() {
     {description: $desc, layers: ($m[0].layers | length), image_bytes: ($m[0].layers | map(.size) | add),
      indexed_layers: ($indexed | length), indexed_digests: $indexed, span_bytes: $span,
      ztoc_bytes: ($ztocs | map(.size) | add), prefetch_artifact_bytes: ($prefetch | map(.size) | add // 0),
+     prefetch_spans: $pf_spans, prefetch_span_bytes: ($pf_spans * $span),
      index_manifest_bytes: ($idx_manifest + ($prefetch | map(.size) | add // 0)),
      unindexed_bytes: ([$m[0].layers[] | select(.digest as $d | $indexed | index($d) | not) | .size] | add // 0),
      read_files: $read_files, read_bytes_per_file: $read_per_file}'

@@ -161,6 +161,14 @@ boot_section() {
 
   unknown=$(unknown_keys /etc/soci-eks/soci-snapshotter-grpc.toml "$LOGS/soci-config-dump.toml" 2>&1 || echo "(could not compare)")
   check "every key of our SOCI config.toml is known to 0.16.1 (it ignores unknown keys silently)${unknown:+; unknown: $unknown}" test -z "$unknown"
+  # Known is not enough: a key in the wrong table, or a value SOCI reads as another (silence_period_msec = 0 is 30 s).
+  check "every key of our SOCI config.toml holds its value in SOCI's config dump (lab/config verify)" \
+    node "$REPO_DIR/dist/lab/config/main.js" verify /etc/soci-eks/soci-snapshotter-grpc.toml "$LOGS/soci-config-dump.toml"
+  # The unit test that renders every mode, release and instance size and checks each with config dump; here the
+  # binary is present, so it cannot skip (in a plain npm test without lab/.bin it skips and says why).
+  # shellcheck disable=SC2016 # positional parameters of the inner bash
+  check "every SOCI config our user data renders (lazy/parallel, 3 releases, 3 sizes) is read as written (test/unit/sociConfigDump)" \
+    bash -c 'SOCI_EKS_REQUIRE_SOCI_BIN=1 SOCI_SNAPSHOTTER_GRPC="$1/soci-snapshotter-grpc" node --test "$2/dist/test/unit/sociConfigDump.test.js" >"$3/soci-config-dump-test.log" 2>&1' _ "$BIN" "$REPO_DIR" "$LOGS"
 
   if start_node main; then
     pass "soci-snapshotter-grpc and containerd 2.2.4 start with the user data's configs"

@@ -106,22 +106,33 @@ describe("bench report", () => {
     assert.ok(lazy.ready_ms!.max < 50_000);
   });
 
-  it("targets: judged from the rows, NOT RUN (null) when the bench did not run them", () => {
+  it("targets (issue 21): judged from the rows, NOT RUN (null) when the bench did not run them", () => {
     const t = checkTargets(summarize(runs()));
-    const ref = t.find((c) => c.target.startsWith("reference image"))!;
     const lazy = summarize(runs()).find((r) => r.row === "lazy")!;
-    assert.equal(ref.met, lazy.x_of_floor! <= 1.3);
-    assert.equal(t.find((c) => c.target.startsWith("big image"))!.met, null);
-    assert.equal(t.find((c) => c.target.includes("per-connection caps"))!.met, null);
-    const slow = runs().map((r) => (r.row === "parallel" ? { ...r, phases_ms: { ...r.phases_ms, ready: 20_000 } } : r));
-    assert.equal(checkTargets(summarize(slow)).find((c) => c.target.includes("5% slower"))!.met, false);
+    assert.equal(t.find((c) => c.target === "ref lazy <= 1.3x its floor (link)")!.met, lazy.x_of_floor! <= 1.3);
+    assert.equal(t.find((c) => c.target === "ref lazy <= 1.6x its floor (ttfb)")!.met, null);
+    assert.equal(t.find((c) => c.target === "big lazy >= 15x stock")!.met, null);
+    assert.equal(t.find((c) => c.target.startsWith("SOCI parallel"))!.met, true);
+    // 10 MB served against a floor of 2 MB read + 1 MB of index and un-indexed layers
+    assert.equal(t.find((c) => c.target.startsWith("lazy registry bytes"))!.met, false);
+    assert.equal(t.find((c) => c.target === "0 degraded runs")!.met, true);
+    const slow = runs().map((r) => (r.row === "parallel" ? { ...r, phases_ms: { ...r.phases_ms, ready: 10_800 } } : r));
+    assert.equal(checkTargets(summarize(slow)).find((c) => c.target.startsWith("SOCI parallel"))!.met, false, "0.94x");
+    const bad = [...runs(), run({ condition: "link", workload: "ref", row: "lazy", mode: "lazy", run: 4, ok: false, degraded: true, degraded_reasons: "config: x" }, 0)];
+    assert.equal(checkTargets(summarize(bad)).find((c) => c.target === "0 degraded runs")!.met, false);
+  });
+
+  it("targets: lazy-pf stands for the product where the bench ran it", () => {
+    const rs = [...runs(), ...[1, 2, 3].map((r) => run({ condition: "link", workload: "ref", row: "lazy-pf", mode: "lazy", run: r }, 1_000))];
+    const c = checkTargets(summarize(rs)).find((x) => x.target === "ref lazy <= 1.3x its floor (link)")!;
+    assert.match(c.detail, /^lazy-pf: 1\.00 s/);
   });
 
   it("Markdown: a table per condition and workload with x stock and x of floor, the targets and every run", () => {
     const md = renderMarkdown(meta, summarize(runs()), runs());
     assert.match(md, /## ref image, link label \(`link`\)/);
     assert.match(md, /\| row \| ok \| median s \(min–max\) \| x stock \| x of floor \(floor s\) \|/);
-    assert.match(md, /## Targets \(issue 15\)/);
+    assert.match(md, /## Targets \(issue 21\)/);
     assert.equal(md.split("\n").filter((l) => l.startsWith("| link | ref |")).length, 9, "one line per run");
     assert.match(md, /load average 0\.1 0\.1 0\.1 before and 0\.2 0\.2 0\.2 after/);
   });

@@ -4,10 +4,11 @@ import * as path from "path";
 import { describe, it } from "node:test";
 
 // lab/lib/bench-rows.sh's pure helpers, run by bash: what each bench row and rate string means.
-const ROWS = path.resolve(__dirname, "..", "..", "..", "lab", "lib", "bench-rows.sh");
+const REPO = path.resolve(__dirname, "..", "..", "..");
+const ROWS = path.join(REPO, "lab", "lib", "bench-rows.sh");
 
 function sh(script: string): { code: number; out: string } {
-  const r = spawnSync("bash", ["-c", `set -euo pipefail; log() { echo "LOG $*" >&2; }; DEFAULT_SPAN_MIB=2; TUNE_VCPUS=2; . "${ROWS}"; ${script}`], { encoding: "utf8" });
+  const r = spawnSync("bash", ["-c", `set -euo pipefail; log() { echo "LOG $*" >&2; }; DEFAULT_SPAN_MIB=2; TUNE_VCPUS=2; REPO_DIR="${path.join(REPO, "dist")}/.."; . "${ROWS}"; ${script}`], { encoding: "utf8" });
   return { code: r.status ?? -1, out: r.stdout.trim() };
 }
 
@@ -19,26 +20,54 @@ describe("bench rows (lab/lib/bench-rows.sh)", () => {
     assert.equal(sh("bytes_per_s 4096").out, "4096");
   });
 
-  it("each row boots the user data of its mode; an unknown row is refused", () => {
-    const modes = sh("for r in off off-tuned parallel parallel-d20u2 peer lazy lazy-s1 lazy-bg lazy-nobg lazy-pf; do row_mode $r; done").out.split("\n");
-    assert.deepEqual(modes, ["off", "off", "parallel", "parallel", "parallel", "lazy", "lazy", "lazy", "lazy", "lazy"]);
+  it("each row boots the user data of its mode; an unknown row or a malformed probe is refused", () => {
+    const rows = "off off-tuned parallel parallel-d20u2 parallel-w parallel-d3u1-w parallel-c64 parallel-igzip peer lazy lazy-s1 lazy-bg lazy-nobg lazy-pf lazy-pf-rr30 lazy-nosync lazy-dbmulti lazy-pre21";
+    const modes = sh(`for r in ${rows}; do row_mode $r; done`).out.split("\n");
+    assert.deepEqual(modes, ["off", "off", ...Array(7).fill("parallel"), ...Array(9).fill("lazy")]);
     assert.notEqual(sh("row_mode fast").code, 0);
+    assert.notEqual(sh("row_mode parallel-fast").code, 0);
+    assert.notEqual(sh("row_mode parallel-w-c8").code, 0);
   });
 
-  it("lazy rows pull the builder's default span unless they name one; lazy-pf pulls the prefetch index", () => {
-    assert.deepEqual(sh("for r in lazy lazy-s4 lazy-s1 lazy-bg lazy-pf; do row_index $r; done").out.split("\n"), ["2", "4", "1", "2", "2-pf"]);
+  it("lazy rows pull the builder's default span unless they name one; prefetch rows pull the prefetch index", () => {
+    assert.deepEqual(sh("for r in lazy lazy-s4 lazy-s1 lazy-bg lazy-pf lazy-pf-rr30 lazy-rr30; do row_index $r; done").out.split("\n"), ["2", "4", "1", "2", "2-pf", "2-pf", "2"]);
   });
 
-  it("a tuning probe rewrites the per-image and total knobs of our SOCI config, and fails on a config without them", () => {
-    const cfg = "max_concurrent_downloads = 40\nmax_concurrent_downloads_per_image = 20\nmax_concurrent_unpacks = 4\nmax_concurrent_unpacks_per_image = 2\n";
-    const r = sh(`d=$(mktemp -d); trap 'rm -rf "$d"' EXIT; mkdir -p "$d/etc"; printf '${cfg.replace(/\n/g, "\\n")}' >"$d/cfg"
-      row_apply_cfg() { local f=$1; shift; sed "s#/etc/soci-eks/soci-snapshotter-grpc.toml#$f#" "${ROWS}" >"$d/rows.sh"; . "$d/rows.sh"; row_apply "$@"; }
-      row_apply_cfg "$d/cfg" parallel-d10u3; cat "$d/cfg"; : >"$d/empty"; if row_apply_cfg "$d/empty" parallel-d10u3; then echo applied-empty; fi`);
+  it("parallel probes: downloads/unpacks per image, chunk size or whole layers, igzip", () => {
+    const probe = (r: string) => sh(`parallel_probe ${r}`).out;
+    assert.equal(probe("parallel-d4u2"), "4 2 - -");
+    assert.equal(probe("parallel-d3u1-w"), "3 1 whole -");
+    assert.equal(probe("parallel-c64-igzip"), "- - 64 igzip");
+    assert.equal(probe("parallel-igzip"), "- - - igzip");
+    assert.match(sh("row_label parallel-d3u1-w-igzip").out, /^soci parallel, 3\/1 downloads\/unpacks per image, whole-layer downloads, igzip$/);
+    assert.match(sh("row_label parallel-c64").out, /^soci parallel, 64 MiB chunks$/);
+  });
+
+  it("rows' SOCI edits: what each row changes, in the config editor's syntax", () => {
+    const edits = (r: string) => sh(`row_soci_edits ${r}`).out;
+    assert.equal(edits("lazy"), "");
+    assert.equal(edits("lazy-pf"), "");
+    assert.equal(edits("lazy-pf-rr30"), "resolve_result_entry = 30");
+    assert.equal(edits("lazy-nosync"), "metadata_db_no_sync = true");
+    assert.equal(edits("lazy-dbmulti"), 'metadata_store = "db-multi"');
+    assert.equal(edits("lazy-pre21"), "resolve_result_entry\nprefetch");
+    assert.equal(edits("lazy-bg"), "background_fetch.silence_period_msec = 1\nbackground_fetch.fetch_period_msec = 50", "1 ms: 0 means SOCI's 30 s default");
+    const p = "pull_modes.parallel_pull_unpack";
+    assert.equal(edits("parallel-d3u1-w"), `${p}.max_concurrent_downloads_per_image = 3\n${p}.max_concurrent_downloads = 6\n${p}.max_concurrent_unpacks_per_image = 1\n${p}.max_concurrent_unpacks = 2\n${p}.concurrent_download_chunk_size`);
+    assert.equal(edits("parallel-c64-igzip"), `${p}.concurrent_download_chunk_size = "64mb"\n${p}.decompress_streams.gzip.path = "/usr/bin/igzip"`);
+    assert.notEqual(sh("row_soci_edits parallel-x").code, 0);
+  });
+
+  it("row_apply edits the rendered SOCI config through the editor: keys land in their tables, the rest stays", () => {
+    const r = sh(`d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
+      node -e 'process.stdout.write(require(process.argv[1]).renderSociDaemonConfig("lazy", "0.16.1", {vcpus: 2, memoryMiB: 8192}))' "${path.join(REPO, "dist", "userdata", "sociConfig.js")}" >"$d/cfg"
+      config_edit "$d/cfg" 'resolve_result_entry = 30' 'metadata_store = "db-multi"'
+      python3 -c 'import sys, tomllib, json; print(json.dumps(tomllib.load(open(sys.argv[1], "rb"))))' "$d/cfg"`);
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /^max_concurrent_downloads = 20$/m);
-    assert.match(r.out, /^max_concurrent_downloads_per_image = 10$/m);
-    assert.match(r.out, /^max_concurrent_unpacks = 6$/m);
-    assert.match(r.out, /^max_concurrent_unpacks_per_image = 3$/m);
-    assert.doesNotMatch(r.out, /applied-empty/);
+    const doc = JSON.parse(r.out);
+    assert.equal(doc.resolve_result_entry, 30);
+    assert.equal(doc.metadata_store, "db-multi");
+    assert.deepEqual(doc.prefetch, { enable: true });
+    assert.equal(doc.pull_modes.parallel_pull_unpack.max_concurrent_downloads_per_image, 20);
   });
 });
