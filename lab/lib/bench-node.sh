@@ -19,6 +19,8 @@ mkdir -p "$RESULTS"
 . "$LAB_DIR/lib/bench-workloads.sh"
 # shellcheck source=lab/lib/bench-rows.sh
 . "$LAB_DIR/lib/bench-rows.sh"
+# shellcheck source=lab/lib/bench-disk.sh
+. "$LAB_DIR/lib/bench-disk.sh"
 
 # The builder's default span size (components/scripts/build-soci-index.sh): the index `lazy` pulls.
 # shellcheck disable=SC2016 # the script's literal ${SPAN_SIZE:-N}
@@ -166,7 +168,10 @@ while read -r cond wl rows; do
     indexed=$(jq .indexed_layers <<<"$facts")
     for ((r = 1; r <= RUNS; r++)); do
       tag=$cond-$wl-$row-$r
+      teardown_bench_disk
       wipe_node_state
+      # disk conditions: containerd's and SOCI's roots on a fresh throttled file system (lib/bench-disk.sh)
+      disk_setup "$cond" || { log "could not set up the disk for $cond"; exit 1; }
       rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/soci-eks/soci-snapshotter-grpc.toml /etc/systemd/system/soci-snapshotter.service
       apply_userdata "${MIMES[$mode]}" "bench-$tag" >"$LOGS/apply-$tag.log" 2>&1 || { log "apply failed for $tag: $(tail -n 3 "$LOGS/apply-$tag.log")"; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
       row_apply "$row" || { log "row $row could not be applied"; exit 1; }
@@ -195,6 +200,15 @@ while read -r cond wl rows; do
       if [[ $mode == lazy && ${LAB_SOCI_CONTENT_STORE:-} == containerd ]]; then gc_old_content_store; fi
       # BENCH_GC_PRESSURE=1: the GC-pressure section's aggressive collector and lease churn (lab/lib/gc-pressure.sh).
       if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_aggressive_config; fi
+      # containerd (and SOCI for layers it unpacks itself) decompress gzip with igzip when it is on PATH, else unpigz
+      # (containerd pkg/archive/compression). An AL2023 node has unpigz and no igzip: every row runs that way except the
+      # -igzip rows, which are about igzip.
+      if [[ $row == *-igzip ]]; then
+        command -v igzip >/dev/null || { log "row $row needs igzip (Debian package isal: apt-get install isal)"; exit 1; }
+        unset CONTAINERD_DISABLE_IGZIP
+      else
+        export CONTAINERD_DISABLE_IGZIP=1
+      fi
       start_node "bench-$tag" || { log "node did not start for $tag"; stop_node; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
       # ... and the daemon was started with that file (the unit's ExecStart).
       if [[ $mode != off ]] && ! tr '\0' ' ' <"/proc/$SOCI_PID/cmdline" | grep -q -- '--config /etc/soci-eks/soci-snapshotter-grpc.toml'; then
@@ -278,6 +292,7 @@ while read -r cond wl rows; do
          ready_line: $line}' >>"$JSONL"
       log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests, fuse +$mounts, soci $soci_stats, machine CPU busy $cpu_busy%"
       stop_node
+      teardown_bench_disk
     done
   done
 done <<<"$PLAN"

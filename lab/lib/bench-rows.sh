@@ -36,6 +36,8 @@
 #            and "one concurrent request for each 85–90 MB/s of desired network throughput" (same guide, "Performance
 #            design patterns", horizontal scaling). The low ends are used: a node in the registry's region. Real ECR adds
 #            its own API round trip before the redirect to S3; this condition does not.
+#   gp3, ssd `link`, with containerd's and SOCI's roots on an emulated gp3 root volume or instance-store SSD
+#            (lib/bench-disk.sh says how and with which published figures)
 
 # bytes_per_s RATE: 1gbit / 125mbit / 500kbit / a plain number of bytes per second
 bytes_per_s() {
@@ -67,8 +69,14 @@ condition_shape() {
       ttfb=${BENCH_ECR_TTFB_MS:-100}
       label="${BENCH_RATE:-1gbit} link, ECR-like: $((conn / 1000000)) MB/s per connection, +$ttfb ms per request"
       ;;
+    gp3)
+      label="${BENCH_RATE:-1gbit} link; containerd and SOCI roots on an emulated gp3 root volume (125 MiB/s, 3,000 IOPS)"
+      ;;
+    ssd)
+      label="${BENCH_RATE:-1gbit} link; containerd and SOCI roots on an emulated instance-store SSD (30,000/15,000 read/write IOPS)"
+      ;;
     *)
-      log "unknown condition $1 (want link, conncap, ttfb or ecr)"
+      log "unknown condition $1 (want link, conncap, ttfb, ecr, gp3 or ssd)"
       return 1
       ;;
   esac
