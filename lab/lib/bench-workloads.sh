@@ -8,6 +8,7 @@
 #          incompressible layers of 16 files (7.5 MiB each, 4.03 GB); the entrypoint reads 10 whole files in 10 layers
 #          (75 MiB, 1.95%).
 #   refgz  ref's shape with compressible text-like data and real gzip (-6, about 2.4:1): unpacking costs CPU.
+#   files  8 x 16 MiB layers of 8000 small files each (64,000 files): what SOCI's per-file metadata costs at mount.
 # Env: BENCH_LAYER_MIB (120), BENCH_FILES (4), BENCH_FRAC (0.06) shape ref and refgz; BENCH_SPANS ("4 2 1", MiB) the
 # SOCI indexes built for every workload. A workload whose entrypoint reads whole files (big) also gets an index with
 # SOCI prefetch artifacts for those files (`soci convert --prefetch-file`, default span size): index "<span>-pf".
@@ -40,8 +41,16 @@ wl_image() {
       WL_READ_FILES=${#paths[@]} WL_READ_BYTES_PER_FILE=$(((120 << 20) / 16))
       WL_DESC="32 x 120 MiB incompressible layers of 16 files; the entrypoint reads ${#paths[@]} whole files in ${#paths[@]} layers"
       ;;
+    files)
+      # many small files, like a Python or Node image: what SOCI's metadata store (bbolt, one entry per file) costs
+      WL_LAYERS=8 WL_LAYER_MIB=16 WL_FILES=8000 WL_SEED=45 WL_EXTRA=() WL_PREFETCH=()
+      WL_CMD="/bin/entry,-frac,1,/data/L01"
+      # the entrypoint reads one layer's 8000 files, laid out one after another: counted as one 16 MiB read
+      WL_READ_FILES=1 WL_READ_BYTES_PER_FILE=$((16 << 20))
+      WL_DESC="8 x 16 MiB incompressible layers of 8000 files (2 KiB each); the entrypoint reads every file of one layer"
+      ;;
     *)
-      log "unknown workload $1 (want ref, big or refgz)"
+      log "unknown workload $1 (want ref, big, refgz or files)"
       return 1
       ;;
   esac
