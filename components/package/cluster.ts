@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SociCluster, SociClusterCreateArgs, SociClusterNodeGroupArgs } from "../sociCluster";
 import { ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../../validation/clusterSecurity";
 import { trackInitialization } from "./initialization";
-import { NodeGroupOptions, withLiteralTypes } from "./nodeGroup";
+import { NodeGroupOptions, toComponentArgs } from "./nodeGroup";
 
 /** One node group of the package's `Cluster`: its settings and a name (the cluster provides its cluster, subnets and version). */
 export interface ClusterNodeGroup extends NodeGroupOptions {
@@ -58,7 +58,7 @@ export function sociClusterArgs(args: ClusterArgs): SociClusterCreateArgs {
     ...(controlPlaneLogs !== undefined ? { controlPlaneLogs: controlPlaneLogs as ControlPlaneLogType[] } : {}),
     ...(natGateways !== undefined ? { natGateways: natGateways as NatGatewayLayout } : {}),
     ...(vpcCniCredentials !== undefined ? { vpcCniCredentials: vpcCniCredentials as VpcCniCredentials } : {}),
-    nodeGroups: args.nodeGroups.map((group): SociClusterNodeGroupArgs => withLiteralTypes(group)),
+    nodeGroups: args.nodeGroups.map((group): SociClusterNodeGroupArgs => toComponentArgs(group)),
   };
 }
 

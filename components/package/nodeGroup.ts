@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { NodeTaint, OsFamily, SociMode } from "../../userdata/types";
+import { NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../../userdata/types";
 import { SociNodeGroup, SociNodeGroupCreateArgs } from "../sociNodeGroup";
 import { VpcCniCredentials } from "../../validation/clusterSecurity";
 import { trackInitialization } from "./initialization";
-import { ClusterConnectionArgs, RootVolumeArgs, ScalingArgs, SociReleaseArgs } from "../types";
+import { ClusterConnectionArgs, ScalingArgs, SociReleaseArgs } from "../types";
 
 // The nested types other languages see (schema `soci-eks:index:<name>`; Python and .NET SDKs append `Args` to input
-// types, so the names here have no suffix), each the TypeScript components' type with the same fields and docs.
+// types, so the names here have no suffix), each the TypeScript components' type with the same fields and docs, except
+// where a TypeScript name reads badly in Python: the Python SDK names a property by splitting its schema name at each
+// capital (`sizeGiB` → `size_gi_b`), so `RootVolume` spells `sizeGib` and `throughputMibps` ({@link PACKAGE_RENAMES}).
 // The schema takes each field's doc comment as its description; the interface's own doc comment does not reach it
 // (measured with @pulumi/pulumi 3.248's Analyzer).
 
@@ -17,7 +19,20 @@ export interface SociRelease extends SociReleaseArgs {}
 export interface Scaling extends ScalingArgs {}
 
 /** The encrypted gp3 volume that holds images and container data: the root volume `/dev/xvda` (AL2023) or the data volume `/dev/xvdb` (Bottlerocket). */
-export interface RootVolume extends RootVolumeArgs {}
+export interface RootVolume {
+  /** GiB, 20..16384. Default 100. (TypeScript components: `sizeGiB`.) */
+  sizeGib?: number;
+  /** Provisioned IOPS, 3000..16000 and ≤ 500 per GiB. Default 6000. */
+  iops?: number;
+  /** MiB/s, 125..1000 and ≤ IOPS / 4. Default 600. (TypeScript components: `throughputMiBps`.) */
+  throughputMibps?: number;
+}
+
+/** Settings the package spells differently from the TypeScript components (path in the components → path in the package). */
+export const PACKAGE_RENAMES: Readonly<Record<string, string>> = {
+  "rootVolume.sizeGiB": "rootVolume.sizeGib",
+  "rootVolume.throughputMiBps": "rootVolume.throughputMibps",
+};
 
 /**
  * The cluster fields for the node's own NodeConfig. EKS managed node groups without an AMI in the launch template
@@ -50,6 +65,12 @@ export interface NodeGroupOptions {
   os?: string;
   /** How nodes pull images: `lazy` (default; not available with `os: bottlerocket`), `parallel` or `off`. */
   sociMode?: string;
+  /**
+   * What a node does when a SOCI boot step fails (AL2023 only): `fallback` (default) joins it as a stock node
+   * (overlayfs, containerd's own image service), labelled `soci-eks/degraded=<reason>`; `fail` never starts
+   * kubelet, so the node never joins and kubelet's journal names the cause and the fix.
+   */
+  onSociFailure?: string;
   /** The SOCI release to install (AL2023 only; Bottlerocket ships SOCI). */
   soci?: SociRelease;
   /** Node group sizes. */
@@ -96,23 +117,34 @@ export interface NodeGroupArgs extends NodeGroupOptions {
   vpcCniCredentials?: string;
 }
 
-/** The settings other languages pass as strings where TypeScript has string-literal types. */
-type StringSettings = Pick<NodeGroupArgs, "os" | "sociMode" | "capacityType" | "taints" | "vpcCniCredentials">;
+/** The settings other languages pass as strings where TypeScript has string-literal types, and the renamed volume. */
+type PackageSpelled = Pick<NodeGroupArgs, "os" | "sociMode" | "onSociFailure" | "capacityType" | "taints" | "rootVolume" | "vpcCniCredentials">;
 
 /**
- * The package's string settings typed as {@link SociNodeGroup}'s. They are handed on as they came: the shared
- * validation (validation/nodeGroup.ts) takes strings and refuses any value outside the literal types, with the
- * setting, the value and the fix, before anything is created; so the casts never reach a renderer with a bad value.
+ * The package's settings as {@link SociNodeGroup}'s: the volume's renamed fields back to their TypeScript names, and
+ * the string settings typed as the literal types. Those are handed on as they came: the shared validation
+ * (validation/nodeGroup.ts) takes strings and refuses any value outside the literal types, with the setting, the
+ * value and the fix, before anything is created; so the casts never reach a renderer with a bad value.
  */
-export function withLiteralTypes<T extends StringSettings>(args: T): Omit<T, keyof StringSettings> & Pick<SociNodeGroupCreateArgs, keyof StringSettings> {
-  const { os, sociMode, capacityType, taints, vpcCniCredentials, ...rest } = args;
+export function toComponentArgs<T extends PackageSpelled>(args: T): Omit<T, keyof PackageSpelled> & Pick<SociNodeGroupCreateArgs, keyof PackageSpelled> {
+  const { os, sociMode, onSociFailure, capacityType, taints, rootVolume, vpcCniCredentials, ...rest } = args;
   return {
     ...rest,
     ...(os !== undefined ? { os: os as OsFamily } : {}),
     ...(sociMode !== undefined ? { sociMode: sociMode as SociMode } : {}),
+    ...(onSociFailure !== undefined ? { onSociFailure: onSociFailure as SociFailurePolicy } : {}),
     ...(capacityType !== undefined ? { capacityType: capacityType as "ON_DEMAND" | "SPOT" } : {}),
     ...(taints !== undefined ? { taints: taints as NodeTaint[] } : {}),
     ...(vpcCniCredentials !== undefined ? { vpcCniCredentials: vpcCniCredentials as VpcCniCredentials } : {}),
+    ...(rootVolume !== undefined
+      ? {
+          rootVolume: {
+            ...(rootVolume.sizeGib !== undefined ? { sizeGiB: rootVolume.sizeGib } : {}),
+            ...(rootVolume.iops !== undefined ? { iops: rootVolume.iops } : {}),
+            ...(rootVolume.throughputMibps !== undefined ? { throughputMiBps: rootVolume.throughputMibps } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -149,6 +181,6 @@ export class NodeGroup extends pulumi.ComponentResource<SociNodeGroup> {
 
   /** Looks up the facts, validates and creates the node group (runs before the constructor's outputs resolve). */
   protected async initialize(args: pulumi.Inputs, _opts?: pulumi.ComponentResourceOptions, name?: string): Promise<SociNodeGroup> {
-    return SociNodeGroup.create(name!, withLiteralTypes(args as NodeGroupArgs), { parent: this });
+    return SociNodeGroup.create(name!, toComponentArgs(args as NodeGroupArgs), { parent: this });
   }
 }

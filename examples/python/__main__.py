@@ -40,6 +40,7 @@ if existing:
         subnet_ids=config.require_object("existingSubnetIds"),
         instance_type="m6id.2xlarge",
         ssd=True,
-        root_volume=soci_eks.RootVolumeArgs(size_gi_b=200),
+        root_volume=soci_eks.RootVolumeArgs(size_gib=200, throughput_mibps=500),
+        on_soci_failure="fail",
     )
     pulumi.export("ssdNodeGroupName", group.node_group_name)

@@ -7,10 +7,12 @@
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, settle } from "../helpers/mocks";
+import { declaredSettings, parityProblems, schemaSettings } from "../helpers/optionParity";
 
 const mocks = installMocks(false);
 // Components load after the mocks are installed.
@@ -23,14 +25,21 @@ const ROOT = path.resolve(__dirname, "..", "..", "..");
 const PLUGIN_DIR = path.join(ROOT, "provider");
 const EXPECTED_SCHEMA = path.join(PLUGIN_DIR, "schema.json");
 
-/** The schema the SDK serves for the package (`ComponentProvider.getSchema`, as `componentProviderHost` runs it). */
+/**
+ * The schema @pulumi/pulumi's own component-provider support infers for the package components (the Analyzer behind
+ * `componentProviderHost`, run by `ComponentProvider.getSchema` on the plugin folder): what provider/schema.json
+ * must hold.
+ */
 async function inferredSchema(): Promise<Record<string, any>> {
-  return JSON.parse(await packageProvider().getSchema());
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { ComponentProvider } = require("@pulumi/pulumi/provider/experimental");
+  const analyzer = new ComponentProvider({ components: pkg.PACKAGE_COMPONENTS, name: pkg.PACKAGE_NAME, dirname: PLUGIN_DIR });
+  return JSON.parse(await analyzer.getSchema());
 }
 
 let provider: InstanceType<typeof pkg.SociEksProvider> | undefined;
 
-/** One provider for the whole file (its schema is inferred once and cached, as in the plugin process). */
+/** One provider for the whole file, as in the plugin process. */
 function packageProvider(): InstanceType<typeof pkg.SociEksProvider> {
   provider ??= new pkg.SociEksProvider(PLUGIN_DIR);
   return provider;
@@ -46,6 +55,34 @@ async function construct(type: string, name: string, inputs: Record<string, unkn
   return state;
 }
 
+/** Starts a plugin process, reads the port it prints and asks it for its schema over gRPC (as the engine does); kills it. */
+async function servedSchema(command: string, args: string[]): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const grpc = require("@grpc/grpc-js");
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb");
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { GetSchemaRequest } = require("@pulumi/pulumi/proto/provider_pb");
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d));
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      child.stdout.once("data", (d: Buffer) => resolve(String(d).trim()));
+      child.once("exit", (code) => reject(new Error(`provider exited with ${code}: ${stderr}`)));
+    });
+    assert.match(port, /^\d+$/);
+    const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const served = await new Promise<string>((resolve, reject) =>
+      client.getSchema(new GetSchemaRequest(), (err: Error | null, resp: { getSchema(): string }) => (err ? reject(err) : resolve(resp.getSchema()))),
+    );
+    client.close();
+    return served;
+  } finally {
+    child.kill();
+  }
+}
+
 /** The rejection message of a promise (fails the test when it resolves). */
 async function rejection(p: Promise<unknown>): Promise<string> {
   try {
@@ -58,10 +95,11 @@ async function rejection(p: Promise<unknown>): Promise<string> {
 
 describe("the component package's schema (inferred by @pulumi/pulumi's Analyzer)", () => {
   let schema: Record<string, any>;
-  it("is the committed provider/schema.json", async () => {
+  it("is the committed provider/schema.json, which the provider serves", async () => {
     schema = await inferredSchema();
     if (process.env.UPDATE_PACKAGE_SCHEMA === "1") fs.writeFileSync(EXPECTED_SCHEMA, JSON.stringify(schema, null, 2) + "\n");
     assert.deepEqual(schema, JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8")));
+    assert.deepEqual(JSON.parse(await packageProvider().getSchema()), schema);
   });
 
   it("has exactly the two package resources, components, with the repository's version and no dependencies", () => {
@@ -114,29 +152,37 @@ describe("the component package's schema (inferred by @pulumi/pulumi's Analyzer)
 
   it("is what the plugin process (provider/package.json main) serves over gRPC GetSchema", async () => {
     // The process the engine starts through run-plugin: `require` of provider/ resolves package.json `main`.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const grpc = require("@grpc/grpc-js");
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { ResourceProviderClient } = require("@pulumi/pulumi/proto/provider_grpc_pb");
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { GetSchemaRequest } = require("@pulumi/pulumi/proto/provider_pb");
-    const child = spawn(process.execPath, ["-e", `require(${JSON.stringify(PLUGIN_DIR)})`], { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    const served = await servedSchema(process.execPath, ["-e", `require(${JSON.stringify(PLUGIN_DIR)})`]);
+    assert.deepEqual(JSON.parse(served), JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8")));
+  });
+
+  it("runs from the packed npm package, without the TypeScript sources: run-plugin starts it and GetSchema serves the schema", async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "soci-eks-pack-"));
     try {
-      const port = await new Promise<string>((resolve, reject) => {
-        child.stdout.once("data", (d: Buffer) => resolve(String(d).trim()));
-        child.once("exit", (code) => reject(new Error(`provider exited with ${code}: ${stderr}`)));
-      });
-      assert.match(port, /^\d+$/);
-      const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-      const served = await new Promise<string>((resolve, reject) =>
-        client.getSchema(new GetSchemaRequest(), (err: Error | null, resp: { getSchema(): string }) => (err ? reject(err) : resolve(resp.getSchema()))),
-      );
-      client.close();
+      // The tarball `npm pack` makes from the built tree (as `npm publish` would ship it), unpacked as an installed package.
+      const pack = spawnSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8" });
+      assert.equal(pack.status, 0, pack.stderr);
+      const [{ filename }] = JSON.parse(pack.stdout) as { filename: string }[];
+      const modules = path.join(work, "node_modules");
+      fs.mkdirSync(modules);
+      const untar = spawnSync("tar", ["-xzf", path.join(work, filename), "-C", modules], { encoding: "utf8" });
+      assert.equal(untar.status, 0, untar.stderr);
+      fs.renameSync(path.join(modules, "package"), path.join(modules, "soci-eks"));
+      const installed = path.join(modules, "soci-eks");
+      const sources = spawnSync("find", [installed, "-name", "*.ts", "!", "-name", "*.d.ts"], { encoding: "utf8" }).stdout.trim();
+      assert.equal(sources, "", "the package ships no TypeScript sources");
+      for (const f of ["PulumiPlugin.yaml", "package.json", "package-lock.json", "schema.json"]) assert.ok(fs.existsSync(path.join(installed, "provider", f)), f);
+      // Its dependencies and peers, as npm would install them beside it (the repository's copies, linked).
+      for (const dep of fs.readdirSync(path.join(ROOT, "node_modules"))) {
+        if (!dep.startsWith(".")) fs.symlinkSync(path.join(ROOT, "node_modules", dep), path.join(modules, dep));
+      }
+      // What the nodejs language host runs for a plugin folder: @pulumi/pulumi's run-plugin, resolved from the folder.
+      const runPlugin = require.resolve("@pulumi/pulumi/cmd/run-plugin", { paths: [path.join(installed, "provider")] });
+      assert.ok(fs.realpathSync(runPlugin).startsWith(fs.realpathSync(path.join(ROOT, "node_modules"))));
+      const served = await servedSchema(process.execPath, [runPlugin, path.join(installed, "provider")]);
       assert.deepEqual(JSON.parse(served), JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8")));
     } finally {
-      child.kill();
+      fs.rmSync(work, { recursive: true, force: true });
     }
   });
 
@@ -144,6 +190,72 @@ describe("the component package's schema (inferred by @pulumi/pulumi's Analyzer)
     const read = (p: string) => JSON.parse(fs.readFileSync(p, "utf8"));
     assert.equal(read(path.join(PLUGIN_DIR, "package.json")).version, read(path.join(ROOT, "package.json")).version);
     assert.equal(read(path.join(PLUGIN_DIR, "package.json")).name, "soci-eks");
+  });
+});
+
+describe("the package has every setting of the components (their TypeScript types against provider/schema.json)", () => {
+  const schema = JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8"));
+  // The components' declared argument types, read by the TypeScript compiler from the sources.
+  let declared: ReturnType<typeof declaredSettings> | undefined;
+  const components = () => (declared ??= declaredSettings(path.join(ROOT, "components", "index.ts"), ["SociNodeGroupArgs", "SociClusterArgs"]));
+  const nodeGroup = () => schemaSettings(schema, schema.resources["soci-eks:index:NodeGroup"].inputProperties, schema.resources["soci-eks:index:NodeGroup"].requiredInputs);
+  const cluster = () => schemaSettings(schema, schema.resources["soci-eks:index:Cluster"].inputProperties, schema.resources["soci-eks:index:Cluster"].requiredInputs);
+  const renamedIn = (prefix: string) => Object.fromEntries(Object.entries(pkg.PACKAGE_RENAMES).map(([from, to]) => [`${prefix}${from}`, `${prefix}${to}`]));
+  const NODE_GROUP_LEFT_OUT = {
+    instanceFacts: "looked up by the package component (EC2 DescribeInstanceTypes)",
+    kubernetesVersionCatalog: "looked up by the package component (EKS DescribeClusterVersions)",
+    nodeRole: "an aws.iam.Role reference would make every generated SDK depend on the AWS provider's SDK",
+  };
+
+  it("NodeGroup: every SociNodeGroup setting, nested ones included, except those looked up or resource references", () => {
+    const settings = components().SociNodeGroupArgs;
+    assert.ok(settings.some((x) => x.path === "onSociFailure") && settings.some((x) => x.path === "rootVolume.sizeGiB") && settings.some((x) => x.path === "taints[].effect"), settings.map((x) => x.path).join(", "));
+    assert.deepEqual(parityProblems("NodeGroup", settings, nodeGroup(), { leftOut: NODE_GROUP_LEFT_OUT, renamed: pkg.PACKAGE_RENAMES }), []);
+  });
+
+  it("Cluster: every SociCluster setting and every setting of its node groups", () => {
+    const leftOut = {
+      instanceFacts: NODE_GROUP_LEFT_OUT.instanceFacts,
+      kubernetesVersionCatalog: NODE_GROUP_LEFT_OUT.kubernetesVersionCatalog,
+      "nodeGroups[].nodeRole": NODE_GROUP_LEFT_OUT.nodeRole,
+    };
+    assert.deepEqual(parityProblems("Cluster", components().SociClusterArgs, cluster(), { leftOut, renamed: renamedIn("nodeGroups[].") }), []);
+  });
+
+  it("every setting validation names (the components' ARG_PATHS) is a NodeGroup setting", () => {
+    const inPackage = new Set(nodeGroup().map((x) => x.path));
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { ARG_PATHS, CONNECTION_ARG_PATHS } = require("../../components/sociNodeGroup") as typeof import("../../components/sociNodeGroup");
+    const validated = [...Object.values(ARG_PATHS), ...Object.values(CONNECTION_ARG_PATHS)];
+    assert.ok(validated.includes("onSociFailure"));
+    assert.deepEqual(validated.map((p) => pkg.PACKAGE_RENAMES[p] ?? p).filter((p) => !inPackage.has(p)), []);
+  });
+
+  it("the comparison fails when a component setting has no counterpart, or the package has one too many", () => {
+    const settings = components().SociNodeGroupArgs;
+    const withoutOne = nodeGroup().filter((x) => x.path !== "onSociFailure");
+    assert.deepEqual(parityProblems("NodeGroup", settings, withoutOne, { leftOut: NODE_GROUP_LEFT_OUT, renamed: pkg.PACKAGE_RENAMES }), ["NodeGroup: the component setting onSociFailure has no package counterpart"]);
+    const unrenamed = parityProblems("NodeGroup", settings, nodeGroup(), { leftOut: NODE_GROUP_LEFT_OUT, renamed: {} });
+    assert.ok(unrenamed.includes("NodeGroup: the component setting rootVolume.sizeGiB has no package counterpart"), unrenamed.join("\n"));
+    assert.ok(unrenamed.includes("NodeGroup: the package setting rootVolume.sizeGib has no component counterpart"), unrenamed.join("\n"));
+    const extra = parityProblems("NodeGroup", settings, [...nodeGroup(), { path: "sociModes", required: false }], { leftOut: NODE_GROUP_LEFT_OUT, renamed: pkg.PACKAGE_RENAMES });
+    assert.deepEqual(extra, ["NodeGroup: the package setting sociModes has no component counterpart"]);
+  });
+
+  it("names every property so Python's snake_case reads as written: each capital starts a word of lower-case letters or digits", () => {
+    // The Python SDK's codegen (pkg/codegen/python PyName, 3.248) splits names at capitals: sizeGiB → size_gi_b,
+    // throughputMiBps → throughput_mi_bps. Names of this shape map to one word per capital (sizeGib → size_gib).
+    const names = [...nodeGroup(), ...cluster()].flatMap((x) => x.path.split(/\[\]\.|\./));
+    const odd = [...new Set(names)].filter((n) => !/^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)*$/.test(n) || /(?:Ki|Mi|Gi|Ti)[A-Z]/.test(n));
+    assert.deepEqual(odd, []);
+    assert.ok(names.includes("sizeGib") && names.includes("throughputMibps") && names.includes("onSociFailure"));
+    assert.deepEqual(["sizeGiB", "throughputMiBps", "sizeGib"].map((n) => /^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)*$/.test(n) && !/(?:Ki|Mi|Gi|Ti)[A-Z]/.test(n)), [false, false, true], "the rule can fail");
+  });
+
+  it("passes the renamed volume settings and onSociFailure on to the TypeScript components under their own names", () => {
+    const args = pkg.toComponentArgs({ clusterName: "c", subnetIds: ["s"], onSociFailure: "fail", rootVolume: { sizeGib: 200, throughputMibps: 700 } });
+    assert.deepEqual(args.rootVolume, { sizeGiB: 200, throughputMiBps: 700 });
+    assert.equal(args.onSociFailure, "fail");
   });
 });
 
@@ -164,6 +276,8 @@ describe("package components refuse bad settings like the TypeScript components"
     ["an unknown sociMode", { sociMode: "eager" }],
     ["a bad capacity type", { capacityType: "spot" }],
     ["a bad taint effect", { taints: [{ key: "dedicated", value: "soci", effect: "NO_SCHEDULE" }] }],
+    ["an unknown onSociFailure", { onSociFailure: "retry" }],
+    ["a volume too small", { rootVolume: { sizeGib: 10 } }],
     ["an instance type EC2 does not know", { instanceType: "m7i.huge" }],
     ["a type too small for SOCI", { instanceType: "t3.small" }],
     ["a Kubernetes version EKS does not list", { kubernetesVersion: "1.29" }],
@@ -171,7 +285,7 @@ describe("package components refuse bad settings like the TypeScript components"
   for (const [what, bad] of nodeGroupCases) {
     it(`NodeGroup with ${what}: the same one error as SociNodeGroup.create, and no child resource`, async () => {
       const args = { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], ...bad };
-      const expected = await rejection(components.SociNodeGroup.create("ng", pkg.withLiteralTypes(args as import("../../components/package").NodeGroupArgs)));
+      const expected = await rejection(components.SociNodeGroup.create("ng", pkg.toComponentArgs(args as import("../../components/package").NodeGroupArgs)));
       assert.match(expected, /^SociNodeGroup 'ng'/);
       assert.equal(mocks.resources.length, 0, "SociNodeGroup.create registered nothing");
       mocks.reset();
@@ -205,16 +319,42 @@ describe("package components refuse bad settings like the TypeScript components"
   }
 
   it("NodeGroup with good settings creates SociNodeGroup's resources under it and serves its outputs", async () => {
-    const args = { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], instanceType: "m7g.xlarge", sociMode: "parallel", taints: [{ key: "soci", effect: "NoSchedule" }] };
-    const direct = await components.SociNodeGroup.create("ng", pkg.withLiteralTypes(args as import("../../components/package").NodeGroupArgs));
-    const [directUserData] = await Promise.all([new Promise<string>((resolve) => direct.userData.apply(resolve))]);
+    const args = {
+      clusterName: "prod",
+      subnetIds: ["subnet-a", "subnet-b"],
+      instanceType: "m7g.xlarge",
+      sociMode: "parallel",
+      onSociFailure: "fail",
+      rootVolume: { sizeGib: 150, throughputMibps: 500 },
+      taints: [{ key: "soci", effect: "NoSchedule" }],
+    };
+    const direct = await components.SociNodeGroup.create("ng", {
+      clusterName: "prod",
+      subnetIds: ["subnet-a", "subnet-b"],
+      instanceType: "m7g.xlarge",
+      sociMode: "parallel",
+      onSociFailure: "fail",
+      rootVolume: { sizeGiB: 150, throughputMiBps: 500 },
+      taints: [{ key: "soci", effect: "NoSchedule" }],
+    });
+    const directUserData = await new Promise<string>((resolve) => direct.userData.apply(resolve));
     await settle(mocks);
     const directTypes = mocks.resources.map((r) => r.type).sort();
+    const directLt = mocks.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
+    mocks.reset();
+    const fallback = await components.SociNodeGroup.create("ng", { clusterName: "prod", subnetIds: ["subnet-a"], instanceType: "m7g.xlarge", sociMode: "parallel" });
+    const fallbackUserData = await new Promise<string>((resolve) => fallback.userData.apply(resolve));
+    await settle(mocks);
     mocks.reset();
 
     const state = await construct("soci-eks:index:NodeGroup", "ng", args);
     await settle(mocks);
     assert.equal(state.userData, directUserData, "the same user data as SociNodeGroup");
+    assert.notEqual(state.userData, fallbackUserData, "onSociFailure reached the user data");
+    const lt = mocks.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
+    assert.deepEqual(lt.inputs.blockDeviceMappings, directLt.inputs.blockDeviceMappings);
+    assert.equal(lt.inputs.blockDeviceMappings[0].ebs.volumeSize, 150);
+    assert.equal(lt.inputs.blockDeviceMappings[0].ebs.throughput, 500);
     assert.equal(state.architecture, "arm64");
     assert.equal(state.nodeGroupName, "ng-ng-1234567");
     assert.match(state.launchTemplateId, /^ng-lt-id$/);
