@@ -3,8 +3,10 @@
 # and without AWS. Each step that needs something this machine may lack says "skipped:" with the reason.
 #  1. The npm package: `npm pack` of this checkout, installed with `npm install --prefix` (the command in
 #     docs/multi-language.md; npm installs the @pulumi/* peers beside it) into a scratch folder.
-#  2. `pulumi package gen-sdk <installed>/provider/schema.json --language python`: the SDK `pulumi package add`
-#     generates, from the shipped schema. Its Python names are checked (size_gib, throughput_mibps, on_soci_failure).
+#  2. The Python SDK `pulumi package add` generates, from the shipped schema: `pulumi package gen-sdk --language
+#     python` when pulumi-language-python is on PATH (the CLI runs the generator inside it), else pulumi-gen-python
+#     (the same generator, pkg/v3/codegen/python, built by build-pulumi-cli.sh). Its Python names are checked
+#     (size_gib, throughput_mibps, on_soci_failure).
 #  3. With pulumi-language-nodejs on PATH: `pulumi package get-schema <installed>/provider` (the plugin started by
 #     the engine from the npm package) equals provider/schema.json after the CLI's normalization.
 #  4. With pulumi-language-python on PATH: `pulumi package add <installed>/provider` in a new Python project.
@@ -32,10 +34,16 @@ npm install --prefix "$work/plugin" --no-audit --no-fund --loglevel=error "$work
 plugin="$work/plugin/node_modules/soci-eks/provider"
 [[ -f $plugin/PulumiPlugin.yaml && -f $plugin/schema.json && -f $plugin/../dist/provider/index.js ]] || fail "the installed package lacks the plugin files"
 [[ -z "$(find "$work/plugin/node_modules/soci-eks" -name '*.ts' ! -name '*.d.ts')" ]] || fail "the package ships TypeScript sources"
-log "installed: $(cd "$work/plugin" && npm ls --depth=0 2>/dev/null | tail -n +2 | tr -d '\n' | tr -s ' ')"
+log "installed: $(cd "$work/plugin/node_modules" && for p in soci-eks @pulumi/pulumi @pulumi/aws @pulumi/eks @pulumi/kubernetes; do printf '%s@%s ' "$p" "$(node -p "require('./$p/package.json').version")"; done)"
 
-log "2. $(pulumi version): gen-sdk --language python from the installed schema"
-pulumi package gen-sdk "$plugin/schema.json" --language python --out "$work/sdk" >&2
+if command -v pulumi-language-python >/dev/null; then
+  log "2. $(pulumi version): gen-sdk --language python from the installed schema"
+  pulumi package gen-sdk "$plugin/schema.json" --language python --out "$work/sdk" >&2
+else
+  command -v pulumi-gen-python >/dev/null || fail "no pulumi-gen-python in $bin (provider/scripts/build-pulumi-cli.sh builds it)"
+  log "2. pulumi-gen-python (pkg/v3/codegen/python of Pulumi $(pulumi version)) from the installed schema (no pulumi-language-python on PATH for gen-sdk)"
+  pulumi-gen-python "$plugin/schema.json" "$work/sdk/python"
+fi
 sdk="$work/sdk/python"
 inputs="$sdk/pulumi_soci_eks/_inputs.py"
 [[ -f $inputs ]] || fail "no $inputs"
@@ -74,6 +82,8 @@ if [[ -z ${PULUMI_PYTHON_LIB:-} ]] || ! /usr/bin/python3 -c 'import grpc, google
   log "OK (steps 1-2$(command -v pulumi-language-nodejs >/dev/null && echo ", 3")$(command -v pulumi-language-python >/dev/null && echo ", 4"))"
   exit 0
 fi
+# The package metadata the SDK reads its version from (pip writes it when it installs the SDK).
+(cd "$sdk" && /usr/bin/python3 setup.py -q egg_info)
 export PYTHONPATH="$sdk:$PULUMI_PYTHON_LIB:$root/test/consumers/python-stubs"
 /usr/bin/python3 -c 'import pulumi_soci_eks as s; assert {"Cluster", "NodeGroup", "ClusterNodeGroupArgs", "RootVolumeArgs", "TaintArgs"} <= set(dir(s)); print("imported", s.__file__)' >&2
 /usr/bin/python3 test/consumers/python_sdk_program.py examples/python \
