@@ -75,6 +75,8 @@ pulumi.runtime.setMocks(
           if (!facts) throw new Error(`InvalidInstanceType: ${args.inputs.instanceType}`);
           return { id: args.inputs.instanceType, instanceType: args.inputs.instanceType, ...facts };
         }
+        case "aws:index/getPartition:getPartition":
+          return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
           return { id: "us-west-2", names: ["us-west-2a", "us-west-2b", "us-west-2c"], zoneIds: ["usw2-az1", "usw2-az2", "usw2-az3"] };
         case "aws:eks/getClusterVersions:getClusterVersions":
@@ -120,9 +122,11 @@ async function runProgram(file: string): Promise<string[]> {
   const pluginGroups = managedNodeGroupTemplates.length;
   if (groups + pluginGroups === 0) problems.push(`${file}: no SociNodeGroup or eks.ManagedNodeGroup was registered`);
   if (pluginGroups === 0) {
-    for (const t of ["aws:eks/nodeGroup:NodeGroup", "aws:ec2/launchTemplate:LaunchTemplate", "aws:iam/role:Role"]) {
+    for (const t of ["aws:eks/nodeGroup:NodeGroup", "aws:ec2/launchTemplate:LaunchTemplate"]) {
       if ((counts[t] ?? 0) !== groups) problems.push(`${file}: ${counts[t] ?? 0} × ${t} for ${groups} SociNodeGroup(s)`);
     }
+    // A node role per SociNodeGroup; a SociCluster adds the VPC CNI's own role.
+    if ((counts["aws:iam/role:Role"] ?? 0) < groups) problems.push(`${file}: ${counts["aws:iam/role:Role"] ?? 0} × aws:iam/role:Role for ${groups} SociNodeGroup(s)`);
   }
   for (const id of managedNodeGroupTemplates) {
     const lt = id === undefined ? undefined : launchTemplates.get(id);
