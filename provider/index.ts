@@ -2,14 +2,15 @@
  * The component-provider entry point of the soci-eks Pulumi package (PulumiPlugin.yaml in this folder): serves the
  * package components `NodeGroup` and `Cluster` (components/package/) to programs in other Pulumi languages.
  * `pulumi package add <path to this folder>` runs it through @pulumi/pulumi's run-plugin, which requires this
- * module (this folder's package.json `main`: dist/provider/index.js, built by `npm run build`). Importing it starts
- * the provider; tests import components/package instead. The schema's version is this folder's package.json
- * `version` (a test keeps it equal to the repository's).
+ * module (this folder's package.json `main`: dist/provider/index.js, built by `npm run build` and shipped in the npm
+ * package). Importing it starts the provider; tests import components/package instead. It serves schema.json from
+ * this folder (a test keeps it equal to the schema @pulumi/pulumi infers from the sources, and its version equal to
+ * the repository's).
  */
 import * as path from "path";
 import { serve } from "../components/package";
 
-/** This folder in the source tree (from dist/provider/): the SDK's Analyzer reads package.json, tsconfig.json and the TypeScript here. */
+/** This folder (from dist/provider/), in a checkout or in the installed npm package: it holds schema.json. */
 const pluginDir = path.resolve(__dirname, "..", "..", "provider");
 
 serve(pluginDir, process.argv.slice(2)).catch((e: unknown) => {
