@@ -72,6 +72,11 @@ export {
   SociIndexImage,
   SociIndexResult,
   PodIdentityAgent,
+  SociPrefetchOptions,
+  PrefetchFile,
+  PrefetchRange,
+  PrefetchRecording,
+  PrefetchMode,
   INDEX_BUILDER_DEFAULTS,
 } from "./sociIndexBuilder";
 export { PullCheck, PullCheckArgs, PullCheckNodeGroup, PULL_CHECK_DEFAULT_IMAGES } from "./pullCheck";
