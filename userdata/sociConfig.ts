@@ -9,7 +9,7 @@ export interface ParallelTuning {
   maxConcurrentDownloads: number;
   /** Concurrent range downloads for one image. */
   maxConcurrentDownloadsPerImage: number;
-  /** Size of one range request, e.g. `16mb`. */
+  /** Size of one range request, e.g. `64mb`. */
   chunkSize: string;
   /** Concurrent layer unpacks across all images. */
   maxConcurrentUnpacks: number;
@@ -23,20 +23,26 @@ function clamp(value: number, min: number, max: number): number {
 
 /**
  * Sizes parallel pull for an instance.
- * - Downloads are network-bound, not CPU-bound: 20 per image on every size (upstream's ECR guidance is 10–20; the
- *   AL2023 AMI's FastImagePull uses 20), twice that across images. Measured in the lab bench on 2 vCPUs (docs/measured-results.md): 20 per image beat 10 and 4 both on an open link and under a per-connection cap, where
- *   each connection is slow and only many of them fill the link.
+ * - SOCI 0.16.1 starts every layer's download at once and hands out download slots chunk by chunk from one queue per
+ *   image, so the chunks of all layers interleave and a layer (which unpacks only once complete) finishes late; fewer,
+ *   bigger chunks finish layers sooner and let unpacking overlap the download. Measured in the lab bench on 2 vCPUs
+ *   (lab/FINDINGS.md, "Parallel mode: chunk scheduling and igzip"): 8 downloads per image of 64 MiB chunks kept the
+ *   chunked schedule's gain under a per-connection cap (as fast as 20 x 16 MiB, 1.8x stock) and most of the
+ *   whole-layer schedule's gain on an open link (big image 45.8 s vs 58.9 s with 20 x 16 MiB and 60.8 s stock).
+ * - Downloads: 8 per image up to 8 vCPUs, one per vCPU above, at most 20 (a bigger instance has more bandwidth to fill:
+ *   AWS's S3 guidance is one connection per 85–90 MB/s; not measured above 1 Gbit/s), twice that across images.
  * - Unpacks are CPU-bound (gzip) and disk-bound: one per vCPU, 2 to 12 per image (at least 2, so one layer unpacks
  *   while the next downloads; the AMI uses 12), twice that across images.
- * - Chunks: 16 MiB (upstream's ECR guidance: 8–16 MiB), 8 MiB below 8 GiB of memory.
+ * - Chunks: 64 MiB on every size (SOCI writes each chunk to the layer's file as it arrives: memory does not grow with
+ *   the chunk).
  */
 export function parallelTuning(instance: Pick<InstanceFacts, "vcpus" | "memoryMiB">): ParallelTuning {
-  const perImageDownloads = 20;
+  const perImageDownloads = clamp(instance.vcpus, 8, 20);
   const perImageUnpacks = clamp(instance.vcpus, 2, 12);
   return {
     maxConcurrentDownloads: perImageDownloads * 2,
     maxConcurrentDownloadsPerImage: perImageDownloads,
-    chunkSize: instance.memoryMiB >= 8192 ? "16mb" : "8mb",
+    chunkSize: "64mb",
     maxConcurrentUnpacks: perImageUnpacks * 2,
     maxConcurrentUnpacksPerImage: perImageUnpacks,
   };

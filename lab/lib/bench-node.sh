@@ -29,11 +29,21 @@ DEFAULT_SPAN_MIB=$(($(sed -n 's/^SPAN_SIZE="\${SPAN_SIZE:-\([0-9]*\)}"$/\1/p' "$
 [[ " $SPANS " == *" $DEFAULT_SPAN_MIB "* ]] || SPANS="$DEFAULT_SPAN_MIB $SPANS"
 
 # The plan: condition, workload, rows. BENCH_WORKLOADS, BENCH_CONDITIONS and BENCH_MODES (rows) filter it.
-DEFAULT_PLAN="link ref off off-tuned parallel peer lazy lazy-s4 lazy-s1 lazy-bg
-link big off parallel peer lazy lazy-s4 lazy-s1
-link refgz off off-tuned parallel peer lazy
-conncap ref off off-tuned parallel peer lazy
-ttfb ref off parallel lazy lazy-s4"
+# The default plan is the one the project's targets are checked on (lab/report checkTargets): every condition the targets
+# name, the product's rows (off, parallel, lazy, and lazy-pf where the workload has a prefetch index) and beside them
+# the rows that show why the defaults are what they are (the tuning and config before, resolve cache, metadata, igzip).
+DEFAULT_PLAN="link ref off parallel lazy lazy-rec lazy-pre21
+link big off parallel parallel-d20u2-c16 lazy lazy-rec lazy-pf lazy-pf-rr30 lazy-pre21 lazy-nosync lazy-dbmulti
+link refgz off parallel parallel-igzip lazy
+link files lazy lazy-nosync lazy-dbmulti
+ttfb ref off parallel lazy lazy-rec
+ttfb big lazy lazy-rec lazy-pf
+conncap ref off parallel parallel-d20u2-c16 lazy lazy-rec
+conncap big lazy lazy-rec lazy-pf
+ecr ref off parallel lazy lazy-rec
+ecr big lazy lazy-rec lazy-pf
+gp3 ref off parallel lazy
+ssd ref off parallel lazy"
 PLAN=${BENCH_PLAN:-$DEFAULT_PLAN}
 
 # The parallel tuning is rendered for this machine's vCPUs (EC2 facts of the m6i size with that many).
@@ -56,7 +66,13 @@ build_images # pause image and the small ones (cheap, cached)
 
 declare -A FACTS=()
 for wl in $WORKLOADS; do
-  grep -q "^[a-z]* $wl " <<<"$PLAN" || continue
+  grep -q "^[a-z0-9]* $wl " <<<"$PLAN" || continue
+  # only the indexes the plan's rows for this workload pull (conditions filtered as the runs are)
+  WL_WANT_INDEXES=$({ echo "$DEFAULT_SPAN_MIB"; awk -v wl="$wl" -v conds=" $CONDITIONS " '$2 == wl && index(conds, " " $1 " ") { for (i = 3; i <= NF; i++) print $i }' <<<"$PLAN" |
+    while read -r r; do
+      if [[ (-z ${BENCH_MODES:-} || " $BENCH_MODES " == *" $r "*) && $(row_mode "$r" 2>/dev/null || true) == lazy ]]; then row_index "$r"; fi
+    done; } | sort -u | tr '\n' ' ')
+  export WL_WANT_INDEXES
   wl_build "$wl" || exit 1
   for idx in $WL_INDEXES; do FACTS[$wl-$idx]=$(wl_facts "$wl" "$idx") || exit 1; done
 done
@@ -149,7 +165,7 @@ while read -r cond wl rows; do
     [[ -z ${BENCH_MODES:-} || " $BENCH_MODES " == *" $row "* ]] || continue
     mode=$(row_mode "$row") || { log "unknown row $row"; exit 1; }
     idx=$(row_index "$row")
-    span=${idx%-pf}
+    span=${idx%-pf} span=${span%-rec}
     facts=${FACTS[$wl-$idx]:-}
     [[ -n $facts ]] || { log "no index $idx for $wl (BENCH_SPANS=$SPANS; -pf only for workloads that read whole files)"; exit 1; }
     if [[ -z ${MIMES[$mode]:-} ]]; then

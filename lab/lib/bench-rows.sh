@@ -18,6 +18,9 @@
 #   lazy-sN    the same with the index built with N MiB spans
 #   lazy-pf    lazy pulling an index with prefetch artifacts for the files the entrypoint reads (workloads that read
 #              whole files: big); our config turns [prefetch] on
+#   lazy-rec   lazy pulling an index whose prefetch artifacts the index builder's writer made from the workload's read
+#              list, byte ranges per file (`soci-eks-prefetch apply`, docs/index-builder.md): what SociIndexBuilder's
+#              `prefetch` option builds; for partial reads (ref) only the spans the reads touch
 #   lazy-pf-rr30  lazy-pf with SOCI's default resolve cache (resolve_result_entry = 30, below big's 32 layers)
 #   lazy-rr30  lazy with resolve_result_entry = 30
 #   lazy-nosync   lazy with metadata_db_no_sync = true (no fsync per metadata transaction)
@@ -102,6 +105,8 @@ row_index() {
     echo "${BASH_REMATCH[1]}"
   elif [[ $1 == lazy-pf || $1 == lazy-pf-* ]]; then
     echo "$DEFAULT_SPAN_MIB-pf"
+  elif [[ $1 == lazy-rec ]]; then
+    echo "$DEFAULT_SPAN_MIB-rec"
   else
     echo "$DEFAULT_SPAN_MIB"
   fi
@@ -136,6 +141,7 @@ row_label() {
     lazy) echo "soci lazy (${DEFAULT_SPAN_MIB} MiB spans)" ;;
     lazy-s*) echo "soci lazy (${1#lazy-s} MiB spans)" ;;
     lazy-pf) echo "soci lazy, prefetch of the files read" ;;
+    lazy-rec) echo "soci lazy, prefetch of the byte ranges read (index builder's writer)" ;;
     lazy-pf-rr30) echo "soci lazy, prefetch, resolve cache 30 (SOCI's default)" ;;
     lazy-rr30) echo "soci lazy, resolve cache 30 (SOCI's default)" ;;
     lazy-nosync) echo "soci lazy, metadata_db_no_sync" ;;

@@ -63,6 +63,15 @@ wl_build() {
   wl_image "$wl" || return 1
   WL_INDEXES=$SPANS
   ((${#WL_PREFETCH[@]} == 0)) || WL_INDEXES+=" $DEFAULT_SPAN_MIB-pf"
+  # the bench passes the indexes its plan pulls (WL_WANT_INDEXES); a prefetch index only where the workload has one
+  if [[ -n ${WL_WANT_INDEXES+x} ]]; then
+    local want='' i
+    for i in $WL_WANT_INDEXES; do
+      if [[ $i == *-pf ]] && ((${#WL_PREFETCH[@]} == 0)); then continue; fi
+      want+=" $i"
+    done
+    WL_INDEXES=${want# }
+  fi
   WL_KEY="bench-$wl-${WL_LAYERS}x${WL_LAYER_MIB}MiB-${WL_FILES}f-$(printf '%s' "$WL_CMD ${WL_EXTRA[*]}" | sha256sum | cut -c1-8)-entry$(sha256sum "$BIN/labentry" | cut -c1-12)"
   exec 8>"$CACHE/bench-$wl.lock"
   flock 8
@@ -81,9 +90,16 @@ wl_build() {
     t0=$SECONDS
     rm -rf "$layout"
     span=${idx%-pf} pf=()
+    span=${span%-rec}
     if [[ $idx == *-pf ]]; then for f in "${WL_PREFETCH[@]}"; do pf+=(--prefetch-file "$f"); done; fi
     soci convert --standalone --format oci-dir --span-size $((span << 20)) "${pf[@]}" "$img/bench-$wl" "$layout" >"$LOGS/soci-convert-$wl-s$idx.log" 2>&1 ||
       { log "soci convert failed: $(tail -n 3 "$LOGS/soci-convert-$wl-s$idx.log")"; return 1; }
+    # -rec: the index builder's prefetch writer adds artifacts for the byte ranges the entrypoint reads
+    if [[ $idx == *-rec ]]; then
+      wl_reads_json "$wl" >"$LOGS/reads-$wl.json" || return 1
+      "$BIN/soci-eks-prefetch" apply --layout "$layout" --reads "$LOGS/reads-$wl.json" >"$LOGS/prefetch-apply-$wl.log" 2>&1 ||
+        { log "soci-eks-prefetch apply failed: $(tail -n 3 "$LOGS/prefetch-apply-$wl.log")"; return 1; }
+    fi
     # the layers are the image's own: hard links, not copies (disk)
     for b in "$layout"/blobs/sha256/*; do
       [[ -f $img/bench-$wl/blobs/sha256/${b##*/} ]] && ln -f "$img/bench-$wl/blobs/sha256/${b##*/}" "$b"
@@ -100,10 +116,32 @@ wl_build() {
   log "pushed workload $wl in $((SECONDS - t0))s"
 }
 
+# wl_reads_json WL: the entrypoint's reads as the index builder's read list (docs/index-builder.md, "soci-eks-prefetch"):
+# ref/refgz: the first BENCH_FRAC of each of the 9 x BENCH_FILES files; big: its 10 files whole
+wl_reads_json() {
+  local wl=$1 l f size
+  wl_image "$wl" || return 1
+  case $wl in
+    ref | refgz)
+      for ((l = 1; l <= WL_LAYERS; l++)); do
+        for ((f = 0; f < WL_FILES; f++)); do
+          size=$(((WL_LAYER_MIB << 20) / WL_FILES))
+          ((f == WL_FILES - 1)) && size=$(((WL_LAYER_MIB << 20) - size * (WL_FILES - 1)))
+          printf '%s %s\n' "$(printf '/data/L%02d/f%03d.bin' "$l" "$f")" "$(awk -v s="$size" -v x="${BENCH_FRAC:-0.06}" 'BEGIN { printf "%d", s * x + 1 }')"
+        done
+      done | jq -R -s '{version: 1, source: "list", platform: "linux/amd64",
+        files: (split("\n") | map(select(length > 0) | split(" ") | {path: .[0], ranges: [[0, (.[1] | tonumber)]]}))}'
+      ;;
+    big) printf '%s\n' "${WL_PREFETCH[@]}" | jq -R -s '{version: 1, source: "list", platform: "linux/amd64", files: (split("\n") | map(select(length > 0) | {path: .}))}' ;;
+    *) log "no read list for workload $wl"; return 1 ;;
+  esac
+}
+
 # wl_facts WL INDEX: prints one JSON object with what the lazy expectation and the floor need for WL's index INDEX
 # (<span MiB> or <span MiB>-pf)
 wl_facts() {
   local wl=$1 span=${2%-pf} img=$CACHE/images man idx idx_manifest pf_spans d
+  span=${span%-rec}
   wl_image "$wl" || return 1
   man=$img/bench-$wl/blobs/sha256/$(jq -r '.manifests[0].digest' "$img/bench-$wl/index.json" | cut -d: -f2)
   idx=$(soci_index_blob "$img/bench-$wl-soci-s$2") || { log "no SOCI index in $img/bench-$wl-soci-s$2"; return 1; }

@@ -30,7 +30,7 @@ describe("bench rows (lab/lib/bench-rows.sh)", () => {
   });
 
   it("lazy rows pull the builder's default span unless they name one; prefetch rows pull the prefetch index", () => {
-    assert.deepEqual(sh("for r in lazy lazy-s4 lazy-s1 lazy-bg lazy-pf lazy-pf-rr30 lazy-rr30; do row_index $r; done").out.split("\n"), ["2", "4", "1", "2", "2-pf", "2-pf", "2"]);
+    assert.deepEqual(sh("for r in lazy lazy-s4 lazy-s1 lazy-bg lazy-pf lazy-pf-rr30 lazy-rr30 lazy-rec; do row_index $r; done").out.split("\n"), ["2", "4", "1", "2", "2-pf", "2-pf", "2", "2-rec"]);
   });
 
   it("parallel probes: downloads/unpacks per image, chunk size or whole layers, igzip", () => {

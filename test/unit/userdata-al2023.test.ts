@@ -60,19 +60,22 @@ describe("AL2023 user data", () => {
     assert.equal("experimental_parallel_pull_as_fallback" in soci.pull_modes.parallel_pull_unpack, false);
   });
 
-  it("sizes parallelism: downloads fixed (network-bound), unpacks from vCPUs, chunks from memory", () => {
+  it("sizes parallelism: downloads 8 up to 8 vCPUs then one per vCPU to 20, unpacks from vCPUs, 64 MiB chunks", () => {
     assert.deepEqual(parallelTuning({ vcpus: 2, memoryMiB: 4096 }), {
-      maxConcurrentDownloads: 40,
-      maxConcurrentDownloadsPerImage: 20,
-      chunkSize: "8mb",
+      maxConcurrentDownloads: 16,
+      maxConcurrentDownloadsPerImage: 8,
+      chunkSize: "64mb",
       maxConcurrentUnpacks: 4,
       maxConcurrentUnpacksPerImage: 2,
     });
-    for (const vcpus of [1, 2, 8, 64]) assert.equal(parallelTuning({ vcpus, memoryMiB: 32768 }).maxConcurrentDownloadsPerImage, 20);
+    assert.deepEqual(
+      [1, 2, 8, 12, 16, 64].map((vcpus) => parallelTuning({ vcpus, memoryMiB: 32768 }).maxConcurrentDownloadsPerImage),
+      [8, 8, 8, 12, 16, 20],
+    );
     assert.equal(parallelTuning({ vcpus: 1, memoryMiB: 2048 }).maxConcurrentUnpacksPerImage, 2);
     assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).maxConcurrentUnpacksPerImage, 8);
     assert.equal(parallelTuning({ vcpus: 64, memoryMiB: 262144 }).maxConcurrentUnpacksPerImage, 12);
-    assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).chunkSize, "16mb");
+    assert.equal(parallelTuning({ vcpus: 8, memoryMiB: 32768 }).chunkSize, "64mb");
   });
 
   it("writes the installer's parameters to an env file", async () => {

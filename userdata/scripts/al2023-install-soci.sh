@@ -207,10 +207,10 @@ set_knob() {
   sed -i "s|^${key} = .*|${key} = ${value}|" "${SOCI_CONFIG_FILE}"
 }
 
-# The same rules as the renderer's parallelTuning() (userdata/sociConfig.ts): 20 downloads per image
-# on every size and twice that in total; unpacks one per vCPU, 2..12 per image and twice that
-# in total; 16 MiB chunks from 8 GiB of memory, else 8 MiB. EC2's memory size is MemTotal rounded up
-# to whole GiB (the kernel keeps well under 1 GiB of an 8 GiB instance for itself).
+# The same rules as the renderer's parallelTuning() (userdata/sociConfig.ts): downloads one per vCPU,
+# 8..20 per image and twice that in total; unpacks one per vCPU, 2..12 per image and twice that
+# in total; 64 MiB chunks on every size. EC2's memory size is MemTotal rounded up to whole GiB (the
+# kernel keeps well under 1 GiB of an 8 GiB instance for itself); it is logged, not used.
 if [[ "${SOCI_EKS_TUNING}" == at-boot ]]; then
   [[ -f "${SOCI_CONFIG_FILE}" ]] || soci_failed bad-config "${SOCI_CONFIG_FILE} is missing: the cloud-config part of the user data did not run" "check cloud-init's log for the cloud-config part"
   vcpus="${SOCI_EKS_NPROC:-$(nproc)}"
@@ -218,10 +218,9 @@ if [[ "${SOCI_EKS_TUNING}" == at-boot ]]; then
   [[ "${vcpus}" =~ ^[1-9][0-9]*$ ]] || soci_failed bad-config "cannot count this node's vCPUs (nproc said '${vcpus}')" "check nproc on the node"
   [[ "${mem_kib}" =~ ^[1-9][0-9]*$ ]] || soci_failed bad-config "cannot read MemTotal from ${MEMINFO}" "check /proc/meminfo on the node"
   mem_mib=$((((mem_kib + 1048575) / 1048576) * 1024))
-  downloads=20
+  downloads=$(clamp "${vcpus}" 8 20)
   unpacks=$(clamp "${vcpus}" 2 12)
-  chunk=8mb
-  ((mem_mib >= 8192)) && chunk=16mb
+  chunk=64mb
   set_knob max_concurrent_downloads $((downloads * 2))
   set_knob max_concurrent_downloads_per_image "${downloads}"
   set_knob concurrent_download_chunk_size "\"${chunk}\""
