@@ -33,7 +33,7 @@ DEFAULT_SPAN_MIB=$(($(sed -n 's/^SPAN_SIZE="\${SPAN_SIZE:-\([0-9]*\)}"$/\1/p' "$
 # name, the product's rows (off, parallel, lazy, and lazy-pf where the workload has a prefetch index) and beside them
 # the rows that show why the defaults are what they are (the tuning and config before, resolve cache, metadata, igzip).
 DEFAULT_PLAN="link ref off parallel lazy lazy-rec lazy-pre21
-link big off parallel parallel-d20u2-c16 lazy lazy-rec lazy-pf lazy-pf-rr30 lazy-pre21 lazy-nosync lazy-dbmulti
+link big off parallel parallel-d20u2-c16 lazy lazy-rec lazy-pf lazy-rr30 lazy-pre21 lazy-nosync lazy-dbmulti
 link refgz off parallel parallel-igzip lazy
 link files lazy lazy-nosync lazy-dbmulti
 ttfb ref off parallel lazy lazy-rec

@@ -144,6 +144,8 @@ export interface RowSummary {
   floor: Floor | null;
   /** This row's median / its floor (lazy rows). */
   x_of_floor: number | null;
+  /** Median of SOCI's resolve cache misses (lazy rows): the image's indexed layers when nothing was resolved twice. */
+  resolve_misses: number | null;
   /** Medians over ok runs of the pull phase's split (SOCI rows with a timeline). */
   pull_split: { layers: number; before_first_ms: number; in_prepare_ms: number; between_ms: number; after_last_ms: number; longest_prepare_ms: number } | null;
 }
@@ -256,6 +258,7 @@ export function summarize(runs: BenchRun[]): RowSummary[] {
       floor,
       x_of_floor: floor && ready ? ready.median / floor.ms : null,
       pull_split: pullSplit,
+      resolve_misses: median(ok.map((r) => r.soci_metrics?.['soci_fs_operation_count{operation_type="resolve_cache_miss"}'])),
     });
   }
   for (const s of out) {
@@ -374,14 +377,14 @@ export function renderMarkdown(meta: BenchMeta, rows: RowSummary[], runs: BenchR
   for (const gk of groups) {
     const g = rows.filter((r) => `${r.condition}|${r.workload}` === gk);
     lines.push(`## ${g[0].workload} image, ${g[0].condition_label} (\`${g[0].condition}\`)`, "");
-    lines.push("| row | ok | median s (min–max) | x stock | x of floor (floor s) | pull s | snap s | start s | read s | registry MB | requests (ranges) | SOCI RSS MiB (max) | SOCI CPU s | containerd CPU s | busy % |");
-    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    lines.push("| row | ok | median s (min–max) | x stock | x of floor (floor s) | pull s | snap s | start s | read s | registry MB | requests (ranges) | resolve misses | SOCI RSS MiB (max) | SOCI CPU s | containerd CPU s | busy % |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of g) {
       const t = r.ready_ms ? `${s2(r.ready_ms.median)} (${s2(r.ready_ms.min)}–${s2(r.ready_ms.max)})` : "–";
       const fl = r.floor && r.x_of_floor !== null ? `${x(r.x_of_floor)} (${s2(r.floor.ms)})` : "";
       const rss = r.soci_rss_peak_kib ? `${mib(r.soci_rss_peak_kib.median)} (${mib(r.soci_rss_peak_kib.max)})` : "–";
       lines.push(
-        `| ${r.label} | ${r.ok}/${r.n}${r.degraded ? `, ${r.degraded} degraded` : ""} | ${t} | ${r.speedup_vs_stock === null ? "–" : x(r.speedup_vs_stock)} | ${fl} | ${s2(r.phases_ms.pull)} | ${s2(r.phases_ms.last_snapshot_prepared)} | ${s2(r.phases_ms.start)} | ${s2(r.phases_ms.app_read)} | ${mb(r.registry_bytes)} | ${r.registry_requests ?? "–"} (${r.range_requests ?? "–"}) | ${rss} | ${r.soci_cpu_s?.toFixed(2) ?? "–"} | ${r.containerd_cpu_s?.toFixed(2) ?? "–"} | ${r.machine_cpu_busy_pct ?? "–"} |`,
+        `| ${r.label} | ${r.ok}/${r.n}${r.degraded ? `, ${r.degraded} degraded` : ""} | ${t} | ${r.speedup_vs_stock === null ? "–" : x(r.speedup_vs_stock)} | ${fl} | ${s2(r.phases_ms.pull)} | ${s2(r.phases_ms.last_snapshot_prepared)} | ${s2(r.phases_ms.start)} | ${s2(r.phases_ms.app_read)} | ${mb(r.registry_bytes)} | ${r.registry_requests ?? "–"} (${r.range_requests ?? "–"}) | ${r.resolve_misses ?? "–"} | ${rss} | ${r.soci_cpu_s?.toFixed(2) ?? "–"} | ${r.containerd_cpu_s?.toFixed(2) ?? "–"} | ${r.machine_cpu_busy_pct ?? "–"} |`,
       );
     }
     const stock = g.find((r) => r.row === "off");

@@ -68,6 +68,6 @@ describe("bench rows (lab/lib/bench-rows.sh)", () => {
     assert.equal(doc.resolve_result_entry, 30);
     assert.equal(doc.metadata_store, "db-multi");
     assert.deepEqual(doc.prefetch, { enable: true });
-    assert.equal(doc.pull_modes.parallel_pull_unpack.max_concurrent_downloads_per_image, 20);
+    assert.equal(doc.pull_modes.parallel_pull_unpack.max_concurrent_downloads_per_image, 8);
   });
 });

@@ -49,7 +49,7 @@ describe("Bottlerocket user data", () => {
       assert.equal(doc.settings["container-runtime"].snapshotter, "soci");
       const soci = doc.settings["container-runtime-plugins"]["soci-snapshotter"];
       assert.equal(soci["pull-mode"], "parallel-pull-unpack");
-      assert.equal(soci["parallel-pull-unpack"]["max-concurrent-downloads-per-image"], 20);
+      assert.equal(soci["parallel-pull-unpack"]["max-concurrent-downloads-per-image"], 8);
       assert.equal(soci["parallel-pull-unpack"]["concurrent-download-chunk-size"], "64mb");
       assert.equal(soci["parallel-pull-unpack"]["max-concurrent-unpacks-per-image"], 4);
       assert.deepEqual(referenceProblems(ud.text), []);
