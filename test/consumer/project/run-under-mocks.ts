@@ -81,7 +81,11 @@ pulumi.runtime.setMocks(
           return { id: "us-west-2", names: ["us-west-2a", "us-west-2b", "us-west-2c"], zoneIds: ["usw2-az1", "usw2-az2", "usw2-az3"] };
         case "aws:eks/getClusterVersions:getClusterVersions":
           return { id: "us-west-2", clusterVersions: CLUSTER_VERSIONS };
+        case "aws:index/getPartition:getPartition":
+          return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" };
         default:
+          // Pulumi's mocks pass the error on without its message: say which invoke it was.
+          process.stderr.write(`run-under-mocks: unmocked invoke ${args.token}\n`);
           throw new Error(`unmocked invoke ${args.token}`);
       }
     },
