@@ -1,5 +1,5 @@
 import { readAsset } from "./assets";
-import { stripFullLineComments } from "./compact";
+import { compactShellScript, stripFullLineComments } from "./compact";
 import { renderCloudConfig, renderEnvFile, WriteFile } from "./cloudConfig";
 import { renderContainerdSociConfig } from "./containerdConfig";
 import { assembleMime } from "./mime";
@@ -47,9 +47,13 @@ export function storeGcFiles(): WriteFile[] {
   ];
 }
 
-/** A script or unit as the node gets it: without its comment lines (see {@link stripFullLineComments}). */
+/**
+ * A script or unit as the node gets it: without its comment lines (see {@link stripFullLineComments}); scripts also
+ * without indentation and empty lines ({@link compactShellScript}).
+ */
 export function nodeAsset(relativePath: string): string {
-  return stripFullLineComments(readAsset(relativePath), `userdata/${relativePath}`);
+  const compact = relativePath.endsWith(".sh") ? compactShellScript : stripFullLineComments;
+  return compact(readAsset(relativePath), `userdata/${relativePath}`);
 }
 
 /** The NodeConfig for the node: SOCI wiring (unless `off`), cluster, registration and storage. */

@@ -29,7 +29,7 @@ export function renderCloudConfig(files: WriteFile[]): string {
   const doc = {
     write_files: files.map((f) => ({
       path: f.path,
-      owner: "root:root",
+      // No `owner`: cloud-init's default is root:root.
       permissions: f.permissions,
       encoding: typeof f.content === "string" ? "gz+b64" : "b64",
       content: typeof f.content === "string" ? gzipBase64(f.content) : f.content.toString("base64"),

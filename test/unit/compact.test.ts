@@ -5,7 +5,10 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { after, describe, it } from "node:test";
 import { nodeAsset } from "../../userdata/al2023";
-import { stripFullLineComments } from "../../userdata/compact";
+import { compactShellScript, stripFullLineComments } from "../../userdata/compact";
+import { readAsset } from "../../userdata/assets";
+import { readdirSync } from "fs";
+import { REPO_ROOT } from "../helpers/sociWiring";
 
 describe("scripts and units as the node gets them (comment lines stripped)", () => {
   const work = mkdtempSync(path.join(tmpdir(), "soci-eks-compact-"));
@@ -13,7 +16,7 @@ describe("scripts and units as the node gets them (comment lines stripped)", () 
 
   it("keeps the shebang, names the source, drops only full-line comments", () => {
     const out = stripFullLineComments("#!/usr/bin/env bash\n# doc\n  # indented doc\necho '# not a comment' # trailing\n", "userdata/scripts/x.sh");
-    assert.equal(out, "#!/usr/bin/env bash\n# soci-eks userdata/scripts/x.sh (comments stripped; the commented file is in the soci-eks package)\necho '# not a comment' # trailing\n");
+    assert.equal(out, "#!/usr/bin/env bash\n# soci-eks userdata/scripts/x.sh, compacted\necho '# not a comment' # trailing\n");
   });
 
   it("refuses a script with a heredoc (its # lines could be data), but not a here-string", () => {
@@ -33,4 +36,39 @@ describe("scripts and units as the node gets them (comment lines stripped)", () 
       assert.equal(lint.status, 0, lint.stdout);
     });
   }
+
+  it("compactShellScript drops comment lines, indentation and trailing blanks", () => {
+    const out = compactShellScript("#!/usr/bin/env bash\n# doc\nf() {\n  if x; then  \n\n    # note\n    echo 'a  b' # keep\n  fi\n}\n", "s.sh");
+    assert.equal(out, "#!/usr/bin/env bash\n# soci-eks s.sh, compacted\nf() {\nif x; then\n\necho 'a  b' # keep\nfi\n}\n");
+  });
+
+  const SCRIPTS = readdirSync(path.join(REPO_ROOT, "userdata/scripts")).filter((f) => f.endsWith(".sh")).map((f) => `scripts/${f}`);
+  it("every shipped script is compacted", () => assert.ok(SCRIPTS.length >= 5, SCRIPTS.join(" ")));
+  for (const script of SCRIPTS) {
+    it(`${script}: bash reads the same program from the compacted script (bash --pretty-print of both is equal)`, () => {
+      const pretty = (text: string, name: string): string => {
+        const file = path.join(work, name);
+        writeFileSync(file, text);
+        const r = spawnSync("bash", ["--pretty-print", file], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        // Blank lines between commands are layout (bash prints one where a comment line was); lines inside strings
+        // are never touched by the compaction, so a blank line there stays in both.
+        return r.stdout.split("\n").filter((l) => l.trim() !== "").join("\n");
+      };
+      const original = pretty(readAsset(script), "original.sh");
+      assert.ok(original.length > 100, "bash printed the program");
+      assert.equal(pretty(nodeAsset(script), "compacted.sh"), original);
+    });
+  }
+
+  it("keeps lines inside multi-line strings as they are (and the check would see if it did not)", () => {
+    const text = "#!/bin/sh\n  echo 'a\n   # b'  \n  x=\"1\n  2\" # c\n  y=$'q\\'\n   r'\n  z=1\n";
+    assert.equal(compactShellScript(text, "ml.sh"), "#!/bin/sh\n# soci-eks ml.sh, compacted\necho 'a\n   # b'  \nx=\"1\n  2\" # c\ny=$'q\\'\n   r'\nz=1\n");
+    const file = path.join(work, "ml.sh");
+    writeFileSync(file, text);
+    const before = spawnSync("bash", ["--pretty-print", file], { encoding: "utf8" }).stdout;
+    writeFileSync(file, text.replace("\n   # b", "\n# b"));
+    assert.notEqual(spawnSync("bash", ["--pretty-print", file], { encoding: "utf8" }).stdout, before);
+    assert.throws(() => compactShellScript("#!/bin/sh\necho 'open\n", "o.sh"), /o\.sh: a quoted string is not closed/);
+  });
 });
