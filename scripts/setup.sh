@@ -7,6 +7,9 @@
 #    (one `apt-get update` per hour at most, then one `apt-get install`); otherwise the script prints
 #    exactly which are missing and the command that installs them, and exits 1.
 #  - node_modules: `npm ci` when it is missing or differs from package-lock.json.
+#  - test: Go >= 1.24 (on PATH or in /usr/local/go), to build lab/.bin/karpenter-merge (Karpenter's own
+#    bootstrap code, from the Go module proxy; its go.mod asks for the go1.26.11 toolchain, which the go command
+#    fetches from the proxy) unless it is up to date: the size tests merge every document with it.
 #  - lab: Go >= 1.24 (on PATH or in /usr/local/go) unless LAB_SKIP_BUILD=1, and root.
 #  - consumer: git (the test installs the package from git), and Node.js 22 for the high end of the
 #    @pulumi/pulumi range (3.249 and newer need Node 22): `npm ci` in test/consumer/node22, whose lockfile
@@ -97,24 +100,33 @@ done
 
 is_root() { [[ $(id -u) == 0 ]]; }
 
-# The lab's own needs: root, and Go >= 1.24 unless the binaries are already built.
+# Go >= 1.24: the test profile builds the Karpenter merge program, the lab its node software (unless LAB_SKIP_BUILD=1).
+go_problem() {
+  local go_bin go_version
+  go_bin=$(command -v go || true)
+  [[ -z $go_bin && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
+  go_version=""
+  [[ -n $go_bin ]] && go_version=$("$go_bin" env GOVERSION 2>/dev/null || true)
+  if [[ $go_version =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= GO_MIN_MINOR)); then
+    log "Go: $go_version ($go_bin)"
+    return 0
+  fi
+  printf '%s\n' "$1 needs Go >= 1.$GO_MIN_MINOR; found: ${go_version:-no Go (not on PATH, not in /usr/local/go)}.
+  Debian bookworm's golang-go is 1.19, too old. Install an official release (1.$GO_MIN_MINOR or newer) from
+  https://go.dev/dl/ into /usr/local/go:  sudo tar -C /usr/local -xzf go1.N.P.linux-amd64.tar.gz"
+  return 1
+}
+
+# The lab's own needs: root, and Go >= 1.24 unless the binaries are already built; the tests' need: Go.
 lab_problems=()
 if [[ $PROFILE == lab ]]; then
   is_root || lab_problems+=("the lab must run as root (network namespaces, mounts, FUSE): sudo npm run lab")
   if [[ ${LAB_SKIP_BUILD:-0} != 1 ]]; then
-    go_bin=$(command -v go || true)
-    [[ -z $go_bin && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
-    go_version=""
-    [[ -n $go_bin ]] && go_version=$("$go_bin" env GOVERSION 2>/dev/null || true)
-    if [[ $go_version =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= GO_MIN_MINOR)); then
-      log "Go: $go_version ($go_bin)"
-    else
-      lab_problems+=("the lab builds its node software from source and needs Go >= 1.$GO_MIN_MINOR; found: ${go_version:-no Go (not on PATH, not in /usr/local/go)}.
-  Debian bookworm's golang-go is 1.19, too old. Install an official release (1.$GO_MIN_MINOR or newer) from
-  https://go.dev/dl/ into /usr/local/go:  sudo tar -C /usr/local -xzf go1.N.P.linux-amd64.tar.gz
+    why=$(go_problem "the lab builds its node software from source and") || lab_problems+=("$why
   or run with LAB_SKIP_BUILD=1 if lab/.bin already holds the binaries.")
-    fi
   fi
+elif [[ $PROFILE == test ]]; then
+  why=$(go_problem "npm test builds Karpenter's own merge code (lab/tools/karpenter-merge) and") || lab_problems+=("$why")
 fi
 
 report_lab_problems() {
@@ -193,5 +205,9 @@ if [[ $PROFILE == consumer ]]; then
     [[ -z $problem ]] || { log "ERROR: Node 22 is still not usable after npm ci: $problem"; exit 1; }
   fi
   [[ -n $problem ]] || log "Node 22 for the consumer test: $("$NODE22_DIR/node_modules/$NODE22_PKG/bin/node" --version)"
+fi
+if [[ $PROFILE == test ]]; then
+  # Karpenter's own bootstrap code, for the size and merge tests (rebuilt only when lab/tools/karpenter-merge changes).
+  LAB_SKIP_APT=1 bash "$REPO_DIR/lab/build-tools.sh" karpenter-merge || { log "ERROR: could not build lab/.bin/karpenter-merge (see above)"; exit 1; }
 fi
 log "ready for the $PROFILE profile (${SECONDS} s)"
