@@ -23,6 +23,7 @@ import { checkDigestArchitectures } from "../validation/cluster";
 import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { flagNamer, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, dedupeProblems } from "../validation/problems";
+import { userDataSizeProblems } from "../validation/userDataSize";
 import { CLUSTER_FLAGS, FlagOptions, parseFlags, throwIfUsageProblems } from "./flags";
 import { resolveInstanceFacts } from "./instanceFacts";
 import { BUILT_IN_INSTANCE_TYPES, INSTANCE_TABLE_AS_OF } from "./instanceTable";
@@ -270,6 +271,18 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
     ...(localStorage ? { localStorage } : {}),
     onSociFailure: settings.onSociFailure as SociFailurePolicy, // validated
   };
+  // The size rule every entry point applies: with --karpenter after Karpenter's merge; without, after an EKS managed
+  // node group's (its launch template has no AMI) unless the document carries its own cluster fields.
+  throwIfUsageProblems(
+    userDataSizeProblems({
+      os,
+      options,
+      merger: karpenter ? "karpenter" : cluster ? "none" : "eks",
+      subject: "the printed user data",
+      name: userdataFlagNamer,
+      ...(cluster ? { clusterSetting: Object.values(CLUSTER_FLAGS).join(" ") } : {}),
+    }),
+  );
   return { os, options, ...(karpenterSettings ? { karpenter: karpenterSettings } : {}), warnings };
 }
 

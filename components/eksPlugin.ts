@@ -11,8 +11,6 @@ import { throwIfProblems } from "../validation/problems";
 import { blockDeviceMappingsFor, Gp3Mapping, MetadataOptions, metadataOptionsFor, sociLaunchTemplateArgs } from "./launchTemplate";
 import {
   bootstrapOptionsFor,
-  EC2_USER_DATA_LIMIT,
-  eksMergeWarning,
   EksTaint,
   eksTaints,
   lookupNodeGroupFacts,
@@ -20,9 +18,9 @@ import {
   nodeGroupSettings,
   SociNodeGroupArgs,
   sociNodeLabels,
-  userDataSize,
-  userDataSizeProblem,
+  nodeGroupSizeProblems,
 } from "./sociNodeGroup";
+import { PLACEHOLDER_CLUSTER_FIELDS, userDataSizeProblems } from "../validation/userDataSize";
 
 /**
  * SOCI as a plug-in for @pulumi/eks node groups, validated exactly like {@link SociNodeGroup} (the same validation
@@ -259,9 +257,9 @@ export function sociForEks(name: string, args: SociForEksArgs, opts?: pulumi.Cus
   const subject = `sociForEks '${name}'`;
   const v = validatePlugin(name, args, subject, "lookupSociForEks");
   // EKS adds its cluster part (Bottlerocket: its settings) to this document when it copies the template.
-  const bytes = userDataSize(v.os, v.options, false);
-  if (bytes > EC2_USER_DATA_LIMIT) throwIfProblems([userDataSizeProblem(`${name}.userData`, bytes)], subject);
-  for (const w of [...v.warnings, eksMergeWarning(name, bytes)]) if (w) pulumi.log.warn(w);
+  // Our launch template has no AMI: EKS appends its NodeConfig part when it copies it, as for a SociNodeGroup.
+  throwIfProblems(nodeGroupSizeProblems(`the user data of sociForEks '${name}'`, v.settings, v.options, argsNamer(name)), subject);
+  for (const w of v.warnings) pulumi.log.warn(w);
 
   const launchTemplate = new aws.ec2.LaunchTemplate(
     `${name}-soci-lt`,
@@ -306,8 +304,19 @@ export function sociForEksSelfManaged(name: string, args: SociForEksArgs): SociF
   const subject = `sociForEksSelfManaged '${name}'`;
   const v = validatePlugin(name, args, subject, "lookupSociForEksSelfManaged");
   // @pulumi/eks adds its cluster part and registers labels and taints in the user data; measure them with ours.
-  const bytes = userDataSize(v.os, { ...v.options, labels: v.labels, taints: v.taints }, true);
-  if (bytes > EC2_USER_DATA_LIMIT) throwIfProblems([userDataSizeProblem(`${name}.userData`, bytes)], subject);
+  // @pulumi/eks renders its cluster part and registers labels and taints in the user data, and pins the AMI in its
+  // launch template, so nothing merges after it: the document must fit EC2's limit with them.
+  throwIfProblems(
+    userDataSizeProblems({
+      os: v.os,
+      options: { ...v.options, labels: v.labels, taints: v.taints, cluster: PLACEHOLDER_CLUSTER_FIELDS },
+      merger: "none",
+      fixedLabels: sociNodeLabels({ sociMode: v.settings.sociMode, ssd: v.settings.ssd }),
+      subject: `the user data @pulumi/eks writes for sociForEksSelfManaged '${name}'`,
+      name: argsNamer(name),
+    }),
+    subject,
+  );
   for (const w of v.warnings) pulumi.log.warn(w);
 
   const nodeSide =

@@ -17,7 +17,6 @@ export {
   NODE_ROLE_POLICIES,
   VPC_CNI_POLICY,
   EC2_USER_DATA_LIMIT,
-  EKS_MERGE_RESERVE,
   NODE_ROLE_TRUST_POLICY,
   nodeGroupSettings,
 } from "./sociNodeGroup";
@@ -55,6 +54,7 @@ export {
   unknownConfigKeys,
 } from "./config";
 export { SociConfigError, ConfigProblem, formatProblem } from "../validation/problems";
+export { MERGE_MARGIN, MERGER_PART_BYTES, UserDataMerger, userDataSizeProblems } from "../validation/userDataSize";
 export {
   EKS_VERSION_CALENDAR,
   EKS_VERSION_CALENDAR_CHECKED,

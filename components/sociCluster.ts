@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as pulumi from "@pulumi/pulumi";
-import { InstanceFacts, OsFamily } from "../userdata/types";
+import { InstanceFacts } from "../userdata/types";
 import { ClusterSettings, NamedNodeGroupSettings, validateCluster, ValidationResult } from "../validation/cluster";
 import { builtInVersionCatalog, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
 import { NodeGroupSettingKey } from "../validation/nodeGroup";
@@ -17,7 +17,7 @@ import { throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
 import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
-import { ARG_PATHS, bootstrapOptionsFor, markWarnedByCluster, EC2_USER_DATA_LIMIT, nodeGroupSettings, SociNodeGroup, SociNodeGroupArgs, userDataSize, userDataSizeProblem, VPC_CNI_POLICY } from "./sociNodeGroup";
+import { ARG_PATHS, bootstrapOptionsFor, markWarnedByCluster, nodeGroupSettings, nodeGroupSizeProblems, SociNodeGroup, SociNodeGroupArgs, VPC_CNI_POLICY } from "./sociNodeGroup";
 import { ClusterNetwork, createVpc } from "./vpc";
 
 /** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
@@ -144,11 +144,10 @@ export function validateSociClusterArgs(
   result.problems.push(...security.problems);
   result.warnings.push(...security.warnings);
   if (result.problems.length === 0) {
-    // The user data must fit EC2's limit; measured only once the settings it is rendered from are valid.
+    // The user data must fit EC2's limit after EKS's merge; measured only once the settings it is rendered from are valid.
     groups.forEach((g) => {
-      const settings = g.settings;
-      const bytes = userDataSize(settings.os as OsFamily, bootstrapOptionsFor(settings, facts.get(settings.instanceType)!), false);
-      if (bytes > EC2_USER_DATA_LIMIT) result.problems.push(userDataSizeProblem(`user data of node group '${g.name}'`, bytes));
+      const options = bootstrapOptionsFor(g.settings, facts.get(g.settings.instanceType)!);
+      result.problems.push(...nodeGroupSizeProblems(`the user data of node group '${g.name}'`, g.settings, options, g.settingName));
     });
   }
   return result;

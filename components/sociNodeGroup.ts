@@ -8,6 +8,7 @@ import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog
 import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, validateNodeGroup } from "../validation/nodeGroup";
 import { argsNamer, CONNECTION_SPELLINGS, givenSettings, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
+import { EC2_USER_DATA_LIMIT, PLACEHOLDER_CLUSTER_FIELDS, userDataSizeProblems } from "../validation/userDataSize";
 import { VPC_CNI_CREDENTIALS, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { sociLaunchTemplateArgs } from "./launchTemplate";
@@ -209,24 +210,8 @@ export function vpcCniCredentialsWarning(name: string): string {
   );
 }
 
-/** EC2's limit on user data, in bytes before base64 (EC2 User Guide, "Work with instance user data"). */
-export const EC2_USER_DATA_LIMIT = 16384;
+export { EC2_USER_DATA_LIMIT };
 
-/**
- * Room left for the NodeConfig part EKS adds when it copies a launch template without an AMI: cluster name,
- * endpoint, ~1.5 KB of base64 CA data, cidr, maxPods and clusterDNS, EKS's own node labels. That part, as our
- * model of EKS's merge builds it (test/consumers/mime_merge.py, a 1,468-byte CA), adds 2,031 bytes with its MIME
- * boundary; the reserve leaves ~500 bytes more for the node group's own labels and taints. An estimate: EKS does
- * not document the size of its part, and no real merge was run here.
- */
-export const EKS_MERGE_RESERVE = 2560;
-
-const PLACEHOLDER_CLUSTER: ClusterConnection = {
-  name: "x".repeat(100),
-  apiServerEndpoint: `https://${"X".repeat(32)}.gr7.us-west-2.eks.amazonaws.com`,
-  certificateAuthority: "X".repeat(1500),
-  serviceCidr: "172.20.0.0/16",
-};
 
 /** The renderer's options for a validated node group (call only after validation passed). */
 export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts): InstanceTypeBootstrapOptions {
@@ -250,30 +235,26 @@ export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: Instance
  * this point) are measured with placeholders of typical size.
  */
 export function userDataSize(os: OsFamily, options: NodeBootstrapOptions, withCluster: boolean): number {
-  return Buffer.byteLength(renderUserData(os, withCluster ? { ...options, cluster: PLACEHOLDER_CLUSTER } : options).text);
-}
-
-/** The problem reported when user data exceeds EC2's limit. */
-export function userDataSizeProblem(setting: string, bytes: number): ConfigProblem {
-  return {
-    setting,
-    value: `${bytes} bytes`,
-    reason: `exceeds EC2's ${EC2_USER_DATA_LIMIT}-byte user data limit`,
-    fix: "Shorten the SOCI mirror URL or list fewer extra ECR registries.",
-  };
+  return Buffer.byteLength(renderUserData(os, withCluster ? { ...options, cluster: PLACEHOLDER_CLUSTER_FIELDS } : options).text);
 }
 
 /**
- * The warning when a launch template's user data (`bytes`, without the cluster fields) leaves less room than
- * {@link EKS_MERGE_RESERVE} for the part EKS adds when it copies the template; `undefined` when there is room.
+ * The size rule ({@link userDataSizeProblems}) for a managed node group's user data: EKS copies the launch template
+ * (no AMI) and appends its NodeConfig part with the cluster fields and the group's labels and taints. `withCluster`:
+ * the document carries cluster fields (measured with placeholders of typical size when they are Outputs).
  */
-export function eksMergeWarning(name: string, bytes: number): string | undefined {
-  if (bytes <= EC2_USER_DATA_LIMIT - EKS_MERGE_RESERVE) return undefined;
-  return (
-    `${name}: the launch template's user data is ${bytes} bytes. EKS copies the template and adds its own ` +
-    `NodeConfig part (Bottlerocket: its settings; cluster endpoint, CA, labels: roughly ${EKS_MERGE_RESERVE} bytes); the merged document may exceed ` +
-    `EC2's ${EC2_USER_DATA_LIMIT}-byte limit and fail node group creation.`
-  );
+export function nodeGroupSizeProblems(subject: string, settings: NodeGroupSettings, options: NodeBootstrapOptions, name: (key: NodeGroupSettingKey) => string, clusterSetting?: string): ConfigProblem[] {
+  const withCluster = clusterSetting !== undefined && !options.cluster;
+  return userDataSizeProblems({
+    os: settings.os as OsFamily,
+    options: withCluster ? { ...options, cluster: PLACEHOLDER_CLUSTER_FIELDS } : options,
+    merger: "eks",
+    mergerNodeGroup: { labels: sociNodeLabels(settings), taints: settings.taints },
+    fixedLabels: sociNodeLabels({ sociMode: settings.sociMode, ssd: settings.ssd }),
+    subject,
+    name,
+    ...(clusterSetting ? { clusterSetting } : {}),
+  });
 }
 
 /** The trust policy of a node role: EC2 instances assume it. */
@@ -337,17 +318,15 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const { architecture, mode } = baseOptions;
     const os = settings.os as OsFamily; // validated
     const conn = args.clusterConnection;
-    const userDataBytes = userDataSize(os, baseOptions, conn !== undefined);
-    if (userDataBytes > EC2_USER_DATA_LIMIT) {
-      throwIfProblems([userDataSizeProblem(`${name}.userData`, userDataBytes)], `SociNodeGroup '${name}'`);
-    }
+    throwIfProblems(
+      nodeGroupSizeProblems(`the user data of SociNodeGroup '${name}'`, settings, baseOptions, argNamer(name), conn ? `${name}.clusterConnection` : undefined),
+      `SociNodeGroup '${name}'`,
+    );
 
     super("soci-eks:index:SociNodeGroup", name, {}, opts);
     const groupWarnings = warnedByCluster.has(args) ? [] : nodeGroupWarnings(settings, argNamer(name));
     const cniWarning = args.vpcCniCredentials === undefined && !args.nodeRole ? vpcCniCredentialsWarning(name) : undefined;
     for (const w of [...(version?.warnings ?? []), ...groupWarnings, ...(cniWarning ? [cniWarning] : [])]) pulumi.log.warn(w, this);
-    const mergeWarning = eksMergeWarning(name, userDataBytes);
-    if (mergeWarning) pulumi.log.warn(mergeWarning, this);
 
     const tags = args.tags ?? {};
     const partition = args.partition ?? "aws";

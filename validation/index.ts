@@ -14,3 +14,4 @@ export * from "./karpenter";
 export * from "./clusterSecurity";
 export * from "./labels";
 export * from "./settingNames";
+export * from "./userDataSize";

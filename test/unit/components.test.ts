@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { captureWarnings, installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
+import { installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
 import { nodeConfigs, parseMime, cloudConfigFiles } from "../helpers/userdata";
 import { sociWiringProblems } from "../helpers/sociWiring";
 import { parse as parseToml } from "smol-toml";
@@ -402,43 +402,48 @@ describe("SociNodeGroup", () => {
     });
   };
 
-  // The fewest registries (in steps of 10) whose default user data is past the warning threshold: the installer's
-  // size moves it, so it is computed with the same functions the component uses.
-  const WARN_TIGHT_REGISTRIES = (() => {
+  // The fewest registries (in steps of 10) whose default user data no longer leaves room for EKS's part and the margin:
+  // the installer's size moves it, so it is computed with the same rule the component applies.
+  const TIGHT_REGISTRIES = (() => {
     const ng: typeof import("../../components/sociNodeGroup") = require("../../components/sociNodeGroup");
+    const size: typeof import("../../validation/userDataSize") = require("../../validation/userDataSize");
     const { instanceFactsFromEc2 }: typeof import("../../validation/instanceTypes") = require("../../validation/instanceTypes");
     const { INSTANCE_TYPES } = require("../helpers/mocks") as typeof import("../helpers/mocks");
     const facts = instanceFactsFromEc2({ instanceType: "m7i.xlarge", ...INSTANCE_TYPES["m7i.xlarge"] } as never);
-    const size = (n: number) => ng.userDataSize("al2023", ng.bootstrapOptionsFor(ng.nodeGroupSettings({ extraEcrRegistries: registries(n) }), facts), false);
+    const settings = (n: number) => ng.nodeGroupSettings({ extraEcrRegistries: registries(n) });
+    const bytes = (n: number) => ng.userDataSize("al2023", ng.bootstrapOptionsFor(settings(n), facts), false);
+    const max = size.maxOwnBytes("eks", size.mergerPartBytes("eks", { labels: ng.sociNodeLabels(settings(0)) }));
     for (let n = 0; n <= 2000; n += 10) {
-      if (size(n) > ng.EC2_USER_DATA_LIMIT - ng.EKS_MERGE_RESERVE) {
-        assert.ok(size(n) <= ng.EC2_USER_DATA_LIMIT, `no registry count lands between the warning and the limit (${size(n)} bytes at ${n})`);
+      if (bytes(n) > max) {
+        assert.ok(bytes(n) <= size.EC2_USER_DATA_LIMIT, `no registry count lands between the rule and EC2's limit (${bytes(n)} bytes at ${n})`);
         return n;
       }
     }
-    throw new Error("the user data never reaches the warning threshold");
+    throw new Error("the user data never reaches the rule's limit");
   })();
 
   it("refuses user data over EC2's 16384-byte limit before registering anything", async () => {
     await assert.rejects(
       SociNodeGroup.create("big", { clusterName: "k", subnetIds: [], extraEcrRegistries: registries(1500) }),
-      /big\.userData: '\d{5} bytes' exceeds EC2's 16384-byte user data limit/,
+      /big\.extraEcrRegistries, big\.sociMode: '\d{5} bytes' is what the user data of SociNodeGroup 'big' comes to;.*at most \d{5} fit: \d+ too many \(big\.extraEcrRegistries adds \d+/,
     );
     await assert.rejects(
       SociCluster.create("bigc", { nodeGroups: [{ name: "default", extraEcrRegistries: registries(1500) }] }),
-      /user data of node group 'default': '\d{5} bytes' exceeds EC2's 16384-byte user data limit/,
+      /bigc\.nodeGroups\[0\]\.extraEcrRegistries.*is what the user data of node group 'default' comes to/,
     );
     await settle(mocks);
     assert.deepEqual(mocks.resources, []);
   });
 
-  it("warns when EKS's own NodeConfig part may push the merged user data over the limit", async () => {
-    const warnings = await captureWarnings(async () => {
-      await group("warn-roomy", { extraEcrRegistries: registries(2) });
-      await group("warn-tight", { extraEcrRegistries: registries(WARN_TIGHT_REGISTRIES) });
+  it("refuses user data that would not leave EKS's part and the 1 KiB margin room, naming what made it large and the fix", async () => {
+    await group("roomy", { extraEcrRegistries: registries(TIGHT_REGISTRIES - 10) });
+    await assert.rejects(group("tight", { extraEcrRegistries: registries(TIGHT_REGISTRIES) }), (e: Error) => {
+      assert.match(e.message, /^SociNodeGroup 'tight' has 1 problem; nothing was created:/);
+      assert.match(e.message, /tight\.sociMode, tight\.extraEcrRegistries: '1\d{4} bytes' is what the user data of SociNodeGroup 'tight' comes to; the EKS managed node group's merge adds its NodeConfig part/);
+      assert.match(e.message, /soci-eks keeps 1024 of EC2's 16384 bytes free after it, so at most 1\d{4} fit: \d+ too many \(tight\.sociMode adds \d+, tight\.extraEcrRegistries adds \d+\)/);
+      assert.match(e.message, /Any one of these makes it fit: Set tight\.sociMode to parallel .*; or List fewer registries in tight\.extraEcrRegistries\./);
+      return true;
     });
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /^warn-tight: the launch template's user data is 1\d{4} bytes\. EKS copies the template/);
   });
 
   it("the default lazy user data leaves room for EKS's part (files gz+b64 in the cloud-config, comments stripped)", async () => {
