@@ -107,6 +107,14 @@ log "images built and pushed in $((SECONDS - t0))s"
 
 # shellcheck source=lab/lib/faults.sh
 . "$LAB_DIR/lib/faults.sh"
+if [[ ${LAB_ACTION:-lab} == karpenter ]]; then # only the boot from Karpenter's own merge of our user data
+  # shellcheck source=lab/lib/karpenter-merge.sh
+  . "$LAB_DIR/lib/karpenter-merge.sh"
+  karpenter_section || fail "karpenter section stopped early (exit $?; see $LOGS)"
+  echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)"
+  ((FAILED == 0))
+  exit
+fi
 if [[ ${LAB_ACTION:-lab} == faults ]]; then # only the fault-injection boots (issue 12)
   faults_section || fail "faults section stopped early (exit $?; see $WORK/faults)"
   echo "$PASSED passed, $FAILED failed, $SKIPPED skipped (a skip is not a pass)${FAULTS_NODEADM_LABEL:+; fault boots: nodeadm: $FAULTS_NODEADM_LABEL}"
