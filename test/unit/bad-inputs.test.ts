@@ -318,7 +318,9 @@ const VALID: { what: string; input: GroupInput }[] = [
   { what: "a label key of exactly 63 characters and a value of 63", input: { labels: { [`example.com/${"k".repeat(51)}`]: "v".repeat(63) } } },
   { what: "one taint key with two effects", input: { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }, { key: "dedicated", value: "gpu", effect: "NoExecute" }] } },
   { what: "a taint with an empty value", input: { taints: [{ key: "dedicated", value: "", effect: "PreferNoSchedule" }] } },
-  { what: "EKS's 50 taints", input: { taints: taints(50) } },
+  // Parallel: with lazy mode's store cleanup, 50 taints in the CLI's own NodeConfig leave less than the size rule's
+  // 1 KiB after EKS's merge, and the CLI rightly refuses that document for its size.
+  { what: "EKS's 50 taints", input: { taints: taints(50), sociMode: "parallel" } },
   { what: "Bottlerocket, parallel, with the AL2023 settings left at their defaults", input: { os: "bottlerocket", sociMode: "parallel" } },
   { what: "a pinned digest on one architecture (arm64)", input: { instanceType: "m7g.xlarge", sociMode: "parallel", soci: { sha256: SHA } } },
   { what: "ssd on a type with NVMe instance storage, SOCI kept on EBS", input: { instanceType: "m6id.2xlarge", ssd: true, keepSociOnRootVolume: true } },
