@@ -51,21 +51,21 @@ export function quoteStateAfter(line: string, state: QuoteState): QuoteState {
 }
 
 /**
- * A bash script as the node gets it: full-line comments dropped and every other line without its leading and
- * trailing blanks, except lines inside a multi-line quoted string, which stay as they are. Bash reads the same
- * program (indentation is not part of its grammar); a test compares `bash --pretty-print` of every shipped script
- * before and after. The first line (`#!`) stays, followed by one line naming the commented source. A script with a
- * heredoc is refused, as by {@link stripFullLineComments}.
+ * A bash script as the node gets it: full-line comments and empty lines dropped and every other line without its
+ * leading and trailing blanks, except lines inside a multi-line quoted string, which stay as they are. Bash reads the
+ * same program (indentation and blank lines are not part of its grammar); a test compares `bash --pretty-print` of
+ * every shipped script before and after. The first line (`#!`) stays; the commented original is in the package
+ * (userdata/scripts). A script with a heredoc is refused, as by {@link stripFullLineComments}.
  */
 export function compactShellScript(text: string, source: string): string {
   stripFullLineComments(text, source); // refuses heredocs
   const [first, ...rest] = text.split("\n");
-  const out = first.startsWith("#!") ? [first, `# soci-eks ${source}, compacted`] : [first];
+  const out = [first];
   let state: QuoteState = first.startsWith("#!") ? "none" : quoteStateAfter(first, "none");
   for (const line of rest) {
     if (state === "none") {
       const trimmed = line.trim();
-      if (trimmed.startsWith("#")) continue;
+      if (trimmed === "" || trimmed.startsWith("#")) continue;
       out.push(trimmed);
       state = quoteStateAfter(trimmed, state);
     } else {
@@ -74,5 +74,5 @@ export function compactShellScript(text: string, source: string): string {
     }
   }
   if (state !== "none") throw new Error(`${source}: a quoted string is not closed at the end of the script`);
-  return out.join("\n");
+  return out.join("\n") + (text.endsWith("\n") ? "\n" : "");
 }

@@ -52,7 +52,7 @@ describe("cloud-init (Debian's cloud-init package) consumes the user data", () =
       const expected = al2023NodeFiles(bootstrapOptions({ mode }));
       assert.ok(readFileSync(bundle).equals(tarGzip(expected)));
       // GNU tar, as the shell part runs it, unpacks every file with its mode: the installer is the commented source
-      // minus its comment lines and indentation (test/unit/merge.test.ts runs the shell part itself, end to end)
+      // minus its comment lines, empty lines and indentation (test/unit/merge.test.ts runs the shell part itself, end to end)
       execFileSync("tar", ["--extract", "--gzip", "--file", bundle, "--directory", path.join(workdir, "root"), "--no-same-owner", "--touch"]);
       for (const f of expected) {
         assert.equal(readFileSync(path.join(workdir, "root", f.path), "utf8"), f.content, f.path);
@@ -62,8 +62,8 @@ describe("cloud-init (Debian's cloud-init package) consumes the user data", () =
       assert.equal(installer, nodeAsset(INSTALLER_SCRIPT));
       const source = readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8");
       assert.deepEqual(
-        installer.split("\n").filter((l) => !/^\s*#/.test(l)),
-        source.split("\n").filter((l) => !/^\s*#/.test(l)).map((l) => l.trim()),
+        installer.split("\n").filter((l) => !/^\s*#/.test(l) && l !== ""),
+        source.split("\n").filter((l) => !/^\s*#/.test(l) && l.trim() !== "").map((l) => l.trim()),
       );
       assert.deepEqual(expected.map((f) => f.path), [
         "/etc/soci-eks/install.env",

@@ -37,9 +37,9 @@ describe("scripts and units as the node gets them (comment lines stripped)", () 
     });
   }
 
-  it("compactShellScript drops comment lines, indentation and trailing blanks", () => {
+  it("compactShellScript drops comment lines, empty lines, indentation and trailing blanks", () => {
     const out = compactShellScript("#!/usr/bin/env bash\n# doc\nf() {\n  if x; then  \n\n    # note\n    echo 'a  b' # keep\n  fi\n}\n", "s.sh");
-    assert.equal(out, "#!/usr/bin/env bash\n# soci-eks s.sh, compacted\nf() {\nif x; then\n\necho 'a  b' # keep\nfi\n}\n");
+    assert.equal(out, "#!/usr/bin/env bash\nf() {\nif x; then\necho 'a  b' # keep\nfi\n}\n");
   });
 
   const SCRIPTS = readdirSync(path.join(REPO_ROOT, "userdata/scripts")).filter((f) => f.endsWith(".sh")).map((f) => `scripts/${f}`);
@@ -63,7 +63,7 @@ describe("scripts and units as the node gets them (comment lines stripped)", () 
 
   it("keeps lines inside multi-line strings as they are (and the check would see if it did not)", () => {
     const text = "#!/bin/sh\n  echo 'a\n   # b'  \n  x=\"1\n  2\" # c\n  y=$'q\\'\n   r'\n  z=1\n";
-    assert.equal(compactShellScript(text, "ml.sh"), "#!/bin/sh\n# soci-eks ml.sh, compacted\necho 'a\n   # b'  \nx=\"1\n  2\" # c\ny=$'q\\'\n   r'\nz=1\n");
+    assert.equal(compactShellScript(text, "ml.sh"), "#!/bin/sh\necho 'a\n   # b'  \nx=\"1\n  2\" # c\ny=$'q\\'\n   r'\nz=1\n");
     const file = path.join(work, "ml.sh");
     writeFileSync(file, text);
     const before = spawnSync("bash", ["--pretty-print", file], { encoding: "utf8" }).stdout;

@@ -204,7 +204,7 @@ describe("the CLI applies the size rule before it prints anything", () => {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const cli: typeof import("../../cli/userdata") = require("../../cli/userdata");
   const CLUSTER = ["--cluster-name", "prod", "--api-server-endpoint", TYPICAL_MERGER_CLUSTER.endpoint, "--certificate-authority", TYPICAL_MERGER_CLUSTER.certificateAuthority, "--service-cidr", "172.20.0.0/16"];
-  const labels = Array.from({ length: 25 }, (_, i) => ["--label", `example.com/team-label-${i}=value-${i}-${"x".repeat(30)}`]).flat();
+  const labels = Array.from({ length: 40 }, (_, i) => ["--label", `example.com/team-label-${i}=value-${i}-${"x".repeat(30)}`]).flat();
 
   it("refuses a document over 16,384 bytes with cluster fields (no merger), naming the flags that made it large", () => {
     assert.throws(() => cli.parseUserdataArgs(["--instance-type", "m6id.2xlarge", "--ssd", ...CLUSTER, ...labels]), (e: Error) => {
