@@ -4,6 +4,7 @@
  * refused instead of waited on; 150,000 pulls make one report; text from events cannot drive the terminal.
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -181,6 +182,18 @@ describe("pull-report: bad input gets the flag, the value and the fix", () => {
     // --nodes alone does not give events either.
     const r2 = io({ "n.json": NODES });
     refused(runPullReport(["--nodes", "n.json"], r2.io), r2, [/^stdin is a terminal/]);
+  });
+
+  it("a real terminal: the built command under a pseudo-terminal (script(1)) exits 2 at once instead of waiting", (t) => {
+    if (spawnSync("script", ["--version"], { encoding: "utf8" }).status !== 0) {
+      t.skip("script(1) (util-linux) is not installed, so no pseudo-terminal can be made here");
+      return;
+    }
+    const cli = path.resolve(__dirname, "..", "..", "cli", "main.js");
+    const r = spawnSync("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} pull-report`, "/dev/null"], { encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "pipe"] });
+    assert.equal(r.error, undefined, "timed out: the command waited on the terminal");
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /stdin is a terminal, so there are no events to read/);
   });
 
   it("flag mistakes: a typo with its nearest flag, a missing value, --context without --kubectl, a repeated --file", () => {
