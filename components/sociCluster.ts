@@ -100,6 +100,8 @@ type ValidatedClusterArgs = Omit<SociClusterArgs, "instanceFacts" | "kubernetesV
 export interface SettingNaming {
   cluster: (key: "kubernetesVersion" | "existingVpcId" | "existingSubnetIds" | "nodeGroups" | "sociSha256" | keyof ClusterSecuritySettings) => string;
   group: (index: number, key: NodeGroupSettingKey | "name") => string;
+  /** What the error names as having the problems; absent: "soci-eks configuration" (the stack config's). */
+  subject?: string;
 }
 
 const GROUP_ARG_PATHS: Record<NodeGroupSettingKey | "name", string> = { name: "name", ...ARG_PATHS };
@@ -228,7 +230,7 @@ export class SociCluster extends pulumi.ComponentResource {
     for (const w of versions.warnings) pulumi.log.warn(w);
     const facts = new Map([...given, ...lookup.facts]);
     const result = validateSociClusterArgs(args, facts, naming ?? argNaming(name), versions.catalog, lookup.errors);
-    throwIfProblems(result.problems, naming ? undefined : `SociCluster '${name}'`);
+    throwIfProblems(result.problems, naming ? naming.subject : `SociCluster '${name}'`);
     const full: SociClusterArgs = { ...args, instanceFacts: Object.fromEntries(facts), kubernetesVersionCatalog: versions.catalog };
     if (naming) namingOf.set(full, naming);
     return new SociCluster(name, full, opts);
@@ -239,7 +241,7 @@ export class SociCluster extends pulumi.ComponentResource {
     const naming = namingOf.get(args);
     const versions = args.kubernetesVersionCatalog ?? builtInVersionCatalog(new Date());
     const result = validateSociClusterArgs(args, new Map(Object.entries(args.instanceFacts)), naming ?? argNaming(name), versions);
-    throwIfProblems(result.problems, naming ? undefined : `SociCluster '${name}'`);
+    throwIfProblems(result.problems, naming ? naming.subject : `SociCluster '${name}'`);
 
     super("soci-eks:index:SociCluster", name, {}, opts);
     for (const w of result.warnings) pulumi.log.warn(w, this);

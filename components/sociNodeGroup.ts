@@ -5,7 +5,7 @@ import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOp
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
-import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, validateNodeGroup } from "../validation/nodeGroup";
+import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { argsNamer, CONNECTION_SPELLINGS, givenSettings, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { EC2_USER_DATA_LIMIT, PLACEHOLDER_CLUSTER_FIELDS, userDataSizeProblems } from "../validation/userDataSize";
@@ -288,21 +288,24 @@ export class SociNodeGroup extends pulumi.ComponentResource {
    * Looks up the instance facts (EC2 DescribeInstanceTypes) and, when `kubernetesVersion` is set, EKS's Kubernetes
    * versions, validates, then creates the node group.
    */
-  static async create(name: string, args: SociNodeGroupCreateArgs, opts?: pulumi.ComponentResourceOptions): Promise<SociNodeGroup> {
+  static async create(name: string, args: SociNodeGroupCreateArgs, opts?: pulumi.ComponentResourceOptions, namer?: SettingNamer): Promise<SociNodeGroup> {
     let catalog = args.kubernetesVersionCatalog;
     if (args.kubernetesVersion !== undefined && !catalog) {
       const versions = await lookupKubernetesVersions(new Date(), { parent: opts?.parent, provider: opts?.provider });
       for (const w of versions.warnings) pulumi.log.warn(w);
       catalog = versions.catalog;
     }
-    const facts = args.instanceFacts ?? (await lookupNodeGroupFacts(name, nodeGroupSettings(args), `SociNodeGroup '${name}'`, opts));
-    return new SociNodeGroup(name, { ...args, instanceFacts: facts, ...(catalog ? { kubernetesVersionCatalog: catalog } : {}) }, opts);
+    const facts = args.instanceFacts ?? (await lookupNodeGroupFacts(name, nodeGroupSettings(args), `SociNodeGroup '${name}'`, opts, namer));
+    const full: SociNodeGroupArgs = { ...args, instanceFacts: facts, ...(catalog ? { kubernetesVersionCatalog: catalog } : {}) };
+    if (namer) namerOf.set(full, namer);
+    return new SociNodeGroup(name, full, opts);
   }
 
   constructor(name: string, args: SociNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before super(): a ComponentResource registers itself in its constructor.
     const settings = nodeGroupSettings(args);
-    const problems = nodeGroupProblems(name, settings, args.instanceFacts, "SociNodeGroup.create");
+    const namer = namerOf.get(args) ?? argsNamer(name);
+    const problems = nodeGroupProblems(name, settings, args.instanceFacts, "SociNodeGroup.create", namer);
     problems.push(...validateClusterConnection(plainClusterConnection(args), (key) => `${name}.${CONNECTION_ARG_PATHS[key]}`));
     const version =
       args.kubernetesVersion !== undefined
@@ -324,7 +327,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     );
 
     super("soci-eks:index:SociNodeGroup", name, {}, opts);
-    const groupWarnings = warnedByCluster.has(args) ? [] : nodeGroupWarnings(settings, argNamer(name));
+    const groupWarnings = warnedByCluster.has(args) ? [] : nodeGroupWarnings(settings, namer);
     const cniWarning = args.vpcCniCredentials === undefined && !args.nodeRole ? vpcCniCredentialsWarning(name) : undefined;
     for (const w of [...(version?.warnings ?? []), ...groupWarnings, ...(cniWarning ? [cniWarning] : [])]) pulumi.log.warn(w, this);
 
@@ -406,16 +409,16 @@ export function markWarnedByCluster(args: SociNodeGroupArgs): SociNodeGroupArgs 
   return args;
 }
 
-/** Names settings as `<component name>.<arg path>`. */
-const argNamer = argsNamer;
+/** Namers chosen by {@link SociNodeGroup.create} for the args object it passes to the constructor (the package's spelling). */
+const namerOf = new WeakMap<object, SettingNamer>();
 
 /**
  * The problems of one node group's settings and instance facts, named `<name>.<arg path>`: what
  * {@link SociNodeGroup} and the @pulumi/eks plug-in (`sociForEks`) both check before anything exists.
  * `lookup` names the entry point that looks the facts up itself, for the fix of a facts/type mismatch.
  */
-export function nodeGroupProblems(name: string, settings: NodeGroupSettings, facts: InstanceFacts, lookup: string): ConfigProblem[] {
-  const problems = validateNodeGroup(settings, facts, argNamer(name));
+export function nodeGroupProblems(name: string, settings: NodeGroupSettings, facts: InstanceFacts, lookup: string, namer: SettingNamer = argsNamer(name)): ConfigProblem[] {
+  const problems = validateNodeGroup(settings, facts, namer);
   if (facts.instanceType !== settings.instanceType) {
     problems.push({
       setting: `${name}.instanceFacts`,
@@ -431,10 +434,16 @@ export function nodeGroupProblems(name: string, settings: NodeGroupSettings, fac
  * Looks up the facts of `settings.instanceType` (EC2 DescribeInstanceTypes); when that fails, throws one
  * {@link SociConfigError} with every problem of the settings, the lookup's error among them.
  */
-export async function lookupNodeGroupFacts(name: string, settings: NodeGroupSettings, subject: string, opts?: pulumi.ResourceOptions): Promise<InstanceFacts> {
+export async function lookupNodeGroupFacts(
+  name: string,
+  settings: NodeGroupSettings,
+  subject: string,
+  opts?: pulumi.ResourceOptions,
+  namer: SettingNamer = argsNamer(name),
+): Promise<InstanceFacts> {
   const lookup = await lookupInstanceFacts([settings.instanceType], { parent: opts?.parent, provider: opts?.provider });
   const facts = lookup.facts.get(settings.instanceType);
   if (facts) return facts;
-  throwIfProblems(validateNodeGroup(settings, undefined, argNamer(name), lookup.errors.get(settings.instanceType)), subject);
+  throwIfProblems(validateNodeGroup(settings, undefined, namer, lookup.errors.get(settings.instanceType)), subject);
   throw new Error(`no facts for ${settings.instanceType}`); // unreachable: the missing facts are a problem
 }

@@ -3,9 +3,9 @@
  * through a {@link SettingNamer}; each entry point passes the namer for its own spelling, so one rule gives one
  * message everywhere and only the setting's name differs:
  *
- * - the components (`SociNodeGroup`, `SociCluster`), the @pulumi/eks plug-in (`sociForEks`) and the component
- *   package (`soci-eks:index:NodeGroup` / `Cluster`) take the same arguments: `<name>.<args path>`, e.g.
- *   `gpu.soci.version` ({@link argsNamer});
+ * - the components (`SociNodeGroup`, `SociCluster`) and the @pulumi/eks plug-in (`sociForEks`) take the same
+ *   arguments: `<name>.<args path>`, e.g. `gpu.soci.version` ({@link argsNamer}); the component package
+ *   (`soci-eks:index:NodeGroup` / `Cluster`) too, but for the names it spells for Python ({@link packageNamer});
  * - the stack config names config keys, `soci-eks:<key>` or `soci-eks:nodeGroups[i].<key>` (components/config.ts);
  * - the CLI names its flags, e.g. `--soci-version` ({@link flagNamer}).
  */
@@ -24,6 +24,11 @@ export interface SettingSpelling {
   stack: string;
   /** `soci-eks userdata` flag, e.g. `--soci-version`; absent when the CLI has none (the components' default applies). */
   flag?: string;
+  /**
+   * Path in the component package's arguments where it differs from `args`: Python names a property by splitting
+   * its schema name at each capital (`sizeGiB` → `size_gi_b`), so the package spells `sizeGib`.
+   */
+  package?: string;
 }
 
 /** Every node-group setting's spellings. */
@@ -40,9 +45,9 @@ export const SETTING_SPELLINGS: Readonly<Record<NodeGroupSettingKey, SettingSpel
   maxSize: { args: "scaling.maxSize", stack: "maxSize" },
   ssd: { args: "ssd", stack: "ssd", flag: "--ssd" },
   keepSociOnRootVolume: { args: "keepSociOnRootVolume", stack: "keepSociOnRootVolume", flag: "--keep-soci-on-root-volume" },
-  rootVolumeSizeGiB: { args: "rootVolume.sizeGiB", stack: "rootVolumeSizeGiB" },
+  rootVolumeSizeGiB: { args: "rootVolume.sizeGiB", stack: "rootVolumeSizeGiB", package: "rootVolume.sizeGib" },
   rootVolumeIops: { args: "rootVolume.iops", stack: "rootVolumeIops" },
-  rootVolumeThroughput: { args: "rootVolume.throughputMiBps", stack: "rootVolumeThroughput" },
+  rootVolumeThroughput: { args: "rootVolume.throughputMiBps", stack: "rootVolumeThroughput", package: "rootVolume.throughputMibps" },
   extraEcrRegistries: { args: "extraEcrRegistries", stack: "extraEcrRegistries", flag: "--extra-ecr-registry" },
   capacityType: { args: "capacityType", stack: "capacityType" },
   metadataHopLimit: { args: "metadataHopLimit", stack: "metadataHopLimit" },
@@ -71,6 +76,16 @@ export function givenSettings(args: object): ReadonlySet<NodeGroupSettingKey> {
 /** Names settings `<name>.<args path>`: the components, the plug-in and the package. */
 export function argsNamer(name: string): SettingNamer {
   return (key) => `${name}.${SETTING_SPELLINGS[key].args}`;
+}
+
+/** A setting's path in the component package's arguments. */
+export function packagePath(key: NodeGroupSettingKey): string {
+  return SETTING_SPELLINGS[key].package ?? SETTING_SPELLINGS[key].args;
+}
+
+/** Names settings `<name>.<package path>`: the component package (`soci-eks:index:NodeGroup`, `Cluster`). */
+export function packageNamer(name: string): SettingNamer {
+  return (key) => `${name}.${packagePath(key)}`;
 }
 
 /** Names settings by their `soci-eks userdata` flag; a setting without one keeps the components' default. */

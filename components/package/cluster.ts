@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SociCluster, SociClusterCreateArgs, SociClusterNodeGroupArgs } from "../sociCluster";
+import { argNaming, SettingNaming, SociCluster, SociClusterCreateArgs, SociClusterNodeGroupArgs } from "../sociCluster";
+import { packageNamer } from "../../validation/settingNames";
 import { ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../../validation/clusterSecurity";
 import { trackInitialization } from "./initialization";
 import { NodeGroupOptions, toComponentArgs } from "./nodeGroup";
@@ -62,6 +63,16 @@ export function sociClusterArgs(args: ClusterArgs): SociClusterCreateArgs {
   };
 }
 
+/** Names settings as the package spells them: SociCluster's names, but for the node groups' Python-readable ones. */
+export function packageNaming(name: string): SettingNaming {
+  const ts = argNaming(name);
+  return {
+    cluster: ts.cluster,
+    group: (i, key) => (key === "name" ? ts.group(i, key) : packageNamer(`${name}.nodeGroups[${i}]`)(key)),
+    subject: `SociCluster '${name}'`,
+  };
+}
+
 /**
  * An EKS cluster whose managed node groups boot with SOCI, for Pulumi programs in any language (schema token
  * `soci-eks:index:Cluster`): the TypeScript `SociCluster` (VPC or existing subnets, `eks.Cluster`, one SOCI node
@@ -88,6 +99,6 @@ export class Cluster extends pulumi.ComponentResource<SociCluster> {
 
   /** Looks up the facts and versions, validates and creates the cluster. */
   protected async initialize(args: pulumi.Inputs, _opts?: pulumi.ComponentResourceOptions, name?: string): Promise<SociCluster> {
-    return SociCluster.create(name!, sociClusterArgs(args as ClusterArgs), { parent: this });
+    return SociCluster.create(name!, sociClusterArgs(args as ClusterArgs), { parent: this }, packageNaming(name!));
   }
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../../userdata/types";
 import { SociNodeGroup, SociNodeGroupCreateArgs } from "../sociNodeGroup";
 import { VpcCniCredentials } from "../../validation/clusterSecurity";
+import { packageNamer, SETTING_SPELLINGS } from "../../validation/settingNames";
 import { trackInitialization } from "./initialization";
 import { ClusterConnectionArgs, ScalingArgs, SociReleaseArgs } from "../types";
 
@@ -28,11 +29,15 @@ export interface RootVolume {
   throughputMibps?: number;
 }
 
-/** Settings the package spells differently from the TypeScript components (path in the components → path in the package). */
-export const PACKAGE_RENAMES: Readonly<Record<string, string>> = {
-  "rootVolume.sizeGiB": "rootVolume.sizeGib",
-  "rootVolume.throughputMiBps": "rootVolume.throughputMibps",
-};
+/**
+ * Settings the package spells differently from the TypeScript components (path in the components → path in the
+ * package), from the one spelling table (validation/settingNames.ts), which also names them so in messages.
+ */
+export const PACKAGE_RENAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.values(SETTING_SPELLINGS)
+    .filter((spelling) => spelling.package !== undefined)
+    .map((spelling) => [spelling.args, spelling.package!]),
+);
 
 /**
  * The cluster fields for the node's own NodeConfig. EKS managed node groups without an AMI in the launch template
@@ -181,6 +186,6 @@ export class NodeGroup extends pulumi.ComponentResource<SociNodeGroup> {
 
   /** Looks up the facts, validates and creates the node group (runs before the constructor's outputs resolve). */
   protected async initialize(args: pulumi.Inputs, _opts?: pulumi.ComponentResourceOptions, name?: string): Promise<SociNodeGroup> {
-    return SociNodeGroup.create(name!, toComponentArgs(args as NodeGroupArgs), { parent: this });
+    return SociNodeGroup.create(name!, toComponentArgs(args as NodeGroupArgs), { parent: this }, packageNamer(name!));
   }
 }

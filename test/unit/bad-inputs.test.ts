@@ -5,9 +5,8 @@
  * one must pass everywhere. Every rule in {@link SHARED_RULES} runs at all five entry points, and its message is the
  * same text at each but for the setting's name (validation/settingNames.ts spells it per entry point).
  *
- * The package runs as its provider's Construct does (`new NodeGroup(...)` with the provider's initialization
- * tracking, then the initialization error): the Construct call itself, schema included, is in
- * package-components.test.ts; here the Analyzer's ~45 s schema inference is left out.
+ * The package runs through its provider's Construct (`SociEksProvider.construct`, as the engine calls it), with its
+ * own spelling of the arguments (validation/settingNames.ts `package`).
  */
 import { strict as assert } from "assert";
 import { readFileSync } from "fs";
@@ -27,20 +26,18 @@ const eksPlugin: typeof import("../../components/eksPlugin") = require("../../co
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const pkg: typeof import("../../components/package") = require("../../components/package");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const pkgInit: typeof import("../../components/package/initialization") = require("../../components/package/initialization");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const cli: typeof import("../../cli/main") = require("../../cli/main");
 import { instanceFactsFromEc2 } from "../../validation/instanceTypes";
 import { formatProblem, showValue } from "../../validation/problems";
 import { builtInVersionCatalog } from "../../validation/kubernetesVersions";
 import { NodeGroupSettingKey } from "../../validation/nodeGroup";
-import { argValue, CONNECTION_SPELLINGS, ENTRY_POINTS, EntryPoint, givenSettings, SETTING_SPELLINGS } from "../../validation/settingNames";
+import { argValue, CONNECTION_SPELLINGS, ENTRY_POINTS, EntryPoint, givenSettings, packagePath, SETTING_SPELLINGS } from "../../validation/settingNames";
 import { showTaint } from "../../validation/labels";
 import { InstanceFacts } from "../../userdata/types";
 
 const { SociNodeGroup, SociConfigError, validateSociClusterArgs } = components;
-// Package components report their initialization error to the provider (as when the plugin hosts them).
-pkgInit.markProviderHosted();
+/** The package's provider, serving provider/schema.json as the plugin process does. */
+const provider = new pkg.SociEksProvider(path.resolve(__dirname, "..", "..", "..", "provider"));
 
 /** A fixed day inside every calendar window the stack cases touch (the Kubernetes version is not under test here). */
 const TODAY = new Date("2026-12-01T00:00:00Z");
@@ -160,12 +157,19 @@ function pluginRun(args: ComponentArgs, factsOf?: string): () => Promise<Outcome
   return syncRun(() => eksPlugin.sociForEks("ng", { ...args, instanceFacts } as import("../../components/eksPlugin").SociForEksArgs));
 }
 
-/** The package's NodeGroup `ng`, as its provider's Construct runs it: looks up facts (mocked EC2), validates, creates. */
+/**
+ * The package's NodeGroup `ng` through the provider's Construct (facts from mocked EC2, validation, then its children);
+ * `args` in the package's spelling. What it produced is what registered under the component.
+ */
 function packageRun(args: Record<string, unknown>): () => Promise<Outcome> {
   return async () => {
     mocks.reset();
-    const group = new pkg.NodeGroup("ng", { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], ...args });
-    const error = await pkgInit.initializationError(group.urn);
+    let error: unknown;
+    try {
+      await provider.construct("ng", "soci-eks:index:NodeGroup", { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], ...args }, {});
+    } catch (e) {
+      error = e;
+    }
     await settle(mocks, 20);
     const produced = mocks.resources.filter((r) => r.type !== "soci-eks:index:NodeGroup").length;
     if (error === undefined) return { refused: false, lines: [], produced };
@@ -186,6 +190,10 @@ interface GroupInput {
   extraEcrRegistries?: string[];
   labels?: Record<string, string>;
   taints?: Record<string, unknown>[];
+  scaling?: { desiredSize?: number; minSize?: number; maxSize?: number };
+  rootVolume?: { sizeGiB?: number; iops?: number; throughputMiBps?: number };
+  capacityType?: string;
+  metadataHopLimit?: number;
 }
 
 /** A group input as node-group settings: the values at the args paths of validation/settingNames.ts. */
@@ -216,6 +224,18 @@ function stackSettings(g: GroupInput): Record<string, unknown> {
   return s;
 }
 
+/** The package's arguments of a group input: each setting at its package path (validation/settingNames.ts). */
+function packageArgs(g: GroupInput): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  for (const [key, value] of settingValues(g)) {
+    const parts = packagePath(key).split(".");
+    let node = args;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]] = value;
+  }
+  return args;
+}
+
 /** One group input at one entry point. */
 function at(kind: Kind, g: GroupInput): () => Promise<Outcome> {
   switch (kind) {
@@ -228,7 +248,7 @@ function at(kind: Kind, g: GroupInput): () => Promise<Outcome> {
     case "plugin":
       return pluginRun(g as ComponentArgs);
     case "package":
-      return packageRun(g as Record<string, unknown>);
+      return packageRun(packageArgs(g));
   }
 }
 
@@ -240,6 +260,8 @@ function settingAt(kind: Kind, key: NodeGroupSettingKey, input: GroupInput): str
       return spelling.flag!;
     case "stack":
       return (key === "labels" || key === "taints") && (input.labels || input.taints) ? `soci-eks:nodeGroups[0].${spelling.stack}` : `soci-eks:${spelling.stack}`;
+    case "package":
+      return `ng.${packagePath(key)}`;
     default:
       return `ng.${spelling.args}`;
   }
@@ -252,7 +274,14 @@ interface SharedRule {
   key: NodeGroupSettingKey;
   value: unknown;
   fix: string;
+  /** The entry points that have the setting (default: all five; the CLI has no flag for sizes, volumes, capacity or IMDS). */
+  at?: readonly Kind[];
 }
+
+/** The entry points that take volumes and IMDS settings (the CLI prints user data only). */
+const NOT_CLI: readonly Kind[] = ENTRY_POINTS.filter((k) => k !== "cli");
+/** The entry points that create the node group and so take its sizes and capacity type (the plug-in leaves them to @pulumi/eks). */
+const NODE_GROUP_OWNERS: readonly Kind[] = ["stack", "component", "package"];
 
 const taints = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `t${i}`, effect: "NoSchedule" }));
 
@@ -309,10 +338,19 @@ const SHARED_RULES: SharedRule[] = [
   { rule: "a pinned digest on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { sha256: SHA } }, key: "sociSha256", value: SHA, fix: "or set" },
   { rule: "a mirror on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { mirrorBaseUrl: "https://mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://mirror.example/soci", fix: "or set" },
   { rule: "a failure policy on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", onSociFailure: "fail" }, key: "onSociFailure", value: "fail", fix: "or set" },
+  // Sizes, volumes, capacity, IMDS: not in the user data, so the CLI has no flag for them; sizes and capacity belong to
+  // the node group, which the plug-in's user creates with @pulumi/eks
+  { rule: "maxSize 0", input: { scaling: { minSize: 0, desiredSize: 0, maxSize: 0 } }, key: "maxSize", value: 0, fix: "to 1 or more", at: NODE_GROUP_OWNERS },
+  { rule: "desiredSize above maxSize", input: { scaling: { desiredSize: 9, maxSize: 4 } }, key: "desiredSize", value: 9, fix: "between 1 and 4", at: NODE_GROUP_OWNERS },
+  { rule: "a root volume under 20 GiB", input: { rootVolume: { sizeGiB: 8 } }, key: "rootVolumeSizeGiB", value: 8, fix: "between 20 and 16384", at: NOT_CLI },
+  { rule: "gp3 IOPS below 3000", input: { rootVolume: { iops: 100 } }, key: "rootVolumeIops", value: 100, fix: "between 3000 and 16000", at: NOT_CLI },
+  { rule: "gp3 throughput above IOPS / 4", input: { rootVolume: { iops: 3000, throughputMiBps: 1000 } }, key: "rootVolumeThroughput", value: 1000, fix: "Lower", at: NOT_CLI },
+  { rule: "capacity type in lowercase", input: { capacityType: "spot" }, key: "capacityType", value: "spot", fix: "to ON_DEMAND (default) or SPOT", at: NODE_GROUP_OWNERS },
+  { rule: "IMDS hop limit 0", input: { metadataHopLimit: 0 }, key: "metadataHopLimit", value: 0, fix: "to 1 (default) or 2", at: NOT_CLI },
 ];
 
 /** Inputs every entry point must accept. */
-const VALID: { what: string; input: GroupInput }[] = [
+const VALID: { what: string; input: GroupInput; at?: readonly Kind[] }[] = [
   { what: "the defaults", input: {} },
   { what: "prefixed and plain labels", input: { labels: { "example.com/team": "ml", tier: "a_b-c.d" } } },
   { what: "a label key of exactly 63 characters and a value of 63", input: { labels: { [`example.com/${"k".repeat(51)}`]: "v".repeat(63) } } },
@@ -324,6 +362,8 @@ const VALID: { what: string; input: GroupInput }[] = [
   { what: "Bottlerocket, parallel, with the AL2023 settings left at their defaults", input: { os: "bottlerocket", sociMode: "parallel" } },
   { what: "a pinned digest on one architecture (arm64)", input: { instanceType: "m7g.xlarge", sociMode: "parallel", soci: { sha256: SHA } } },
   { what: "ssd on a type with NVMe instance storage, SOCI kept on EBS", input: { instanceType: "m6id.2xlarge", ssd: true, keepSociOnRootVolume: true } },
+  { what: "a gp3 volume at gp3's limits (16000 IOPS, 1000 MiB/s, 32 GiB)", input: { rootVolume: { sizeGiB: 32, iops: 16000, throughputMiBps: 1000 }, metadataHopLimit: 2 }, at: NOT_CLI },
+  { what: "scale to zero on Spot", input: { scaling: { minSize: 0, desiredSize: 0, maxSize: 1 }, capacityType: "SPOT" }, at: NODE_GROUP_OWNERS },
 ];
 
 /** The case of one shared rule at one entry point. */
@@ -371,7 +411,6 @@ const SPECIFIC: BadInput[] = [
   { kind: "stack", what: "a misspelt key (the Pulumi CLI ignores it)", run: stackRun({ instanceTypo: "m7g.xlarge" }), setting: "soci-eks:instanceTypo", value: "m7g.xlarge", fix: "Did you mean instanceType?" },
   { kind: "stack", what: "Kubernetes 1.28, long ended", run: stackRun({ kubernetesVersion: "1.28" }), setting: "soci-eks:kubernetesVersion", value: "1.28", fix: "to one of 1.32, 1.33, 1.34, 1.35, 1.36" },
   { kind: "stack", what: "an unknown node group key", run: stackRun({ nodeGroups: [{ name: "a", colour: "blue" }] }), setting: "soci-eks:nodeGroups[0].colour", fix: "Use only name, instanceType" },
-  { kind: "stack", what: "gp3 IOPS below 3000", run: stackRun({ rootVolumeIops: 100 }), setting: "soci-eks:rootVolumeIops", value: 100, fix: "between 3000 and 16000" },
   { kind: "stack", what: "a node group name with capitals", run: stackRun({ nodeGroups: [{ name: "Big" }] }), setting: "soci-eks:nodeGroups[0].name", value: "Big", fix: "Rename it" },
   { kind: "component", what: "cluster name with a space", rule: "cluster-name", run: componentRun({ clusterName: "my cluster" }), setting: "ng.clusterName", value: "my cluster", fix: "aws eks list-clusters" },
   {
@@ -389,8 +428,6 @@ const SPECIFIC: BadInput[] = [
     run: componentRun({ clusterConnection: { endpoint: ENDPOINT, certificateAuthority: CA, serviceCidr: "10.0.0.0/8" } }),
     setting: "ng.clusterConnection.serviceCidr", value: "10.0.0.0/8", fix: "e.g. 172.20.0.0/16",
   },
-  { kind: "component", what: "maxSize 0", run: componentRun({ scaling: { minSize: 0, desiredSize: 0, maxSize: 0 } }), setting: "ng.scaling.maxSize", value: 0, fix: "to 1 or more" },
-  { kind: "component", what: "hop limit 0", run: componentRun({ metadataHopLimit: 0 }), setting: "ng.metadataHopLimit", value: 0, fix: "to 1 (default) or 2" },
 
   // ---- CLI: flag syntax
   { kind: "cli", what: "a repeated single-value flag", run: ud("--instance-type", "m7i.xlarge", "--mode", "lazy", "--mode", "parallel"), setting: "--mode", value: ["lazy", "parallel"], fix: "Pass --mode once" },
@@ -424,7 +461,7 @@ const SPECIFIC: BadInput[] = [
   { kind: "package", what: "cluster connection with an http endpoint", rule: "endpoint", run: packageRun({ clusterConnection: { endpoint: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", certificateAuthority: CA, serviceCidr: "172.20.0.0/16" } }), setting: "ng.clusterConnection.endpoint", value: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint" },
 ];
 
-const CASES: BadInput[] = [...SHARED_RULES.flatMap((r) => ENTRY_POINTS.map((kind) => sharedCase(r, kind))), ...SPECIFIC];
+const CASES: BadInput[] = [...SHARED_RULES.flatMap((r) => (r.at ?? ENTRY_POINTS).map((kind) => sharedCase(r, kind))), ...SPECIFIC];
 
 /** The message line of a case: `setting: value …` (or `setting …` for a missing value). */
 function lineOf(c: Pick<BadInput, "setting" | "value">, lines: string[]): string | undefined {
@@ -439,7 +476,8 @@ function names(kind: Kind): [string, string][] {
     if (kind === "stack") pairs.push([`soci-eks:nodeGroups[0].${spelling.stack}`, `<${key}>`], [`soci-eks:${spelling.stack}`, `<${key}>`]);
     else if (kind === "cli") {
       if (spelling.flag) pairs.push([spelling.flag, `<${key}>`]);
-    } else pairs.push([`ng.${spelling.args}`, `<${key}>`]);
+    } else if (kind === "package") pairs.push([`ng.${packagePath(key as NodeGroupSettingKey)}`, `<${key}>`]);
+    else pairs.push([`ng.${spelling.args}`, `<${key}>`]);
   }
   for (const [key, spelling] of Object.entries(CONNECTION_SPELLINGS)) {
     if (kind === "cli") pairs.push([spelling.flag, `<cluster.${key}>`]);
@@ -480,10 +518,10 @@ describe("bad inputs: refused by the CLI, the stack config, the components, the 
     });
   }
 
-  it("each shared rule is refused at all five entry points with the same message, but for the setting's name", async () => {
+  it("each shared rule is refused at all five entry points (all four that have the setting) with the same message, but for the setting's name", async () => {
     for (const r of SHARED_RULES) {
       const texts = new Map<Kind, string>();
-      for (const kind of ENTRY_POINTS) {
+      for (const kind of r.at ?? ENTRY_POINTS) {
         const c = sharedCase(r, kind);
         const line = lineOf(c, (await c.run()).lines);
         assert.ok(line, `${r.rule}: no message at ${kind}`);
@@ -511,13 +549,13 @@ describe("bad inputs: refused by the CLI, the stack config, the components, the 
   });
 });
 
-/** The good inputs below: every VALID entry at five entry points, and two more. */
-const GOOD_INPUTS = VALID.length * ENTRY_POINTS.length + 2;
+/** The good inputs below: every VALID entry at its entry points, and two more. */
+const GOOD_INPUTS = VALID.reduce((n, v) => n + (v.at ?? ENTRY_POINTS).length, 0) + 2;
 
 describe("good inputs: accepted at all five entry points", () => {
   beforeEach(() => mocks.reset());
   for (const v of VALID) {
-    for (const kind of ENTRY_POINTS) {
+    for (const kind of v.at ?? ENTRY_POINTS) {
       it(`${kind}: ${v.what}`, async () => {
         const outcome = await at(kind, v.input)();
         assert.equal(outcome.refused, false, outcome.lines.join("\n"));

@@ -12,6 +12,7 @@ import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, settle } from "../helpers/mocks";
+import { packageNamer } from "../../validation/settingNames";
 import { declaredSettings, parityProblems, schemaSettings } from "../helpers/optionParity";
 
 const mocks = installMocks(false);
@@ -285,8 +286,10 @@ describe("package components refuse bad settings like the TypeScript components"
   for (const [what, bad] of nodeGroupCases) {
     it(`NodeGroup with ${what}: the same one error as SociNodeGroup.create, and no child resource`, async () => {
       const args = { clusterName: "prod", subnetIds: ["subnet-a", "subnet-b"], ...bad };
-      const expected = await rejection(components.SociNodeGroup.create("ng", pkg.toComponentArgs(args as import("../../components/package").NodeGroupArgs)));
+      // The same validation, naming settings as the package spells them (validation/settingNames.ts `package`).
+      const expected = await rejection(components.SociNodeGroup.create("ng", pkg.toComponentArgs(args as import("../../components/package").NodeGroupArgs), undefined, packageNamer("ng")));
       assert.match(expected, /^SociNodeGroup 'ng'/);
+      if (bad.rootVolume) assert.match(expected, /ng\.rootVolume\.sizeGib: 10 is outside 20\.\.16384 GiB\. Set ng\.rootVolume\.sizeGib between 20 and 16384/);
       assert.equal(mocks.resources.length, 0, "SociNodeGroup.create registered nothing");
       mocks.reset();
 
