@@ -322,7 +322,7 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     const os = settings.os as OsFamily; // validated
     const conn = args.clusterConnection;
     throwIfProblems(
-      nodeGroupSizeProblems(`the user data of SociNodeGroup '${name}'`, settings, baseOptions, argNamer(name), conn ? `${name}.clusterConnection` : undefined),
+      nodeGroupSizeProblems(`the user data of SociNodeGroup '${name}'`, settings, baseOptions, namer, conn ? `${name}.clusterConnection` : undefined),
       `SociNodeGroup '${name}'`,
     );
 

@@ -532,6 +532,27 @@ describe("bad inputs: refused by the CLI, the stack config, the components, the 
     }
   });
 
+  it("the user-data size rule (validation/userDataSize.ts): refused at all five with the same wording, but for the setting's and the document's names and the byte counts", async () => {
+    // 90 labels of ~80 bytes: the CLI writes them into its own NodeConfig, the others leave them to EKS's part, so the
+    // byte counts differ (the same rule measures a different document); the words, the settings and the fix do not.
+    const labels = Object.fromEntries(Array.from({ length: 90 }, (_, i) => [`example.com/label-${i}`, `v${i}`.padEnd(60, "x")]));
+    const texts = new Map<Kind, string>();
+    for (const kind of ENTRY_POINTS) {
+      const outcome = await at(kind, { labels })();
+      assert.ok(outcome.refused, `${kind}: not refused`);
+      assert.equal(outcome.produced, 0, `${kind}: something was printed or created`);
+      const lines = outcome.lines.filter((l) => / bytes' is what /.test(l));
+      assert.equal(lines.length, 1, `${kind}: ${outcome.lines.join("\n")}`);
+      assert.ok(lines[0].startsWith(`${settingAt(kind, "labels", { labels })}, ${settingAt(kind, "sociMode", {})}: '`), `${kind}: ${lines[0]}`);
+      const normalized = normalize(kind, lines[0])
+        .replace(/is what (the user data of [^;]*?|the printed user data) comes to/, "is what <document> comes to")
+        .replace(/\d+/g, "N");
+      texts.set(kind, normalized);
+    }
+    const [first, ...rest] = [...texts.entries()];
+    for (const [kind, text] of rest) assert.equal(text, first[1], `${first[0]} vs ${kind}`);
+  });
+
   it("a rule two entry points share outside that list gives the same message at both", async () => {
     const byRule = new Map<string, Map<Kind, string>>();
     for (const c of SPECIFIC.filter((x) => x.rule)) {
