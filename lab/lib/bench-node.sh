@@ -32,10 +32,11 @@ DEFAULT_SPAN_MIB=$(($(sed -n 's/^SPAN_SIZE="\${SPAN_SIZE:-\([0-9]*\)}"$/\1/p' "$
 # The default plan is the one the project's targets are checked on (lab/report checkTargets): every condition the targets
 # name, the product's rows (off, parallel, lazy, and lazy-pf where the workload has a prefetch index) and beside them
 # the rows that show why the defaults are what they are (the tuning and config before, resolve cache, metadata, igzip).
+# lazy-rec runs on every workload: each one's recording is checked against what its entrypoint reads.
 DEFAULT_PLAN="link ref off parallel lazy lazy-rec lazy-pre21
 link big off parallel parallel-d20u2-c16 lazy lazy-rec lazy-pf lazy-rr30 lazy-pre21 lazy-nosync lazy-dbmulti
-link refgz off parallel parallel-igzip lazy
-link files lazy lazy-nosync lazy-dbmulti
+link refgz off parallel parallel-igzip lazy lazy-rec
+link files lazy lazy-rec lazy-nosync lazy-dbmulti
 ttfb ref off parallel lazy lazy-rec
 ttfb big lazy lazy-rec lazy-pf
 conncap ref off parallel parallel-d20u2-c16 lazy lazy-rec
@@ -45,6 +46,31 @@ ecr big lazy lazy-rec lazy-pf
 gp3 ref off parallel lazy
 ssd ref off parallel lazy"
 PLAN=${BENCH_PLAN:-$DEFAULT_PLAN}
+
+# plan_list: checks every plan line the filters keep (a known condition, workload and row) and prints one line per row
+# with its mode, index and label, then the totals; fails on the first unknown name. BENCH_DRY=1 prints it and stops.
+plan_list() {
+  local cond wl rows row mode idx lines=0 nrows=0
+  while read -r cond wl rows; do
+    [[ -n $cond ]] || continue
+    [[ " $WORKLOADS " == *" $wl "* && " $CONDITIONS " == *" $cond "* ]] || continue
+    condition_params "$cond" || return 1
+    wl_image "$wl" || return 1
+    lines=$((lines + 1))
+    for row in $rows; do
+      [[ -z ${BENCH_MODES:-} || " $BENCH_MODES " == *" $row "* ]] || continue
+      mode=$(row_mode "$row") || { log "unknown row $row (plan line: $cond $wl $rows)"; return 1; }
+      row_soci_edits "$row" >/dev/null || { log "row $row has no valid SOCI edits"; return 1; }
+      idx=-
+      [[ $mode != lazy ]] || idx=$(row_index "$row")
+      if [[ $idx == *-pf ]] && ((${#WL_PREFETCH[@]} == 0)); then log "row $row needs a prefetch index, which workload $wl has not (it reads no whole files)"; return 1; fi
+      printf '%-8s %-6s %-22s %-9s %-7s %s\n' "$cond" "$wl" "$row" "$mode" "$idx" "$(row_label "$row")"
+      nrows=$((nrows + 1))
+    done
+  done <<<"$PLAN"
+  ((nrows > 0)) || { log "the plan has no row for BENCH_WORKLOADS=\"$WORKLOADS\" BENCH_CONDITIONS=\"$CONDITIONS\" BENCH_MODES=\"${BENCH_MODES:-}\""; return 1; }
+  echo "plan: $lines lines, $nrows rows, $((nrows * RUNS)) cold pulls ($RUNS per row)"
+}
 
 # The parallel tuning is rendered for this machine's vCPUs (EC2 facts of the m6i size with that many).
 TUNE_VCPUS=$(nproc)
@@ -57,6 +83,13 @@ case $TUNE_VCPUS in
   *) TUNE_TYPE=m6i.xlarge TUNE_VCPUS=4; log "no m6i size with $(nproc) vCPUs: tuning rendered for m6i.xlarge" ;;
 esac
 export LAB_INSTANCE="$TUNE_TYPE,$TUNE_VCPUS,$((TUNE_VCPUS * 4096))"
+
+plan_listing=$(plan_list) || exit 1
+if [[ ${BENCH_DRY:-0} == 1 ]]; then
+  echo "$plan_listing"
+  exit 0
+fi
+log "${plan_listing##*$'\n'}"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_fs
@@ -123,20 +156,30 @@ cpu_busy_pct() {
     if (tot > 0) printf "%.0f", 100 * (tot - idle) / tot; else print "null" }'
 }
 
+# after_pull_fetches MARK: {"bytes":N,"requests":M} of the requests the counting proxy logged after line MARK of its
+# log (each line: "DATE TIME METHOD PATH range=... -> STATUS len=N ..."; bytes of GETs only, a HEAD's len is the
+# blob's): for a lazy run, the on-demand fetches after the pull
+after_pull_fetches() {
+  awk -v from="${1:-0}" 'NR > from && / -> [0-9]+ len=/ { n++; if ($3 == "GET") for (i = 1; i <= NF; i++) if ($i ~ /^len=[0-9]+$/) b += substr($i, 5) }
+    END { printf "{\"bytes\":%d,\"requests\":%d}", b, n }' "$LOGS/countproxy.log"
+}
+
 now_ns() { echo "${EPOCHREALTIME/./}000"; }
 ms() { if [[ -n $1 && -n $2 ]]; then echo $((($2 - $1) / 1000000)); else echo null; fi; } # FROM_NS TO_NS
 
 # bench_start REF TAG [nopull]: pulls REF through CRI (kubelet's image endpoint) unless nopull, runs it as a pod and
 # waits for the entrypoint's ready line (read from the pod log file: no CRI polling). Sets B_T0 B_PULL_END
-# B_RUNP_END B_CREATE_END (host ns) and B_READY_LINE.
+# B_RUNP_END B_CREATE_END (host ns), B_PULL_MARK (the counting proxy's log lines at the pull's end) and B_READY_LINE.
 bench_start() {
   local ref=$1 tag=$2 pull=${3:-pull} pod cid i
-  B_READY_LINE='' B_PULL_END='' B_RUNP_END='' B_CREATE_END=''
+  B_READY_LINE='' B_PULL_END='' B_RUNP_END='' B_CREATE_END='' B_PULL_MARK=''
   B_T0=$(now_ns)
   if [[ $pull == pull ]]; then
     "${CRICTL[@]}" pull "$ref" >"$LOGS/pull-$tag.log" 2>&1 || { log "pull $ref failed: $(tail -n 2 "$LOGS/pull-$tag.log")"; return 1; }
   fi
   B_PULL_END=$(now_ns)
+  # the counting proxy's log (one line per proxied request) up to here: what came after is on-demand
+  B_PULL_MARK=$(wc -l <"$LOGS/countproxy.log")
   pod_specs "$ref" "$tag"
   pod=$("${CRICTL[@]}" runp "$WORK/pod-$tag.json" 2>"$LOGS/runp-$tag.log") || { log "runp failed: $(tail -n 2 "$LOGS/runp-$tag.log")"; return 1; }
   B_RUNP_END=$(now_ns)
@@ -157,6 +200,18 @@ ready_field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$B_READY_LINE"; }
 JSONL=$WORK/bench.jsonl
 : >"$JSONL"
 FAILED_RUNS=0
+# not_run COND WL ROW MODE RUN REASONS: a run that was not measured (misconfigured, or its index could not be made):
+# a degraded, failed run in the results
+not_run() {
+  jq -c -n --arg cond "$1" --arg wl "$2" --arg row "$3" --arg rowlabel "$(row_label "$3")" --arg mode "$4" --argjson run "$5" --arg reasons "$6" \
+    '{condition: $cond, condition_label: $cond, link: {rate_bytes_per_s: 0, conn_rate_bytes_per_s: 0, ttfb_ms: 0}, workload: $wl, row: $row,
+      label: $rowlabel, mode: $mode, span_mib: null, run: $run, ok: false, degraded: true, degraded_reasons: $reasons,
+      phases_ms: {pull: null, last_snapshot_prepared: null, sandbox: null, create: null, start: null, app_read: null, ready: null},
+      warm_start_ms: null, app_read_bytes: null, registry: {bytes: 0, requests: 0, range_requests: 0}, fuse_mounts: 0,
+      whole_indexed_layer_gets: 0, soci_store_bytes: 0, lazy_max_bytes: null, soci_snapshotter: null, containerd: null,
+      soci_metrics: null, index: null, ready_line: ""}' >>"$JSONL"
+  FAILED_RUNS=$((FAILED_RUNS + 1))
+}
 declare -A MIMES=()
 while read -r cond wl rows; do
   [[ -n $cond ]] || continue
@@ -167,6 +222,17 @@ while read -r cond wl rows; do
     idx=$(row_index "$row")
     span=${idx%-pf} span=${span%-rec}
     facts=${FACTS[$wl-$idx]:-}
+    # recorded prefetch: no recording, no row (each run fails with the reason); a recording that misses reads fails
+    # every run of the row
+    rec_problems=''
+    if [[ $idx == *-rec ]]; then
+      rec_problems=$(jq -r 'select(.ok | not) | .problems | join("; ")' <<<"${WL_REC_RESULT[$wl]:-"{\"ok\":false,\"problems\":[\"no recording\"]}"}")
+      if [[ -z $facts ]]; then
+        log "bench $cond-$wl-$row: not run: ${rec_problems:-no recorded index}"
+        for ((r = 1; r <= RUNS; r++)); do not_run "$cond" "$wl" "$row" "$mode" "$r" "recording: ${rec_problems:-no recorded index}"; done
+        continue
+      fi
+    fi
     [[ -n $facts ]] || { log "no index $idx for $wl (BENCH_SPANS=$SPANS; -pf only for workloads that read whole files)"; exit 1; }
     if [[ -z ${MIMES[$mode]:-} ]]; then
       # shellcheck disable=SC2034 # MODE is read by render_userdata in node.sh
@@ -175,12 +241,17 @@ while read -r cond wl rows; do
       render_userdata "${MIMES[$mode]}"
     fi
     ref=$PULL_REGISTRY/lab/bench-$wl:v1
-    [[ $mode == lazy ]] && ref=$PULL_REGISTRY/lab/bench-$wl:v1-soci-s$idx
+    [[ $mode == lazy ]] && ref=$PULL_REGISTRY/lab/bench-$wl:$(wl_index_tag "$wl" "$idx")
     jq -r '.indexed_digests[]' <<<"$facts" >"$WORK/indexed-layers"
     # What a lazy run may cost (issue 11): every indexed layer FUSE-mounted, none served whole, and no more bytes than
     # the un-indexed layers + the index + the spans the app's reads can touch (at most reads / span + 1 per file read)
-    # or, for an index with prefetch artifacts, the spans they list if that is more, +5%.
-    lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + ([.read_files * (((.read_bytes_per_file + .span_bytes - 1) / .span_bytes | floor) + 1) * .span_bytes, (.prefetch_span_bytes // 0)] | max)) * 1.05) | floor' <<<"$facts")
+    # or, for an index with prefetch artifacts, the spans they list if that is more, +5%. A recorded index (-rec): the
+    # spans of its recording (their compressed bytes, from `apply`), which must hold every read, +5%.
+    if [[ $idx == *-rec ]]; then
+      lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + .recorded_span_bytes) * 1.05) | floor' <<<"$facts")
+    else
+      lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + ([.read_files * (((.read_bytes_per_file + .span_bytes - 1) / .span_bytes | floor) + 1) * .span_bytes, (.prefetch_span_bytes // 0)] | max)) * 1.05) | floor' <<<"$facts")
+    fi
     indexed=$(jq .indexed_layers <<<"$facts")
     for ((r = 1; r <= RUNS; r++)); do
       tag=$cond-$wl-$row-$r
@@ -201,15 +272,7 @@ while read -r cond wl rows; do
       fi
       if [[ -n $config_bad ]]; then
         log "bench $tag: MISCONFIGURED, not run: $(tr '\n' ';' <<<"$config_bad")"
-        jq -c -n --arg cond "$cond" --arg wl "$wl" --arg row "$row" --arg rowlabel "$(row_label "$row")" --arg mode "$mode" --argjson run "$r" \
-          --arg reasons "config: $(tr '\n' ';' <<<"$config_bad")" \
-          '{condition: $cond, condition_label: $cond, link: {rate_bytes_per_s: 0, conn_rate_bytes_per_s: 0, ttfb_ms: 0}, workload: $wl, row: $row,
-            label: $rowlabel, mode: $mode, span_mib: null, run: $run, ok: false, degraded: true, degraded_reasons: $reasons,
-            phases_ms: {pull: null, last_snapshot_prepared: null, sandbox: null, create: null, start: null, app_read: null, ready: null},
-            warm_start_ms: null, app_read_bytes: null, registry: {bytes: 0, requests: 0, range_requests: 0}, fuse_mounts: 0,
-            whole_indexed_layer_gets: 0, soci_store_bytes: 0, lazy_max_bytes: null, soci_snapshotter: null, containerd: null,
-            soci_metrics: null, index: null, ready_line: ""}' >>"$JSONL"
-        FAILED_RUNS=$((FAILED_RUNS + 1))
+        not_run "$cond" "$wl" "$row" "$mode" "$r" "config: $(tr '\n' ';' <<<"$config_bad")"
         continue
       fi
       # LAB_SOCI_CONTENT_STORE=containerd: the SOCI config before issue 11, to see the bench flag degraded runs.
@@ -248,6 +311,8 @@ while read -r cond wl rows; do
       cpu_busy=$(cpu_busy_pct "$cpu_before" "$(head -n 1 /proc/stat)")
       if [[ ${BENCH_GC_PRESSURE:-0} == 1 ]]; then gc_churn_stop >/dev/null; fi
       served=$(curl -fsS "http://$PULL_REGISTRY/__lab/bytes")
+      after_pull='{"bytes":0,"requests":0}'
+      [[ -z ${B_PULL_MARK:-} ]] || after_pull=$(after_pull_fetches "$B_PULL_MARK")
       soci_stats=$(proc_stats "$SOCI_PID")
       ctrd_stats=$(proc_stats "$CONTAINERD_PID")
       metrics=null
@@ -283,6 +348,11 @@ while read -r cond wl rows; do
         ((whole == 0)) || reasons+="$whole whole GETs of indexed layers; "
         ((bytes <= lazy_max)) || reasons+="$bytes bytes > lazy expectation $lazy_max; "
       fi
+      [[ -z $rec_problems ]] || reasons+="recording: $rec_problems; "
+      # a recorded index that covers the reads leaves the container nothing to fetch: its spans came with the pull
+      if [[ $idx == *-rec && -z $rec_problems ]] && (($(jq .requests <<<"$after_pull") > 0)); then
+        reasons+="$(jq -r '"\(.requests) requests (\(.bytes) bytes)"' <<<"$after_pull") on demand after the pull: the recorded prefetch did not serve every read; "
+      fi
       degraded=false
       [[ -n $reasons ]] && degraded=true ok=false
       [[ -n $ready_ns ]] || ok=false
@@ -293,20 +363,21 @@ while read -r cond wl rows; do
         --argjson store "${store_bytes:-0}" --argjson cpu_busy "${cpu_busy:-null}" --argjson soci "$soci_stats" --argjson containerd "$ctrd_stats" \
         --argjson metrics "$metrics" --argjson warm "$warm" --argjson read_bytes "${read_bytes:-null}" \
         --argjson phases "$phases" --argjson rate "$COND_RATE" --argjson conn_rate "$COND_CONN_RATE" \
-        --argjson ttfb "$COND_TTFB_MS" --argjson facts "$facts" --argjson lazy_max "$lazy_max" --arg line "$line" \
+        --argjson ttfb "$COND_TTFB_MS" --argjson facts "$facts" --argjson lazy_max "$lazy_max" --arg line "$line" --argjson after "$after_pull" \
         --arg edits "$(row_soci_edits "$row")" --argjson timeline "${timeline:-null}" '
         {condition: $cond, condition_label: $cond_label, link: {rate_bytes_per_s: $rate, conn_rate_bytes_per_s: $conn_rate, ttfb_ms: $ttfb},
          workload: $wl, row: $row, label: $rowlabel, mode: $mode, span_mib: (if $mode == "lazy" then $span else null end), run: $run,
          ok: $ok, degraded: $degraded, degraded_reasons: $reasons,
          phases_ms: $phases,
          warm_start_ms: $warm, app_read_bytes: $read_bytes,
-         registry: {bytes: $served.bytes, requests: $served.requests, range_requests: $served.range_requests},
+         registry: {bytes: $served.bytes, requests: $served.requests, range_requests: $served.range_requests,
+                    after_pull_bytes: $after.bytes, after_pull_requests: $after.requests},
          fuse_mounts: $fuse, whole_indexed_layer_gets: $whole, soci_store_bytes: $store, lazy_max_bytes: (if $mode == "lazy" then $lazy_max else null end),
          machine_cpu_busy_pct: $cpu_busy, soci_snapshotter: $soci, containerd: $containerd, soci_metrics: $metrics,
          index: (if $mode == "lazy" then {span_bytes: $facts.span_bytes, ztoc_bytes: $facts.ztoc_bytes, index_manifest_bytes: $facts.index_manifest_bytes, unindexed_bytes: $facts.unindexed_bytes} else null end),
          soci_edits: ($edits | split("\n") | map(select(length > 0))), pull_timeline: $timeline,
          ready_line: $line}' >>"$JSONL"
-      log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests, fuse +$mounts, soci $soci_stats, machine CPU busy $cpu_busy%"
+      log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests ($(jq -r '"\(.bytes) bytes in \(.requests)"' <<<"$after_pull") after the pull), fuse +$mounts, soci $soci_stats, machine CPU busy $cpu_busy%"
       stop_node
       teardown_bench_disk
     done
@@ -317,12 +388,15 @@ curl -fsS -X POST "http://$PULL_REGISTRY/__lab/shape?rate=0" >/dev/null || true
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$RESULTS/bench-$stamp
 workloads_json=$(for k in "${!FACTS[@]}"; do jq -c --arg k "$k" '{($k): (del(.indexed_digests))}' <<<"${FACTS[$k]}"; done | jq -s 'add // {}')
+recordings_json=$(for k in "${!WL_REC_RESULT[@]}"; do jq -c --arg k "$k" '{($k): .}' <<<"${WL_REC_RESULT[$k]}"; done | jq -s 'add // {}')
 jq -n --arg stamp "$stamp" --argjson cpus "$(nproc)" --arg load_before "$LOAD_BEFORE" --arg load_after "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --arg tune "$LAB_INSTANCE" --argjson runs "$RUNS" --argjson workloads "$workloads_json" --argjson default_span "$DEFAULT_SPAN_MIB" \
+  --argjson recordings "$recordings_json" \
   --arg store "${LAB_SOCI_CONTENT_STORE:-soci}" --argjson gcp "$([[ ${BENCH_GC_PRESSURE:-0} == 1 ]] && echo true || echo false)" \
   --arg kernel "$(uname -r)" --arg command "BENCH_RUNS=$RUNS BENCH_WORKLOADS='$WORKLOADS' BENCH_CONDITIONS='$CONDITIONS'${BENCH_MODES:+ BENCH_MODES='$BENCH_MODES'} npm run bench" '
   {date: $stamp, command: $command, cpus: $cpus, kernel: $kernel, loadavg_before: $load_before, loadavg_after: $load_after,
    parallel_tuning_rendered_for: $tune, runs_per_row: $runs, default_span_mib: $default_span, workloads: $workloads,
+   recordings: $recordings,
    soci_content_store_lazy: $store, gc_pressure: $gcp,
    software: {containerd: "v2.2.4", soci_snapshotter: "v0.16.1", runc: "Debian 1.1.5"}}' >"$WORK/bench-meta.json"
 node "$REPO_DIR/dist/lab/report/main.js" --meta "$WORK/bench-meta.json" --runs "$JSONL" --out "$out" || { log "report failed"; exit 1; }

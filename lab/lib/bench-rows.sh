@@ -18,9 +18,12 @@
 #   lazy-sN    the same with the index built with N MiB spans
 #   lazy-pf    lazy pulling an index with prefetch artifacts for the files the entrypoint reads (workloads that read
 #              whole files: big); our config turns [prefetch] on
-#   lazy-rec   lazy pulling an index whose prefetch artifacts the index builder's writer made from the workload's read
-#              list, byte ranges per file (`soci-eks-prefetch apply`, docs/index-builder.md): what SociIndexBuilder's
-#              `prefetch` option builds; for partial reads (ref) only the spans the reads touch
+#   lazy-rec   lazy pulling an index whose prefetch artifacts the index builder's writer made from a recording of the
+#              image: `soci-eks-prefetch record` ran it once (sandboxed, time-limited; cached per image digest and
+#              recorder inputs) and `soci-eks-prefetch apply` mapped the recorded byte ranges to spans
+#              (docs/index-builder.md): what SociIndexBuilder's `prefetch.record` option builds; for partial reads (ref)
+#              only the spans the reads touch. The recording must cover every byte the entrypoint reads by the
+#              workload's definition, else its runs fail (lib/bench-workloads.sh, lab/report/recording.ts)
 #   lazy-pf-rr30  lazy-pf with SOCI's default resolve cache (resolve_result_entry = 30, below big's 32 layers)
 #   lazy-rr30  lazy with resolve_result_entry = 30
 #   lazy-nosync   lazy with metadata_db_no_sync = true (no fsync per metadata transaction)
@@ -52,8 +55,9 @@ bytes_per_s() {
   esac
 }
 
-# condition_shape COND: sets the counting proxy's shaping; prints a label for the results
-condition_shape() {
+# condition_params COND: sets COND_RATE, COND_CONN_RATE, COND_TTFB_MS (what the counting proxy is told) and COND_LABEL
+# (for the results) for condition COND; fails for an unknown one
+condition_params() {
   local rate conn=0 ttfb=0 label
   rate=$(bytes_per_s "${BENCH_RATE:-1gbit}")
   label="${BENCH_RATE:-1gbit} link"
@@ -83,9 +87,14 @@ condition_shape() {
       return 1
       ;;
   esac
-  curl -fsS -X POST "http://$PULL_REGISTRY/__lab/shape?rate=$rate&conn_rate=$conn&ttfb_ms=$ttfb" >/dev/null || return 1
   # shellcheck disable=SC2034 # read by bench-node.sh
   COND_RATE=$rate COND_CONN_RATE=$conn COND_TTFB_MS=$ttfb COND_LABEL=$label
+}
+
+# condition_shape COND: sets the counting proxy's shaping for COND (condition_params)
+condition_shape() {
+  condition_params "$1" || return 1
+  curl -fsS -X POST "http://$PULL_REGISTRY/__lab/shape?rate=$COND_RATE&conn_rate=$COND_CONN_RATE&ttfb_ms=$COND_TTFB_MS" >/dev/null
 }
 
 # row_mode ROW: the user-data mode of a row
@@ -141,7 +150,7 @@ row_label() {
     lazy) echo "soci lazy (${DEFAULT_SPAN_MIB} MiB spans)" ;;
     lazy-s*) echo "soci lazy (${1#lazy-s} MiB spans)" ;;
     lazy-pf) echo "soci lazy, prefetch of the files read" ;;
-    lazy-rec) echo "soci lazy, prefetch of the byte ranges read (index builder's writer)" ;;
+    lazy-rec) echo "soci lazy, recorded prefetch (byte ranges, index builder's recorder and writer)" ;;
     lazy-pf-rr30) echo "soci lazy, prefetch, resolve cache 30 (SOCI's default)" ;;
     lazy-rr30) echo "soci lazy, resolve cache 30 (SOCI's default)" ;;
     lazy-nosync) echo "soci lazy, metadata_db_no_sync" ;;

@@ -1,3 +1,4 @@
+import { RecordingCheck, RecordingFailure, renderRecordings } from "./recording";
 import { PullTimeline } from "./timeline";
 
 /**
@@ -46,7 +47,11 @@ export interface BenchRun {
   phases_ms: Phases;
   warm_start_ms: number | null;
   app_read_bytes: number | null;
-  registry: { bytes: number; requests: number; range_requests: number };
+  /**
+   * Through the counting proxy. after_pull_*: the requests it logged after the pull returned (GET bytes): for a lazy
+   * run, the on-demand fetches of the container's reads (absent in results written before they were counted).
+   */
+  registry: { bytes: number; requests: number; range_requests: number; after_pull_bytes?: number; after_pull_requests?: number };
   fuse_mounts: number;
   whole_indexed_layer_gets: number;
   soci_store_bytes: number;
@@ -76,6 +81,9 @@ export interface WorkloadFacts {
   unindexed_bytes: number;
   read_files: number;
   read_bytes_per_file: number;
+  /** Spans the index's prefetch artifacts list, and the compressed bytes of a recorded index's spans (`-rec`). */
+  prefetch_spans?: number;
+  recorded_span_bytes?: number | null;
 }
 
 /** What the bench records about the machine and the run as a whole. */
@@ -91,6 +99,8 @@ export interface BenchMeta {
   default_span_mib: number;
   /** Keyed `<workload>-<span MiB>`. */
   workloads: Record<string, WorkloadFacts>;
+  /** Per workload with a `lazy-rec` row: its recording set against what the entrypoint reads (lab/report/recording.ts). */
+  recordings?: Record<string, RecordingCheck | RecordingFailure>;
   soci_content_store_lazy: string;
   gc_pressure: boolean;
   software: Record<string, string>;
@@ -132,6 +142,9 @@ export interface RowSummary {
   registry_bytes: number | null;
   registry_requests: number | null;
   range_requests: number | null;
+  /** Medians of the bytes and requests fetched after the pull (lazy rows: on demand); null when not counted. */
+  after_pull_bytes: number | null;
+  after_pull_requests: number | null;
   soci_rss_peak_kib: Stats | null;
   soci_cpu_s: number | null;
   containerd_rss_peak_kib: number | null;
@@ -248,6 +261,8 @@ export function summarize(runs: BenchRun[]): RowSummary[] {
       registry_bytes: median(ok.map((r) => r.registry.bytes)),
       registry_requests: median(ok.map((r) => r.registry.requests)),
       range_requests: median(ok.map((r) => r.registry.range_requests)),
+      after_pull_bytes: median(ok.map((r) => r.registry.after_pull_bytes)),
+      after_pull_requests: median(ok.map((r) => r.registry.after_pull_requests)),
       soci_rss_peak_kib: sociRss,
       soci_cpu_s: median(ok.map((r) => r.soci_snapshotter?.cpu_s)),
       containerd_rss_peak_kib: median(ok.map((r) => r.containerd?.rss_peak_kib)),
@@ -277,7 +292,7 @@ const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 /**
  * The lazy row that stands for the product on a condition and workload: `lazy-rec` (the image indexed with the byte
- * ranges its entrypoint reads, as SociIndexBuilder's `prefetch` option builds it) where the bench ran it, else
+ * ranges a recording of it read, as SociIndexBuilder's `prefetch.record` option builds it) where the bench ran it, else
  * `lazy-pf` (whole files listed), else `lazy`.
  */
 export function productLazy(rows: RowSummary[], condition: string, workload: string): RowSummary | undefined {
@@ -305,7 +320,9 @@ export function checkTargets(rows: RowSummary[]): TargetCheck[] {
               met: r.x_of_floor <= max,
               detail: `${r.row}: ${sec(r.ready_ms.median)} = ${x(r.x_of_floor)} of the floor ${sec(r.floor.ms)} (${sec(r.floor.start_ms)} stock start + ${(r.floor.bytes / 1e6).toFixed(1)} MB at the link rate)`,
             }
-          : { target, met: null, detail: `not run (${condition} ${wl} lazy or lazy-pf with a stock row)` },
+          : r && r.ok === 0
+            ? { target, met: false, detail: `${r.row}: no run of ${r.n} was ok` }
+            : { target, met: null, detail: `not run (${condition} ${wl} lazy-rec, lazy-pf or lazy with a stock row)` },
       );
     }
   }
@@ -356,7 +373,7 @@ export function renderMarkdown(meta: BenchMeta, rows: RowSummary[], runs: BenchR
   lines.push(`Command: \`${meta.command}\`. Machine: ${meta.cpus} vCPU, kernel ${meta.kernel}, load average ${meta.loadavg_before} before and ${meta.loadavg_after} after (1/5/15 min).`);
   lines.push(`Software: ${Object.entries(meta.software).map(([k, v]) => `${k} ${v}`).join(", ")}. Parallel tuning rendered for ${meta.parallel_tuning_rendered_for.replace(/,/g, " / ")} (type, vCPU, MiB). ${meta.runs_per_row} cold runs per row; SOCI content store in lazy mode: ${meta.soci_content_store_lazy}; containerd GC pressure: ${meta.gc_pressure}.`);
   lines.push("");
-  lines.push("Time = CRI pull request to the entrypoint's ready stamp (taken inside the container). Phases (medians): pull = the CRI pull; snap = pull request to SOCI's last prepared snapshot; start = CreateContainer's return to the entrypoint's first stamp; read = the entrypoint's reads. Registry = bytes and requests through the lab's counting proxy, which also shapes the link. RSS / CPU = soci-snapshotter-grpc's peak RSS (VmHWM) and CPU seconds (with waited-for children such as unpigz) at the ready line; containerd's likewise. Busy = the machine's CPU busy share during the run (all cores, every process: registry, proxy, node daemons and other users of the machine). Floor (lazy rows) = (bytes the app read + zTOCs + index manifest + un-indexed layers) at the link's total rate + the stock start cost (the stock node starting the image already present).");
+  lines.push("Time = CRI pull request to the entrypoint's ready stamp (taken inside the container). Phases (medians): pull = the CRI pull; snap = pull request to SOCI's last prepared snapshot; start = CreateContainer's return to the entrypoint's first stamp; read = the entrypoint's reads. Registry = bytes and requests through the lab's counting proxy, which also shapes the link; after pull = what it served after the pull returned (lazy rows: the container's on-demand fetches). RSS / CPU = soci-snapshotter-grpc's peak RSS (VmHWM) and CPU seconds (with waited-for children such as unpigz) at the ready line; containerd's likewise. Busy = the machine's CPU busy share during the run (all cores, every process: registry, proxy, node daemons and other users of the machine). Floor (lazy rows) = (bytes the app read + zTOCs + index manifest + un-indexed layers) at the link's total rate + the stock start cost (the stock node starting the image already present).");
   lines.push("");
   const workloads = [...new Set(rows.map((r) => r.workload))];
   for (const w of workloads) {
@@ -373,18 +390,19 @@ export function renderMarkdown(meta: BenchMeta, rows: RowSummary[], runs: BenchR
     for (const [row, e] of edits) lines.push(`- \`${row}\`: ${e.map((x) => `\`${x}\``).join(", ")}`);
     lines.push("");
   }
+  lines.push(...renderRecordings(meta.recordings ?? {}));
   const groups = [...new Set(rows.map((r) => `${r.condition}|${r.workload}`))];
   for (const gk of groups) {
     const g = rows.filter((r) => `${r.condition}|${r.workload}` === gk);
     lines.push(`## ${g[0].workload} image, ${g[0].condition_label} (\`${g[0].condition}\`)`, "");
-    lines.push("| row | ok | median s (min–max) | x stock | x of floor (floor s) | pull s | snap s | start s | read s | registry MB | requests (ranges) | resolve misses | SOCI RSS MiB (max) | SOCI CPU s | containerd CPU s | busy % |");
-    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    lines.push("| row | ok | median s (min–max) | x stock | x of floor (floor s) | pull s | snap s | start s | read s | registry MB | requests (ranges) | after pull MB (requests) | resolve misses | SOCI RSS MiB (max) | SOCI CPU s | containerd CPU s | busy % |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const r of g) {
       const t = r.ready_ms ? `${s2(r.ready_ms.median)} (${s2(r.ready_ms.min)}–${s2(r.ready_ms.max)})` : "–";
       const fl = r.floor && r.x_of_floor !== null ? `${x(r.x_of_floor)} (${s2(r.floor.ms)})` : "";
       const rss = r.soci_rss_peak_kib ? `${mib(r.soci_rss_peak_kib.median)} (${mib(r.soci_rss_peak_kib.max)})` : "–";
       lines.push(
-        `| ${r.label} | ${r.ok}/${r.n}${r.degraded ? `, ${r.degraded} degraded` : ""} | ${t} | ${r.speedup_vs_stock === null ? "–" : x(r.speedup_vs_stock)} | ${fl} | ${s2(r.phases_ms.pull)} | ${s2(r.phases_ms.last_snapshot_prepared)} | ${s2(r.phases_ms.start)} | ${s2(r.phases_ms.app_read)} | ${mb(r.registry_bytes)} | ${r.registry_requests ?? "–"} (${r.range_requests ?? "–"}) | ${r.resolve_misses ?? "–"} | ${rss} | ${r.soci_cpu_s?.toFixed(2) ?? "–"} | ${r.containerd_cpu_s?.toFixed(2) ?? "–"} | ${r.machine_cpu_busy_pct ?? "–"} |`,
+        `| ${r.label} | ${r.ok}/${r.n}${r.degraded ? `, ${r.degraded} degraded` : ""} | ${t} | ${r.speedup_vs_stock === null ? "–" : x(r.speedup_vs_stock)} | ${fl} | ${s2(r.phases_ms.pull)} | ${s2(r.phases_ms.last_snapshot_prepared)} | ${s2(r.phases_ms.start)} | ${s2(r.phases_ms.app_read)} | ${mb(r.registry_bytes)} | ${r.registry_requests ?? "–"} (${r.range_requests ?? "–"}) | ${r.after_pull_bytes === null ? "–" : `${mb(r.after_pull_bytes)} (${r.after_pull_requests ?? "–"})`} | ${r.resolve_misses ?? "–"} | ${rss} | ${r.soci_cpu_s?.toFixed(2) ?? "–"} | ${r.containerd_cpu_s?.toFixed(2) ?? "–"} | ${r.machine_cpu_busy_pct ?? "–"} |`,
       );
     }
     const stock = g.find((r) => r.row === "off");
@@ -419,11 +437,11 @@ export function renderMarkdown(meta: BenchMeta, rows: RowSummary[], runs: BenchR
   lines.push("## Targets (issue 21)", "");
   for (const c of checkTargets(rows)) lines.push(`- ${c.met === null ? "NOT RUN" : c.met ? "MET" : "NOT MET"}: ${c.target}: ${c.detail}`);
   lines.push("", "## Every run", "");
-  lines.push("| condition | workload | row | run | ok | ready s | pull s | registry MB | requests | FUSE mounts | SOCI RSS MiB | SOCI CPU s | degraded because |");
-  lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  lines.push("| condition | workload | row | run | ok | ready s | pull s | registry MB | requests | after pull MB (requests) | FUSE mounts | SOCI RSS MiB | SOCI CPU s | degraded because |");
+  lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of runs) {
     lines.push(
-      `| ${r.condition} | ${r.workload} | ${r.row} | ${r.run} | ${r.ok} | ${s2(r.phases_ms.ready)} | ${s2(r.phases_ms.pull)} | ${mb(r.registry.bytes)} | ${r.registry.requests} | ${r.fuse_mounts} | ${mib(r.soci_snapshotter?.rss_peak_kib)} | ${r.soci_snapshotter?.cpu_s.toFixed(2) ?? "–"} | ${r.degraded_reasons} |`,
+      `| ${r.condition} | ${r.workload} | ${r.row} | ${r.run} | ${r.ok} | ${s2(r.phases_ms.ready)} | ${s2(r.phases_ms.pull)} | ${mb(r.registry.bytes)} | ${r.registry.requests} | ${r.registry.after_pull_bytes == null ? "–" : `${mb(r.registry.after_pull_bytes)} (${r.registry.after_pull_requests ?? "–"})`} | ${r.fuse_mounts} | ${mib(r.soci_snapshotter?.rss_peak_kib)} | ${r.soci_snapshotter?.cpu_s.toFixed(2) ?? "–"} | ${r.degraded_reasons} |`,
     );
   }
   lines.push("");

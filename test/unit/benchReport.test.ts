@@ -137,6 +137,32 @@ describe("bench report", () => {
     assert.match(md, /load average 0\.1 0\.1 0\.1 before and 0\.2 0\.2 0\.2 after/);
   });
 
+  it("after the pull: medians of what lazy runs fetched on demand, in the row table and every run's line", () => {
+    const rs = runs().map((r) => (r.row === "lazy" ? { ...r, registry: { ...r.registry, after_pull_bytes: 2_000_000 * r.run, after_pull_requests: r.run } } : r));
+    const s = summarize(rs);
+    const lazy = s.find((r) => r.row === "lazy")!;
+    assert.equal(lazy.after_pull_bytes, 4_000_000);
+    assert.equal(lazy.after_pull_requests, 2);
+    assert.equal(s.find((r) => r.row === "off")!.after_pull_bytes, null, "not counted: null, not 0");
+    const md = renderMarkdown(meta, s, rs);
+    assert.match(md, /\| 10\.0 \| 12 \(10\) \| 4\.0 \(2\) \|/);
+    assert.match(md, /\| link \| ref \| lazy \| 3 \| true \|.*\| 6\.0 \(3\) \|/);
+  });
+
+  it("targets: a lazy-rec row with no ok run fails the target (its recording failed), it is not 'not run'", () => {
+    const rs = [...runs(), ...[1, 2].map((r) => run({ condition: "link", workload: "ref", row: "lazy-rec", mode: "lazy", run: r, ok: false, degraded: true, degraded_reasons: "recording: recording failed" }, 0))];
+    const c = checkTargets(summarize(rs)).find((x) => x.target === "ref lazy <= 1.3x its floor (link)")!;
+    assert.equal(c.met, false);
+    assert.equal(c.detail, "lazy-rec: no run of 2 was ok");
+  });
+
+  it("Markdown: the recordings section when the bench recorded workloads", () => {
+    const m: BenchMeta = { ...meta, recordings: { big: { workload: "big", ok: false, problems: ["recording failed: exit 1"] } } };
+    const md = renderMarkdown(m, summarize(runs()), runs());
+    assert.match(md, /## Recorded prefetch \(`lazy-rec`\)[\s\S]*- big: recording failed: exit 1[\s\S]*## ref image/);
+    assert.doesNotMatch(renderMarkdown(meta, summarize(runs()), runs()), /Recorded prefetch/);
+  });
+
   it("SVG: one bar per row with an ok run, a floor mark per lazy row, text escaped", () => {
     const m = { ...meta, date: "<&>" };
     const svg = renderSvg(m, summarize(runs()));

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 // lab/lib/bench-rows.sh's pure helpers, run by bash: what each bench row and rate string means.
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const ROWS = path.join(REPO, "lab", "lib", "bench-rows.sh");
+const WORKLOADS = path.join(REPO, "lab", "lib", "bench-workloads.sh");
 
 function sh(script: string): { code: number; out: string } {
   const r = spawnSync("bash", ["-c", `set -euo pipefail; log() { echo "LOG $*" >&2; }; DEFAULT_SPAN_MIB=2; TUNE_VCPUS=2; REPO_DIR="${path.join(REPO, "dist")}/.."; . "${ROWS}"; ${script}`], { encoding: "utf8" });
@@ -56,6 +57,20 @@ describe("bench rows (lab/lib/bench-rows.sh)", () => {
     assert.equal(edits("parallel-d3u1-w"), `${p}.max_concurrent_downloads_per_image = 3\n${p}.max_concurrent_downloads = 6\n${p}.max_concurrent_unpacks_per_image = 1\n${p}.max_concurrent_unpacks = 2\n${p}.concurrent_download_chunk_size`);
     assert.equal(edits("parallel-c64-igzip"), `${p}.concurrent_download_chunk_size = "64mb"\n${p}.decompress_streams.gzip.path = "/usr/bin/igzip"`);
     assert.notEqual(sh("row_soci_edits parallel-x").code, 0);
+  });
+
+  it("conditions: what the counting proxy is told, without shaping anything; an unknown one is refused", () => {
+    assert.equal(sh("condition_params ecr; echo \"$COND_RATE $COND_CONN_RATE $COND_TTFB_MS|$COND_LABEL\"").out, "125000000 85000000 100|1gbit link, ECR-like: 85 MB/s per connection, +100 ms per request");
+    assert.equal(sh("BENCH_TTFB_MS=7 condition_params ttfb; echo \"$COND_CONN_RATE $COND_TTFB_MS\"").out, "0 7");
+    assert.notEqual(sh("condition_params wan").code, 0);
+  });
+
+  it("a recorded index is named by its recording: its cache directory and tag change with it; none without one", () => {
+    const wl = (script: string) => sh(`CACHE=/c; . "${WORKLOADS}"; ${script}`);
+    assert.equal(wl("wl_index_dir ref 2").out, "/c/images/bench-ref-soci-s2");
+    assert.equal(wl("wl_index_tag big 2-pf").out, "v1-soci-s2-pf");
+    assert.equal(wl("WL_REC_ID[ref]=0123456789ab; wl_index_dir ref 2-rec; wl_index_tag ref 2-rec").out, "/c/images/bench-ref-soci-s2-rec-0123456789ab\nv1-soci-s2-rec-0123456789ab");
+    assert.notEqual(wl("wl_index_dir ref 2-rec").code, 0, "no recording, no recorded index");
   });
 
   it("row_apply edits the rendered SOCI config through the editor: keys land in their tables, the rest stays", () => {
