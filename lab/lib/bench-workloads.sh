@@ -172,7 +172,7 @@ wl_record() {
   runc=$(command -v runc) || { WL_REC_ERROR="runc is not installed (Debian package runc)"; return 1; }
   digest=$(jq -r '.manifests[0].digest' "$img/bench-$wl/index.json") || { WL_REC_ERROR="no image layout $img/bench-$wl"; return 1; }
   inputs=$(printf '%s\n' "image $digest" "recorder sha256:$(sha256sum "$BIN/soci-eks-prefetch" | cut -c1-64)" \
-    "runc $("$runc" --version 2>&1 | tr '\n' ' ')" "kernel $(uname -r)" "seconds ${BENCH_RECORD_SECONDS:-30}" "platform linux/amd64")
+    "runc $("$runc" --version 2>&1 | paste -sd ' ')" "kernel $(uname -r)" "seconds ${BENCH_RECORD_SECONDS:-30}" "platform linux/amd64")
   key=$(sha256sum <<<"$inputs" | cut -c1-16)
   out=$img/bench-$wl.record-$key.json
   if [[ -f $out && "$(cat "$out.inputs" 2>/dev/null)" == "$inputs" ]] && jq -e '.version == 1 and .source == "record"' "$out" >/dev/null 2>&1; then

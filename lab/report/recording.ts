@@ -310,7 +310,7 @@ export function renderRecordings(recordings: Record<string, RecordingCheck | Rec
     const pf = r.prefetch ? `${r.prefetch.files} / ${r.prefetch.spans} / ${mb(r.prefetch.span_bytes)} / ${r.prefetch.artifacts}` : "–";
     const other = r.other_files > 0 ? `${r.other_files} (${mb(r.other_bytes)}: ${r.other_examples.join(", ")}${r.other_files > r.other_examples.length ? ", ..." : ""})` : "0";
     lines.push(
-      `| ${wl} | ${r.recorded.seconds ?? "–"} s, ${r.recorded.ended ?? "–"} | ${r.recorded.files} / ${r.recorded.ranges} / ${mb(r.recorded.bytes)} | ${r.definition.files} / ${mb(r.definition.bytes)} | ${mb(r.covered_bytes)} | ${mb(r.beyond_bytes)} | ${other} | ${pf} | ${r.ok ? "covers every byte read" : "FAILED"} |`,
+      `| ${wl} | ${r.recorded.seconds === null ? "–" : r.recorded.seconds.toFixed(2)} s, ${r.recorded.ended ?? "–"} | ${r.recorded.files} / ${r.recorded.ranges} / ${mb(r.recorded.bytes)} | ${r.definition.files} / ${mb(r.definition.bytes)} | ${mb(r.covered_bytes)} | ${mb(r.beyond_bytes)} | ${other} | ${pf} | ${r.ok ? "covers every byte read" : "FAILED"} |`,
     );
     for (const p of r.problems) problems.push(`- ${wl}: ${p}`);
   }

@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describe, it } from "node:test";
 
@@ -71,6 +73,55 @@ describe("bench rows (lab/lib/bench-rows.sh)", () => {
     assert.equal(wl("wl_index_tag big 2-pf").out, "v1-soci-s2-pf");
     assert.equal(wl("WL_REC_ID[ref]=0123456789ab; wl_index_dir ref 2-rec; wl_index_tag ref 2-rec").out, "/c/images/bench-ref-soci-s2-rec-0123456789ab\nv1-soci-s2-rec-0123456789ab");
     assert.notEqual(wl("wl_index_dir ref 2-rec").code, 0, "no recording, no recorded index");
+  });
+
+  it("a recording is cached per image digest and recorder: reused when both match, made again when either changes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wl-record-"));
+    try {
+      // a stand-in recorder (counts its calls, writes a reads file; RECORDER_FAIL=1: fails) and runc
+      fs.mkdirSync(path.join(dir, "bin"));
+      fs.mkdirSync(path.join(dir, "cache", "images", "bench-ref"), { recursive: true });
+      fs.mkdirSync(path.join(dir, "logs"));
+      const recorder = path.join(dir, "bin", "soci-eks-prefetch");
+      fs.writeFileSync(recorder, `#!/bin/bash
+echo "$*" >>"${dir}/calls"
+[[ \${RECORDER_FAIL:-0} == 0 ]] || { echo "[soci-eks-prefetch] ERROR: the container read no file" >&2; exit 1; }
+while (($#)); do [[ $1 == --out ]] && out=$2; shift; done
+echo '{"version":1,"source":"record","files":[{"path":"/data/L01/f000.bin","ranges":[[0,4096]]}]}' >"$out"
+echo "[soci-eks-prefetch] recorded linux/amd64 for 0.1s (exited 0): 1 files, 1 ranges, 4096 bytes read" >&2
+`, { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, "bin", "runc"), "#!/bin/sh\necho runc version 1.1.5\n", { mode: 0o755 });
+      const index = (d: string) => fs.writeFileSync(path.join(dir, "cache", "images", "bench-ref", "index.json"), JSON.stringify({ manifests: [{ digest: `sha256:${d.repeat(64)}` }] }));
+      const record = (env = "") => sh(`PATH="${dir}/bin:$PATH"; BIN="${dir}/bin"; CACHE="${dir}/cache"; WORK="${dir}"; LOGS="${dir}/logs"; . "${WORKLOADS}"
+        ${env} wl_record ref 2>"${dir}/log" && echo "ok $WL_REC_READS" || echo "failed: $WL_REC_ERROR"`).out;
+      const calls = () => (fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n").length : 0);
+      index("a");
+      const first = record();
+      assert.match(first, /^ok .*\/cache\/images\/bench-ref\.record-[0-9a-f]{16}\.json$/);
+      assert.equal(calls(), 1);
+      assert.match(fs.readFileSync(first.slice(3) + ".inputs", "utf8"), new RegExp(`^image sha256:${"a".repeat(64)}\nrecorder sha256:[0-9a-f]{64}\nrunc runc version 1\\.1\\.5\nkernel .+\nseconds 30\nplatform linux/amd64\n$`));
+      assert.match(fs.readFileSync(path.join(dir, "calls"), "utf8"), /^record --layout .*\/bench-ref --seconds 30 --platform linux\/amd64 --out .* --workdir .* --runc .*\/bin\/runc$/m);
+      assert.equal(record(), first, "same image, same recorder: the cached recording");
+      assert.equal(calls(), 1);
+      index("b");
+      const other = record();
+      assert.notEqual(other, first, "another image digest: another key");
+      assert.equal(calls(), 2);
+      assert.ok(!fs.existsSync(first.slice(3)), "the older recording of the workload is removed");
+      assert.notEqual(record("BENCH_RECORD_SECONDS=5"), other, "another window: recorded again");
+      assert.equal(calls(), 3);
+      fs.appendFileSync(recorder, "# another build\n");
+      const rebuilt = record("BENCH_RECORD_SECONDS=5");
+      assert.equal(calls(), 4, "another recorder binary: recorded again");
+      fs.writeFileSync(rebuilt.slice(3), JSON.stringify({ version: 1, source: "list", files: [] }));
+      record("BENCH_RECORD_SECONDS=5");
+      assert.equal(calls(), 5, "a cached file that is not a recording is not used");
+      index("c");
+      assert.match(record("RECORDER_FAIL=1"), /^failed: soci-eks-prefetch record exit 1: \[soci-eks-prefetch\] ERROR: the container read no file/);
+      assert.deepEqual(fs.readdirSync(path.join(dir, "cache", "images")).filter((f) => f.includes(".record-") && !f.includes(rebuilt.slice(rebuilt.lastIndexOf("-") + 1, -5))), [], "a failed recording caches nothing");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("row_apply edits the rendered SOCI config through the editor: keys land in their tables, the rest stays", () => {
