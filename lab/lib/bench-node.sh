@@ -66,6 +66,10 @@ plan_list() {
       idx=-
       [[ $mode != lazy ]] || idx=$(row_index "$row")
       if [[ $idx == *-pf ]] && ((${#WL_PREFETCH[@]} == 0)); then log "row $row needs a prefetch index, which workload $wl has not (it reads no whole files)"; return 1; fi
+      if [[ $idx == *-rec && ! -x $BIN/soci-eks-prefetch ]]; then
+        log "row $row records the image with $BIN/soci-eks-prefetch, which is missing: build it with lab/build-tools.sh soci-eks-prefetch (or run without LAB_SKIP_BUILD=1)"
+        return 1
+      fi
       printf '%-8s %-6s %-22s %-9s %-7s %s\n' "$cond" "$wl" "$row" "$mode" "$idx" "$(row_label "$row")"
       nrows=$((nrows + 1))
     done

@@ -169,6 +169,7 @@ wl_build() {
 wl_record() {
   local wl=$1 img=$CACHE/images digest inputs key out work rc runc t0 left
   WL_REC_READS='' WL_REC_ERROR=''
+  [[ -x $BIN/soci-eks-prefetch ]] || { WL_REC_ERROR="no $BIN/soci-eks-prefetch: build it with lab/build-tools.sh soci-eks-prefetch (or run without LAB_SKIP_BUILD=1)"; return 1; }
   runc=$(command -v runc) || { WL_REC_ERROR="runc is not installed (Debian package runc)"; return 1; }
   digest=$(jq -r '.manifests[0].digest' "$img/bench-$wl/index.json") || { WL_REC_ERROR="no image layout $img/bench-$wl"; return 1; }
   inputs=$(printf '%s\n' "image $digest" "recorder sha256:$(sha256sum "$BIN/soci-eks-prefetch" | cut -c1-64)" \

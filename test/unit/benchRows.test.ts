@@ -119,6 +119,8 @@ echo "[soci-eks-prefetch] recorded linux/amd64 for 0.1s (exited 0): 1 files, 1 r
       index("c");
       assert.match(record("RECORDER_FAIL=1"), /^failed: soci-eks-prefetch record exit 1: \[soci-eks-prefetch\] ERROR: the container read no file/);
       assert.deepEqual(fs.readdirSync(path.join(dir, "cache", "images")).filter((f) => f.includes(".record-") && !f.includes(rebuilt.slice(rebuilt.lastIndexOf("-") + 1, -5))), [], "a failed recording caches nothing");
+      fs.rmSync(recorder);
+      assert.match(record(), /^failed: no .*\/bin\/soci-eks-prefetch: build it with lab\/build-tools\.sh soci-eks-prefetch/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
