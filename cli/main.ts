@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "fs";
 import * as path from "path";
+import { closestName } from "../validation/closestName";
 import { ConfigProblem, formatProblem } from "../validation/problems";
 import { UsageError, wantsHelp } from "./flags";
 import { defaultIo, runPullReport, USAGE as PULL_REPORT_USAGE } from "./pullreport/main";
@@ -43,10 +44,17 @@ export interface MainIo {
 
 const COMMAND_USAGE: Record<string, string> = { userdata: USERDATA_USAGE, "pull-report": PULL_REPORT_USAGE };
 
+/** `Did you mean X? ` when `name` looks like a typo of a command. */
+function didYouMean(name: string): string {
+  const near = closestName(name, Object.keys(COMMAND_USAGE));
+  return near ? `Did you mean ${near}? ` : "";
+}
+
 function usageProblems(command: string, problems: ConfigProblem[], io: MainIo): number {
   const lines = problems.map((p) => `  - ${formatProblem(p)}`).join("\n");
   const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-  io.err(`soci-eks ${command}: ${count}; nothing was printed:\n${lines}\n(soci-eks ${command} --help lists the options)\n`);
+  const help = COMMAND_USAGE[command] ? `soci-eks ${command} --help lists the options` : "soci-eks --help lists the commands";
+  io.err(`soci-eks ${command}: ${count}; nothing was printed:\n${lines}\n(${help})\n`);
   return 2;
 }
 
@@ -76,10 +84,10 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
       out(COMMAND_USAGE[topic]);
       return 0;
     }
-    return usageProblems("help", [{ setting: "soci-eks help", value: topic, reason: "is not a command", fix: `Use one of ${Object.keys(COMMAND_USAGE).join(", ")}.` }], io);
+    return usageProblems("help", [{ setting: "soci-eks help", value: topic, reason: "is not a command", fix: `${didYouMean(topic)}Use one of ${Object.keys(COMMAND_USAGE).join(", ")}.` }], io);
   }
   if (!COMMAND_USAGE[command]) {
-    return usageProblems(command, [{ setting: "soci-eks", value: command, reason: "is not a command", fix: `Use one of ${Object.keys(COMMAND_USAGE).join(", ")}, or soci-eks --help.` }], io);
+    return usageProblems(command, [{ setting: "soci-eks", value: command, reason: "is not a command", fix: `${didYouMean(command)}Use one of ${Object.keys(COMMAND_USAGE).join(", ")}, or soci-eks --help.` }], io);
   }
   if (wantsHelp(rest)) {
     out(COMMAND_USAGE[command]);

@@ -442,6 +442,8 @@ const SPECIFIC: BadInput[] = [
   { kind: "cli", what: "a positional argument", run: ud("--instance-type", "m7i.xlarge", "lazy"), setting: "soci-eks userdata", value: "lazy", fix: "Give every value after its flag" },
   { kind: "cli", what: "a label without =", run: ud("--instance-type", "m7i.xlarge", "--label", "novalue"), setting: "--label", value: "novalue", fix: "Pass --label key=value" },
   { kind: "cli", what: "one digest for an instance-agnostic (amd64 + arm64) EC2NodeClass", run: ud(...KARPENTER, "--soci-sha256", SHA), setting: "--soci-sha256", value: SHA, fix: "or use one architecture" },
+  { kind: "cli", what: "a misspelt command", run: cliRun("userdta", "--instance-type", "m7i.xlarge"), setting: "soci-eks", value: "userdta", fix: "Did you mean userdata?" },
+  { kind: "cli", what: "help on a misspelt command", run: cliRun("help", "pull-reprot"), setting: "soci-eks help", value: "pull-reprot", fix: "Did you mean pull-report?" },
   { kind: "cli", what: "a pull-report flag typo", run: cliRun("pull-report", "--nodez", "nodes.json"), setting: "--nodez", fix: "Did you mean --nodes?" },
 
   // ---- stack config: types and shape
