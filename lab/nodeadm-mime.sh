@@ -72,7 +72,8 @@ for mode in lazy parallel off; do
 done
 
 # The check can fail: a NodeConfig part whose kubelet config is a list, not a map.
-sed 's/^    config:$/    config: [1, 2]/; /imageServiceEndpoint/d' "$WORK/lazy.mime" >"$WORK/broken.mime"
+# (Our parts carry no kubelet section, so the lab adds one; the first NodeConfig part only.)
+sed '0,/^spec:$/s//spec:\n  kubelet:\n    config: [1, 2]/' "$WORK/lazy.mime" >"$WORK/broken.mime"
 check "broken NodeConfig part (kubelet.config is a list)" "$WORK/broken.mime" invalid
 # ...and a NodeConfig of the wrong API version.
 sed 's#node.eks.aws/v1alpha1#node.eks.aws/v9#' "$WORK/lazy.mime" >"$WORK/version.mime"

@@ -1,7 +1,7 @@
 import { readAsset } from "./assets";
 import { compactShellScript, stripFullLineComments } from "./compact";
 import { renderCloudConfig, renderEnvFile, WriteFile } from "./cloudConfig";
-import { renderContainerdSociConfig } from "./containerdConfig";
+import { renderContainerdBaseConfig, renderContainerdSociWiring } from "./containerdConfig";
 import { assembleMime } from "./mime";
 import { clusterSpec, localStorageSpec, nodeLabelsFlag, NodeConfigSpec, registerWithTaints, renderNodeConfig } from "./nodeConfig";
 import {
@@ -14,24 +14,28 @@ import {
   SOCI_EKS_ENV,
   SOCI_EKS_LIBEXEC,
   SOCI_EKS_LOCAL_STORAGE_ENV,
+  SOCI_EKS_WIRING,
   SOCI_IMAGE_SERVICE_ENDPOINT,
   SOCI_ROOT,
   SYSTEMD_DIR,
 } from "./paths";
 import { releaseArch } from "./releases";
 import { renderSociDaemonConfig } from "./sociConfig";
-import { tarGzip } from "./tarball";
-import { AT_BOOT, InstanceFacts, LocalStorageOptions, MimePart, NodeBootstrapOptions, RenderedUserData, UserDataRenderer } from "./types";
+import { bundleGzip } from "./bundle";
+import { AT_BOOT, InstanceFacts, LocalStorageOptions, MimePart, NodeBootstrapOptions, RenderedUserData, SociFailurePolicy, UserDataRenderer } from "./types";
 
 /** Content type nodeadm reads; cloud-init ignores it. */
 export const NODECONFIG_CONTENT_TYPE = "application/node.eks.aws";
 /** The installer script, shipped as a real file and written to the node by the cloud-config part. */
 export const INSTALLER_SCRIPT = "scripts/al2023-install-soci.sh";
+/** Steps 1 to 5 of the installer, in the node's files (the installer sources it once it has unpacked them). */
+export const SETUP_SCRIPT = "scripts/al2023-setup-soci.sh";
+/** SOCI's parallelism from nproc and MemTotal, in the node's files of instance-agnostic documents only. */
+export const SIZE_SCRIPT = "scripts/al2023-size-soci.sh";
 /** Where the cloud-config part writes the installer on the node. */
 export const INSTALLER_PATH = `${SOCI_EKS_LIBEXEC}/install-soci.sh`;
 /** The user-data shell part: a few lines that run the installer (cloud-final runs it after write_files). */
 export const RUN_INSTALLER_SCRIPT = "scripts/run-installer.sh";
-export const PAUSE_IMPORT_SCRIPT = "scripts/import-pause.sh";
 export const VERIFY_LOCAL_STORAGE_SCRIPT = "scripts/verify-local-storage.sh";
 export const STORE_GC_SCRIPT = "scripts/soci-store-gc.sh";
 
@@ -56,17 +60,17 @@ export function nodeAsset(relativePath: string): string {
   return compact(readAsset(relativePath), `userdata/${relativePath}`);
 }
 
-/** The NodeConfig for the node: SOCI wiring (unless `off`), cluster, registration and storage. */
+/**
+ * The NodeConfig for the node: cluster, registration and storage, and (unless `off`) SOCI's proxy snapshotter
+ * declared with CRI on overlayfs. It never points containerd or kubelet at SOCI: that is
+ * {@link sociWiringNodeConfig}, which the installer hands to nodeadm-run only once SOCI serves.
+ */
 export function al2023NodeConfig(options: NodeBootstrapOptions): NodeConfigSpec {
   const spec: NodeConfigSpec = {};
   if (options.cluster) spec.cluster = clusterSpec(options.cluster);
   const kubeletConfig: Record<string, unknown> = {};
   const kubeletFlags: string[] = [];
-  if (options.mode !== "off") {
-    spec.containerd = { config: renderContainerdSociConfig() };
-    // Kubelet pulls through SOCI's CRI image-service proxy, so SOCI sees the pull credentials.
-    kubeletConfig.imageServiceEndpoint = SOCI_IMAGE_SERVICE_ENDPOINT;
-  }
+  if (options.mode !== "off") spec.containerd = { config: renderContainerdBaseConfig() };
   const labels = options.labels ? nodeLabelsFlag(options.labels) : undefined;
   if (labels) kubeletFlags.push(labels);
   if (options.taints && options.taints.length > 0) kubeletConfig.registerWithTaints = registerWithTaints(options.taints);
@@ -78,6 +82,19 @@ export function al2023NodeConfig(options: NodeBootstrapOptions): NodeConfigSpec 
   const localStorage = options.localStorage?.raid0 ? localStorageSpec(options.localStorage) : undefined;
   if (localStorage) spec.instance = { localStorage };
   return spec;
+}
+
+/**
+ * The drop-in that points containerd's CRI and kubelet at SOCI, shipped in the node's files and copied by the
+ * installer to /run/soci-eks/nodeadm.yaml (the target of /etc/eks/nodeadm.d/90-soci-eks.yaml) once SOCI
+ * serves; nodeadm-run merges it last, so it wins over every NodeConfig in the user data.
+ */
+export function sociWiringNodeConfig(): NodeConfigSpec {
+  return {
+    containerd: { config: renderContainerdSociWiring() },
+    // Kubelet pulls through SOCI's CRI image-service proxy, so SOCI sees the pull credentials.
+    kubelet: { config: { imageServiceEndpoint: SOCI_IMAGE_SERVICE_ENDPOINT } },
+  };
 }
 
 /**
@@ -135,8 +152,9 @@ export function localStorageWriteFiles(storage: LocalStorageOptions, noInstanceS
 }
 
 /**
- * Every file soci-eks puts on the node: installer parameters, SOCI's config, scripts and units (lazy mode adds
- * the store cleanup; ssd node groups the local-storage check). `off` gets only the ssd check, if any.
+ * The node's files that travel in the archive: SOCI's config, the SOCI wiring drop-in, scripts and units
+ * (lazy mode adds the store cleanup; ssd node groups the local-storage check). `off` gets only the ssd check,
+ * if any. The installer and its parameters travel beside the archive ({@link al2023WriteFiles}).
  */
 export function al2023NodeFiles(options: NodeBootstrapOptions): WriteFile[] {
   const noInstanceStore = options.instance === AT_BOOT ? "root-volume" : "fail";
@@ -150,40 +168,39 @@ export function al2023NodeFiles(options: NodeBootstrapOptions): WriteFile[] {
       permissions: "0644",
       content: renderSociDaemonConfig(options.mode, options.release.version, sizing),
     },
-    { path: INSTALLER_PATH, permissions: "0755", content: nodeAsset(INSTALLER_SCRIPT) },
-    { path: `${SOCI_EKS_LIBEXEC}/import-pause.sh`, permissions: "0755", content: nodeAsset(PAUSE_IMPORT_SCRIPT) },
+    { path: `${SOCI_EKS_LIBEXEC}/setup-soci.sh`, permissions: "0644", content: nodeAsset(SETUP_SCRIPT) },
+    ...(options.instance === AT_BOOT ? [{ path: `${SOCI_EKS_LIBEXEC}/size-soci.sh`, permissions: "0644", content: nodeAsset(SIZE_SCRIPT) }] : []),
+    { path: SOCI_EKS_WIRING, permissions: "0644", content: renderNodeConfig(sociWiringNodeConfig()) },
+    { path: `${SOCI_EKS_LIBEXEC}/containerd-soci.conf`, permissions: "0644", content: nodeAsset("units/containerd-soci.conf") },
     { path: `${SYSTEMD_DIR}/soci-snapshotter.service`, permissions: "0644", content: nodeAsset("units/soci-snapshotter.service") },
     { path: `${SYSTEMD_DIR}/soci-snapshotter.socket`, permissions: "0644", content: nodeAsset("units/soci-snapshotter.socket") },
-    {
-      path: `${SYSTEMD_DIR}/containerd.service.d/10-soci-eks.conf`,
-      permissions: "0644",
-      content: nodeAsset("units/containerd-soci.conf"),
-    },
-    {
-      path: `${SYSTEMD_DIR}/soci-eks-pause-import.service`,
-      permissions: "0644",
-      content: nodeAsset("units/soci-eks-pause-import.service"),
-    },
+    { path: `${SYSTEMD_DIR}/soci-eks-install.service`, permissions: "0644", content: nodeAsset("units/soci-eks-install.service") },
     ...(options.mode === "lazy" ? storeGcFiles() : []),
     ...storage,
   ];
 }
 
 /**
- * What the cloud-config part writes. With SOCI: one entry, the node's files as a gzip tar archive
- * ({@link NODE_FILES_BUNDLE}), which compresses across files and so keeps the document well inside EC2's
- * 16 KiB with a merger's part; the shell part unpacks it. `off` has no shell part: its few files are written
- * one by one.
+ * What the cloud-config part writes, in order. With SOCI: the installer, then the node's files as one gzip
+ * bundle ({@link NODE_FILES_BUNDLE}), which compresses across files and so keeps the document well inside EC2's
+ * 16 KiB with a merger's part. The installer comes before the archive and outside it, so that it runs and applies
+ * onSociFailure (which the shell part passes it) when the archive is corrupt, cut short or could not be written
+ * (cloud-init writes the entries in order; gzip's CRC makes a damaged installer entry fail to write rather than
+ * run). `off` has no installer: its few files are written one by one.
  */
 export function al2023WriteFiles(options: NodeBootstrapOptions): WriteFile[] {
   const files = al2023NodeFiles(options);
   if (options.mode === "off") return files;
-  return [{ path: NODE_FILES_BUNDLE, permissions: "0600", content: tarGzip(files) }];
+  return [
+    { path: INSTALLER_PATH, permissions: "0755", content: nodeAsset(INSTALLER_SCRIPT) },
+    { path: NODE_FILES_BUNDLE, permissions: "0600", content: bundleGzip(files) },
+  ];
 }
 
 /**
- * The MIME parts, in the order the node consumes them: NodeConfig (nodeadm), the node's files (cloud-config: one
- * base64 tar.gz inside the YAML), and a few lines of shell that unpack them and run the installer (cloud-final).
+ * The MIME parts, in the order the node consumes them: NodeConfig (nodeadm), the node's files (cloud-config: the
+ * installer and its parameters, and one base64 tar.gz inside the YAML), and a few lines of shell that run the
+ * installer (cloud-final).
  * Every part is plain text, so it survives Karpenter's and EKS's merge of the document.
  */
 export function al2023Parts(options: NodeBootstrapOptions): MimePart[] {
@@ -191,8 +208,19 @@ export function al2023Parts(options: NodeBootstrapOptions): MimePart[] {
   const files = al2023WriteFiles(options);
   if (files.length > 0) parts.push({ contentType: "text/cloud-config", content: renderCloudConfig(files) });
   if (options.mode === "off") return parts;
-  parts.push({ contentType: "text/x-shellscript", content: nodeAsset(RUN_INSTALLER_SCRIPT) });
+  parts.push({ contentType: "text/x-shellscript", content: runInstallerPart(options.onSociFailure ?? "fallback") });
   return parts;
+}
+
+/**
+ * The user data's shell part: {@link RUN_INSTALLER_SCRIPT} with the installer's argument set to the document's
+ * onSociFailure, so that the policy holds even when the node's files (install.env among them) cannot be unpacked.
+ */
+export function runInstallerPart(policy: SociFailurePolicy): string {
+  const script = nodeAsset(RUN_INSTALLER_SCRIPT);
+  const last = /install-soci\.sh" fallback\n?$/;
+  if (!last.test(script)) throw new Error(`${RUN_INSTALLER_SCRIPT} must end by running the installer with the policy 'fallback'`);
+  return script.replace(last, (m) => m.replace(" fallback", ` ${policy}`));
 }
 
 /** Amazon Linux 2023 (nodeadm): MIME multipart user data. */

@@ -22,10 +22,19 @@ export const SOCI_IMAGE_SERVICE_ENDPOINT: string = `unix://${SOCI_SOCKET}`;
 export const SOCI_EKS_ENV = "/etc/soci-eks/install.env";
 export const SOCI_EKS_LIBEXEC = "/usr/local/libexec/soci-eks";
 /**
- * The node's scripts, units and settings as one gzip-compressed tar archive (cloud-init writes it; the user
- * data's shell part unpacks it over `/` and runs the installer). Kept on the node for troubleshooting.
+ * The node's scripts, units and settings as one gzip-compressed tar archive (cloud-init writes it; the
+ * installer checks it and unpacks it over `/`). Kept on the node for troubleshooting.
  */
-export const NODE_FILES_BUNDLE = "/usr/local/libexec/soci-eks/node-files.tar.gz";
+export const NODE_FILES_BUNDLE = "/usr/local/libexec/soci-eks/node-files.gz";
+/**
+ * The nodeadm drop-in through which the installer points containerd and kubelet at SOCI (or applies
+ * onSociFailure): a symlink to {@link SOCI_EKS_BOOT_STATE}, so what it says holds for one boot only.
+ */
+export const SOCI_EKS_NODEADM_DROPIN = "/etc/eks/nodeadm.d/90-soci-eks.yaml";
+/** This boot's NodeConfig drop-in, written by the installer (tmpfs: gone at the next boot). */
+export const SOCI_EKS_BOOT_STATE = "/run/soci-eks/nodeadm.yaml";
+/** The SOCI wiring the installer copies to {@link SOCI_EKS_BOOT_STATE} once SOCI serves. */
+export const SOCI_EKS_WIRING = "/usr/local/libexec/soci-eks/nodeadm-soci.yaml";
 /** systemd units live in /etc so that they replace the AMI's units of the same name. */
 export const SYSTEMD_DIR = "/etc/systemd/system";
 /** Where root's Docker config lives: SOCI reads its credential helpers from there. */

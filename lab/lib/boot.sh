@@ -14,6 +14,8 @@ render_userdata() { # OUT [MUTATOR]
 apply_userdata() { # MIME NAME
   local mime=$1 name=$2 out=$WORK/ud-$2 s
   mkdir -p "$out"
+  # A new instance: no drop-in and no boot state from an earlier document.
+  rm -rf /etc/eks/nodeadm.d/90-soci-eks.yaml /run/soci-eks
   nodeadm-sim -userdata "$mime" -base "$LAB_DIR/fixtures/containerd-base-al2023.toml" -root / -out "$out" \
     -cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16 >"$out/summary.json" || { log "nodeadm-sim failed"; return 1; }
   SIM_JSON=$out/summary.json
@@ -27,14 +29,24 @@ apply_userdata() { # MIME NAME
   printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
     "$PULL_REGISTRY" "$PULL_REGISTRY" >"/etc/containerd/certs.d/$PULL_REGISTRY/hosts.toml"
   local t0
+  # No systemd here: the installer cannot start and check SOCI itself (start_node and import_pause below do
+  # that), so SOCI_EKS_NO_SYSTEMD_OK lets it hand over its SOCI wiring drop-in unchecked.
   for s in $(jq -r '.scripts[]?' "$SIM_JSON"); do
     log "running user-data script $s"
     t0=$(date +%s%N)
-    AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 SOCI_EKS_NO_SYSTEMD_OK=1 \
       bash "$s" >"$out/$(basename "$s").log" 2>&1 || { log "script $s failed: $(tail -n 3 "$out/$(basename "$s").log")"; return 1; }
     # What the installer adds to boot with a mirror next to the node (download, sha256, install, config).
     INSTALLER_MS=$((($(date +%s%N) - t0) / 1000000))
   done
+  # nodeadm-run: the user data plus /etc/eks/nodeadm.d (the installer's drop-in), merged again.
+  if compgen -G '/etc/eks/nodeadm.d/*.yaml' >/dev/null; then
+    nodeadm-sim -userdata "$mime" -base "$LAB_DIR/fixtures/containerd-base-al2023.toml" -root / -out "$out/run" \
+      -dropins /etc/eks/nodeadm.d -config-only >"$out/summary-run.json" || { log "nodeadm-sim (drop-ins) failed"; return 1; }
+    jq -s '.[0] + {containerdSchema: .[1].containerdSchema, imageServiceEndpoint: .[1].imageServiceEndpoint}' \
+      "$out/summary.json" "$out/summary-run.json" >"$out/summary-merged.json"
+    SIM_JSON=$out/summary-merged.json
+  fi
 }
 
 unit_exec() { # UNIT: prints the ExecStart command line of a unit the user data wrote
@@ -110,12 +122,13 @@ wipe_node_state() {
   rm -rf /var/lib/containerd/* /var/lib/soci-snapshotter-grpc/* /run/containerd /run/soci-snapshotter-grpc
 }
 
-import_pause() { # NAME: runs the pause-import unit's ExecStart as systemd would after containerd
-  local cmd
-  cmd=$(unit_exec soci-eks-pause-import.service)
-  [[ -n $cmd ]] || return 1
-  # shellcheck disable=SC2086 # the unit's ExecStart, word-split like systemd does
-  CONTAINERD_ADDRESS=$CTR_SOCK SOCI_EKS_CTR=$BIN/ctr $cmd >"$LOGS/pause-import-$1.log" 2>&1
+# import_pause NAME: what the installer does after containerd and SOCI start (setup-soci.sh's import_pause; the
+# fault boots run the installer's own, under the lab's systemctl): the AMI's pause image into the soci snapshotter.
+import_pause() {
+  local ctr=(ctr --address "$CTR_SOCK" --namespace k8s.io) i
+  for ((i = 0; i < 60; i++)); do "${ctr[@]}" snapshots --snapshotter soci ls >/dev/null 2>&1 && break; sleep 1; done
+  "${ctr[@]}" images import --snapshotter soci --discard-unpacked-layers=false --local /etc/eks/pause.tar >"$LOGS/pause-import-$1.log" 2>&1 &&
+    "${ctr[@]}" images label localhost/kubernetes/pause:latest io.cri-containerd.pinned=pinned >>"$LOGS/pause-import-$1.log" 2>&1
 }
 
 unknown_keys() { # OURS DUMP: prints keys of OURS that the daemon's config dump does not know
@@ -154,7 +167,10 @@ boot_section() {
     fail "nodeadm config check rejects our NodeConfig: $(tail -n 1 "$LOGS/nodeadm-check.log" | cut -c1-300)"
   fi
   check "containerd snippet keeps nodeadm on the v3 template (no migrate path)" test "$(jq -r .containerdSchema "$SIM_JSON")" = 3
-  check "kubelet imageServiceEndpoint is SOCI's socket" test "$(jq -r .imageServiceEndpoint "$SIM_JSON")" = unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
+  check "the user data alone keeps kubelet and CRI off SOCI (image endpoint '$(jq -r .imageServiceEndpoint "$WORK/ud-main/summary.json")')" \
+    test -z "$(jq -r .imageServiceEndpoint "$WORK/ud-main/summary.json")"
+  check "with the installer's drop-in (/etc/eks/nodeadm.d/90-soci-eks.yaml), kubelet's imageServiceEndpoint is SOCI's socket" \
+    test "$(jq -r .imageServiceEndpoint "$SIM_JSON")" = unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
   check "installer put soci-snapshotter-grpc v0.16.1 in /usr/local/bin" bash -c '/usr/local/bin/soci-snapshotter-grpc --version 2>&1 | grep -q "v0.16.1"'
   check "soci-snapshotter-grpc 0.16.1 accepts our config.toml (config dump)" \
     bash -c '/usr/local/bin/soci-snapshotter-grpc --config /etc/soci-eks/soci-snapshotter-grpc.toml config dump >'"$LOGS"'/soci-config-dump.toml 2>'"$LOGS"'/soci-config-dump.err'
@@ -182,9 +198,8 @@ boot_section() {
   check "containerd's effective CRI image config (config dump): snapshotter=$eff_snap disable_snapshot_annotations=$eff_dsa" \
     test "$eff_snap|$eff_dsa" = "soci|False"
 
-  pause_cmd=$(unit_exec soci-eks-pause-import.service)
   if import_pause main; then
-    pass "pause import unit ($pause_cmd) imported localhost/kubernetes/pause:latest into soci"
+    pass "pause import imported localhost/kubernetes/pause:latest into soci"
   else
     fail "pause import failed: $(tail -n 3 "$LOGS/pause-import-main.log" | tr '\n' ' ')"
   fi

@@ -7,12 +7,13 @@
 # Units it knows, each started the way its unit file says:
 #   soci-snapshotter.socket     bookkeeping only (SOCI runs without socket activation in the lab)
 #   soci-snapshotter.service    the unit file's ExecStart, in the background; "started" once its socket exists
-#   containerd.service          first the Requires=/Wants= of containerd.service.d/*.conf drop-ins, then
+#   containerd.service          first the Requires=/Wants= of containerd.service.d/*.conf drop-ins (in
+#                               /etc/systemd/system and the runtime /run/systemd/system), then
 #                               containerd --config /etc/containerd/config.toml; "started" once ctr answers
-#   soci-eks-pause-import.service  the unit file's ExecStart (oneshot, RemainAfterExit)
+#   other *.service (Type=oneshot, e.g. soci-eks-install.service)  the unit file's ExecStart (RemainAfterExit)
 #   *.timer                     bookkeeping only, when its unit file exists (the lab runs no timers)
 #   kubelet.service             first every enabled unit with RequiredBy=kubelet.service, then every
-#                               ExecStartPre= of kubelet.service.d/*.conf drop-ins; no kubelet binary runs:
+#                               ExecStartPre= of kubelet.service.d/*.conf drop-ins (/etc and /run); no kubelet binary runs:
 #                               the lab plays kubelet's CRI calls with crictl afterwards
 # A start that fails exits 1 ("Job for X failed"), as systemctl does. Units a failing Requires= pulls
 # in fail their dependant. soci-snapshotter.service's Restart=always/RestartSec= is emulated by a
@@ -99,8 +100,17 @@ start_soci_once() {
   pid_alive "$u" || { failed "$u" "exited"; return 1; }
 }
 
+RUNTIME_UNITS=/run/systemd/system
+# dropins UNIT: the unit's drop-in files, from /etc/systemd/system and the runtime /run/systemd/system
+dropins() {
+  local f
+  for f in "$UNITS/$1.d"/*.conf "$RUNTIME_UNITS/$1.d"/*.conf; do [[ -f $f ]] && echo "$f"; done
+  return 0
+}
+
 deps_of_containerd() { # KEY (Requires|Wants): units from the drop-ins
-  cat "$UNITS"/containerd.service.d/*.conf 2>/dev/null | sed -n "s/^$1=//p" | tr ' ' '\n' | sed '/^$/d' || true
+  local f
+  for f in $(dropins containerd.service); do sed -n "s/^$1=//p" "$f"; done | tr ' ' '\n' | sed '/^$/d' || true
 }
 
 start_containerd() {
@@ -140,8 +150,7 @@ start_kubelet() {
     grep -q '^RequiredBy=.*kubelet.service' "$UNITS/$e" 2>/dev/null || continue
     start_unit "$e" || { failed "$u" "dependency $e failed"; return 1; }
   done
-  for pre in "$UNITS"/kubelet.service.d/*.conf; do
-    [[ -f $pre ]] || continue
+  for pre in $(dropins kubelet.service); do
     while IFS= read -r line; do
       echo "ExecStartPre: $line" >>"$LOGS/$u.log"
       # systemd's quoting of simple command lines matches the shell's
@@ -158,9 +167,9 @@ start_unit() {
     soci-snapshotter.socket) touch "$STATE/$1.active" ;;
     soci-snapshotter.service) start_soci ;;
     containerd.service) start_containerd ;;
-    soci-eks-pause-import.service) start_oneshot "$1" ;;
     kubelet.service) start_kubelet ;;
     *.timer) if [[ -f $UNITS/$1 ]]; then touch "$STATE/$1.active"; else say "Unit $1 not found."; return 5; fi ;;
+    *.service) if grep -q '^Type=oneshot' "$UNITS/$1" 2>/dev/null; then start_oneshot "$1"; else say "Unit $1 not found."; return 5; fi ;;
     *) say "Unit $1 not found."; return 5 ;;
   esac
 }

@@ -7,8 +7,11 @@
 # Order, as on a node (lab/FINDINGS.md, "Failure policy"):
 #   AMI contents (first boot): /etc/eks/pause.tar, kubelet version, credential provider stub
 #   nodeadm-config: NODEADM init --skip run (user data + the lab's EKS-style part)
-#   cloud-init (first boot only; per-instance): write_files (nodeadm-sim's cloud-init half), then the
-#     user-data scripts, under `systemctl` = lib/fake-systemctl.sh and /run/systemd/system present
+#   cloud-init (first boot only; per-instance): write_files (nodeadm-sim's cloud-init half; a file it cannot
+#     write stops write_files, as in cloud-init), then the user-data scripts, under `systemctl` =
+#     lib/fake-systemctl.sh and /run/systemd/system present
+#   later boots: the enabled units ordered Before=nodeadm-run.service (soci-eks-install.service), as systemd
+#     starts them (enabled during the first boot, they do not run in it)
 #   nodeadm-run: NODEADM init --skip config (+ file:///etc/eks/nodeadm.d/): restarts containerd and
 #     kubelet through the fake systemctl (kubelet = its ExecStartPre checks and required units)
 # Then it probes what kubelet would have: its image endpoint, node labels, containerd's CRI snapshotter,
@@ -16,7 +19,11 @@
 # Results: OUT/result.env (key=value) and logs in OUT.
 # Usage: faults-boot.sh NODE_HOME OUT MIME EKS_PART IMAGE
 # Env:   PRISTINE (the host's /etc, /usr/local, /root, /var/lib bind-mounted under it by node.sh)
-#        FAULT_BEFORE_CLOUDINIT (a command run after nodeadm-config, before cloud-init: inject a fault)
+#        FAULT_BEFORE_CLOUDINIT (a command run after nodeadm-config, before cloud-init, at every boot: a fault)
+#        FAULT_BEFORE_SCRIPTS (a command run after write_files, before the user-data scripts: first boot only)
+#        FAULT_DISK_BYTES (the node's disk, the upper layers of its overlays, is a tmpfs of this size; with
+#          FAULT_DISK=the tmpfs in the fault commands' environment, e.g. to fill it: first boot only)
+#        FAULT_INSTALLER_TIMEOUT (seconds: the user-data scripts are SIGKILLed then, as a timed-out unit)
 #        FAULT_NO_REPOS=1 (`dnf` fails as on a node whose package repositories cannot be reached)
 #        FAULT_INSTALLER_ENV ("K=V ..." for the user-data scripts only, e.g. an IMDS endpoint nothing listens on)
 #        FAULT_RUNTIME (soci-killed | registry-5xx: a runtime fault after the pod ran, lib/faults-runtime.sh)
@@ -44,6 +51,11 @@ R() { printf '%s=%s\n' "$1" "$2" >>"$OUT/result.env"; }
 # ---- the instance's disks ----
 first_boot=1
 [[ -f $NODE_HOME/booted ]] && first_boot=0
+if [[ -n ${FAULT_DISK_BYTES:-} ]]; then # a small disk: what the node writes lands on a tmpfs of that size
+  mkdir -p "$NODE_HOME/ovl"
+  mount -t tmpfs -o "size=$FAULT_DISK_BYTES" fb-disk "$NODE_HOME/ovl"
+fi
+export FAULT_DISK=$NODE_HOME/ovl
 for d in /etc /usr/local /var/lib /root; do
   n=${d//\//_}
   mkdir -p "$NODE_HOME/ovl/$n/up" "$NODE_HOME/ovl/$n/wk"
@@ -134,12 +146,33 @@ if ((first_boot)); then
   nodeadm-sim -userdata "$MIME" -base "$LAB_DIR/fixtures/containerd-base-al2023.toml" -root / -out "$OUT/sim" >"$OUT/sim.json" 2>"$OUT/sim.err"
   cp "$OUT/containerd-config-by-nodeadm.toml" /etc/containerd/config.toml
   rc=0
+  R write_files_error "$(jq -r '.writeFilesError // empty' "$OUT/sim.json")"
+  if [[ -n ${FAULT_BEFORE_SCRIPTS:-} ]]; then bash -c "$FAULT_BEFORE_SCRIPTS" >>"$OUT/fault.log" 2>&1 || true; fi
+  timeout=()
+  [[ -n ${FAULT_INSTALLER_TIMEOUT:-} ]] && timeout=(timeout -s KILL "$FAULT_INSTALLER_TIMEOUT")
+  t0=$SECONDS
   for s in $(jq -r '.scripts[]?' "$OUT/sim.json"); do
     # shellcheck disable=SC2086 # FAULT_INSTALLER_ENV is a list of K=V words
-    env SOCI_EKS_RETRY_BASE_DELAY=1 ${FAULT_INSTALLER_ENV:-} bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
+    env SOCI_EKS_RETRY_BASE_DELAY=1 ${FAULT_INSTALLER_ENV:-} "${timeout[@]}" bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
   done
   R installer_rc "$rc"
+  R installer_seconds "$((SECONDS - t0))"
   touch "$NODE_HOME/booted"
+else
+  # systemd at a later boot: the units enabled in /etc/systemd/system whose unit file orders them
+  # Before=nodeadm-run.service (soci-eks-install.service reinstalls if needed, checks SOCI, applies the policy)
+  rc=0 ran=""
+  for u in /etc/systemd/system/.lab-enabled/*.service; do
+    [[ -f $u ]] || continue
+    u=${u##*/}
+    grep -q '^Before=.*nodeadm-run\.service' "/etc/systemd/system/$u" 2>/dev/null || continue
+    ran+="$u "
+    # shellcheck disable=SC2086 # FAULT_INSTALLER_ENV is a list of K=V words (test-only installer settings)
+    env SOCI_EKS_RETRY_BASE_DELAY=1 ${FAULT_INSTALLER_ENV:-} systemctl start "$u" >>"$OUT/boot-units.log" 2>&1 || rc=$?
+  done
+  R boot_units "${ran% }"
+  R boot_units_rc "$rc"
+  cp "$OUT/soci-eks-install.service.log" "$OUT/installer.log" 2>/dev/null || true
 fi
 
 # ---- nodeadm-run ----
@@ -154,16 +187,39 @@ active() { systemctl is-active --quiet "$1" && echo 1 || echo 0; }
 R kubelet_active "$(active kubelet.service)"
 R containerd_active "$(active containerd.service)"
 R soci_active "$(active soci-snapshotter.service)"
-ise=$(jq -r '.imageServiceEndpoint // empty' /etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf 2>/dev/null || true)
-[[ -n $ise ]] || ise=$(jq -r '.imageServiceEndpoint // empty' /etc/kubernetes/kubelet/config.json 2>/dev/null || true)
+# kubelet's config as kubelet reads it: config.json, then the drop-in directory only when nodeadm passed
+# --config-dir (a file left there by an earlier boot is not read without it)
+kubelet_conf() { # JQ-FILTER
+  local v=""
+  grep -q -- '--config-dir=' /etc/eks/kubelet/environment 2>/dev/null &&
+    v=$(jq -c "$1 // empty" /etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf 2>/dev/null || true)
+  [[ -n $v ]] || v=$(jq -c "$1 // empty" /etc/kubernetes/kubelet/config.json 2>/dev/null || true)
+  printf '%s' "$v"
+}
+ise=$(kubelet_conf .imageServiceEndpoint | tr -d '"')
 R image_endpoint "${ise:-unix:///run/containerd/containerd.sock}"
 R node_labels "$(grep -o -- '--node-labels=[^ ]*' /etc/eks/kubelet/environment 2>/dev/null | tr '\n' ' ' || true)"
 R cri_snapshotter "$(containerd --config /etc/containerd/config.toml config dump 2>/dev/null | python3 -c '
 import sys, tomllib
 print(tomllib.loads(sys.stdin.read())["plugins"]["io.containerd.cri.v1.images"].get("snapshotter"))' || true)"
-R degraded_marker "$(tr '\n' ' ' </var/lib/soci-eks/degraded 2>/dev/null || true)"
-R failed_marker "$(tr '\n' ' ' </var/lib/soci-eks/failed 2>/dev/null || true)"
-R fallback_dropin "$([[ -f /etc/eks/nodeadm.d/90-soci-eks-fallback.yaml ]] && echo 1 || echo 0)"
+R degraded_marker "$(tr '\n' ' ' </run/soci-eks/degraded 2>/dev/null || true)"
+R failed_marker "$(tr '\n' ' ' </run/soci-eks/failed 2>/dev/null || true)"
+R degraded_marker_disk "$(tr '\n' ' ' </var/lib/soci-eks/degraded 2>/dev/null || true)"
+R failed_marker_disk "$(tr '\n' ' ' </var/lib/soci-eks/failed 2>/dev/null || true)"
+# The installer's drop-in: a symlink to this boot's state, or (a node whose files never unpacked) a file.
+dropin=/etc/eks/nodeadm.d/90-soci-eks.yaml
+if [[ -L $dropin ]]; then R dropin "symlink:$(readlink "$dropin")"; elif [[ -f $dropin ]]; then R dropin file; else R dropin none; fi
+R dropin_says "$(grep -q 'snapshotter = .soci.' $dropin 2>/dev/null && echo soci || { grep -q 'soci-eks/degraded=' $dropin 2>/dev/null && echo degraded; } || { grep -q '^spec: {}' $dropin 2>/dev/null && echo nothing; } || echo none)"
+R kubelet_taints "$(kubelet_conf .registerWithTaints)"
+R kubelet_hold "$([[ -f /run/systemd/system/kubelet.service.d/05-soci-eks-failed.conf ]] && echo 1 || echo 0)"
+# Is SOCI serving? Both of what the wiring relies on must answer: containerd's calls to SOCI's snapshotter
+# and kubelet's CRI image calls to SOCI's socket.
+serving=0
+if timeout 15 ctr --address /run/containerd/containerd.sock -n k8s.io snapshots --snapshotter soci ls >/dev/null 2>&1 &&
+  timeout 15 crictl --image-endpoint unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock --timeout 10s images >/dev/null 2>&1; then
+  serving=1
+fi
+R soci_serving "$serving"
 R soci_binary "$([[ -x /usr/local/bin/soci-snapshotter-grpc ]] && echo 1 || echo 0)"
 R soci_config_default_path "$(head -c 200 /etc/soci-snapshotter-grpc/config.toml 2>/dev/null | tr '\n' ' ' || true)"
 R store_gc_timer "$(systemctl is-enabled soci-eks-store-gc.timer >/dev/null 2>&1 && echo 1 || echo 0)"

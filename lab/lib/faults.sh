@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# The fault-injection section of the lab (issue 12), sourced by lib/node.sh (after its other sections,
+# The fault-injection section of the lab (issues 12 and 19), sourced by lib/node.sh (after its other sections,
 # or alone with LAB_ACTION=faults). Each case is a real boot of a fresh lab node through our user data
 # (lib/faults-boot.sh: today's nodeadm, cloud-init's write_files, our installer, containerd 2.2.4,
 # soci-snapshotter 0.16.1, the pause import, crictl for kubelet) with one fault injected, and asserts
 # the node's end state under the failure policy the user data carries:
-#   soci      joined on SOCI: kubelet up, image endpoint SOCI's socket, CRI on soci, an indexed image runs lazily
-#   degraded  joined without SOCI: installer exit 0, /var/lib/soci-eks/degraded names the reason, the nodeadm
-#             drop-in made nodeadm-run rewrite the configs (overlayfs, containerd's image service), the label
-#             soci-eks/degraded=<reason> is in kubelet's flags, SOCI is not running, the image runs (not lazily)
-#   failed    never joins: installer exit 1, /var/lib/soci-eks/failed names the reason, kubelet's start fails
-#             printing the reason and the fix, nodeadm-run fails, no fallback drop-in
-# One PASS/FAIL line per case. docs/boot-and-failures.md's fault-case table lists the same case ids
+#   soci      joined on SOCI: kubelet up, image endpoint SOCI's socket, CRI on soci, SOCI serving, an indexed
+#             image runs lazily; the wiring came from the installer's drop-in (nodeadm-run re-ran its config)
+#   degraded  joined without SOCI: /run/soci-eks/degraded names the reason, the drop-in made nodeadm-run add the
+#             label soci-eks/degraded=<reason>, soci-eks/mode=off and the taint soci-eks/degraded:PreferNoSchedule
+#             (keeping the other NodeConfigs' taints), CRI on overlayfs, containerd's image service, SOCI not
+#             running, the image runs (not lazily)
+#   failed    never joins: /run/soci-eks/failed names the reason, kubelet's start fails printing the reason and
+#             the fix, nodeadm-run fails
+# After every boot, whatever the case expects, one generic post-condition: a node that ends wired to SOCI
+# (containerd's CRI snapshotter soci, or kubelet's image endpoint SOCI's socket) must have SOCI serving
+# (containerd's snapshot calls to SOCI and CRI image calls on SOCI's socket answer); otherwise a FAIL-OPEN line,
+# and the section's last check counts them.
+# One PASS/FAIL line per case. docs/boot-and-failures.md's "What happens when…" table lists the same case ids
 # (test/unit/faultsTable.test.ts keeps them equal).
-# Uses node.sh's pass/fail/log, WORK, LOGS, CACHE, BIN, MIRROR_PORT, PULL_REGISTRY, IMDS_PORT.
+# Uses node.sh's pass/fail/log, WORK, LOGS, CACHE, BIN, MIRROR_PORT, PULL_REGISTRY, IMDS_PORT, PIDS, wait_for.
 
 FAULTS_DIR=$WORK/faults
 SMALL_SOCI=$PULL_REGISTRY/lab/small:v1-soci
+SOCI_ENDPOINT=unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
+STALL_PORT=8099
 
 # faults_mirror NAME KIND: a mirror variant under http://127.0.0.1:$MIRROR_PORT/NAME (KIND: tampered,
 # nobins, brokensoci), each with a .sha256sum that matches its tarball unless KIND says otherwise.
@@ -48,8 +56,8 @@ faults_mirror() {
 # The NodeConfig EKS appends (cluster fields), plus the lab's containerd deviations: the two of lab/README.md
 # and a third one, an open-files limit this machine allows (nodeadm's base runtime spec asks for 65536/1048576;
 # the hard limit here is lower, and runc then fails "error setting rlimit type 7"), and InstanceIdNodeName
-# (nodeadm would otherwise ask the EC2 API for the node's DNS name).
-faults_eks_part() { # OUT [FastImagePull]
+# (nodeadm would otherwise ask the EC2 API for the node's DNS name). KUBELET: lines added under spec.
+faults_eks_part() { # OUT [FastImagePull] [KUBELET]
   cat >"$1" <<EOF
 apiVersion: node.eks.aws/v1alpha1
 kind: NodeConfig
@@ -74,6 +82,7 @@ ${2:+    FastImagePull: true}
       restrict_oom_score_adj = true
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
       SystemdCgroup = false
+${3:-}
 EOF
 }
 
@@ -84,6 +93,9 @@ faults_render() {
 }
 
 # faults_boot NODE CASE MIME EKS_PART: one boot of node NODE (same NODE again = a reboot). Sets BOOT_OUT.
+# Then the generic post-condition (see the top of this file), for every boot of every case.
+FAULT_BOOTS=0
+FAIL_OPEN=()
 faults_boot() {
   local node=$1 case=$2 n=1
   while [[ -d $FAULTS_DIR/$case-boot$n ]]; do n=$((n + 1)); done
@@ -92,6 +104,16 @@ faults_boot() {
     unshare --mount --propagation private --fork -- \
     bash "$LAB_DIR/lib/faults-boot.sh" "$FAULTS_DIR/node-$node" "$BOOT_OUT" "$3" "$4" "$SMALL_SOCI" \
     >"$BOOT_OUT.log" 2>&1 || log "boot $case ($node) exited $?: $(tail -n 2 "$BOOT_OUT.log" | tr '\n' ' ')"
+  FAULT_BOOTS=$((FAULT_BOOTS + 1))
+  local open=0
+  [[ $(r cri_snapshotter) == soci || $(r image_endpoint) == "$SOCI_ENDPOINT" ]] && [[ $(r soci_serving) != 1 ]] && open=1
+  if [[ ${EXPECT_FAIL_OPEN:-0} == 1 ]]; then # the self-test below: this boot must be caught
+    if ((open)); then pass "fault boots: the post-condition catches a node wired to SOCI while SOCI is not serving ($case: CRI $(r cri_snapshotter), image endpoint $(r image_endpoint))"
+    else fail "fault boots: the post-condition missed a node wired to SOCI while SOCI is not serving ($case; see $BOOT_OUT)"; fi
+  elif ((open)); then
+    FAIL_OPEN+=("$case")
+    fail "fault boot $case: FAIL-OPEN: the node ends wired to SOCI (CRI snapshotter $(r cri_snapshotter), image endpoint $(r image_endpoint)) while SOCI is not serving [nodeadm: $FAULTS_NODEADM_LABEL] (see $BOOT_OUT)"
+  fi
 }
 
 r() { sed -n "s/^$1=//p" "$BOOT_OUT/result.env" 2>/dev/null | head -n 1; }
@@ -105,11 +127,28 @@ verdict() { # CASE TEXT
   if ((${#FAULT_BAD[@]} == 0)); then pass "fault $1: $2 [nodeadm: $FAULTS_NODEADM_LABEL]"; else fail "fault $1: $2 [nodeadm: $FAULTS_NODEADM_LABEL] -- not met: ${FAULT_BAD[*]} (see $BOOT_OUT)"; fi
   FAULT_BAD=()
 }
+# has_taint KEY VALUE EFFECT: kubelet's registerWithTaints (nodeadm's kubelet config drop-in) holds it
+has_taint() { r kubelet_taints | jq -e --arg k "$1" --arg v "$2" --arg e "$3" 'any(.[]; .key == $k and (.value // "") == $v and .effect == $e)'; }
+# The installer's exit status: the user-data script's on the first boot, soci-eks-install.service's later.
+installer_rc() { if [[ -n $(r installer_rc) ]]; then r installer_rc; else r boot_units_rc; fi; }
+# journal_line WORD POLICY REASON. JOURNAL=0: the installer was killed and wrote no last line; its first one
+# says the policy holds until SOCI serves.
+journal_line() {
+  if [[ ${JOURNAL:-1} == 1 ]]; then
+    want "journal line" grep -q "soci-eks: $1 (onSociFailure=$2): $3: " "$BOOT_OUT/installer.log"
+  else
+    want "the installer's first line: the policy holds" grep -q "soci-eks: onSociFailure=$2 holds until SOCI is installed and serves" "$BOOT_OUT/installer.log"
+  fi
+}
 expect_soci() {
   want "nodeadm-run exit 0 (got $(r nodeadm_run_rc))" test "$(r nodeadm_run_rc)" = 0
   want "kubelet started" test "$(r kubelet_active)" = 1
-  want "image endpoint SOCI (got $(r image_endpoint))" test "$(r image_endpoint)" = unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
+  want "image endpoint SOCI (got $(r image_endpoint))" test "$(r image_endpoint)" = "$SOCI_ENDPOINT"
   want "CRI snapshotter soci (got $(r cri_snapshotter))" test "$(r cri_snapshotter)" = soci
+  want "SOCI serving" test "$(r soci_serving)" = 1
+  want "wired by the installer's drop-in, a link to this boot's state (got $(r dropin), it says $(r dropin_says))" \
+    test "$(r dropin)|$(r dropin_says)" = "symlink:/run/soci-eks/nodeadm.yaml|soci"
+  want "nodeadm-run re-ran its config phase for the drop-in (got $(r nodeadm_run_reconfigured))" test "$(r nodeadm_run_reconfigured)" -ge 1
   want "pod ran" test "$(r pod_ran)" = 1
   if [[ ${PULLED_BEFORE:-0} == 0 ]]; then
     want "lazily (new FUSE mounts)" test "$(r lazy)" = 1
@@ -118,38 +157,40 @@ expect_soci() {
   fi
   want "our soci-snapshotter units replaced the AMI's in /etc/systemd/system (ExecStart: $(r soci_unit_exec); socket: $(r soci_socket_unit))" \
     test "$(r soci_unit_exec)|$(r soci_socket_unit)" = "/usr/local/bin/soci-snapshotter-grpc --address fd:// --config /etc/soci-eks/soci-snapshotter-grpc.toml|SOCI snapshotter socket (soci-eks)"
-  want "no degraded marker" test -z "$(r degraded_marker)"
-  want "no fallback drop-in" test "$(r fallback_dropin)" = 0
+  want "no degraded or failed marker" test -z "$(r degraded_marker)$(r failed_marker)$(r degraded_marker_disk)$(r failed_marker_disk)"
+  want "no kubelet hold" test "$(r kubelet_hold)" = 0
   want "the SOCI store cleanup timer is enabled (lazy)" test "$(r store_gc_timer)" = 1
   verdict "$1" "joined on SOCI: $2"
 }
 expect_degraded() {
   local reason=$3
-  want "installer exit 0 (got $(r installer_rc))" test "$(r installer_rc)" = 0
+  want "installer exit ${WANT_RC:-0} (got $(installer_rc))" test "$(installer_rc)" = "${WANT_RC:-0}"
   want "marker reason=$reason (got '$(r degraded_marker)')" grep -q "^degraded_marker=reason=$reason policy=fallback message=.* fix=." "$BOOT_OUT/result.env"
-  want "journal line" grep -q "soci-eks: DEGRADED (onSociFailure=fallback): $reason: " "$BOOT_OUT/installer.log"
-  want "fallback drop-in" test "$(r fallback_dropin)" = 1
+  journal_line DEGRADED fallback "$reason"
+  want "the drop-in says degraded (got $(r dropin_says))" test "$(r dropin_says)" = degraded
   want "nodeadm-run exit 0 (got $(r nodeadm_run_rc))" test "$(r nodeadm_run_rc)" = 0
   want "nodeadm-run re-ran its config phase" test "$(r nodeadm_run_reconfigured)" -ge 1
   want "kubelet started" test "$(r kubelet_active)" = 1
   want "image endpoint containerd (got $(r image_endpoint))" test "$(r image_endpoint)" = unix:///run/containerd/containerd.sock
   want "CRI snapshotter overlayfs (got $(r cri_snapshotter))" test "$(r cri_snapshotter)" = overlayfs
-  want "label soci-eks/degraded=$reason (got $(r node_labels))" grep -q "^node_labels=.*--node-labels=soci-eks/degraded=$reason" "$BOOT_OUT/result.env"
+  want "label soci-eks/degraded=$reason and soci-eks/mode=off, last (got $(r node_labels))" \
+    grep -q "^node_labels=.*--node-labels=soci-eks/degraded=$reason,soci-eks/mode=off *$" "$BOOT_OUT/result.env"
+  want "taint soci-eks/degraded=$reason:PreferNoSchedule (got $(r kubelet_taints))" has_taint soci-eks/degraded "$reason" PreferNoSchedule
   want "SOCI not running" test "$(r soci_active)" = 0
   want "pod ran" test "$(r pod_ran)" = 1
   want "not lazily" test "$(r lazy)" = 0
-  verdict "$1" "joined degraded (soci-eks/degraded=$reason), a pod runs: $2"
+  verdict "$1" "joined degraded (soci-eks/degraded=$reason, tainted), a pod runs: $2"
 }
 expect_failed() {
   local reason=$3
-  want "installer exit 1 (got $(r installer_rc))" test "$(r installer_rc)" = 1
+  want "installer exit ${WANT_RC:-1} (got $(installer_rc))" test "$(installer_rc)" = "${WANT_RC:-1}"
   want "marker reason=$reason (got '$(r failed_marker)')" grep -q "^failed_marker=reason=$reason policy=fail message=.* fix=." "$BOOT_OUT/result.env"
-  want "journal line" grep -q "soci-eks: FAILED (onSociFailure=fail): $reason: " "$BOOT_OUT/installer.log"
+  journal_line FAILED fail "$reason"
   want "kubelet not started" test "$(r kubelet_active)" = 0
   want "kubelet's log names the cause and the fix" grep -q "^reason=$reason" "$BOOT_OUT/kubelet.service.log"
   want "kubelet's log has the fix" grep -q "^fix=." "$BOOT_OUT/kubelet.service.log"
   want "nodeadm-run fails (got $(r nodeadm_run_rc))" test "$(r nodeadm_run_rc)" != 0
-  want "no fallback drop-in" test "$(r fallback_dropin)" = 0
+  want "the drop-in changes nothing (got $(r dropin_says))" test "$(r dropin_says)" = nothing
   want "no pod" test "$(r pod_ran)" = 0
   verdict "$1" "never joins (kubelet held back, cause $reason in its log): $2"
 }
@@ -180,12 +221,45 @@ hide_cmds() {
   printf '%s' "d=$FAULTS_DIR/hide-\$\$ && mkdir -p \$d/up \$d/wk$wh && mount -t overlay hide -o lowerdir=/usr/bin,upperdir=\$d/up,workdir=\$d/wk /usr/bin"
 }
 
+# fill_disk LEAVE: a fault command that fills the node's disk (FAULT_DISK_BYTES, a tmpfs) to LEAVE bytes free
+fill_disk() {
+  printf '%s' "fallocate -l \$((\$(df --output=avail -B1 \"\$FAULT_DISK\" | tail -n 1) - $1)) \"\$FAULT_DISK/.fill\""
+}
+
 # The installer's retries without their back-off sleeps (2, 4, 8 s...): the attempts still happen (the dnf cases count
 # them), they just do not wait. Only for the package and IMDS cases, to keep the section short.
 NO_BACKOFF=SOCI_EKS_RETRY_BASE_DELAY=0
+# A mirror that refuses connections is retried until the download deadline (300 s on a node; 10 s here).
+SHORT_DEADLINE=SOCI_EKS_DOWNLOAD_DEADLINE=10
+NODE_FILES=/usr/local/libexec/soci-eks/node-files.gz
+NODE_DISK_BYTES=$((64 * 1024 * 1024))
+FULL_STATE_DIR="mkdir -p /var/lib/soci-eks && mount -t tmpfs -o size=4k lab-full /var/lib/soci-eks && fallocate -l 4096 /var/lib/soci-eks/.fill"
 
-# LAB_FAULTS="group ..." runs some groups only (default: all): base download packages fastimagepull runtime
-faults_group() { [[ " ${LAB_FAULTS:-base download packages fastimagepull runtime} " == *" $1 "* ]]; }
+# LAB_FAULTS="group ..." runs some groups only (default: all of FAULT_GROUPS)
+FAULT_GROUPS="selftest base download archive disk function stall killed reboot packages fastimagepull karpenter runtime"
+faults_group() { [[ " ${LAB_FAULTS:-$FAULT_GROUPS} " == *" $1 "* ]]; }
+
+# A mirror that answers with headers and 1 KiB of the tarball, then sends nothing more (the connection stays open).
+start_stall_mirror() {
+  python3 -c '
+import http.server, socketserver, sys, time
+class Stall(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(30 * 1024 * 1024))
+        self.end_headers()
+        self.wfile.write(b"\0" * 1024)
+        self.wfile.flush()
+        time.sleep(3600)
+    def log_message(self, fmt, *args):
+        sys.stderr.write("stall mirror: " + fmt % args + "\n")
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+Server(("127.0.0.1", int(sys.argv[1])), Stall).serve_forever()
+' "$STALL_PORT" >"$LOGS/stall-mirror.log" 2>&1 &
+  PIDS+=("$!")
+  wait_for 10 "stall mirror" bash -c "exec 3<>/dev/tcp/127.0.0.1/$STALL_PORT"
+}
 
 faults_section() {
   mkdir -p "$FAULTS_DIR"
@@ -196,34 +270,54 @@ faults_section() {
   faults_mirror tampered tampered
   faults_mirror nobins nobins
   faults_mirror brokensoci brokensoci
+  start_stall_mirror || log "the stall mirror did not start"
   EKS=$FAULTS_DIR/eks-part.yaml
   faults_eks_part "$EKS"
   faults_eks_part "$FAULTS_DIR/eks-part-fastimagepull.yaml" FastImagePull
-  local p m
+  # Karpenter's NodeConfig comes last in its merged user data: taints (karpenter.sh/unregistered, the
+  # NodePool's) and labels, the mode label among them.
+  faults_eks_part "$FAULTS_DIR/eks-part-karpenter.yaml" "" "$(printf '%s\n' '  kubelet:' '    config:' \
+    '      registerWithTaints: [{key: karpenter.sh/unregistered, effect: NoExecute}, {key: team, value: a, effect: NoSchedule}]' \
+    '    flags: ["--node-labels=karpenter.sh/nodepool=lab,soci-eks/mode=lazy"]')"
+  local p m g
   for p in fallback fail; do
     faults_render "$FAULTS_DIR/good-$p.mime" "http://127.0.0.1:$MIRROR_PORT" "$p"
     faults_render "$FAULTS_DIR/unreachable-$p.mime" "http://127.0.0.1:1/down" "$p" # nothing listens: connection refused
+    faults_render "$FAULTS_DIR/stall-$p.mime" "http://127.0.0.1:$STALL_PORT" "$p"
     for m in tampered nobins brokensoci; do faults_render "$FAULTS_DIR/$m-$p.mime" "http://127.0.0.1:$MIRROR_PORT/$m" "$p"; done
   done
-  if faults_group base; then faults_base; fi
-  if faults_group download; then faults_download; fi
-  if faults_group packages; then faults_packages; fi
-  if faults_group fastimagepull; then faults_fastimagepull; fi
-  if faults_group runtime; then faults_runtime; fi
-  echo "INFO fault section: $((SECONDS - t0)) s [nodeadm: $FAULTS_NODEADM_LABEL]"
+  for g in $FAULT_GROUPS; do
+    if faults_group "$g"; then "faults_$g"; fi
+  done
+  check "fault boots: $FAULT_BOOTS boots; endings wired to SOCI while SOCI is not serving: ${#FAIL_OPEN[@]}${FAIL_OPEN[*]:+ (${FAIL_OPEN[*]})}" \
+    test "${#FAIL_OPEN[@]}" = 0
+  echo "INFO fault section: $((SECONDS - t0)) s, $FAULT_BOOTS boots [nodeadm: $FAULTS_NODEADM_LABEL]"
 }
 
-# --- a healthy node, then its reboot (cloud-init does not run again), then a cloud-init re-run
+# --- the post-condition can fail: a user data that points containerd and kubelet at SOCI itself (as before
+# issue 19), booted with its node-files archive missing, ends wired to a SOCI that is not there
+faults_selftest() {
+  local wired=$FAULTS_DIR/wired-fallback.mime
+  sed -e 's/^      snapshotter = "overlayfs"$/      snapshotter = "soci"\n      disable_snapshot_annotations = false/' \
+    -e "0,/^spec:$/s##spec:\n  kubelet:\n    config:\n      imageServiceEndpoint: $SOCI_ENDPOINT#" "$FAULTS_DIR/good-fallback.mime" >"$wired"
+  EXPECT_FAIL_OPEN=1 FAULT_BEFORE_SCRIPTS="rm -f $NODE_FILES" faults_boot wired selftest-wired "$wired" "$EKS"
+}
+
+# --- a healthy node, then its reboot (cloud-init does not run again; soci-eks-install.service checks SOCI
+# again), then a cloud-init re-run
 faults_base() {
   local gets
   faults_boot healthy healthy "$FAULTS_DIR/good-fallback.mime" "$EKS"
-  want "nodeadm-run kept the cached config: no drop-in, no second config phase (got $(r nodeadm_run_reconfigured))" test "$(r nodeadm_run_reconfigured)" = 0
-  expect_soci healthy "a healthy boot (baseline for the cases below)"
+  want "the user data alone left CRI on overlayfs (nodeadm-config's containerd config)" \
+    grep -q "snapshotter = 'overlayfs'" "$BOOT_OUT/containerd-config-by-nodeadm.toml"
+  expect_soci healthy "a healthy boot (baseline for the cases below): the installer's drop-in wires SOCI once it serves"
   gets=$(mirror_gets)
   faults_boot healthy reboot "$FAULTS_DIR/good-fallback.mime" "$EKS"
   want "no mirror request (before $gets, after $(mirror_gets))" test "$(mirror_gets)" = "$gets"
   want "cloud-init did not run again" test -z "$(r installer_rc)"
-  PULLED_BEFORE=1 expect_soci reboot "second boot of the same node: nothing downloaded, units and the pause image work again"
+  want "soci-eks-install.service ran before nodeadm-run (got '$(r boot_units)', exit $(r boot_units_rc))" test "$(r boot_units)|$(r boot_units_rc)" = "soci-eks-install.service|0"
+  want "it found the release installed" grep -q "is already installed; skipping download" "$BOOT_OUT/installer.log"
+  PULLED_BEFORE=1 expect_soci reboot "second boot of the same node: SOCI checked again before nodeadm-run, nothing downloaded, the pause image imported again"
   rm -f "$FAULTS_DIR/node-healthy/booted" # as after `cloud-init clean`: write_files and the installer run again
   faults_boot healthy rerun "$FAULTS_DIR/good-fallback.mime" "$EKS"
   want "installer skipped the download" grep -q "is already installed; skipping download" "$BOOT_OUT/installer.log"
@@ -239,9 +333,10 @@ faults_download() {
   # pigz cannot be installed: unpigz is not on the AMI and dnf fails (no repository answers).
   no_pigz=$(hide_cmds unpigz)
   for p in fallback fail; do
-    faults_boot "unreachable-$p" "mirror-unreachable-$p" "$FAULTS_DIR/unreachable-$p.mime" "$EKS"
-    if [[ $p == fallback ]]; then expect_degraded mirror-unreachable-fallback "the mirror refuses every connection, through all retries" download-failed
-    else expect_failed mirror-unreachable-fail "the mirror refuses every connection, through all retries" download-failed; fi
+    FAULT_INSTALLER_ENV=$SHORT_DEADLINE faults_boot "unreachable-$p" "mirror-unreachable-$p" "$FAULTS_DIR/unreachable-$p.mime" "$EKS"
+    want "gave up at the download deadline" grep -q "download deadline (10s) reached" "$BOOT_OUT/installer.log"
+    if [[ $p == fallback ]]; then expect_degraded mirror-unreachable-fallback "the mirror refuses every connection until the download deadline" download-failed
+    else expect_failed mirror-unreachable-fail "the mirror refuses every connection until the download deadline" download-failed; fi
     faults_boot "tampered-$p" "checksum-mismatch-$p" "$FAULTS_DIR/tampered-$p.mime" "$EKS"
     want "nothing installed" test "$(r soci_binary)" = 0
     if [[ $p == fallback ]]; then expect_degraded checksum-mismatch-fallback "the tarball does not match its .sha256sum; nothing installed" checksum-mismatch
@@ -262,17 +357,119 @@ faults_download() {
     else expect_failed pause-import-fails-fail "/etc/eks/pause.tar is corrupt, the import into soci fails" pause-import-failed; fi
   done
 
-  # a degraded node stays degraded after a reboot (the drop-in is on disk; nodeadm-config rewrites the
-  # SOCI wiring at every boot and nodeadm-run undoes it again)
-  faults_boot unreachable-fallback degraded-reboot "$FAULTS_DIR/unreachable-fallback.mime" "$EKS"
+  # A degraded node boots again: soci-eks-install.service tries again (the mirror still refuses) and the
+  # node joins degraded again.
+  FAULT_INSTALLER_ENV=$SHORT_DEADLINE faults_boot unreachable-fallback degraded-reboot "$FAULTS_DIR/unreachable-fallback.mime" "$EKS"
   want "cloud-init did not run again" test -z "$(r installer_rc)"
-  want "marker still there" grep -q "^degraded_marker=reason=download-failed" "$BOOT_OUT/result.env"
+  want "soci-eks-install.service ran (got '$(r boot_units)')" test "$(r boot_units)" = soci-eks-install.service
+  expect_degraded degraded-reboot "a degraded node boots again: the installer tries again at boot, the mirror still refuses" download-failed
+}
+
+# --- the node's files cannot be unpacked: the installer travels beside the archive and applies the policy
+faults_archive() {
+  local p f=$NODE_FILES zero half trailer
+  zero="s=\$(stat -c %s $f) && dd if=/dev/zero of=$f bs=1 count=16 seek=\$((s / 2)) conv=notrunc"
+  half="truncate -s \$((\$(stat -c %s $f) / 2)) $f"
+  trailer="truncate -s \$((\$(stat -c %s $f) - 8)) $f"
+  for p in fallback fail; do
+    FAULT_BEFORE_SCRIPTS=$zero faults_boot "zero-$p" "node-files-corrupt-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    if [[ $p == fallback ]]; then expect_degraded node-files-corrupt-fallback "16 bytes of the node-files archive zeroed mid-archive" node-files-corrupt
+    else expect_failed node-files-corrupt-fail "16 bytes of the node-files archive zeroed mid-archive" node-files-corrupt; fi
+    FAULT_BEFORE_SCRIPTS=$half faults_boot "half-$p" "node-files-truncated-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    if [[ $p == fallback ]]; then expect_degraded node-files-truncated-fallback "the node-files archive cut to half its size" node-files-corrupt
+    else expect_failed node-files-truncated-fail "the node-files archive cut to half its size" node-files-corrupt; fi
+    FAULT_BEFORE_SCRIPTS=$trailer faults_boot "trailer-$p" "node-files-trailer-cut-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    if [[ $p == fallback ]]; then expect_degraded node-files-trailer-cut-fallback "the archive's last 8 bytes (gzip trailer) cut: every member intact" node-files-corrupt
+    else expect_failed node-files-trailer-cut-fail "the archive's last 8 bytes (gzip trailer) cut: every member intact" node-files-corrupt; fi
+    FAULT_BEFORE_SCRIPTS="rm -f $f" faults_boot "nofiles-$p" "node-files-missing-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    if [[ $p == fallback ]]; then expect_degraded node-files-missing-fallback "the node-files archive is missing" node-files-missing
+    else expect_failed node-files-missing-fail "the node-files archive is missing" node-files-missing; fi
+  done
+  # Its reboot: no soci-eks-install.service (the files never unpacked); the degraded drop-in stayed on disk.
+  faults_boot zero-fallback node-files-corrupt-reboot "$FAULTS_DIR/good-fallback.mime" "$EKS"
+  want "no unit ran at boot (got '$(r boot_units)')" test -z "$(r boot_units)"
+  want "the drop-in is a file on disk (got $(r dropin))" test "$(r dropin)" = file
+  want "the disk marker: reason=node-files-corrupt" grep -q "^degraded_marker_disk=reason=node-files-corrupt" "$BOOT_OUT/result.env"
   want "nodeadm-run exit 0" test "$(r nodeadm_run_rc)" = 0
-  want "image endpoint containerd" test "$(r image_endpoint)" = unix:///run/containerd/containerd.sock
-  want "CRI snapshotter overlayfs" test "$(r cri_snapshotter)" = overlayfs
-  want "label" grep -q "^node_labels=.*soci-eks/degraded=download-failed" "$BOOT_OUT/result.env"
+  want "CRI snapshotter overlayfs, image endpoint containerd" test "$(r cri_snapshotter)|$(r image_endpoint)" = "overlayfs|unix:///run/containerd/containerd.sock"
+  want "label" grep -q "^node_labels=.*--node-labels=soci-eks/degraded=node-files-corrupt,soci-eks/mode=off" "$BOOT_OUT/result.env"
   want "pod ran" test "$(r pod_ran)" = 1
-  verdict degraded-reboot "joined degraded again after a reboot of a degraded node"
+  verdict node-files-corrupt-reboot "a node whose files never unpacked boots again: joins degraded again (the drop-in was kept on disk)"
+}
+
+# --- a full disk: the node's disk is a 64 MiB tmpfs under its overlays, filled by the fault
+faults_disk() {
+  local p
+  for p in fallback fail; do
+    # cloud-init's write_files: room for the installer (written first) but not for the archive
+    FAULT_DISK_BYTES=$NODE_DISK_BYTES FAULT_BEFORE_CLOUDINIT=$(fill_disk $((3 * 4096))) \
+      faults_boot "wfull-$p" "disk-full-write-files-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    want "cloud-init could not write the archive (got '$(r write_files_error)')" grep -q "^write_files_error=$NODE_FILES: .*no space left on device" "$BOOT_OUT/result.env"
+    if [[ $p == fallback ]]; then expect_degraded disk-full-write-files-fallback "the disk fills while cloud-init writes the node-files archive" node-files-corrupt
+    else expect_failed disk-full-write-files-fail "the disk fills while cloud-init writes the node-files archive" node-files-corrupt; fi
+    # the archive is written; unpacking it fills the disk
+    FAULT_DISK_BYTES=$NODE_DISK_BYTES FAULT_BEFORE_SCRIPTS=$(fill_disk 4096) \
+      faults_boot "ufull-$p" "disk-full-unpack-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    if [[ $p == fallback ]]; then expect_degraded disk-full-unpack-fallback "the disk fills while the installer unpacks the node's files" node-files-unpack-failed
+    else expect_failed disk-full-unpack-fail "the disk fills while the installer unpacks the node's files" node-files-unpack-failed; fi
+    # /var/lib/soci-eks (the markers' copies) is full, and the mirror refuses: the policy's state is in /run
+    FAULT_INSTALLER_ENV=$SHORT_DEADLINE FAULT_BEFORE_SCRIPTS=$FULL_STATE_DIR \
+      faults_boot "mfull-$p" "markers-disk-full-$p" "$FAULTS_DIR/unreachable-$p.mime" "$EKS"
+    want "the installer warned that the marker's copy could not be written" grep -q "WARNING: no copy of the marker in /var/lib/soci-eks" "$BOOT_OUT/installer.log"
+    if [[ $p == fallback ]]; then expect_degraded markers-disk-full-fallback "the mirror refuses and /var/lib/soci-eks is full when the markers are written" download-failed
+    else expect_failed markers-disk-full-fail "the mirror refuses and /var/lib/soci-eks is full when the markers are written" download-failed; fi
+  done
+  # SOCI installs, but its record (/var/lib/soci-eks/installed-release) cannot be written: SOCI still serves
+  FAULT_BEFORE_SCRIPTS=$FULL_STATE_DIR faults_boot records-full records-disk-full "$FAULTS_DIR/good-fail.mime" "$EKS"
+  want "the installer warned it could not record the release" grep -q "could not record them in /var/lib/soci-eks" "$BOOT_OUT/installer.log"
+  expect_soci records-disk-full "/var/lib/soci-eks is full when the installer records the release (booted with fail): SOCI serves, the node joins on it"
+}
+
+# --- a command fails inside an installer function: the ERR trap fires there too (set -E)
+faults_function() {
+  local p block='rm -rf /root/.docker && echo "a file where a directory must go" >/root/.docker'
+  for p in fallback fail; do
+    FAULT_BEFORE_SCRIPTS=$block faults_boot "func-$p" "function-error-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    want "the ERR trap named the command inside write_docker_config" grep -qF 'installer-error: line' "$BOOT_OUT/installer.log"
+    if [[ $p == fallback ]]; then expect_degraded function-error-fallback "mkdir fails inside an installer function (/root/.docker is a file)" installer-error
+    else expect_failed function-error-fail "mkdir fails inside an installer function (/root/.docker is a file)" installer-error; fi
+  done
+}
+
+# --- a mirror that stalls: cut below the minimum rate, given up at the overall deadline (20 s here, 300 s on a node)
+faults_stall() {
+  local p limits="SOCI_EKS_DOWNLOAD_DEADLINE=20 SOCI_EKS_DOWNLOAD_SPEED_TIME=5"
+  for p in fallback fail; do
+    FAULT_INSTALLER_ENV=$limits faults_boot "stall-$p" "mirror-stalled-$p" "$FAULTS_DIR/stall-$p.mime" "$EKS"
+    want "given up at the deadline (20 s)" grep -q "download deadline (20s) reached" "$BOOT_OUT/installer.log"
+    want "an attempt was cut below the minimum rate and tried again" grep -q "Operation too slow.*Will retry\|Will retry" "$BOOT_OUT/installer.log"
+    want "the boot went on soon after the deadline (installer $(r installer_seconds) s)" test "$(r installer_seconds)" -le 45
+    if [[ $p == fallback ]]; then expect_degraded mirror-stalled-fallback "the mirror sends 1 KiB, then nothing" download-failed
+    else expect_failed mirror-stalled-fail "the mirror sends 1 KiB, then nothing" download-failed; fi
+  done
+}
+
+# --- the installer is killed (a unit's start timeout, an OOM kill): the state it wrote first holds
+faults_killed() {
+  local p
+  for p in fallback fail; do
+    FAULT_INSTALLER_TIMEOUT=8 faults_boot "killed-$p" "installer-killed-$p" "$FAULTS_DIR/stall-$p.mime" "$EKS"
+    if [[ $p == fallback ]]; then JOURNAL=0 WANT_RC=137 expect_degraded installer-killed-fallback "the installer is SIGKILLed mid-download" not-verified
+    else JOURNAL=0 WANT_RC=137 expect_failed installer-killed-fail "the installer is SIGKILLed mid-download" not-verified; fi
+  done
+}
+
+# --- SOCI fails at a later boot (the pause image cut before it): the check at boot applies the policy; kubelet
+# does not depend on a SOCI unit
+faults_reboot() {
+  local p
+  for p in fallback fail; do
+    faults_boot "rb-$p" "reboot-first-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    FAULT_BEFORE_CLOUDINIT='truncate -s 2048 /etc/eks/pause.tar' faults_boot "rb-$p" "reboot-pause-import-fails-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    want "soci-eks-install.service ran at boot (got '$(r boot_units)')" test "$(r boot_units)" = soci-eks-install.service
+    if [[ $p == fallback ]]; then expect_degraded reboot-pause-import-fails-fallback "a node that joined on SOCI boots again and the pause import fails" pause-import-failed
+    else expect_failed reboot-pause-import-fails-fail "a node that joined on SOCI boots again and the pause import fails" pause-import-failed; fi
+  done
 }
 
 # --- what the installer only warns about: fuse or the ECR credential helper cannot be installed, IMDS
@@ -285,7 +482,7 @@ faults_packages() {
 
   FAULT_NO_REPOS=1 FAULT_INSTALLER_ENV=$NO_BACKOFF FAULT_BEFORE_CLOUDINIT=$(hide_cmds docker-credential-ecr-login) faults_boot nocredhelper credential-helper-missing "$FAULTS_DIR/good-fail.mime" "$EKS"
   want "dnf was asked for the helper 5 times" test "$(grep -c 'install -y --quiet amazon-ecr-credential-helper' "$BOOT_OUT/dnf.log" 2>/dev/null)" = 5
-  want "installer warned" grep -q "WARNING: amazon-ecr-credential-helper is unavailable; SOCI falls back to kubelet's CRI credentials" "$BOOT_OUT/installer.log"
+  want "installer warned" grep -q "WARNING: no amazon-ecr-credential-helper: SOCI uses kubelet's CRI credentials" "$BOOT_OUT/installer.log"
   want "no credHelpers in root's Docker config (got '$(r docker_config)')" test -z "$(r docker_config)"
   expect_soci credential-helper-missing "dnf cannot install amazon-ecr-credential-helper: SOCI uses kubelet's CRI credentials"
 
@@ -307,6 +504,16 @@ faults_fastimagepull() {
   want "nodeadm wrote its own SOCI config to its default path (got '$(r soci_config_default_path | cut -c1-60)')" test "$(r soci_config_default_is_other)" = 1
   want "our config is where our unit reads it" test "$(r soci_config_ours)" = 1
   expect_soci fastimagepull "featureGates.FastImagePull plus a user drop-in: our SOCI config still wins"
+}
+
+# --- Karpenter's NodeConfig, appended last, sets taints and the mode label: a degraded node keeps Karpenter's
+# taints, adds its own, and its mode label says off (our drop-in comes after every part of the user data)
+faults_karpenter() {
+  FAULT_INSTALLER_ENV=$SHORT_DEADLINE faults_boot karpenter karpenter-degraded "$FAULTS_DIR/unreachable-fallback.mime" "$FAULTS_DIR/eks-part-karpenter.yaml"
+  want "Karpenter's taint kept (got $(r kubelet_taints))" has_taint karpenter.sh/unregistered "" NoExecute
+  want "the NodePool's taint kept" has_taint team a NoSchedule
+  want "Karpenter's soci-eks/mode=lazy comes before ours (the last value wins)" grep -q "^node_labels=.*soci-eks/mode=lazy.*soci-eks/mode=off *$" "$BOOT_OUT/result.env"
+  expect_degraded karpenter-degraded "after Karpenter's NodeConfig (taints, soci-eks/mode=lazy), the mirror refuses" download-failed
 }
 
 # --- runtime faults on a node that joined on SOCI (lib/faults-runtime.sh). A container reads its lazily

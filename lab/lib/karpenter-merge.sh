@@ -99,8 +99,8 @@ karpenter_section() {
   wipe_node_state
   rm -rf /etc/soci-eks /etc/soci-snapshotter-grpc /usr/local/libexec/soci-eks /var/lib/soci-eks \
     /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/systemd/system/soci-snapshotter.service \
-    /etc/systemd/system/soci-snapshotter.socket /etc/systemd/system/soci-eks-pause-import.service \
-    /etc/systemd/system/containerd.service.d/10-soci-eks.conf /etc/containerd/config.toml
+    /etc/systemd/system/soci-snapshotter.socket /etc/systemd/system/soci-eks-install.service \
+    /etc/containerd/config.toml
   if apply_userdata "$merged" karpenter; then
     pass "karpenter: merged user data applied: parts $(jq -r '[.parts[].contentType] | join(", ")' "$SIM_JSON"); $(jq -r '.writtenFiles | length' "$SIM_JSON") cloud-config files written, the shell part ran the installer"
   else

@@ -13,7 +13,7 @@ trial() {
   if [[ $expr == - ]]; then
     cp "$MIME" "$mime" # unchanged user data (the trial changes something else)
   else
-    sed -e "$expr" "$MIME" >"$mime"
+    sed -e "$expr" "$MIME" | mutate_bundle "$expr" >"$mime"
     if cmp -s "$mime" "$MIME"; then log "trial $name: mutation did not change the user data"; return 1; fi
   fi
   wipe_node_state
@@ -32,6 +32,29 @@ trial() {
   stop_node
   return 0
 }
+# mutate_bundle SED_EXPR: the user data on stdin with SED_EXPR applied to every member of its node-files bundle too
+# (the SOCI wiring the installer writes once SOCI serves travels there, userdata/bundle.ts), the bundle rebuilt.
+mutate_bundle() {
+  python3 -c '
+import base64, gzip, re, subprocess, sys
+expr, text = sys.argv[1], sys.stdin.read()
+def rebuild(m):
+    data, out, off = gzip.decompress(base64.b64decode(m.group(2))), [], 0
+    while True:
+        nl = data.index(b"\n", off)
+        head = data[off:nl].decode()
+        if head == "-":
+            break
+        path, mode, size = head.split(" ")
+        body = data[nl + 1:nl + 1 + int(size)]
+        body = subprocess.run(["sed", "-e", expr], input=body, capture_output=True, check=True).stdout
+        out.append(b"%s %s %d\n" % (path.encode(), mode.encode(), len(body)) + body)
+        off = nl + 1 + int(size)
+    return m.group(1) + base64.b64encode(gzip.compress(b"".join(out) + b"-\n", mtime=0)).decode()
+sys.stdout.write(re.sub(r"(path: \S+/node-files\.gz\n(?:.*\n)*?\s+content: )(\S+)", rebuild, text, count=1))
+' "$1"
+}
+
 # negative NAME SED_EXPR: the lab must catch the broken config (no lazy run on the v3 path).
 negative() {
   if ! trial "neg-$1" "$2"; then fail "negative $1: mutation did not change the user data"; return; fi
@@ -50,7 +73,7 @@ negative_section() {
 
   # Without the pause import (amazon-eks-ami#2710) the first sandbox must fail: the pinned
   # localhost/kubernetes/pause image exists nowhere the soci snapshotter can get it from.
-  # (Same user data; the trial skips the pause-import unit.)
+  # (Same user data; the trial skips the pause import.)
   T_SKIP_PAUSE=1
   if trial neg-no-pause-import -; then
     if ((T_STARTED && !T_RAN)); then pass "negative no-pause-import: sandbox creation fails without the pause import (amazon-eks-ami#2710 reproduced)"
@@ -67,7 +90,7 @@ negative_section() {
   rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /var/lib/soci-eks/installed-release
   tamper_rc=0
   for sc in $(jq -r '.scripts[]?' "$WORK/ud-main/summary.json"); do
-    AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 bash "$sc" >"$LOGS/installer-tampered.log" 2>&1 || tamper_rc=$?
+    SOCI_EKS_NO_SYSTEMD_OK=1 AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 bash "$sc" >"$LOGS/installer-tampered.log" 2>&1 || tamper_rc=$?
   done
   # (onSociFailure fallback, the default: the installer handles it and exits 0; lib/faults.sh boots such nodes)
   if [[ ! -e /usr/local/bin/soci-snapshotter-grpc ]] && grep -q "checksum mismatch" "$LOGS/installer-tampered.log" &&

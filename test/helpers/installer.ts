@@ -1,10 +1,13 @@
 import { spawn } from "child_process";
 import { createHash } from "crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "fs";
 import * as path from "path";
+import { NODE_FILES_BUNDLE } from "../../userdata/paths";
+import { BundleEntry, bundleGzip, readBundle } from "../../userdata/bundle";
+import { gunzipSync } from "zlib";
 import { renderUserData, NodeBootstrapOptions } from "../../userdata";
 import { INSTALLER_PATH } from "../../userdata/al2023";
-import { applyWriteFiles, cloudConfigFiles } from "./userdata";
+import { applyWriteFiles, parseMime, writeFilesEntries } from "./userdata";
 
 export interface RunResult {
   code: number | null;
@@ -24,15 +27,25 @@ export function runBash(script: string, env: Record<string, string>): Promise<Ru
 }
 
 /**
- * Lays the user data down in a throwaway root as cloud-init would (write_files, the installer included)
- * and returns the installer's path there (`<root>/usr/local/libexec/soci-eks/install-soci.sh`), which the
- * user data's shell part runs on a node. `scriptText` replaces the installer the user data wrote.
+ * Lays the user data down in a throwaway root as cloud-init would: write_files (the installer and the node-files
+ * archive, which the installer unpacks) and the shell part, where cloud-init keeps it
+ * (`<root>/var/lib/cloud/instance/scripts/part-003`), whose path it returns: run it as cloud-final does (it runs
+ * the installer with the document's onSociFailure). `scriptText` replaces the installer the user data wrote.
  */
 export async function prepareRoot(root: string, options: NodeBootstrapOptions, scriptText?: string): Promise<string> {
   const text = renderUserData("al2023", options).text;
-  applyWriteFiles(await cloudConfigFiles(text), root);
+  for (const f of await writeFilesEntries(text)) {
+    const dest = path.join(root, f.path);
+    mkdirSync(path.dirname(dest), { recursive: true });
+    writeFileSync(dest, f.bytes);
+    chmodSync(dest, parseInt(f.permissions, 8));
+  }
   if (scriptText !== undefined) applyWriteFiles([{ path: INSTALLER_PATH, content: scriptText, permissions: "0755", owner: "root:root" }], root);
-  return path.join(root, INSTALLER_PATH);
+  const shellPart = (await parseMime(text)).find((p) => p.contentType === "text/x-shellscript");
+  if (!shellPart) throw new Error("the user data has no shell part");
+  const part = path.join(root, "var/lib/cloud/instance/scripts/part-003");
+  applyWriteFiles([{ path: "/var/lib/cloud/instance/scripts/part-003", content: shellPart.content, permissions: "0700", owner: "root:root" }], root);
+  return part;
 }
 
 /** path → "mode sha256" for every file under root (a content snapshot). */
@@ -41,6 +54,10 @@ export function snapshot(root: string): Map<string, string> {
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
       const p = path.join(dir, name);
+      if (lstatSync(p).isSymbolicLink()) {
+        out.set(path.relative(root, p), `-> ${readlinkSync(p)}`);
+        continue;
+      }
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
       else out.set(path.relative(root, p), `${(st.mode & 0o7777).toString(8)} ${createHash("sha256").update(readFileSync(p)).digest("hex")}`);
@@ -52,4 +69,17 @@ export function snapshot(root: string): Map<string, string> {
 
 export function replaceInFile(file: string, from: RegExp, to: string): void {
   writeFileSync(file, readFileSync(file, "utf8").replace(from, to));
+}
+
+/** Changes the node-files bundle cloud-init wrote under root: `edit` gets its entries and returns the new ones. */
+export function editNodeFiles(root: string, edit: (entries: BundleEntry[]) => BundleEntry[]): void {
+  const file = path.join(root, NODE_FILES_BUNDLE);
+  writeFileSync(file, bundleGzip(edit(readBundle(readFileSync(file), gunzipSync))));
+}
+
+/** {@link replaceInFile} on a member of the node-files bundle (the installer unbundles it again at every run). */
+export function replaceInNodeFiles(root: string, member: string, from: RegExp, to: string): void {
+  editNodeFiles(root, (entries) =>
+    entries.map((e) => (e.path === `/${member}` ? { ...e, content: e.content.toString().replace(from, to) } : e)),
+  );
 }

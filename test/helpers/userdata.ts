@@ -1,5 +1,5 @@
-import { execFileSync } from "child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
+import { spawnSync } from "child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { gunzipSync } from "zlib";
@@ -7,6 +7,7 @@ import { simpleParser } from "mailparser";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
 import { NODE_FILES_BUNDLE } from "../../userdata/paths";
+import { readBundle } from "../../userdata/bundle";
 
 /** A MIME part as a real MIME parser (mailparser) sees it. */
 export interface ParsedPart {
@@ -69,28 +70,36 @@ export async function writeFilesEntries(text: string): Promise<(Omit<RawWriteFil
   });
 }
 
-/** The node-files archive's members as GNU tar (the node's consumer) unpacks them. */
+/** The node-files bundle's members (userdata/bundle.ts; the node's reader is the installer's `unbundle`). */
 export function unpackBundle(bundle: Buffer): CloudConfigFile[] {
-  const dir = mkdtempSync(path.join(tmpdir(), "soci-eks-bundle-"));
-  try {
-    execFileSync("tar", ["--extract", "--gzip", "--no-same-owner", "--directory", dir], { input: bundle });
-    const out: CloudConfigFile[] = [];
-    const listing = execFileSync("tar", ["--list", "--gzip"], { input: bundle, encoding: "utf8" }).split("\n").filter((l) => l !== "");
-    for (const name of listing) {
-      const p = path.join(dir, name);
-      const st = statSync(p);
-      if (!st.isFile()) throw new Error(`bundle member ${name} is not a regular file`);
-      out.push({ path: `/${name}`, content: readFileSync(p, "utf8"), permissions: `0${(st.mode & 0o777).toString(8)}`, owner: "root:root", encoding: "bundle" });
-    }
-    return out;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return readBundle(bundle, gunzipSync).map((e) => ({
+    path: e.path,
+    content: Buffer.isBuffer(e.content) ? e.content.toString("utf8") : e.content,
+    permissions: e.permissions,
+    owner: "root:root",
+    encoding: "bundle",
+  }));
+}
+
+/**
+ * Unbundles `bundle` under `root` with the installer's own `unbundle` function (its definitions up to its ERR trap,
+ * then `gzip -dc | unbundle`, as the installer runs it), by bash. Returns bash's exit status and stderr.
+ */
+export function unbundleWithInstaller(bundle: Buffer, root: string): { status: number | null; stderr: string } {
+  const installer = readFileSync(path.join(__dirname, "..", "..", "..", "userdata/scripts/al2023-install-soci.sh"), "utf8");
+  const fn = /^unbundle\(\) \{\n[\s\S]*?\n\}\n/m.exec(installer);
+  if (!fn) throw new Error("the installer defines no unbundle()");
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "soci-eks-bundle-")), "node-files.gz");
+  writeFileSync(file, bundle);
+  mkdirSync(path.join(root, "run/soci-eks"), { recursive: true });
+  const r = spawnSync("bash", ["-c", `set -Eeuo pipefail\nROOT=$1\nRUN_DIR=$1/run/soci-eks\n${fn[0]}gzip -dc "$2" | LC_ALL=C unbundle`, "x", root, file], { encoding: "utf8" });
+  rmSync(path.dirname(file), { recursive: true, force: true });
+  return { status: r.status, stderr: r.stderr };
 }
 
 /**
  * The files the user data puts on the node, content decoded: the cloud-config part's write_files, with the
- * node-files archive (NODE_FILES_BUNDLE) replaced by its members, as the shell part unpacks it.
+ * node-files bundle (NODE_FILES_BUNDLE) replaced by its members, as the installer unbundles it.
  */
 export async function cloudConfigFiles(text: string): Promise<CloudConfigFile[]> {
   const out: CloudConfigFile[] = [];

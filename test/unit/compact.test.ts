@@ -25,7 +25,7 @@ describe("scripts and units as the node gets them (comment lines stripped)", () 
     assert.doesNotMatch(stripFullLineComments('#!/bin/sh\njq . <<<"${x}"\n', "s.sh"), /heredoc/);
   });
 
-  for (const script of ["scripts/al2023-install-soci.sh", "scripts/import-pause.sh", "scripts/verify-local-storage.sh", "scripts/run-installer.sh"]) {
+  for (const script of ["scripts/al2023-install-soci.sh", "scripts/al2023-setup-soci.sh", "scripts/verify-local-storage.sh", "scripts/run-installer.sh"]) {
     it(`${script}: the stripped script still parses and is shellcheck-clean`, () => {
       const file = path.join(work, path.basename(script));
       writeFileSync(file, nodeAsset(script));
@@ -56,7 +56,7 @@ describe("scripts and units as the node gets them (comment lines stripped)", () 
         return r.stdout.split("\n").filter((l) => l.trim() !== "").join("\n");
       };
       const original = pretty(readAsset(script), "original.sh");
-      assert.ok(original.length > 100, "bash printed the program");
+      assert.ok(original.length > 60, "bash printed the program");
       assert.equal(pretty(nodeAsset(script), "compacted.sh"), original);
     });
   }

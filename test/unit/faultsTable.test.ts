@@ -44,3 +44,17 @@ describe("docs/boot-and-failures.md's fault-case table and the lab's fault cases
     }
   });
 });
+
+describe("docs/boot-and-failures.md's Reasons table and the installer's reasons", () => {
+  it("has one row for every reason the installer can give (the node's fix= points there)", () => {
+    const scripts = ["al2023-install-soci.sh", "al2023-setup-soci.sh", "al2023-size-soci.sh"].map((f) => readFileSync(path.join(REPO_ROOT, "userdata/scripts", f), "utf8")).join("\n");
+    const reasons = new Set([...scripts.matchAll(/(?:soci_failed|apply_policy) ([a-z][a-z-]*) "/g)].map((m) => m[1]));
+    const doc = readFileSync(path.join(REPO_ROOT, PAGE), "utf8");
+    const start = doc.indexOf("### Reasons");
+    assert.notEqual(start, -1, `${PAGE} has a '### Reasons' section`);
+    const rows = doc.slice(start, doc.indexOf("\n#", start + 1)).split("\n").filter((l) => /^\| `[a-z-]+` \|/.test(l)).map((l) => /^\| `([a-z-]+)` \|/.exec(l)![1]);
+    assert.ok(reasons.size >= 15, [...reasons].join(" "));
+    assert.deepEqual([...rows].sort(), [...reasons].sort());
+    assert.match(scripts, /FIX="see docs\/boot-and-failures\.md#reasons/);
+  });
+});

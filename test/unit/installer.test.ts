@@ -1,12 +1,13 @@
 import { strict as assert } from "assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
 import { bootstrapOptions } from "../helpers/options";
-import { prepareRoot, replaceInFile, runBash, snapshot } from "../helpers/installer";
+import { editNodeFiles, prepareRoot, replaceInNodeFiles, runBash, snapshot } from "../helpers/installer";
+import { spawn } from "child_process";
 import { fakeReleaseTarball, imdsHandler, LoopbackServer, sha256 } from "../helpers/mirror";
 
 const VERSION = "0.16.1";
@@ -60,6 +61,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
       assert.equal(statSync(p).mode & 0o777, 0o755);
     }
     assert.equal(readFileSync(path.join(root, "var/lib/soci-eks/installed-release"), "utf8"), `${ASSET} sha256:${digest}\n`);
+    assertWired(root);
     const docker = JSON.parse(readFileSync(path.join(root, "root/.docker/config.json"), "utf8"));
     assert.deepEqual(docker.credHelpers, {
       "111122223333.dkr.ecr.us-west-2.amazonaws.com": "ecr-login",
@@ -79,6 +81,19 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     assert.equal(mirror.totalRequests(), requestsBefore, "the second run must not download anything");
   });
 
+  it("downloads again when an installed binary is gone", async () => {
+    const root = newRoot();
+    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl } }));
+    assert.equal((await runBash(script, { ...env, SOCI_EKS_ROOT: root })).code, 0);
+    const downloads = mirror.requests.get(`/v${VERSION}/${ASSET}`) ?? 0;
+    rmSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc"));
+    const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stderr, /already installed/);
+    assert.equal(mirror.requests.get(`/v${VERSION}/${ASSET}`), downloads + 1);
+    assert.match(readFileSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc"), "utf8"), /stand-in/);
+  });
+
   it("refuses a tarball whose published checksum does not match, installing nothing, and falls back (default policy)", async () => {
     const root = newRoot();
     const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
@@ -91,21 +106,43 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     assertFellBack(root, "checksum-mismatch");
   });
 
-  /** The fallback's traces in a throwaway root; the NodeConfig drop-in is read by the real nodeadm in the lab. */
+  /**
+   * The fallback's traces in a throwaway root: the nodeadm drop-in (a symlink to this boot's state in /run), read
+   * by the real nodeadm in the lab; no SOCI wiring anywhere.
+   */
   function assertFellBack(root: string, reason: string): void {
-    const marker = readFileSync(path.join(root, "var/lib/soci-eks/degraded"), "utf8");
+    const marker = readFileSync(path.join(root, "run/soci-eks/degraded"), "utf8");
     assert.match(marker, new RegExp(`^reason=${reason}\npolicy=fallback\nmessage=.+\nfix=.+\n$`));
-    const dropIn = parseYaml(readFileSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks-fallback.yaml"), "utf8"));
+    assert.equal(readFileSync(path.join(root, "var/lib/soci-eks/degraded"), "utf8"), marker, "a copy of the marker on disk");
+    const dropIn = parseYaml(readFileSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml"), "utf8"));
     assert.equal(dropIn.kind, "NodeConfig");
     assert.deepEqual(dropIn.spec.featureGates, { FastImagePull: false });
-    assert.deepEqual(dropIn.spec.kubelet, {
-      config: { imageServiceEndpoint: "unix:///run/containerd/containerd.sock" },
-      flags: [`--node-labels=soci-eks/degraded=${reason}`],
-    });
-    const cri = (parseToml(dropIn.spec.containerd.config) as any).plugins["io.containerd.cri.v1.images"];
-    assert.deepEqual({ ...cri }, { snapshotter: "overlayfs", disable_snapshot_annotations: true });
-    assert.equal(existsSync(path.join(root, "etc/systemd/system/containerd.service.d/10-soci-eks.conf")), false);
-    assert.equal(existsSync(path.join(root, "etc/systemd/system/kubelet.service.d/05-soci-eks-failed.conf")), false);
+    assert.deepEqual(dropIn.spec.kubelet.flags, [`--node-labels=soci-eks/degraded=${reason},soci-eks/mode=off`]);
+    assert.deepEqual(dropIn.spec.kubelet.config.registerWithTaints, [{ key: "soci-eks/degraded", value: reason, effect: "PreferNoSchedule" }]);
+    assert.equal(dropIn.spec.containerd, undefined, "the user data keeps CRI on overlayfs; nothing to undo");
+    assert.equal(dropIn.spec.kubelet.config.imageServiceEndpoint, undefined);
+    assertNotWired(root);
+    assert.equal(existsSync(path.join(root, "run/systemd/system/kubelet.service.d/05-soci-eks-failed.conf")), false);
+  }
+
+  /** No SOCI wiring: neither the drop-in nor containerd's ordering on SOCI. */
+  function assertNotWired(root: string): void {
+    const target = path.join(root, "run/soci-eks/nodeadm.yaml");
+    if (existsSync(target)) assert.doesNotMatch(readFileSync(target, "utf8"), /snapshotter = "soci"|imageServiceEndpoint: unix:\/\/\/run\/soci/);
+    assert.equal(existsSync(path.join(root, "run/systemd/system/containerd.service.d/10-soci-eks.conf")), false);
+  }
+
+  /** The SOCI wiring, handed to nodeadm-run only after a successful run. */
+  function assertWired(root: string): void {
+    assert.equal(lstatSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml")).isSymbolicLink(), true);
+    assert.equal(readlinkSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml")), path.join(root, "run/soci-eks/nodeadm.yaml"));
+    const wiring = parseYaml(readFileSync(path.join(root, "run/soci-eks/nodeadm.yaml"), "utf8"));
+    assert.equal(wiring.spec.kubelet.config.imageServiceEndpoint, "unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock");
+    assert.equal((parseToml(wiring.spec.containerd.config) as any).plugins["io.containerd.cri.v1.images"].snapshotter, "soci");
+    assert.match(readFileSync(path.join(root, "run/systemd/system/containerd.service.d/10-soci-eks.conf"), "utf8"), /^Requires=soci-snapshotter\.socket$/m);
+    for (const gone of ["run/soci-eks/degraded", "run/soci-eks/failed", "var/lib/soci-eks/degraded", "run/systemd/system/kubelet.service.d/05-soci-eks-failed.conf"]) {
+      assert.equal(existsSync(path.join(root, gone)), false, gone);
+    }
   }
 
   it("onSociFailure fail: exits 1, holds kubelet back with the cause, writes no fallback drop-in", async () => {
@@ -114,10 +151,14 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /FAILED \(onSociFailure=fail\): checksum-mismatch: .*kubelet will not start; the node never joins\. Fix: /);
+    assert.match(readFileSync(path.join(root, "run/soci-eks/failed"), "utf8"), /^reason=checksum-mismatch\npolicy=fail\n/);
     assert.match(readFileSync(path.join(root, "var/lib/soci-eks/failed"), "utf8"), /^reason=checksum-mismatch\npolicy=fail\n/);
-    const hold = readFileSync(path.join(root, "etc/systemd/system/kubelet.service.d/05-soci-eks-failed.conf"), "utf8");
-    assert.match(hold, /^ExecStartPre=\/bin\/sh -c 'cat \/var\/lib\/soci-eks\/failed >&2; .*exit 1'$/m);
-    assert.equal(existsSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks-fallback.yaml")), false);
+    // A runtime drop-in (/run): it holds for this boot; the installer decides again at the next one.
+    const hold = readFileSync(path.join(root, "run/systemd/system/kubelet.service.d/05-soci-eks-failed.conf"), "utf8");
+    assert.match(hold, /^ExecStartPre=\/bin\/sh -c 'cat \/run\/soci-eks\/failed >&2; .*exit 1'$/m);
+    const dropIn = parseYaml(readFileSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml"), "utf8"));
+    assert.deepEqual(dropIn.spec, {}, "nothing for nodeadm-run to change: kubelet is held");
+    assertNotWired(root);
     assert.equal(existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")), false);
   });
 
@@ -126,12 +167,11 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
     assert.equal((await runBash(script, { ...env, SOCI_EKS_ROOT: root })).code, 0);
     assertFellBack(root, "checksum-mismatch");
-    replaceInFile(path.join(root, "etc/soci-eks/install.env"), /^SOCI_EKS_MIRROR_BASE_URL='.*'$/m, `SOCI_EKS_MIRROR_BASE_URL='${mirrorUrl}'`);
+    replaceInNodeFiles(root, "etc/soci-eks/install.env", /^SOCI_EKS_MIRROR_BASE_URL='.*'$/m, `SOCI_EKS_MIRROR_BASE_URL='${mirrorUrl}'`);
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")), true);
-    assert.equal(existsSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks-fallback.yaml")), false);
-    assert.equal(existsSync(path.join(root, "var/lib/soci-eks/degraded")), false);
+    assertWired(root);
   });
 
   it("uses a digest pinned in the user data instead of the published file", async () => {
@@ -165,19 +205,22 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl } }));
     assert.equal((await runBash(script, { ...env, SOCI_EKS_ROOT: root })).code, 0);
     const downloads = mirror.requests.get(`/v${VERSION}/${ASSET}`) ?? 0;
-    replaceInFile(path.join(root, "etc/soci-eks/install.env"), /^SOCI_EKS_SOCI_SHA256=''$/m, `SOCI_EKS_SOCI_SHA256='${"e".repeat(64)}'`);
+    replaceInNodeFiles(root, "etc/soci-eks/install.env", /^SOCI_EKS_SOCI_SHA256=''$/m, `SOCI_EKS_SOCI_SHA256='${"e".repeat(64)}'`);
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
     assert.match(run.stderr, /checksum mismatch/, "a different pinned digest must trigger a fresh, verified download");
     assert.equal(mirror.requests.get(`/v${VERSION}/${ASSET}`), downloads + 1);
   });
 
-  it("says so clearly when the cloud-config part did not run, and falls back (the policy is unknown: the default)", async () => {
-    const root = newRoot();
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl } }));
-    rmSync(path.join(root, "etc/soci-eks/install.env"));
-    const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
-    assert.match(run.stderr, /install\.env is missing: the cloud-config part of the user data did not run/);
-    assertFellBack(root, "config-missing");
+  it("applies the policy the shell part passed when the node's files lack install.env", async () => {
+    for (const policy of ["fallback", "fail"] as const) {
+      const root = newRoot();
+      const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl }, onSociFailure: policy }));
+      editNodeFiles(root, (entries) => entries.filter((e) => e.path !== "/etc/soci-eks/install.env"));
+      const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+      assert.match(run.stderr, /config-missing: .*install\.env is missing/);
+      if (policy === "fallback") assertFellBack(root, "config-missing");
+      else assert.match(readFileSync(path.join(root, "run/soci-eks/failed"), "utf8"), /^reason=config-missing\npolicy=fail\n/);
+    }
   });
 
   it("still installs when IMDS is unreachable, giving the helper only the extra registries", async () => {
@@ -194,4 +237,149 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     const docker = JSON.parse(readFileSync(path.join(root, "root/.docker/config.json"), "utf8"));
     assert.deepEqual(docker.credHelpers, { "444455556666.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" });
   });
+
+  describe("the node-files archive cannot be unpacked: the installer (outside the archive) applies the policy", () => {
+    const damages: [string, string, (file: string) => void][] = [
+      ["16 bytes zeroed mid-archive", "node-files-corrupt", (f) => {
+        const b = readFileSync(f);
+        b.fill(0, Math.floor(b.length / 2), Math.floor(b.length / 2) + 16);
+        writeFileSync(f, b);
+      }],
+      ["cut to half", "node-files-corrupt", (f) => truncateSync(f, Math.floor(statSync(f).size / 2))],
+      ["gzip trailer cut (every member intact)", "node-files-corrupt", (f) => truncateSync(f, statSync(f).size - 8)],
+      ["missing", "node-files-missing", (f) => rmSync(f)],
+    ];
+    for (const [what, reason, damage] of damages) {
+      for (const policy of ["fallback", "fail"] as const) {
+        it(`${what}, onSociFailure=${policy}: ${policy === "fail" ? "kubelet held" : "degraded"} (${reason}), nothing of the archive on the node`, async () => {
+          const root = newRoot();
+          const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl }, onSociFailure: policy }));
+          damage(path.join(root, "usr/local/libexec/soci-eks/node-files.gz"));
+          const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+          assert.equal(run.code, policy === "fail" ? 1 : 0, run.stderr);
+          assert.equal(existsSync(path.join(root, "etc/soci-eks/soci-snapshotter-grpc.toml")), false, "no member unpacked");
+          assert.equal(existsSync(path.join(root, "etc/systemd/system/soci-snapshotter.service")), false);
+          assert.doesNotMatch(run.stderr, /downloading /, "nothing downloaded");
+          if (policy === "fail") {
+            assert.match(run.stderr, new RegExp(`FAILED \\(onSociFailure=fail\\): ${reason}: `));
+            assert.match(readFileSync(path.join(root, "run/soci-eks/failed"), "utf8"), new RegExp(`^reason=${reason}\n`));
+            assert.equal(existsSync(path.join(root, "run/systemd/system/kubelet.service.d/05-soci-eks-failed.conf")), true);
+            assertNotWired(root);
+          } else {
+            assert.match(run.stderr, new RegExp(`DEGRADED \\(onSociFailure=fallback\\): ${reason}: `));
+            assertFellBack(root, reason);
+            // No soci-eks-install.service redoes this at the next boot: the degraded drop-in is kept on disk.
+            assert.equal(lstatSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml")).isFile(), true);
+          }
+        });
+      }
+    }
+  });
+
+  for (const policy of ["fallback", "fail"] as const) {
+    it(`a command failing inside an installer function reaches the ERR trap (set -E), onSociFailure=${policy}`, async () => {
+      const root = newRoot();
+      const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl }, onSociFailure: policy }));
+      // write_docker_config's `mkdir -p /root/.docker` fails: a file is in the way.
+      mkdirSync(path.join(root, "root"), { recursive: true });
+      writeFileSync(path.join(root, "root/.docker"), "in the way\n");
+      const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+      assert.equal(run.code, policy === "fail" ? 1 : 0, run.stderr);
+      assert.match(run.stderr, /installer-error: line \d+: mkdir -p "\$\{DOCKER_CONFIG_FILE%\/\*\}" failed/);
+      assert.match(readFileSync(path.join(root, `run/soci-eks/${policy === "fail" ? "failed" : "degraded"}`), "utf8"), /^reason=installer-error\n/);
+      assertNotWired(root);
+    });
+  }
+
+  it("a mirror that stalls is cut at the minimum rate and given up at the overall deadline", async () => {
+    const stall = new LoopbackServer((_req, res) => {
+      res.writeHead(200, { "Content-Length": 50_000_000 });
+      res.write(Buffer.alloc(1000)); // then nothing: the connection stays open
+      return true;
+    });
+    const url = await stall.start();
+    try {
+      const root = newRoot();
+      const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url, sha256: digest } }));
+      const t0 = Date.now();
+      const run = await runBash(script, {
+        ...env, SOCI_EKS_ROOT: root, SOCI_EKS_DOWNLOAD_DEADLINE: "6", SOCI_EKS_DOWNLOAD_SPEED_TIME: "2", SOCI_EKS_DOWNLOAD_MIN_RATE: "10000",
+      });
+      const seconds = (Date.now() - t0) / 1000;
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /download deadline \(6s\) reached/);
+      assert.match(run.stderr, /Will retry/, "curl cut a stalled attempt and tried again");
+      assert.match(run.stderr, /DEGRADED \(onSociFailure=fallback\): download-failed: could not download .* within 6s/);
+      assert.ok(seconds < 15, `gave up after ${seconds} s (deadline 6 s)`);
+      assert.ok((stall.requests.get(`/v${VERSION}/${ASSET}`) ?? 0) >= 2, "a stalled attempt is cut and retried within the deadline");
+      assertFellBack(root, "download-failed");
+    } finally {
+      await stall.stop();
+    }
+  });
+
+  for (const policy of ["fallback", "fail"] as const) {
+    it(`an installer killed mid-run leaves onSociFailure=${policy}'s state for this boot, never the wiring`, async () => {
+      const stall = new LoopbackServer((_req, res) => {
+        res.writeHead(200, { "Content-Length": 50_000_000 });
+        res.write(Buffer.alloc(1000));
+        return true;
+      });
+      const url = await stall.start();
+      try {
+        const root = newRoot();
+        const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url }, onSociFailure: policy }));
+        const child = spawn("bash", [script], { env: { ...process.env, ...env, SOCI_EKS_ROOT: root }, stdio: ["ignore", "ignore", "pipe"] });
+        let stderr = "";
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`the installer never started its download: ${stderr}`)), 30_000);
+          child.stderr.on("data", (d) => {
+            stderr += d.toString();
+            if (stderr.includes("downloading ")) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        });
+        const closed = new Promise((resolve) => child.on("close", resolve));
+        child.kill("SIGKILL");
+        await closed;
+        assertNotWired(root);
+        if (policy === "fail") {
+          assert.match(readFileSync(path.join(root, "run/soci-eks/failed"), "utf8"), /^reason=not-verified\n/);
+          assert.equal(existsSync(path.join(root, "run/systemd/system/kubelet.service.d/05-soci-eks-failed.conf")), true);
+        } else {
+          const dropIn = parseYaml(readFileSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml"), "utf8"));
+          assert.deepEqual(dropIn.spec.kubelet.flags, ["--node-labels=soci-eks/degraded=not-verified,soci-eks/mode=off"]);
+        }
+      } finally {
+        await stall.stop();
+      }
+    });
+  }
+
+  it("the degraded drop-in keeps the taints nodeadm-config rendered (EKS's, Karpenter's) and extends a --register-with-taints flag", async () => {
+    const root = newRoot();
+    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
+    mkdirSync(path.join(root, "etc/kubernetes/kubelet/config.json.d"), { recursive: true });
+    writeFileSync(path.join(root, "etc/kubernetes/kubelet/config.json"), JSON.stringify({ kind: "KubeletConfiguration" }));
+    writeFileSync(path.join(root, "etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf"), JSON.stringify({
+      registerWithTaints: [{ key: "karpenter.sh/unregistered", effect: "NoExecute" }, { key: "team", value: "a", effect: "NoSchedule" }],
+    }));
+    mkdirSync(path.join(root, "etc/eks/kubelet"), { recursive: true });
+    writeFileSync(path.join(root, "etc/eks/kubelet/environment"), 'NODEADM_KUBELET_ARGS="--node-ip=10.0.0.1 --register-with-taints=gpu=yes:NoSchedule"\n');
+    const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+    assert.equal(run.code, 0, run.stderr);
+    const dropIn = parseYaml(readFileSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml"), "utf8"));
+    assert.deepEqual(dropIn.spec.kubelet.config.registerWithTaints, [
+      { key: "karpenter.sh/unregistered", effect: "NoExecute" },
+      { key: "soci-eks/degraded", value: "checksum-mismatch", effect: "PreferNoSchedule" },
+      { key: "team", value: "a", effect: "NoSchedule" },
+    ]);
+    assert.deepEqual(dropIn.spec.kubelet.flags, [
+      "--node-labels=soci-eks/degraded=checksum-mismatch,soci-eks/mode=off",
+      "--register-with-taints=gpu=yes:NoSchedule,soci-eks/degraded=checksum-mismatch:PreferNoSchedule",
+    ]);
+  });
+
 });

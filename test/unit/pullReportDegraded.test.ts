@@ -16,17 +16,23 @@ const NODES = new Map<string, Record<string, string>>([
   ["idle", { [NODEGROUP_LABEL]: "ng-lazy", [MODE_LABEL]: "lazy", [DEGRADED_LABEL]: "packages-missing" }],
 ]);
 
-/** A marker file exactly as the installer writes it: its own write_marker function, run by bash. */
-function installerMarker(state: "degraded" | "failed", reason: string, message: string, fix: string): string {
+/**
+ * A marker file exactly as the installer writes it: the installer's own definitions (everything before it
+ * sets its ERR trap: variables and functions only) and its apply_policy, run by bash in a throwaway root.
+ */
+function installerMarker(state: "degraded" | "failed", reason: string, message: string): string {
   const script = readFileSync(path.join(REPO_ROOT, "userdata/scripts/al2023-install-soci.sh"), "utf8");
-  const fn = /^write_marker\(\) \{\n[\s\S]*?\n\}\n/m.exec(script);
-  assert.ok(fn, "the installer defines write_marker()");
+  const defs = script.slice(0, script.indexOf("\ntrap 'on_err"));
+  assert.match(defs, /^apply_policy\(\) \{$/m, "the installer defines apply_policy() before its ERR trap");
   const dir = mkdtempSync(path.join(tmpdir(), "marker-"));
   try {
     const policy = state === "failed" ? "fail" : "fallback";
-    const res = spawnSync("bash", ["-c", `set -euo pipefail\nSTATE_DIR=$1\nPOLICY=$2\n${fn[0]}write_marker "$1/${state}" "$3" "$4" "$5"`, "x", dir, policy, reason, message, fix], { encoding: "utf8" });
+    const res = spawnSync("bash", ["-c", `${defs}\nPOLICY=$1\nMARKER=${state}\napply_policy "$2" "$3"`, "x", policy, reason, message], {
+      encoding: "utf8",
+      env: { ...process.env, SOCI_EKS_ROOT: dir },
+    });
     assert.equal(res.status, 0, res.stderr);
-    return readFileSync(path.join(dir, state), "utf8");
+    return readFileSync(path.join(dir, "run/soci-eks", state), "utf8");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -55,16 +61,16 @@ describe("pull report: nodes that joined without SOCI (issue 12)", () => {
   });
 
   it("reads the installer's own marker files (--marker), degraded and failed", () => {
-    const degraded = parseMarker(installerMarker("degraded", "download-failed", "could not download http://m/x.tar.gz", "let the node reach the mirror"), "/var/lib/soci-eks/degraded");
+    const degraded = parseMarker(installerMarker("degraded", "download-failed", "could not download http://m/x.tar.gz"), "/var/lib/soci-eks/degraded");
     assert.deepEqual(degraded, {
       source: "/var/lib/soci-eks/degraded",
       state: "degraded",
       reason: "download-failed",
       policy: "fallback",
       message: "could not download http://m/x.tar.gz",
-      fix: "let the node reach the mirror",
+      fix: "see docs/boot-and-failures.md#reasons (soci-eks)",
     });
-    const failed = parseMarker(installerMarker("failed", "checksum-mismatch", "checksum mismatch for a.tar.gz", "check sociSha256"), "node-7/failed");
+    const failed = parseMarker(installerMarker("failed", "checksum-mismatch", "checksum mismatch for a.tar.gz"), "node-7/failed");
     assert.equal(failed.state, "failed");
     assert.equal(failed.policy, "fail");
     assert.throws(() => parseMarker("hello\n", "x"), /is not a soci-eks marker \(no reason= line\)/);
@@ -73,14 +79,14 @@ describe("pull report: nodes that joined without SOCI (issue 12)", () => {
   it("the CLI prints the markers it is given, also with no events", () => {
     const files: Record<string, string> = {
       "events.json": JSON.stringify({ items: [] }),
-      "/var/lib/soci-eks/failed": installerMarker("failed", "pause-import-failed", "could not import /etc/eks/pause.tar into SOCI", "see journalctl -u soci-eks-pause-import"),
+      "/var/lib/soci-eks/failed": installerMarker("failed", "pause-import-failed", "could not import /etc/eks/pause.tar into SOCI"),
     };
     let out = "";
     const io: CliIo = { stdin: () => "", stdinIsTerminal: () => false, readFile: (p) => files[p], kubectl: () => "", out: (t) => (out += t), err: () => undefined };
     assert.equal(runPullReport(["--file", "events.json", "--marker", "/var/lib/soci-eks/failed"], io), 0);
     assert.match(
       out,
-      /\/var\/lib\/soci-eks\/failed: FAILED: kubelet held back, the node never joins \(onSociFailure=fail\): pause-import-failed: could not import \/etc\/eks\/pause.tar into SOCI\. Fix: see journalctl -u soci-eks-pause-import/,
+      /\/var\/lib\/soci-eks\/failed: FAILED: kubelet held back, the node never joins \(onSociFailure=fail\): pause-import-failed: could not import \/etc\/eks\/pause.tar into SOCI\. Fix: see docs\/boot-and-failures\.md#reasons \(soci-eks\)/,
     );
   });
 });

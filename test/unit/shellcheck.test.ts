@@ -31,10 +31,12 @@ describe("shell scripts", () => {
       const r = spawnSync("shellcheck", ["-x", script], { cwd: REPO_ROOT, encoding: "utf8" });
       assert.equal(r.status, 0, r.stdout + r.stderr);
     });
-    it(`${script} runs with set -euo pipefail under bash`, () => {
+    it(`${script} runs with set -euo pipefail under bash (and -E where it traps ERR)`, () => {
       const text = readFileSync(path.join(REPO_ROOT, script), "utf8");
       assert.match(text, /^#!\/usr\/bin\/env bash\n/);
       assert.match(text, /^set -E?euo pipefail$/m);
+      // An ERR trap without errtrace never fires inside functions (or command substitutions).
+      if (/^\s*trap .* ERR$/m.test(text)) assert.match(text, /^set -Eeuo pipefail$/m, "a script that traps ERR must set -E");
       const r = spawnSync("bash", ["-n", script], { cwd: REPO_ROOT, encoding: "utf8" });
       assert.equal(r.status, 0, r.stderr);
     });

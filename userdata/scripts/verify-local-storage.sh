@@ -31,16 +31,13 @@ log() {
   logger -t soci-eks -- "$*" 2>/dev/null || true
 }
 
-if [[ ! -r "${ENV_FILE}" ]]; then
-  log "ERROR: ${ENV_FILE} is missing; cannot tell which directories belong on the instance-store array"
-  exit 1
-fi
+[[ -r "${ENV_FILE}" ]] || { log "ERROR: ${ENV_FILE} is missing" && exit 1; }
 # shellcheck source=/dev/null # written by the user data at boot
 . "${ENV_FILE}"
 ARRAY_MOUNT="${SOCI_EKS_ARRAY_MOUNT:?SOCI_EKS_ARRAY_MOUNT is not set in ${ENV_FILE}}"
 read -r -a ARRAY_DIRS <<<"${SOCI_EKS_ARRAY_DIRS:?SOCI_EKS_ARRAY_DIRS is not set in ${ENV_FILE}}"
 
-HINT="nodeadm's setup-local-disks found no NVMe instance-store disk or could not set it up (see journalctl -u nodeadm-run)"
+HINT="setup-local-disks found no NVMe instance-store disk or failed (journalctl -u nodeadm-run)"
 
 # The filesystem a path is on: its device number and, for the log, source and type.
 describe() {
@@ -53,13 +50,13 @@ if [[ "${SOCI_EKS_NO_INSTANCE_STORE:-fail}" == root-volume ]] && ! mountpoint -q
   disks=("${BY_ID}"/*NVMe_Instance_Storage_*)
   shopt -u nullglob
   if ((${#disks[@]} == 0)); then
-    log "WARNING: this instance type has no NVMe instance-store disk; ${ARRAY_DIRS[*]} stay on the root volume (require karpenter.k8s.aws/instance-local-nvme in the NodePool to avoid such instances)"
+    log "WARNING: this instance type has no NVMe instance-store disk; ${ARRAY_DIRS[*]} stay on the root volume (require karpenter.k8s.aws/instance-local-nvme in the NodePool)"
     exit 0
   fi
 fi
 
 if ! mountpoint -q "${ARRAY_MOUNT}"; then
-  log "ERROR: the node group asked for instance-store SSDs (ssd: true), but nothing is mounted at ${ARRAY_MOUNT}: ${HINT}. kubelet will not start on the root volume."
+  log "ERROR: ssd: true, but nothing is mounted at ${ARRAY_MOUNT}: ${HINT}. kubelet will not start on the root volume."
   exit 1
 fi
 array_dev=$(stat -c %d "${ARRAY_MOUNT}")
@@ -68,7 +65,7 @@ array_desc=$(describe "${ARRAY_MOUNT}")
 failed=0
 for dir in "${ARRAY_DIRS[@]}"; do
   if [[ ! -d "${dir}" ]]; then
-    log "ERROR: ${dir} does not exist; it should be bind-mounted from the instance-store array at ${ARRAY_MOUNT}: ${HINT}"
+    log "ERROR: ${dir} does not exist: ${HINT}"
     failed=1
     continue
   fi
@@ -78,7 +75,7 @@ for dir in "${ARRAY_DIRS[@]}"; do
   fi
 done
 if ((failed)); then
-  log "ERROR: instance-store check failed; kubelet will not start on the root volume. For SOCI's directory on an AMI whose setup-local-disks does not bind it, set keepSociOnRootVolume: true."
+  log "ERROR: kubelet will not start on the root volume (for SOCI's directory, an AMI that does not bind it needs keepSociOnRootVolume: true)"
   exit 1
 fi
 log "instance-store array ${ARRAY_MOUNT} (${array_desc}) holds ${ARRAY_DIRS[*]}"

@@ -53,6 +53,7 @@ type summary struct {
 	ImageServiceEndpoint string         `json:"imageServiceEndpoint"`
 	KubeletConfig        map[string]any `json:"kubeletConfig"`
 	WrittenFiles         []string       `json:"writtenFiles"`
+	WriteFilesError      string         `json:"writeFilesError,omitempty"`
 	Scripts              []string       `json:"scripts"`
 	Warnings             []string       `json:"warnings"`
 }
@@ -77,6 +78,8 @@ func main() {
 	root := flag.String("root", "/", "root under which write_files and /etc/containerd/config.toml are written")
 	outDir := flag.String("out", "", "directory for parts/, kubelet-config.json, merged-nodeconfig.yaml")
 	cluster := flag.String("cluster", "", "name,endpoint,caBase64,cidr: add EKS-style cluster fields to merged-nodeconfig.yaml (EKS MNG appends them)")
+	dropins := flag.String("dropins", "", "directory of NodeConfig drop-ins (*.yaml, *.yml, *.json, symlinks followed) merged after the user data, as nodeadm-run merges /etc/eks/nodeadm.d/")
+	configOnly := flag.Bool("config-only", false, "only merge the NodeConfigs and write the containerd config: no write_files, no scripts (a second pass after the installer wrote its drop-in)")
 	flag.Parse()
 	if *userdata == "" || *base == "" || *outDir == "" {
 		flag.Usage()
@@ -91,7 +94,15 @@ func main() {
 	mergedNC := map[string]any{}
 	var containerdSnippet string
 	var mergedCtr map[string]any
+	if *dropins != "" {
+		extra, err := dropinParts(*dropins)
+		check(err)
+		parts = append(parts, extra...)
+	}
 	for i, p := range parts {
+		if *configOnly && p.ContentType != "application/node.eks.aws" {
+			continue
+		}
 		ext := map[string]string{"application/node.eks.aws": "nodeconfig.yaml", "text/cloud-config": "cloud-config.yaml", "text/x-shellscript": "script.sh"}[p.ContentType]
 		if ext == "" {
 			ext = "part.txt"
@@ -227,20 +238,59 @@ func writeFiles(body []byte, root string, s *summary) []string {
 			check(err)
 		}
 		dest := filepath.Join(root, f.Path)
-		check(os.MkdirAll(filepath.Dir(dest), 0o755))
-		flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-		if f.Append {
-			flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+		// cloud-init's write_files module raises on the first file it cannot write (a full disk) and writes
+		// none of the later ones; the stage goes on, and cloud-final still runs the user-data scripts.
+		if err := writeOne(dest, data, os.FileMode(perm), f.Append); err != nil {
+			s.WriteFilesError = fmt.Sprintf("%s: %v", f.Path, err)
+			s.Warnings = append(s.Warnings, "write_files stopped: "+s.WriteFilesError)
+			break
 		}
-		fh, err := os.OpenFile(dest, flags, os.FileMode(perm))
-		check(err)
-		_, err = fh.Write(data)
-		check(err)
-		check(fh.Close())
-		check(os.Chmod(dest, os.FileMode(perm)))
 		written = append(written, f.Path)
 	}
 	return written
+}
+
+func writeOne(dest string, data []byte, perm os.FileMode, appendTo bool) error {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if appendTo {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	fh, err := os.OpenFile(dest, flags, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(dest, perm)
+}
+
+// dropinParts: the NodeConfig files of a nodeadm.d directory in name order, as parts after the user data's.
+func dropinParts(dir string) ([]part, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []part
+	for _, e := range entries {
+		lower := strings.ToLower(e.Name())
+		if e.IsDir() || !(strings.HasSuffix(lower, ".yaml") || strings.HasSuffix(lower, ".yml") || strings.HasSuffix(lower, ".json")) {
+			continue
+		}
+		body, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("failed to parse config file %s: %w", e.Name(), err)
+		}
+		out = append(out, part{ContentType: "application/node.eks.aws", body: body})
+	}
+	return out, nil
 }
 
 func check(err error) {
