@@ -139,17 +139,46 @@ EOF
   fi
   check "store-gc: it keeps the removed image's artifacts while the daemon that cached its index runs ($(present gcgone) of $want_gone)" \
     test "$(present gcgone)" = "$want_gone"
-  # 2. SOCI restarts (a reboot, or systemd restarting the unit): its cache is empty.
+  # 2. SOCI restarts (a reboot, or systemd restarting the unit): its cache is empty. The cleanup finds nothing
+  # about gone and marks its artifacts; it removes nothing yet.
   restart_soci store-gc-restarted || { fail "store-gc: SOCI did not restart"; return 1; }
   if run_store_gc run2; then
     pass "store-gc: soci-store-gc.sh ran after SOCI restarted: $(tail -n 1 "$LOGS/store-gc-run2.log")"
   else
     fail "store-gc: soci-store-gc.sh failed after SOCI restarted: $(tail -n 2 "$LOGS/store-gc-run2.log" | tr '\n' ' ')"
   fi
-  check "store-gc: the removed image's SOCI artifacts are gone ($(present gcgone) of $want_gone left)" test "$(present gcgone)" = 0
+  check "store-gc: unneeded for the first time, the removed image's artifacts are marked, not removed ($(present gcgone) of $want_gone)" \
+    test "$(present gcgone)" = "$want_gone" -a "$(wc -l </var/lib/soci-eks/store-gc-marks)" -ge "$want_gone"
+  # 3. The race of findings 2026-12-07 §3, replayed: the next run finds gone's artifacts unneeded again (due for
+  # removal); between that first look and the removal a pod pulls gone again (SOCI loads its index from its own
+  # store). The second look, just before removing, sees the manifest again: nothing of gone goes.
+  local repull
+  repull="$(printf '%q ' "${CRICTL[@]}") pull $PULL_REGISTRY/lab/gcgone:v1-soci >$LOGS/pull-gcgone-race.log 2>&1"
+  before=$(fuse_mounts)
+  if SOCI_EKS_STORE_GC_BEFORE_RECHECK=$repull run_store_gc run3-race; then
+    pass "store-gc: a pull between the cleanup's first look and its removal: $(tail -n 1 "$LOGS/store-gc-run3-race.log")"
+  else
+    fail "store-gc: soci-store-gc.sh failed with a pull mid-run: $(tail -n 2 "$LOGS/store-gc-run3-race.log" | tr '\n' ' ')"
+  fi
+  check "store-gc: the image pulled again mid-run keeps its index and zTOCs ($(present gcgone) of $want_gone; the second look kept them)" \
+    test "$(present gcgone)" = "$want_gone" -a "$(grep -c 'kept [1-9][0-9]* needed again at the second look' "$LOGS/store-gc-run3-race.log")" = 1
+  check "store-gc: the pull mid-run was lazy, from the index in SOCI's store (FUSE mounts $before -> $(fuse_mounts))" test "$(($(fuse_mounts) - before))" -ge 2
+  if run_image "$PULL_REGISTRY/lab/gcgone:v1-soci" gcgone-race >/dev/null 2>&1; then
+    pass "store-gc: the image pulled again mid-run runs after the cleanup: ${READY_LINE:0:60}"
+  else
+    fail "store-gc: the image pulled again mid-run did not run after the cleanup"
+  fi
+  # 4. gone is removed again and SOCI restarts: two runs later its artifacts are gone.
+  "${CRICTL[@]}" rmi "$PULL_REGISTRY/lab/gcgone:v1-soci" >/dev/null 2>&1 || true
+  restart_soci store-gc-restarted2 || { fail "store-gc: SOCI did not restart"; return 1; }
+  if ! { run_store_gc run4 && run_store_gc run5; }; then
+    fail "store-gc: soci-store-gc.sh failed: $(tail -n 2 "$LOGS/store-gc-run5.log" | tr '\n' ' ')"
+  fi
+  check "store-gc: unneeded at two runs in a row, the removed image's SOCI artifacts are gone ($(present gcgone) of $want_gone left): $(tail -n 1 "$LOGS/store-gc-run5.log")" \
+    test "$(present gcgone)" = 0
   check "store-gc: the cached image keeps its SOCI artifacts ($(present gccached) of $want_cached)" test "$(present gccached)" = "$want_cached"
   check "store-gc: the running container's image keeps its SOCI artifacts ($(present gcrun) of $want_running)" test "$(present gcrun)" = "$want_running"
-  check "store-gc: the running container still runs (through SOCI's restart and the cleanup)" container_running "$cid"
+  check "store-gc: the running container still runs (through SOCI's restarts and the cleanup)" container_running "$cid"
 
   before=$(fuse_mounts)
   if run_image "$PULL_REGISTRY/lab/gcgone:v1-soci" gcgone-again >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { createHash } from "crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { after, describe, it } from "node:test";
@@ -122,7 +122,7 @@ describe("soci-store-gc.sh (SOCI's own store cleanup), run by bash against a ctr
   }
   const all = (img: Image) => [img.index, ...img.ztocs];
 
-  it("removes what no image needs; keeps cached images', running containers' and young blobs", async () => {
+  it("removes what no image needs, a run after it marked it; keeps cached images', running containers' and young blobs", async () => {
     const t = node();
     const gone = t.image("gone");
     const cached = t.image("cached");
@@ -131,12 +131,68 @@ describe("soci-store-gc.sh (SOCI's own store cleanup), run by bash against a ctr
     const strayLayer = t.blob("\u001f\u008b a layer SOCI unpacked itself, image gone");
     t.cache(cached, "cached");
     t.snapshot(running, "sha256:chain-of-running");
-    const r = await t.run();
-    assert.equal(r.code, 0, r.stderr);
+    const first = await t.run();
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /removed 0 blobs \(0 bytes\) unneeded since the last run; marked 4 newly unneeded/);
+    for (const d of [...all(gone), strayLayer]) assert.equal(t.has(d), true, `marked, not yet removed: ${d}`);
+    const second = await t.run();
+    assert.equal(second.code, 0, second.stderr);
     for (const d of all(gone)) assert.equal(t.has(d), false, `gone ${d}`);
     assert.equal(t.has(strayLayer), false);
     for (const d of [...all(cached), ...all(running), ...all(pulling)]) assert.equal(t.has(d), true, d);
-    assert.match(r.stderr, /soci-eks store-gc: removed 4 blobs \(\d+ bytes\); kept 6 older than 60 min that images, snapshots or the running daemon need/);
+    assert.match(second.stderr, /soci-eks store-gc: removed 4 blobs \(\d+ bytes\) unneeded since the last run; marked 0 newly unneeded; kept 0 needed again at the second look/);
+  });
+
+  it("an image pulled again between two runs keeps its index and zTOCs (the mark is dropped)", async () => {
+    const t = node();
+    const gone = t.image("gone");
+    assert.match((await t.run()).stderr, /marked 3 newly unneeded/);
+    t.cache(gone, "gone"); // pulled again: SOCI loads the index from its own store, containerd has the manifest
+    const r = await t.run();
+    assert.equal(r.code, 0, r.stderr);
+    for (const d of all(gone)) assert.equal(t.has(d), true, d);
+    assert.match(r.stderr, /removed 0 blobs .*marked 0 newly unneeded/);
+    assert.match(readFileSync(path.join(t.root, "var/lib/soci-eks/store-gc-marks"), "utf8"), /^$/);
+  });
+
+  it("an image pulled again during a run, after the first look, keeps its index and zTOCs (the second look; the race replayed)", async () => {
+    const t = node();
+    const gone = t.image("gone");
+    const other = t.image("other");
+    await t.run(); // both marked
+    // Between this run's first look (both still unneeded, both due) and its removal, a pod pulls `gone` again.
+    const manifest = JSON.stringify({ schemaVersion: 2, annotations: { "com.amazon.soci.index-digest": `sha256:${gone.index}` }, layers: gone.layers.map((l) => ({ digest: `sha256:${l}` })) });
+    const d = sha(manifest);
+    const ns = path.join(t.fake, "k8s.io");
+    const pull = [
+      `printf '%s' '${manifest}' >'${path.join(ns, "content", `sha256:${d}`)}'`,
+      `printf 'sha256:${d}\t1.2kB\t1 second\tcontainerd.io/gc.ref.content.config=sha256:${sha("gone")}\n' >>'${path.join(ns, "content-ls")}'`,
+    ].join(" && ");
+    const r = await t.run({ SOCI_EKS_STORE_GC_BEFORE_RECHECK: pull });
+    assert.equal(r.code, 0, r.stderr);
+    for (const x of all(gone)) assert.equal(t.has(x), true, `needed again: ${x}`);
+    for (const x of all(other)) assert.equal(t.has(x), false, `still unneeded: ${x}`);
+    assert.match(r.stderr, /removed 3 blobs .*; kept 3 needed again at the second look/);
+  });
+
+  it("without the second look the race deletes what the new pull uses (so the test above can fail)", async () => {
+    const real = readAsset("scripts/soci-store-gc.sh");
+    const mutated = real.replace(/^needed "\$\{WORK\}\/needed2"$/m, 'cp "${WORK}/needed1" "${WORK}/needed2"');
+    assert.notEqual(mutated, real);
+    const t = node();
+    const gone = t.image("gone");
+    await t.run();
+    const manifest = JSON.stringify({ schemaVersion: 2, annotations: { "com.amazon.soci.index-digest": `sha256:${gone.index}` }, layers: [] });
+    const d = sha(manifest);
+    const ns = path.join(t.fake, "k8s.io");
+    const pull = `printf '%s' '${manifest}' >'${path.join(ns, "content", `sha256:${d}`)}' && printf 'sha256:${d}\t1kB\t1 second\tcontainerd.io/gc.ref.content.config=sha256:x\n' >>'${path.join(ns, "content-ls")}'`;
+    writeFileSync(script, mutated);
+    try {
+      await t.run({ SOCI_EKS_STORE_GC_BEFORE_RECHECK: pull });
+    } finally {
+      writeFileSync(script, real);
+    }
+    for (const x of all(gone)) assert.equal(t.has(x), false, `the mutated script removed ${x}`);
   });
 
   it("keeps the indexes the running daemon loaded: it caches them and would fail to mount the image again", async () => {
@@ -144,6 +200,7 @@ describe("soci-store-gc.sh (SOCI's own store cleanup), run by bash against a ctr
     const gone = t.image("gone");
     const goneEarlier = t.image("gone-before-the-daemon-restarted");
     t.loaded(gone);
+    await t.run();
     const r = await t.run();
     assert.equal(r.code, 0, r.stderr);
     for (const d of all(gone)) assert.equal(t.has(d), true, d);
@@ -171,9 +228,10 @@ describe("soci-store-gc.sh (SOCI's own store cleanup), run by bash against a ctr
     for (const d of all(gone)) assert.equal(t.has(d), true);
   });
 
-  it("dry run reports and removes nothing; a bad grace value is refused", async () => {
+  it("dry run reports and removes nothing, nor marks; a bad grace value is refused", async () => {
     const t = node();
     const gone = t.image("gone");
+    assert.equal((await t.run()).code, 0);
     const r = await t.run({ SOCI_EKS_STORE_GC_DRY_RUN: "1" });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /would remove \(dry run\) 3 blobs/);
