@@ -9,7 +9,7 @@ import {
   SOCI_MIN_VCPUS,
 } from "./instanceTypes";
 import { checkLabels, checkTaints } from "./labels";
-import { insecureMirrorWarning } from "./mirrorTrust";
+import { insecureMirrorWarning, mirrorUrlProblems, withoutUserinfo } from "./mirrorTrust";
 import { ConfigProblem } from "./problems";
 
 /** The SOCI modes, in the order messages list them. */
@@ -185,11 +185,12 @@ function checkRelease(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[]
   if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || !URL_SAFE.test(url) || parsed.search || parsed.hash) {
     problems.push({
       setting: name("sociMirrorUrl"),
-      value: url,
+      value: withoutUserinfo(url),
       reason: "is not an http(s) base URL made of A-Z a-z 0-9 . _ : / @ + = , - (no query or fragment)",
       fix: `Set ${name("sociMirrorUrl")} to the base that holds v<version>/soci-snapshotter-<version>-linux-<arch>.tar.gz, e.g. https://github.com/awslabs/soci-snapshotter/releases/download, or unset it.`,
     });
   }
+  problems.push(...mirrorUrlProblems(s, name));
   return problems;
 }
 

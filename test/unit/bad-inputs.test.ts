@@ -296,6 +296,9 @@ const SHARED_RULES: SharedRule[] = [
   { rule: "sha256 not a digest", input: { soci: { sha256: "abc" } }, key: "sociSha256", value: "abc", fix: "sha256sum soci-snapshotter-" },
   { rule: "ftp mirror", input: { soci: { mirrorBaseUrl: "ftp://mirror.example/soci" } }, key: "sociMirrorUrl", value: "ftp://mirror.example/soci", fix: "the base that holds v<version>/" },
   { rule: "mirror with a query", input: { soci: { mirrorBaseUrl: "https://mirror.example/soci?token=x" } }, key: "sociMirrorUrl", value: "https://mirror.example/soci?token=x", fix: "the base that holds v<version>/" },
+  // Credentials in the mirror URL (issue 19): refused, and the message shows the URL without them
+  { rule: "credentials in the mirror URL", input: { soci: { mirrorBaseUrl: "https://user:s3cr3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://***@mirror.example/soci", fix: "without '@' before the host" },
+  { rule: "a host-like user part in the mirror URL", input: { soci: { mirrorBaseUrl: "https://github.com@evil.example/soci" } }, key: "sociMirrorUrl", value: "https://***@evil.example/soci", fix: "e.g. https://github.com/" },
   { rule: "unknown failure policy", input: { onSociFailure: "retry" }, key: "onSociFailure", value: "retry", fix: "fallback (default" },
   // Instance type
   { rule: "ssd on a type without instance storage", input: { ssd: true }, key: "instanceType", value: "m7i.xlarge", fix: "e.g. m6id.xlarge or m7gd.xlarge" },
@@ -511,6 +514,7 @@ describe("bad inputs: refused by the CLI, the stack config, the components, the 
     it(`${c.kind}: ${c.what} → ${c.setting}`, async () => {
       const outcome = await c.run();
       assert.ok(outcome.refused, `not refused: ${outcome.lines.join(" | ")}`);
+      assert.ok(!outcome.lines.some((l) => l.includes("s3cr3t")), `a mirror URL's password in a message: ${outcome.lines.join(" | ")}`);
       assert.equal(outcome.produced, 0, "something was printed or created");
       const line = lineOf(c, outcome.lines);
       assert.ok(line, `no message for ${c.setting} ${showValue(c.value)} among:\n${outcome.lines.join("\n")}`);
