@@ -3,7 +3,7 @@ import { NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../userdata/ty
 import { NodeGroupSettingKey } from "../validation/nodeGroup";
 import { closestName } from "../validation/closestName";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
-import { CLUSTER_SECURITY_DEFAULTS, ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../validation/clusterSecurity";
+import { CLUSTER_SECURITY_DEFAULTS, ClusterSecuritySettings, ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS } from "./defaults";
 import { SettingNaming, SociCluster, SociClusterArgs, SociClusterNodeGroupArgs } from "./sociCluster";
 
@@ -30,8 +30,11 @@ export interface StackNodeGroupConfig {
   rootVolumeThroughput?: number;
 }
 
-/** The stack's settings, typed, with defaults applied (Pulumi.yaml's `config:` block plus `nodeGroups`). */
-export interface StackConfig {
+/**
+ * The stack's settings, typed, with defaults applied (Pulumi.yaml's `config:` block plus `nodeGroups`); the cluster
+ * hardening ones (docs/security.md) come from `ClusterSecuritySettings`.
+ */
+export interface StackConfig extends ClusterSecuritySettings {
   instanceType: string;
   /** `al2023` or `bottlerocket` (validated with the rest). */
   os: string;
@@ -56,18 +59,6 @@ export interface StackConfig {
   extraEcrRegistries: string[];
   existingVpcId?: string;
   existingSubnetIds?: string[];
-  /** Cluster hardening (docs/security.md): the API server's private endpoint. */
-  endpointPrivateAccess: boolean;
-  /** Networks that may reach the public endpoint; empty: it is off. */
-  endpointPublicAccessCidrs: string[];
-  /** Control-plane log types. */
-  controlPlaneLogs: string[];
-  /** KMS key ARN for secrets encryption; absent: EKS's AWS-owned key. */
-  secretsKmsKeyArn?: string;
-  /** `one-per-az` or `single` (validated with the rest). */
-  natGateways: string;
-  /** `pod-identity` or `node-role` (validated with the rest). */
-  vpcCniCredentials: string;
   /** Absent: one node group named `default` from the top-level settings. */
   nodeGroups?: StackNodeGroupConfig[];
 }

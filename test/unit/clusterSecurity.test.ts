@@ -21,12 +21,7 @@ const { SociCluster, SociNodeGroup, SociConfigError } = components;
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const security: typeof import("../../validation/clusterSecurity") = require("../../validation/clusterSecurity");
 
-const EKS = "eks:index:Cluster";
-const ROLE = "aws:iam/role:Role";
-const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
-const NAT = "aws:ec2/natGateway:NatGateway";
-const ADDON = "aws:eks/addon:Addon";
-const ASSOC = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
+import { EKS_CLUSTER as EKS, IAM_ROLE as ROLE, IAM_POLICY_ATTACHMENT as ATTACH, NAT_GATEWAY as NAT, EKS_ADDON as ADDON, POD_IDENTITY_ASSOCIATION as ASSOC } from "../helpers/resourceTypes";
 const CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
 
 type ClusterArgs = import("../../components").SociClusterCreateArgs;

@@ -13,10 +13,7 @@ const mocks = installMocks(false);
 const components: typeof import("../../components") = require("../../components");
 const { SociCluster, SociNodeGroup, SociConfigError } = components;
 
-const LT = "aws:ec2/launchTemplate:LaunchTemplate";
-const NG = "aws:eks/nodeGroup:NodeGroup";
-const ROLE = "aws:iam/role:Role";
-const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+import { LAUNCH_TEMPLATE as LT, NODE_GROUP as NG, IAM_ROLE as ROLE, IAM_POLICY_ATTACHMENT as ATTACH } from "../helpers/resourceTypes";
 
 function userDataOf(lt: RecordedResource): string {
   return Buffer.from(lt.inputs.userData, "base64").toString("utf8");

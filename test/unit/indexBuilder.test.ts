@@ -20,14 +20,7 @@ const { SociIndexBuilder, buildHash, jobNameFor, resolveSourceImage, validateInd
 const { SociConfigError } = require("../../validation/problems") as typeof import("../../validation/problems");
 type Args = import("../../components/sociIndexBuilder").SociIndexBuilderArgs;
 
-const JOB = "kubernetes:batch/v1:Job";
-const CM = "kubernetes:core/v1:ConfigMap";
-const NS = "kubernetes:core/v1:Namespace";
-const SA = "kubernetes:core/v1:ServiceAccount";
-const ROLE = "aws:iam/role:Role";
-const POLICY = "aws:iam/rolePolicy:RolePolicy";
-const ASSOC = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
-const ADDON = "aws:eks/addon:Addon";
+import { K8S_JOB as JOB, K8S_CONFIG_MAP as CM, K8S_NAMESPACE as NS, K8S_SERVICE_ACCOUNT as SA, IAM_ROLE as ROLE, IAM_ROLE_POLICY as POLICY, POD_IDENTITY_ASSOCIATION as ASSOC, EKS_ADDON as ADDON } from "../helpers/resourceTypes";
 
 function ofType(type: string, prefix: string): RecordedResource[] {
   return mocks.resources.filter((r) => r.type === type && r.name.startsWith(prefix));

@@ -32,8 +32,7 @@ const k8s = require("@pulumi/kubernetes") as typeof import("@pulumi/kubernetes")
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { SociConfigError } = require("../../validation/problems") as typeof import("../../validation/problems");
 
-const JOB = "kubernetes:batch/v1:Job";
-const NS = "kubernetes:core/v1:Namespace";
+import { K8S_JOB as JOB, K8S_NAMESPACE as NS } from "../helpers/resourceTypes";
 
 async function settle(quietMs = 60): Promise<void> {
   let last = -1;
