@@ -14,13 +14,13 @@ import {
   SociFailurePolicy,
   SociMode,
 } from "../userdata";
-import { releaseArch } from "../userdata/releases";
+import { RELEASE_ARCHS, releaseArch } from "../userdata/releases";
 import { DEFAULTS } from "../components/defaults";
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { nodeArchitecture } from "../validation/instanceTypes";
 import { KarpenterNodeClassSettings } from "../validation/karpenter";
-import { checkDigestArchitectures } from "../validation/cluster";
-import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { releaseDigestProblems, userReleaseDigests } from "../validation/releaseDigests";
 import { flagNamer, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, dedupeProblems } from "../validation/problems";
 import { userDataSizeProblems } from "../validation/userDataSize";
@@ -53,7 +53,9 @@ Node:
   --keep-soci-on-root-volume        with --ssd, keep SOCI's data on EBS
   --on-soci-failure fallback|fail   when a SOCI boot step fails: join without SOCI, labelled (default), or never join (AL2023)
   --soci-version X.Y.Z              soci-snapshotter release (default ${DEFAULT_SOCI_VERSION}, at least 0.11.0; AL2023)
-  --soci-sha256 HEX                 pin the release tarball's sha256 (AL2023)
+  --soci-sha256 HEX | amd64=HEX,arm64=HEX
+                                    the release tarball's sha256 (AL2023): required unless soci-eks ships
+                                    the version's digests; an instance-agnostic document needs both
   --mirror URL                      release mirror base URL (default ${DEFAULT_MIRROR_BASE_URL})
   --extra-ecr-registry HOST         another account's ECR registry the credential helper serves, e.g.
                                     123456789012.dkr.ecr.us-west-2.amazonaws.com (repeatable; AL2023)
@@ -219,12 +221,9 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
   };
   // The node-group rules. Without facts, resolveInstanceFacts has said why; drop the components' "not found by EC2".
   const nodeProblems = validateNodeGroup(settings, facts, userdataFlagNamer);
-  warnings.push(...nodeGroupWarnings(settings, userdataFlagNamer));
   problems.push(...(facts ? nodeProblems : nodeProblems.filter((p) => p.setting !== userdataFlagNamer("instanceType"))));
-  // A document that picks its release at boot serves both architectures: one digest cannot match both tarballs.
-  if (atBoot && settings.sociSha256 !== undefined && settings.sociMode !== "off") {
-    problems.push(...checkDigestArchitectures(FLAG_OF.sociSha256!, settings.sociSha256, ["x86_64", "arm64"]));
-  }
+  // A document that picks its release at boot runs on both architectures: it needs a digest for each tarball.
+  if (atBoot && (settings.sociMode === "lazy" || settings.sociMode === "parallel")) problems.push(...releaseDigestProblems(settings, RELEASE_ARCHS, userdataFlagNamer));
 
   const clusterValues: ClusterConnectionSettings = {
     name: v["cluster-name"],
@@ -255,12 +254,13 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
   const localStorage = settings.ssd
     ? { raid0: true, keepSociOnRootVolume: settings.keepSociOnRootVolume ?? false, ...(karpenter ? { arrayBuiltByKarpenter: true } : {}) }
     : undefined;
+  const sha256 = userReleaseDigests(settings.sociSha256, validFacts ? [releaseArch(nodeArchitecture(validFacts)!)] : RELEASE_ARCHS);
   const options: NodeBootstrapOptions = {
     mode,
     release: {
       version: settings.sociVersion,
       mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
-      ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
+      ...(sha256 ? { sha256 } : {}),
     },
     instance: validFacts ?? AT_BOOT,
     architecture: validFacts ? nodeArchitecture(validFacts)! : AT_BOOT,

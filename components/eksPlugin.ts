@@ -5,7 +5,7 @@ import { renderUserData } from "../userdata";
 import { partText } from "../userdata/mime";
 import { Architecture, InstanceFacts, InstanceTypeBootstrapOptions, MimePart, NodeTaint, OsFamily, RenderedUserData, SociMode } from "../userdata/types";
 import { amiTypeFor } from "../validation/instanceTypes";
-import { nodeGroupWarnings, NodeGroupSettings } from "../validation/nodeGroup";
+import { NodeGroupSettings } from "../validation/nodeGroup";
 import { argsNamer } from "../validation/settingNames";
 import { throwIfProblems } from "../validation/problems";
 import { blockDeviceMappingsFor, Gp3Mapping, MetadataOptions, metadataOptionsFor, sociLaunchTemplateArgs } from "./launchTemplate";
@@ -211,8 +211,6 @@ interface ValidatedPlugin {
   labels: Record<string, string>;
   taints: NodeTaint[];
   userData: RenderedUserData;
-  /** The node group's warnings (validation/nodeGroup.ts `nodeGroupWarnings`), logged by the caller. */
-  warnings: string[];
 }
 
 /** Validates with SociNodeGroup's checks (throws one SociConfigError with every problem) and renders our user data. */
@@ -231,7 +229,6 @@ function validatePlugin(name: string, args: SociForEksArgs, subject: string, loo
     labels: sociNodeLabels(settings),
     taints: settings.taints ?? [],
     userData: renderUserData(os, options),
-    warnings: nodeGroupWarnings(settings, argsNamer(name)),
   };
 }
 
@@ -259,7 +256,6 @@ export function sociForEks(name: string, args: SociForEksArgs, opts?: pulumi.Cus
   // EKS adds its cluster part (Bottlerocket: its settings) to this document when it copies the template.
   // Our launch template has no AMI: EKS appends its NodeConfig part when it copies it, as for a SociNodeGroup.
   throwIfProblems(nodeGroupSizeProblems(`the user data of sociForEks '${name}'`, v.settings, v.options, argsNamer(name)), subject);
-  for (const w of v.warnings) pulumi.log.warn(w);
 
   const launchTemplate = new aws.ec2.LaunchTemplate(
     `${name}-soci-lt`,
@@ -317,7 +313,6 @@ export function sociForEksSelfManaged(name: string, args: SociForEksArgs): SociF
     }),
     subject,
   );
-  for (const w of v.warnings) pulumi.log.warn(w);
 
   const nodeSide =
     v.os === "bottlerocket"

@@ -17,7 +17,7 @@ import { throwIfProblems } from "../validation/problems";
 import { DEFAULTS } from "./defaults";
 import { lookupInstanceFacts } from "./instanceFacts";
 import { lookupKubernetesVersions } from "./kubernetesVersionLookup";
-import { ARG_PATHS, bootstrapOptionsFor, markWarnedByCluster, nodeGroupSettings, nodeGroupSizeProblems, SociNodeGroup, SociNodeGroupArgs, VPC_CNI_POLICY } from "./sociNodeGroup";
+import { ARG_PATHS, bootstrapOptionsFor, nodeGroupSettings, nodeGroupSizeProblems, SociNodeGroup, SociNodeGroupArgs, VPC_CNI_POLICY } from "./sociNodeGroup";
 import { ClusterNetwork, createVpc } from "./vpc";
 
 /** One node group of a {@link SociCluster}: {@link SociNodeGroupArgs} without the cluster-provided fields, plus a name. */
@@ -311,14 +311,14 @@ export class SociCluster extends pulumi.ComponentResource {
     const nodeGroups = args.nodeGroups.map((g) => {
       const { name: groupName, ...groupArgs } = g;
       const instanceType = g.instanceType ?? DEFAULTS.instanceType;
-      return new SociNodeGroup(`${name}-${groupName}`, markWarnedByCluster({
+      return new SociNodeGroup(`${name}-${groupName}`, {
         ...groupArgs,
         tags: { ...tags, ...(g.tags ?? {}) },
         clusterName,
         subnetIds: network.privateSubnetIds,
         instanceFacts: args.instanceFacts[instanceType],
         vpcCniCredentials: security.vpcCniCredentials as VpcCniCredentials,
-      }), { parent: this, dependsOn: cniDeps });
+      }, { parent: this, dependsOn: cniDeps });
     });
 
     const coredns = new aws.eks.Addon(`${name}-coredns`, {

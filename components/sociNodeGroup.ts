@@ -5,7 +5,9 @@ import { Architecture, ClusterConnection, InstanceFacts, InstanceTypeBootstrapOp
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { amiTypeFor, nodeArchitecture } from "../validation/instanceTypes";
 import { builtInVersionCatalog, checkKubernetesVersion, KubernetesVersionCatalog } from "../validation/kubernetesVersions";
-import { nodeGroupWarnings, NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
+import { userReleaseDigests } from "../validation/releaseDigests";
+import { releaseArch } from "../userdata/releases";
 import { argsNamer, CONNECTION_SPELLINGS, givenSettings, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { EC2_USER_DATA_LIMIT, PLACEHOLDER_CLUSTER_FIELDS, userDataSizeProblems } from "../validation/userDataSize";
@@ -215,15 +217,17 @@ export { EC2_USER_DATA_LIMIT };
 
 /** The renderer's options for a validated node group (call only after validation passed). */
 export function bootstrapOptionsFor(settings: NodeGroupSettings, facts: InstanceFacts): InstanceTypeBootstrapOptions {
+  const architecture = nodeArchitecture(facts)!;
+  const sha256 = userReleaseDigests(settings.sociSha256, [releaseArch(architecture)]);
   return {
     mode: settings.sociMode as SociMode,
     release: {
       version: settings.sociVersion,
       mirrorBaseUrl: settings.sociMirrorUrl.replace(/\/+$/, ""),
-      ...(settings.sociSha256 ? { sha256: settings.sociSha256 } : {}),
+      ...(sha256 ? { sha256 } : {}),
     },
     instance: facts,
-    architecture: nodeArchitecture(facts)!,
+    architecture,
     onSociFailure: (settings.onSociFailure ?? DEFAULTS.onSociFailure) as SociFailurePolicy,
     ...(settings.extraEcrRegistries.length > 0 ? { extraEcrRegistries: settings.extraEcrRegistries } : {}),
     ...(settings.ssd ? { localStorage: { raid0: true, keepSociOnRootVolume: settings.keepSociOnRootVolume ?? false } } : {}),
@@ -327,9 +331,8 @@ export class SociNodeGroup extends pulumi.ComponentResource {
     );
 
     super("soci-eks:index:SociNodeGroup", name, {}, opts);
-    const groupWarnings = warnedByCluster.has(args) ? [] : nodeGroupWarnings(settings, namer);
     const cniWarning = args.vpcCniCredentials === undefined && !args.nodeRole ? vpcCniCredentialsWarning(name) : undefined;
-    for (const w of [...(version?.warnings ?? []), ...groupWarnings, ...(cniWarning ? [cniWarning] : [])]) pulumi.log.warn(w, this);
+    for (const w of [...(version?.warnings ?? []), ...(cniWarning ? [cniWarning] : [])]) pulumi.log.warn(w, this);
 
     const tags = args.tags ?? {};
     const partition = args.partition ?? "aws";
@@ -398,15 +401,6 @@ export class SociNodeGroup extends pulumi.ComponentResource {
       userData: this.userData,
     });
   }
-}
-
-/** Args of node groups whose cluster already reported their warnings under the cluster's setting names. */
-const warnedByCluster = new WeakSet<object>();
-
-/** Marks node group args whose warnings {@link SociCluster} has already logged (so they are not logged twice). */
-export function markWarnedByCluster(args: SociNodeGroupArgs): SociNodeGroupArgs {
-  warnedByCluster.add(args);
-  return args;
 }
 
 /** Namers chosen by {@link SociNodeGroup.create} for the args object it passes to the constructor (the package's spelling). */

@@ -4,7 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 export interface SociReleaseArgs {
   /** Release version without the leading `v`. Default: `DEFAULT_SOCI_VERSION` (0.16.1). */
   version?: string;
-  /** sha256 of the release tarball for the node's architecture. Default: checked against the release's `.sha256sum` file. */
+  /**
+   * sha256 of the release tarball: one digest (the node's architecture) or `amd64=<hex>,arm64=<hex>`. Required unless soci-eks ships the digests of `version` (0.13.0, 0.14.0, 0.14.1); the default 0.16.1 needs it. The node checks the tarball only against this, never against a checksum from the mirror.
+   */
   sha256?: string;
   /** Base URL holding `v<version>/soci-snapshotter-<version>-linux-<arch>.tar.gz`. Default: the GitHub release downloads. */
   mirrorBaseUrl?: string;

@@ -27,16 +27,18 @@ trap cleanup EXIT
 [[ -x $NODEADM ]] || { echo "nodeadm-mime: $NODEADM is missing: run lab/build-tools.sh nodeadm" >&2; exit 2; }
 [[ -f $REPO_DIR/dist/userdata/index.js ]] || { echo "nodeadm-mime: run npm run build first" >&2; exit 2; }
 
+# nodeadm reads only the NodeConfig parts here and nothing is installed: the release digest is a stand-in.
+STAND_IN_SHA256=$(printf 'soci-eks lab stand-in digest' | sha256sum | cut -d' ' -f1)
 render() { # MODE OUT: our user data for MODE with EKS-style cluster fields
   node -e '
     const u = require(process.argv[1] + "/dist/userdata/index.js");
     process.stdout.write(u.renderUserData("al2023", {
       mode: process.argv[2],
-      release: { version: u.DEFAULT_SOCI_VERSION, mirrorBaseUrl: u.DEFAULT_MIRROR_BASE_URL },
+      release: { version: u.DEFAULT_SOCI_VERSION, mirrorBaseUrl: u.DEFAULT_MIRROR_BASE_URL, sha256: { amd64: process.argv[3] } },
       instance: { instanceType: "m6i.xlarge", vcpus: 4, memoryMiB: 16384, architectures: ["x86_64"], gpus: 0 },
       architecture: "x86_64",
       cluster: { name: "lab", apiServerEndpoint: "https://127.0.0.1:6443", certificateAuthority: "bGFiLWNh", serviceCidr: "10.100.0.0/16" },
-    }).text);' "$REPO_DIR" "$1" >"$2"
+    }).text);' "$REPO_DIR" "$1" "$STAND_IN_SHA256" >"$2"
 }
 
 # check NAME FILE EXPECT(valid|invalid)
@@ -66,7 +68,7 @@ for mode in lazy parallel off; do
   render "$mode" "$WORK/$mode.mime"
   check "$mode user data (MIME from IMDS, cloud-config and shell parts ignored)" "$WORK/$mode.mime" valid
   # The self-managed @pulumi/eks plug-in path (eks.NodeGroupV2): @pulumi/eks's cluster and kubelet-flags NodeConfig parts, then ours.
-  LAB_RENDER=eks-plugin node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" "$mode" https://github.com/awslabs/soci-snapshotter/releases/download \
+  LAB_RENDER=eks-plugin node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" "$mode" https://github.com/awslabs/soci-snapshotter/releases/download "$STAND_IN_SHA256" \
     >"$WORK/eks-$mode.mime" 2>/dev/null
   check "$mode user data of eks.NodeGroupV2 + sociForEksSelfManaged (@pulumi/eks's document shape)" "$WORK/eks-$mode.mime" valid
 done

@@ -19,7 +19,7 @@ import {
   SOCI_ROOT,
   SYSTEMD_DIR,
 } from "./paths";
-import { releaseArch } from "./releases";
+import { RELEASE_ARCHS, releaseArch, releaseAssetName, releaseDigest } from "./releases";
 import { renderSociDaemonConfig } from "./sociConfig";
 import { bundleGzip } from "./bundle";
 import { AT_BOOT, InstanceFacts, LocalStorageOptions, MimePart, NodeBootstrapOptions, RenderedUserData, SociFailurePolicy, UserDataRenderer } from "./types";
@@ -103,6 +103,22 @@ export function sociWiringNodeConfig(): NodeConfigSpec {
  */
 export const AT_BOOT_BASELINE: Pick<InstanceFacts, "vcpus" | "memoryMiB"> = { vcpus: 1, memoryMiB: 512 };
 
+/**
+ * `SOCI_EKS_SOCI_SHA256`: the digest of the one tarball a per-type document installs, or `amd64=<hex>,arm64=<hex>` for
+ * a document that picks its release at boot (the installer takes its architecture's). The user's digests, else the
+ * shipped ones; throws when an architecture the document runs on has neither (validation refuses that first).
+ */
+export function installerDigests(options: NodeBootstrapOptions): string {
+  const { version, sha256 } = options.release;
+  const archs = options.architecture === AT_BOOT ? RELEASE_ARCHS : [releaseArch(options.architecture)];
+  const digests = archs.map((arch) => {
+    const digest = releaseDigest(version, arch, sha256);
+    if (!digest) throw new Error(`no sha256 for ${releaseAssetName(version, arch)}: pass release.sha256.${arch} (soci-eks ships none for ${version})`);
+    return [arch, digest] as const;
+  });
+  return digests.length === 1 ? digests[0][1] : digests.map(([arch, digest]) => `${arch}=${digest}`).join(",");
+}
+
 /** The installer's parameters, written to /etc/soci-eks/install.env. */
 export function installerEnvironment(options: NodeBootstrapOptions): Record<string, string> {
   return {
@@ -111,7 +127,7 @@ export function installerEnvironment(options: NodeBootstrapOptions): Record<stri
     // `auto`: the installer picks amd64 or arm64 from uname -m.
     SOCI_EKS_ARCH: options.architecture === AT_BOOT ? "auto" : releaseArch(options.architecture),
     SOCI_EKS_MIRROR_BASE_URL: options.release.mirrorBaseUrl,
-    SOCI_EKS_SOCI_SHA256: options.release.sha256 ?? "",
+    SOCI_EKS_SOCI_SHA256: installerDigests(options),
     SOCI_EKS_EXTRA_ECR_REGISTRIES: (options.extraEcrRegistries ?? []).join(" "),
     // `at-boot`: the installer rewrites config.toml's parallelism from nproc and MemTotal (parallelTuning's rules).
     ...(options.instance === AT_BOOT ? { SOCI_EKS_TUNING: AT_BOOT } : {}),

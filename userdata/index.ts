@@ -3,7 +3,8 @@ import { bottlerocketRenderer } from "./bottlerocket";
 import { NodeBootstrapOptions, OsFamily, RenderedUserData, UserDataRenderer } from "./types";
 
 export * from "./types";
-export { DEFAULT_SOCI_VERSION, DEFAULT_MIRROR_BASE_URL, MIN_SOCI_VERSION, KNOWN_RELEASE_DIGESTS } from "./releases";
+export { DEFAULT_SOCI_VERSION, DEFAULT_MIRROR_BASE_URL, MIN_SOCI_VERSION, KNOWN_RELEASE_DIGESTS, RELEASE_ARCHS } from "./releases";
+export type { ReleaseArch, ReleaseDigests } from "./releases";
 export { parallelTuning } from "./sociConfig";
 export { bottlerocketModeError, BOTTLEROCKET_LAZY_REASON } from "./bottlerocket";
 

@@ -4,6 +4,8 @@
  * {@link RenderedUserData}; nothing here creates cloud resources.
  */
 
+import type { ReleaseDigests } from "./releases";
+
 /** How the node pulls images. */
 export type SociMode =
   /** Lazy loading for images that carry a SOCI index manifest v2; a parallel full pull for the rest. */
@@ -61,15 +63,15 @@ export interface SociReleaseOptions {
   version: string;
   /**
    * Base URL of the release mirror. The installer fetches
-   * `<mirrorBaseUrl>/v<version>/soci-snapshotter-<version>-linux-<arch>.tar.gz`
-   * (and its `.sha256sum` when no digest is pinned).
+   * `<mirrorBaseUrl>/v<version>/soci-snapshotter-<version>-linux-<arch>.tar.gz`, and nothing else from it.
    */
   mirrorBaseUrl: string;
   /**
-   * The sha256 of the release tarball for the node's architecture. When absent,
-   * the installer checks the download against the release's published `.sha256sum` file.
+   * The sha256 of the release tarball per architecture (`amd64`, `arm64`). An architecture the document can run on
+   * and that is missing here takes the digest soci-eks ships for `version` (userdata/releases.ts
+   * `KNOWN_RELEASE_DIGESTS`); with neither, rendering throws: the installer never trusts a checksum from the mirror.
    */
-  sha256?: string;
+  sha256?: ReleaseDigests;
 }
 
 /** The cluster fields of a NodeConfig. EKS managed node groups fill them in themselves. */

@@ -1,7 +1,9 @@
 import { InstanceFacts } from "../userdata/types";
 import { nodeArchitecture } from "./instanceTypes";
 import { checkKubernetesVersion, KubernetesVersionCatalog } from "./kubernetesVersions";
-import { nodeGroupWarnings, NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
+import { NodeGroupSettings, SettingNamer, validateNodeGroup } from "./nodeGroup";
+import { releaseArch } from "../userdata/releases";
+import { parseDigestSetting } from "./releaseDigests";
 import { ConfigProblem, dedupeProblems } from "./problems";
 
 /** One node group of a cluster, with how its settings are named in messages. */
@@ -39,21 +41,28 @@ const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 
 /**
- * One pinned sha256 names one release tarball, and there is one tarball per architecture: a digest shared by nodes
- * of two architectures fails the check on one of them (the components: node groups of both; the CLI: a document
- * that picks its release at boot from `uname -m`).
+ * One bare sha256 names one release tarball, and there is one tarball per architecture: a bare digest shared by node
+ * groups of two architectures (the stack config's top-level `sociSha256`) fails the check on one of them.
  */
-export function checkDigestArchitectures(setting: string, digest: string, architectures: readonly string[]): ConfigProblem[] {
-  const archs = [...new Set(architectures)].sort();
-  if (archs.length < 2) return [];
-  return [
-    {
+export function checkSharedDigest(setting: string, groups: readonly NamedNodeGroupSettings[], facts: ReadonlyMap<string, InstanceFacts>): ConfigProblem[] {
+  const archsByDigest = new Map<string, Set<string>>();
+  for (const g of groups) {
+    const s = g.settings;
+    if (s.sociMode === "off" || s.os === "bottlerocket" || s.sociSha256 === undefined) continue;
+    const parsed = parseDigestSetting(s.sociSha256);
+    const f = facts.get(s.instanceType);
+    const arch = f ? nodeArchitecture(f) : undefined;
+    if (typeof parsed === "string" || parsed.kind !== "one" || !arch) continue;
+    archsByDigest.set(parsed.digest, (archsByDigest.get(parsed.digest) ?? new Set()).add(releaseArch(arch)));
+  }
+  return [...archsByDigest]
+    .filter(([, archs]) => archs.size > 1)
+    .map(([digest]) => ({
       setting,
       value: digest,
-      reason: `pins one tarball, but the nodes run ${archs.join(" and ")} (one tarball each)`,
-      fix: `Unset ${setting} (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
-    },
-  ];
+      reason: "is one digest, but the node groups run amd64 and arm64 nodes, one tarball each",
+      fix: `Set ${setting} to amd64=<sha256 of the amd64 tarball>,arm64=<sha256 of the arm64 tarball>, or use one architecture.`,
+    }));
 }
 
 /**
@@ -85,10 +94,8 @@ export function validateCluster(
     problems.push(...validateNodeGroup(g.settings, facts.get(g.settings.instanceType), g.settingName, lookupErrors.get(g.settings.instanceType)));
   }
 
-  // One pinned digest names one tarball, which exists per architecture (Bottlerocket groups install no tarball).
-  const pinned = groups.filter((g) => g.settings.sociMode !== "off" && g.settings.os !== "bottlerocket" && g.settings.sociSha256 !== undefined);
-  const archs = pinned.map((g) => facts.get(g.settings.instanceType)).map((f) => (f ? nodeArchitecture(f) : undefined)).filter((a): a is NonNullable<typeof a> => a !== undefined);
-  if (pinned.length > 0) problems.push(...checkDigestArchitectures(cluster.sociSha256Setting, pinned[0].settings.sociSha256!, archs));
+  // One bare digest names one tarball, which exists per architecture (Bottlerocket groups install no tarball).
+  problems.push(...checkSharedDigest(cluster.sociSha256Setting, groups, facts));
 
   const subnets = cluster.existingSubnetIds;
   if (subnets !== undefined || cluster.existingVpcId !== undefined) {
@@ -103,6 +110,5 @@ export function validateCluster(
       problems.push({ setting: cluster.existingVpcIdSetting, value: cluster.existingVpcId, reason: "must name the VPC of the existing subnets", fix: `Set ${cluster.existingVpcIdSetting} to the subnets' VPC ID (vpc-...), or unset ${cluster.existingSubnetIdsSetting} to create a VPC.` });
     }
   }
-  const groupWarnings = groups.flatMap((g) => nodeGroupWarnings(g.settings, g.settingName));
-  return { problems: dedupeProblems(problems), warnings: [...version.warnings, ...new Set(groupWarnings)] };
+  return { problems: dedupeProblems(problems), warnings: [...version.warnings] };
 }

@@ -9,6 +9,7 @@ export * from "./nodeGroup";
 export * from "./cluster";
 export * from "./closestName";
 export * from "./mirrorTrust";
+export * from "./releaseDigests";
 export * from "./clusterConnection";
 export * from "./karpenter";
 export * from "./clusterSecurity";

@@ -1,5 +1,5 @@
 import { BOTTLEROCKET_LAZY_REASON } from "../userdata/bottlerocket";
-import { compareVersions, DEFAULT_MIRROR_BASE_URL, DEFAULT_SOCI_VERSION, MIN_SOCI_VERSION, parseVersion } from "../userdata/releases";
+import { compareVersions, DEFAULT_MIRROR_BASE_URL, DEFAULT_SOCI_VERSION, MIN_SOCI_VERSION, parseVersion, releaseArch } from "../userdata/releases";
 import { InstanceFacts, NodeTaint } from "../userdata/types";
 import {
   hasNvmeInstanceStore,
@@ -9,8 +9,9 @@ import {
   SOCI_MIN_VCPUS,
 } from "./instanceTypes";
 import { checkLabels, checkTaints } from "./labels";
-import { insecureMirrorWarning, mirrorUrlProblems, withoutUserinfo } from "./mirrorTrust";
+import { mirrorUrlProblems, withoutUserinfo } from "./mirrorTrust";
 import { ConfigProblem } from "./problems";
+import { digestSyntaxProblems, releaseDigestProblems } from "./releaseDigests";
 
 /** The SOCI modes, in the order messages list them. */
 export const SOCI_MODES = ["lazy", "parallel", "off"] as const;
@@ -71,7 +72,6 @@ export type NodeGroupSettingKey = Exclude<keyof NodeGroupSettings, "explicit">;
 /** Names a setting for messages, e.g. `sociMode` → `soci-eks:sociMode`. */
 export type SettingNamer = (key: NodeGroupSettingKey) => string;
 
-const DIGEST = /^[0-9a-f]{64}$/;
 /** Characters safe in the installer's env file (a subset of what userdata/cloudConfig.ts renderEnvFile accepts). */
 const URL_SAFE = /^[A-Za-z0-9._:/@+=,-]+$/;
 /** `<12-digit account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` */
@@ -167,14 +167,7 @@ function checkRelease(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[]
       fix: `Set ${name("sociVersion")} to ${MIN_SOCI_VERSION} or newer.`,
     });
   }
-  if (s.sociSha256 !== undefined && !DIGEST.test(s.sociSha256)) {
-    problems.push({
-      setting: name("sociSha256"),
-      value: s.sociSha256,
-      reason: "is not a sha256 digest (64 lowercase hex characters)",
-      fix: `Set ${name("sociSha256")} to the output of \`sha256sum soci-snapshotter-<version>-linux-<arch>.tar.gz\`, or unset it to check against the release's .sha256sum file.`,
-    });
-  }
+  problems.push(...digestSyntaxProblems(s, name));
   const url = s.sociMirrorUrl;
   let parsed: URL | undefined;
   try {
@@ -339,7 +332,14 @@ function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): Config
 export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | undefined, name: SettingNamer, lookupError?: string): ConfigProblem[] {
   const problems = [...checkMode(s, name), ...checkOs(s, name), ...checkOnSociFailure(s.onSociFailure, name("onSociFailure")), ...checkAl2023Only(s, name)];
   // Bottlerocket ships SOCI; the release settings only drive the AL2023 installer.
-  if (s.sociMode !== "off" && s.os !== "bottlerocket") problems.push(...checkRelease(s, name));
+  if (s.sociMode !== "off" && s.os !== "bottlerocket") {
+    problems.push(...checkRelease(s, name));
+    // Every architecture the nodes run on needs a digest in the user data (a document for many instance types:
+    // the CLI applies the same rule for both architectures).
+    const arch = facts ? nodeArchitecture(facts) : undefined;
+    // (Only once the mode and OS are known to install a release: a bad mode or OS is reported first.)
+    if (arch && s.os === "al2023" && (s.sociMode === "lazy" || s.sociMode === "parallel")) problems.push(...releaseDigestProblems(s, [releaseArch(arch)], name));
+  }
   problems.push(...checkScaling(s, name), ...checkRootVolume(s, name), ...checkRegistries(s, name), ...checkNodeGroupOptions(s, name));
   if (facts) {
     problems.push(...checkInstance(s, facts, name));
@@ -347,13 +347,4 @@ export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | u
     problems.push({ setting: name("instanceType"), value: s.instanceType, reason: `was not found by EC2 DescribeInstanceTypes in this region${lookupError ? ` (${lookupError.split("\n")[0]})` : ""}`, fix: `Set ${name("instanceType")} to an instance type offered in the stack's region, e.g. m7i.xlarge.` });
   }
   return problems;
-}
-
-/**
- * Warnings about one node group's settings: it still deploys, but the user should know. Every entry point logs
- * these (the components and the plug-in through Pulumi, the stack config under its keys, the CLI on stderr).
- */
-export function nodeGroupWarnings(s: NodeGroupSettings, name: SettingNamer): string[] {
-  const mirror = insecureMirrorWarning(s, name("sociMirrorUrl"), name("sociSha256"));
-  return mirror ? [mirror] : [];
 }

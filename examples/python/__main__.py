@@ -7,13 +7,16 @@ import pulumi
 import pulumi_soci_eks as soci_eks
 
 config = pulumi.Config()
+# The sha256 of the soci-snapshotter release tarballs the AL2023 nodes install (no digest ships for the default
+# 0.16.1): pulumi config set sociSha256 amd64=<hex>,arm64=<hex> (docs/security.md#release-pinning).
+release = soci_eks.SociReleaseArgs(sha256=config.require("sociSha256"))
 
 cluster = soci_eks.Cluster(
     "soci",
     kubernetes_version="1.35",
     node_groups=[
         # Amazon Linux 2023, SOCI installed by user data, lazy loading for images with a SOCI index.
-        soci_eks.ClusterNodeGroupArgs(name="general", instance_type="m7i.xlarge"),
+        soci_eks.ClusterNodeGroupArgs(name="general", instance_type="m7i.xlarge", soci=release),
         # Bottlerocket's built-in SOCI: parallel pull and unpack (Bottlerocket has no lazy mode).
         soci_eks.ClusterNodeGroupArgs(
             name="arm",
@@ -42,5 +45,6 @@ if existing:
         ssd=True,
         root_volume=soci_eks.RootVolumeArgs(size_gib=200, throughput_mibps=500),
         on_soci_failure="fail",
+        soci=release,
     )
     pulumi.export("ssdNodeGroupName", group.node_group_name)

@@ -5,7 +5,7 @@
 
 # ---------------------------------------------------------------- user data -> node ---
 render_userdata() { # OUT [MUTATOR]
-  node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" "$MODE" "http://127.0.0.1:$MIRROR_PORT" 2>"$LOGS/render.log" >"$1"
+  node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" "$MODE" "http://127.0.0.1:$MIRROR_PORT" "$RELEASE_SHA256" 2>"$LOGS/render.log" >"$1"
   log "$(cat "$LOGS/render.log")"
 }
 

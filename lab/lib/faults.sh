@@ -26,7 +26,7 @@ SOCI_ENDPOINT=unix:///run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock
 STALL_PORT=8099
 
 # faults_mirror NAME KIND: a mirror variant under http://127.0.0.1:$MIRROR_PORT/NAME (KIND: tampered,
-# nobins, brokensoci), each with a .sha256sum that matches its tarball unless KIND says otherwise.
+# nobins, brokensoci), each with a .sha256sum that matches its tarball (the installer never reads it).
 faults_mirror() {
   local name=$1 kind=$2 ver=0.16.1 asset dir pkg
   asset=soci-snapshotter-$ver-linux-amd64.tar.gz
@@ -34,10 +34,9 @@ faults_mirror() {
   pkg=$FAULTS_DIR/pkg-$name
   mkdir -p "$dir" "$pkg"
   case $kind in
-    tampered) # the good tarball with bytes appended; the published .sha256sum is the good one
-      cp "$WORK/mirror/v$ver/$asset" "$WORK/mirror/v$ver/$asset.sha256sum" "$dir/"
+    tampered) # the good tarball replaced (bytes appended) together with its .sha256sum, which matches it
+      cp "$WORK/mirror/v$ver/$asset" "$dir/"
       printf 'tampered' >>"$dir/$asset"
-      return 0
       ;;
     nobins) # an upstream-looking tarball without soci and soci-snapshotter-grpc
       cp "$WORK/pkg/THIRD_PARTY_LICENSES" "$WORK/pkg/NOTICE.md" "$pkg/"
@@ -86,9 +85,10 @@ ${3:-}
 EOF
 }
 
-# faults_render OUT MIRROR_URL POLICY: the lab's lazy user data (the CLI, like lib/render-userdata.mjs)
+# faults_render OUT MIRROR_URL POLICY [SHA256]: the lab's lazy user data (the CLI, like lib/render-userdata.mjs),
+# pinning SHA256 (default: the good release's, RELEASE_SHA256)
 faults_render() {
-  LAB_USERDATA_FLAGS="--on-soci-failure $3" node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" lazy "$2" \
+  LAB_USERDATA_FLAGS="--on-soci-failure $3" node "$LAB_DIR/lib/render-userdata.mjs" "$REPO_DIR" lazy "$2" "${4:-$RELEASE_SHA256}" \
     >"$1" 2>>"$FAULTS_DIR/render.log"
 }
 
@@ -284,7 +284,12 @@ faults_section() {
     faults_render "$FAULTS_DIR/good-$p.mime" "http://127.0.0.1:$MIRROR_PORT" "$p"
     faults_render "$FAULTS_DIR/unreachable-$p.mime" "http://127.0.0.1:1/down" "$p" # nothing listens: connection refused
     faults_render "$FAULTS_DIR/stall-$p.mime" "http://127.0.0.1:$STALL_PORT" "$p"
-    for m in tampered nobins brokensoci; do faults_render "$FAULTS_DIR/$m-$p.mime" "http://127.0.0.1:$MIRROR_PORT/$m" "$p"; done
+    # tampered pins the good release's digest (what its user would have pinned); nobins and brokensoci pin their
+    # own tarballs' digests, so that the boot gets past the checksum to the fault they inject.
+    faults_render "$FAULTS_DIR/tampered-$p.mime" "http://127.0.0.1:$MIRROR_PORT/tampered" "$p"
+    for m in nobins brokensoci; do
+      faults_render "$FAULTS_DIR/$m-$p.mime" "http://127.0.0.1:$MIRROR_PORT/$m" "$p" "$(cut -d' ' -f1 "$WORK/mirror/$m/v0.16.1/soci-snapshotter-0.16.1-linux-amd64.tar.gz.sha256sum")"
+    done
   done
   for g in $FAULT_GROUPS; do
     if faults_group "$g"; then "faults_$g"; fi
@@ -339,8 +344,8 @@ faults_download() {
     else expect_failed mirror-unreachable-fail "the mirror refuses every connection until the download deadline" download-failed; fi
     faults_boot "tampered-$p" "checksum-mismatch-$p" "$FAULTS_DIR/tampered-$p.mime" "$EKS"
     want "nothing installed" test "$(r soci_binary)" = 0
-    if [[ $p == fallback ]]; then expect_degraded checksum-mismatch-fallback "the tarball does not match its .sha256sum; nothing installed" checksum-mismatch
-    else expect_failed checksum-mismatch-fail "the tarball does not match its .sha256sum; nothing installed" checksum-mismatch; fi
+    if [[ $p == fallback ]]; then expect_degraded checksum-mismatch-fallback "the mirror's tarball was replaced with a matching .sha256sum; it does not match the digest in the user data; nothing installed" checksum-mismatch
+    else expect_failed checksum-mismatch-fail "the mirror's tarball was replaced with a matching .sha256sum; it does not match the digest in the user data; nothing installed" checksum-mismatch; fi
     faults_boot "nobins-$p" "release-incomplete-$p" "$FAULTS_DIR/nobins-$p.mime" "$EKS"
     want "nothing installed" test "$(r soci_binary)" = 0
     if [[ $p == fallback ]]; then expect_degraded release-incomplete-fallback "the release tarball lacks the binaries" release-incomplete

@@ -20,21 +20,23 @@ KARPENTER_IMDS_PORT=18339
 # Our user data for a Karpenter EC2NodeClass: the CLI's `--karpenter` output when it renders
 # instance-agnostic documents, else renderUserData() with instance and architecture decided at boot.
 render_karpenter_userdata() { # OUT
-  node - "$REPO_DIR" "$MODE" "http://127.0.0.1:$MIRROR_PORT" "$1" <<'JS' 2>"$LOGS/render-karpenter.log"
-const [repo, mode, mirror, out] = process.argv.slice(2);
+  # The document runs on amd64 and arm64 nodes, so it pins both digests; the lab's mirror serves an amd64 tarball
+  # only (this machine is x86_64), and the arm64 digest, the same stand-in, is never used.
+  node - "$REPO_DIR" "$MODE" "http://127.0.0.1:$MIRROR_PORT" "$1" "$RELEASE_SHA256" <<'JS' 2>"$LOGS/render-karpenter.log"
+const [repo, mode, mirror, out, sha256] = process.argv.slice(2);
 const { execFileSync } = require("node:child_process");
 const { writeFileSync } = require("node:fs");
 const yaml = require(repo + "/node_modules/yaml");
 let text, how;
 try {
-  const args = ["userdata", "--karpenter", "--mode", mode, "--soci-version", "0.16.1", "--mirror", mirror,
+  const args = ["userdata", "--karpenter", "--mode", mode, "--soci-version", "0.16.1", "--mirror", mirror, "--soci-sha256", `amd64=${sha256},arm64=${sha256}`,
     "--role", "KarpenterNodeRole-lab", "--discovery-tag", "lab", "--node-class-name", "soci-lab"];
   const manifest = execFileSync(process.execPath, [repo + "/dist/cli/main.js", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   text = yaml.parseAllDocuments(manifest).map((d) => d.toJSON()).find((d) => d && d.kind === "EC2NodeClass").spec.userData;
   how = "node dist/cli/main.js " + args.join(" ") + " (EC2NodeClass spec.userData)";
 } catch (e) {
   const u = require(repo + "/dist/userdata/index.js");
-  text = u.renderUserData("al2023", { mode, release: { version: "0.16.1", mirrorBaseUrl: mirror }, instance: u.AT_BOOT, architecture: u.AT_BOOT }).text;
+  text = u.renderUserData("al2023", { mode, release: { version: "0.16.1", mirrorBaseUrl: mirror, sha256: { amd64: sha256, arm64: sha256 } }, instance: u.AT_BOOT, architecture: u.AT_BOOT }).text;
   how = "renderUserData(al2023, {instance: AT_BOOT, architecture: AT_BOOT}) (CLI: " + String(e.stderr || e.message).split("\n")[0] + ")";
 }
 writeFileSync(out, text);

@@ -2,7 +2,9 @@
 // project (dist/). Prefers the CLI (`node dist/cli/main.js userdata ...`) when it exists;
 // otherwise calls renderUserData() from dist/userdata directly (same code path the
 // components use). Prints the MIME document on stdout and the method on stderr.
-// Usage: node render-userdata.mjs <repoDir> <mode> <mirrorBaseUrl> [sha256]
+// Usage: node render-userdata.mjs <repoDir> <mode> <mirrorBaseUrl> <sha256>
+//   sha256: the release tarball's (the lab's mirror: machine.sh's RELEASE_SHA256); soci-eks ships no digest for
+//   0.16.1, so every document pins the user's, and a node checks the tarball against nothing else.
 // Env:   LAB_USERDATA_FLAGS: more CLI flags, e.g. "--ssd --keep-soci-on-root-volume" (CLI only)
 //        LAB_RENDER=eks-plugin: the user data of a self-managed eks.NodeGroupV2 given sociForEksSelfManaged's
 //          arguments, in the shape @pulumi/eks builds it (our model in test/helpers/eksUserData.ts: its renderer runs in
@@ -17,6 +19,10 @@ import { createRequire } from "node:module";
 import path from "node:path";
 
 const [repoArg, mode, mirror, sha256] = process.argv.slice(2);
+if (!/^[0-9a-f]{64}$/.test(sha256 ?? "")) {
+  process.stderr.write(`render-userdata.mjs: the 4th argument must be the release tarball's sha256 (got '${sha256 ?? ""}')\n`);
+  process.exit(2);
+}
 const repo = path.resolve(repoArg);
 const require = createRequire(import.meta.url);
 const cli = path.join(repo, "dist/cli/main.js");
@@ -28,7 +34,7 @@ const [instanceType, vcpus, memoryMiB] = process.env.LAB_INSTANCE
   : [extra.includes("--ssd") ? "m6id.xlarge" : "m6i.xlarge", "4", "16384"];
 const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", instanceType, "--vcpus", vcpus,
   "--memory-mib", memoryMiB, "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
-if (sha256) args.push("--soci-sha256", sha256);
+args.push("--soci-sha256", sha256);
 args.push(...extra);
 
 let text;
@@ -48,7 +54,7 @@ if (process.env.LAB_RENDER === "eks-plugin") {
     instanceType: instanceFacts.instanceType,
     instanceFacts,
     sociMode: mode,
-    soci: { version: "0.16.1", mirrorBaseUrl: mirror, ...(sha256 ? { sha256 } : {}) },
+    soci: { version: "0.16.1", mirrorBaseUrl: mirror, sha256 },
     ...(ssd ? { ssd: true, keepSociOnRootVolume: extra.includes("--keep-soci-on-root-volume") } : {}),
   });
   // The cluster fields node.sh gives nodeadm-sim (-cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16).
@@ -72,7 +78,7 @@ if (!text) {
   const u = require(path.join(repo, "dist/userdata/index.js"));
   const r = u.renderUserData("al2023", {
     mode,
-    release: { version: "0.16.1", mirrorBaseUrl: mirror, ...(sha256 ? { sha256 } : {}) },
+    release: { version: "0.16.1", mirrorBaseUrl: mirror, sha256: { amd64: sha256 } },
     instance: { instanceType, vcpus: Number(vcpus), memoryMiB: Number(memoryMiB), architectures: ["x86_64"], gpus: 0 },
     architecture: "x86_64",
   });

@@ -83,7 +83,7 @@ negative_section() {
   fi
   T_SKIP_PAUSE=0
 
-  # The installer must refuse a release whose bytes do not match the published .sha256sum.
+  # The installer must refuse a release whose bytes do not match the sha256 pinned in the user data.
   asset_path=$WORK/mirror/v0.16.1/soci-snapshotter-0.16.1-linux-amd64.tar.gz
   cp "$asset_path" "$WORK/asset.bak"
   printf 'tampered' >>"$asset_path"
@@ -93,9 +93,9 @@ negative_section() {
     SOCI_EKS_NO_SYSTEMD_OK=1 AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$IMDS_PORT SOCI_EKS_RETRY_BASE_DELAY=1 bash "$sc" >"$LOGS/installer-tampered.log" 2>&1 || tamper_rc=$?
   done
   # (onSociFailure fallback, the default: the installer handles it and exits 0; lib/faults.sh boots such nodes)
-  if [[ ! -e /usr/local/bin/soci-snapshotter-grpc ]] && grep -q "checksum mismatch" "$LOGS/installer-tampered.log" &&
+  if [[ ! -e /usr/local/bin/soci-snapshotter-grpc ]] && grep -q "checksum-mismatch: .* not the pinned" "$LOGS/installer-tampered.log" &&
     grep -q "DEGRADED (onSociFailure=fallback): checksum-mismatch" "$LOGS/installer-tampered.log"; then
-    pass "negative tampered-release: the installer refuses it (exit $tamper_rc, 'checksum mismatch', nothing installed, fallback applied)"
+    pass "negative tampered-release: the installer refuses it (exit $tamper_rc, 'not the pinned' digest, nothing installed, fallback applied)"
   else
     fail "negative tampered-release: installer exit $tamper_rc; $(tail -n 2 "$LOGS/installer-tampered.log" | tr '\n' ' ')"
   fi

@@ -86,8 +86,9 @@ fi
 (cd "$sdk" && /usr/bin/python3 setup.py -q egg_info)
 export PYTHONPATH="$sdk:$PULUMI_PYTHON_LIB:$root/test/consumers/python-stubs"
 /usr/bin/python3 -c 'import pulumi_soci_eks as s; assert {"Cluster", "NodeGroup", "ClusterNodeGroupArgs", "RootVolumeArgs", "TaintArgs"} <= set(dir(s)); print("imported", s.__file__)' >&2
+# sociSha256: test-only stand-ins (sha256 of "a" and "b"; they match no tarball, nothing is installed here)
 /usr/bin/python3 test/consumers/python_sdk_program.py examples/python \
-  '{"existingClusterName": "prod", "existingSubnetIds": "[\"subnet-a\", \"subnet-b\"]"}' > "$work/recorded.json"
+  '{"existingClusterName": "prod", "existingSubnetIds": "[\"subnet-a\", \"subnet-b\"]", "sociSha256": "amd64='"$(printf a | sha256sum | cut -d' ' -f1)"',arm64='"$(printf b | sha256sum | cut -d' ' -f1)"'"}' > "$work/recorded.json"
 jq -e '[.[] | select(.type == "soci-eks:index:NodeGroup") | .inputs] | .[0].rootVolume == {"sizeGib": 200, "throughputMibps": 500} and .[0].onSociFailure == "fail"' "$work/recorded.json" > /dev/null \
   || fail "examples/python did not send rootVolume.sizeGib / onSociFailure: $(jq -c '.[] | select(.type == "soci-eks:index:NodeGroup") | .inputs' "$work/recorded.json")"
 node -e 'require("./dist/test/helpers/packageConstruct").main(process.argv[1])' "$work/recorded.json" > "$work/constructed.json"
@@ -97,7 +98,8 @@ jq -e 'length == 2 and all(.[]; has("outputs") and .children > 0)' "$work/constr
 mkdir -p "$work/bad"
 cat > "$work/bad/__main__.py" <<'PY'
 import pulumi_soci_eks as soci_eks
-soci_eks.NodeGroup("ng", cluster_name="prod", subnet_ids=["subnet-a"], on_soci_failure="retry")
+soci_eks.NodeGroup("ng", cluster_name="prod", subnet_ids=["subnet-a"], on_soci_failure="retry",
+                   soci=soci_eks.SociReleaseArgs(sha256="ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"))
 PY
 /usr/bin/python3 test/consumers/python_sdk_program.py "$work/bad" > "$work/bad.json"
 node -e 'require("./dist/test/helpers/packageConstruct").main(process.argv[1])' "$work/bad.json" > "$work/bad-constructed.json"

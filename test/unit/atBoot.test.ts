@@ -31,14 +31,13 @@ describe("instance-agnostic user data: the node decides architecture and paralle
     for (const arch of ["amd64", "arm64"]) {
       const asset = `soci-snapshotter-${DEFAULT_SOCI_VERSION}-linux-${arch}.tar.gz`;
       mirror.serve(`/v${DEFAULT_SOCI_VERSION}/${asset}`, tarball);
-      mirror.serve(`/v${DEFAULT_SOCI_VERSION}/${asset}.sha256sum`, `${sha256(tarball)}  ${asset}\n`);
     }
     mirrorUrl = await mirror.start();
     env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: await imds.start(), SOCI_EKS_RETRY_BASE_DELAY: "0" };
   });
   const options = (mode: "lazy" | "parallel" = "lazy"): NodeBootstrapOptions => ({
     mode,
-    release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl: mirrorUrl },
+    release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl: mirrorUrl, sha256: { amd64: sha256(tarball), arm64: sha256(tarball) } },
     instance: AT_BOOT,
     architecture: AT_BOOT,
   });

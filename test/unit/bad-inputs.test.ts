@@ -34,6 +34,8 @@ import { NodeGroupSettingKey } from "../../validation/nodeGroup";
 import { argValue, CONNECTION_SPELLINGS, ENTRY_POINTS, EntryPoint, givenSettings, packagePath, SETTING_SPELLINGS } from "../../validation/settingNames";
 import { showTaint } from "../../validation/labels";
 import { InstanceFacts } from "../../userdata/types";
+import { KNOWN_RELEASE_DIGESTS } from "../../userdata/releases";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 
 const { SociNodeGroup, SociConfigError, validateSociClusterArgs } = components;
 /** The package's provider, serving provider/schema.json as the plugin process does. */
@@ -236,8 +238,19 @@ function packageArgs(g: GroupInput): Record<string, unknown> {
   return args;
 }
 
+/**
+ * A group input with the release digests an AL2023 group of the default release needs (soci-eks ships none for
+ * 0.16.1): the test-only stand-ins for both architectures, unless the input names `soci.sha256` itself (also as
+ * `undefined`, to go without), or runs Bottlerocket (which takes none).
+ */
+function withDigest(g: GroupInput): GroupInput {
+  if (g.os === "bottlerocket" || (g.soci !== undefined && "sha256" in g.soci)) return g;
+  return { ...g, soci: { ...g.soci, sha256: TEST_ONLY_SOCI_SHA256 } };
+}
+
 /** One group input at one entry point. */
-function at(kind: Kind, g: GroupInput): () => Promise<Outcome> {
+function at(kind: Kind, input: GroupInput): () => Promise<Outcome> {
+  const g = withDigest(input);
   switch (kind) {
     case "cli":
       return ud(...cliFlags(g));
@@ -294,6 +307,12 @@ const SHARED_RULES: SharedRule[] = [
   { rule: "soci version with a v", input: { soci: { version: "v0.16.1" } }, key: "sociVersion", value: "v0.16.1", fix: "Drop the v" },
   { rule: "soci version not X.Y.Z", input: { soci: { version: "0.16" } }, key: "sociVersion", value: "0.16", fix: "without a leading v" },
   { rule: "sha256 not a digest", input: { soci: { sha256: "abc" } }, key: "sociSha256", value: "abc", fix: "sha256sum soci-snapshotter-" },
+  { rule: "sha256 for an unknown architecture", input: { soci: { sha256: `x86_64=${SHA}` } }, key: "sociSha256", value: `x86_64=${SHA}`, fix: "amd64=<digest>,arm64=<digest>" },
+  // Release pinning (issue 19): a node trusts no checksum from the mirror, so the user data carries every digest
+  { rule: "no digest for the default release", input: { soci: { sha256: undefined } }, key: "sociSha256", value: undefined, fix: "to the sha256 of soci-snapshotter-0.16.1-linux-amd64.tar.gz" },
+  { rule: "an http mirror without a digest", input: { soci: { mirrorBaseUrl: "http://mirror.example/soci", sha256: undefined } }, key: "sociSha256", value: undefined, fix: "or set" },
+  { rule: "an amd64 digest for arm64 nodes", input: { instanceType: "m7g.xlarge", soci: { sha256: `amd64=${SHA}` } }, key: "sociSha256", value: `amd64=${SHA}`, fix: "to arm64=<sha256 of soci-snapshotter-0.16.1-linux-arm64.tar.gz>" },
+  { rule: "a digest other than the shipped one", input: { soci: { version: "0.14.1", sha256: SHA } }, key: "sociSha256", value: SHA, fix: "Remove the amd64 digest" },
   { rule: "ftp mirror", input: { soci: { mirrorBaseUrl: "ftp://mirror.example/soci" } }, key: "sociMirrorUrl", value: "ftp://mirror.example/soci", fix: "the base that holds v<version>/" },
   { rule: "mirror with a query", input: { soci: { mirrorBaseUrl: "https://mirror.example/soci?token=x" } }, key: "sociMirrorUrl", value: "https://mirror.example/soci?token=x", fix: "the base that holds v<version>/" },
   // Credentials in the mirror URL (issue 19): refused, and the message shows the URL without them
@@ -364,6 +383,9 @@ const VALID: { what: string; input: GroupInput; at?: readonly Kind[] }[] = [
   { what: "EKS's 50 taints", input: { taints: taints(50), sociMode: "parallel" } },
   { what: "Bottlerocket, parallel, with the AL2023 settings left at their defaults", input: { os: "bottlerocket", sociMode: "parallel" } },
   { what: "a pinned digest on one architecture (arm64)", input: { instanceType: "m7g.xlarge", sociMode: "parallel", soci: { sha256: SHA } } },
+  { what: "a version whose digests ship, without a digest", input: { soci: { version: "0.14.1", sha256: undefined } } },
+  { what: "the shipped digest given again, per architecture", input: { instanceType: "m7g.xlarge", soci: { version: "0.14.0", sha256: `arm64=${KNOWN_RELEASE_DIGESTS["0.14.0"].arm64}` } } },
+  { what: "an http mirror with a digest", input: { soci: { mirrorBaseUrl: "http://mirror.example/soci" } } },
   { what: "ssd on a type with NVMe instance storage, SOCI kept on EBS", input: { instanceType: "m6id.2xlarge", ssd: true, keepSociOnRootVolume: true } },
   { what: "a gp3 volume at gp3's limits (16000 IOPS, 1000 MiB/s, 32 GiB)", input: { rootVolume: { sizeGiB: 32, iops: 16000, throughputMiBps: 1000 }, metadataHopLimit: 2 }, at: NOT_CLI },
   { what: "scale to zero on Spot", input: { scaling: { minSize: 0, desiredSize: 0, maxSize: 1 }, capacityType: "SPOT" }, at: NODE_GROUP_OWNERS },
@@ -444,7 +466,10 @@ const SPECIFIC: BadInput[] = [
   { kind: "cli", what: "a switch given a value", run: ud("--instance-type", "m6id.xlarge", "--ssd=true"), setting: "--ssd", value: "true", fix: "Write --ssd alone" },
   { kind: "cli", what: "a positional argument", run: ud("--instance-type", "m7i.xlarge", "lazy"), setting: "soci-eks userdata", value: "lazy", fix: "Give every value after its flag" },
   { kind: "cli", what: "a label without =", run: ud("--instance-type", "m7i.xlarge", "--label", "novalue"), setting: "--label", value: "novalue", fix: "Pass --label key=value" },
-  { kind: "cli", what: "one digest for an instance-agnostic (amd64 + arm64) EC2NodeClass", run: ud(...KARPENTER, "--soci-sha256", SHA), setting: "--soci-sha256", value: SHA, fix: "or use one architecture" },
+  { kind: "cli", what: "one digest for an instance-agnostic (amd64 + arm64) EC2NodeClass", run: ud(...KARPENTER, "--soci-sha256", SHA), setting: "--soci-sha256", value: SHA, fix: "or make the document for one architecture" },
+  { kind: "cli", what: "no arm64 digest for an instance-agnostic EC2NodeClass", run: ud(...KARPENTER, "--soci-sha256", `amd64=${SHA}`), setting: "--soci-sha256", value: `amd64=${SHA}`, fix: "amd64=<sha256 of soci-snapshotter-0.16.1-linux-amd64.tar.gz>,arm64=<sha256 of soci-snapshotter-0.16.1-linux-arm64.tar.gz>" },
+  { kind: "cli", what: "no digest for an instance-agnostic EC2NodeClass", run: ud(...KARPENTER), setting: "--soci-sha256", fix: "soci-snapshotter-0.16.1-linux-amd64.tar.gz and soci-snapshotter-0.16.1-linux-arm64.tar.gz" },
+  { kind: "stack", what: "one bare digest for node groups of two architectures", run: stackRun({ sociSha256: SHA, nodeGroups: [{ name: "x" }, { name: "a", instanceType: "m7g.xlarge" }] }), setting: "soci-eks:sociSha256", value: SHA, fix: "amd64=<sha256 of the amd64 tarball>,arm64=<sha256 of the arm64 tarball>" },
   { kind: "cli", what: "a misspelt command", run: cliRun("userdta", "--instance-type", "m7i.xlarge"), setting: "soci-eks", value: "userdta", fix: "Did you mean userdata?" },
   { kind: "cli", what: "help on a misspelt command", run: cliRun("help", "pull-reprot"), setting: "soci-eks help", value: "pull-reprot", fix: "Did you mean pull-report?" },
   { kind: "cli", what: "a pull-report flag typo", run: cliRun("pull-report", "--nodez", "nodes.json"), setting: "--nodez", fix: "Did you mean --nodes?" },
@@ -597,14 +622,14 @@ describe("good inputs: accepted at all five entry points", () => {
       ["--instance-type", "m7i.xlarge", "--label", "team=ml", "--label", "tier=a"],
       ["--instance-type", "x9.large", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64"],
     ]) {
-      const outcome = await ud(...args)();
+      const outcome = await ud(...args, `--soci-sha256=${TEST_ONLY_SOCI_SHA256}`)();
       assert.equal(outcome.refused, false, `${args.join(" ")}: ${outcome.lines.join("\n")}`);
       assert.ok(outcome.produced > 0);
     }
   });
 
   it("the stack config: a top-level SOCI version with AL2023 and Bottlerocket groups applies to the AL2023 group only", async () => {
-    const outcome = await stackRun({ sociVersion: "0.16.0", sociMode: "parallel", nodeGroups: [{ name: "a" }, { name: "b", os: "bottlerocket" }] })();
+    const outcome = await stackRun({ sociVersion: "0.16.0", sociSha256: TEST_ONLY_SOCI_SHA256, sociMode: "parallel", nodeGroups: [{ name: "a" }, { name: "b", os: "bottlerocket" }] })();
     assert.equal(outcome.refused, false, outcome.lines.join("\n"));
   });
 });

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { describe, it } from "node:test";
@@ -10,8 +11,10 @@ const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
 /** What every --karpenter run needs besides the node's flags. */
 const KARPENTER = ["--karpenter", "--role", "KarpenterNodeRole-prod", "--discovery-tag", "prod"];
 
+/** Runs `soci-eks userdata`; an AL2023 document gets the (test-only) digests of both architectures unless args pin one. */
 function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, "userdata", ...args], { encoding: "utf8" });
+  const pin = args.includes("bottlerocket") || args.includes("--soci-sha256") ? [] : ["--soci-sha256", TEST_ONLY_SOCI_SHA256];
+  const r = spawnSync(process.execPath, [CLI, "userdata", ...args, ...pin], { encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -7,11 +7,16 @@ import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
 import { REPO_ROOT, sociWiringProblems } from "../helpers/sociWiring";
 import { cloudConfigFiles, nodeConfigs, parseMime } from "../helpers/userdata";
+import { TEST_ONLY_DIGEST_AMD64 } from "../helpers/options";
 
 const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
-const BASE = ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64"];
-/** A type with one NVMe instance-store disk, from the built-in table. */
+/** An x86_64 type, without the release digest. */
+const TYPE = ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64"];
+/** {@link TYPE} with the (test-only) digest an AL2023 document of the default release needs. */
+const BASE = [...TYPE, "--soci-sha256", TEST_ONLY_DIGEST_AMD64];
+/** A type with one NVMe instance-store disk, from the built-in table (no digest: Bottlerocket takes none). */
 const SSD_BASE = ["userdata", "--instance-type", "m6id.xlarge"];
+const AMD64_DIGEST = ["--soci-sha256", TEST_ONLY_DIGEST_AMD64];
 const KARPENTER = ["--karpenter", "--role", "KarpenterNodeRole-prod", "--discovery-tag", "prod"];
 
 function run(args: string[]) {
@@ -54,7 +59,7 @@ describe("soci-eks CLI", () => {
   });
 
   it("--karpenter prints an EC2NodeClass with the user data, RAID0 left to Karpenter", async () => {
-    const r = run([...SSD_BASE, "--ssd", ...KARPENTER]);
+    const r = run([...SSD_BASE, "--ssd", ...AMD64_DIGEST, ...KARPENTER]);
     assert.equal(r.code, 0, r.stderr);
     const nc = parseYaml(r.stdout);
     assert.equal(nc.apiVersion, "karpenter.k8s.aws/v1");
@@ -76,7 +81,7 @@ describe("soci-eks CLI", () => {
   });
 
   it("--karpenter --keep-soci-on-root-volume: only disabledMounts [SOCI] (nodeadm merges it with Karpenter's RAID0); the check leaves SOCI out", async () => {
-    const r = run([...SSD_BASE, "--ssd", "--keep-soci-on-root-volume", ...KARPENTER]);
+    const r = run([...SSD_BASE, "--ssd", "--keep-soci-on-root-volume", ...AMD64_DIGEST, ...KARPENTER]);
     assert.equal(r.code, 0, r.stderr);
     const nc = parseYaml(r.stdout);
     const [nodeConfig] = await nodeConfigs(nc.spec.userData);
@@ -152,7 +157,8 @@ describe("soci-eks CLI", () => {
     let inReadme = 0;
     const docs = readdirSync(path.join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
     for (const file of ["README.md", ...docs]) {
-      const text = readFileSync(path.join(REPO_ROOT, file), "utf8").replace(/\\\n\s*/g, "");
+      // The docs show the digest the user pins as a shell variable (docs/security.md, "Release pinning").
+      const text = readFileSync(path.join(REPO_ROOT, file), "utf8").replace(/\\\n\s*/g, "").replaceAll('"$SOCI_SHA256"', TEST_ONLY_DIGEST_AMD64);
       for (const m of text.matchAll(/^(?:node dist\/cli\/main\.js|(?:npx )?soci-eks) (userdata [^#;\n>]*)/gm)) {
         const args = m[1].trim().split(/\s+/);
         const out = run(args);
@@ -165,14 +171,21 @@ describe("soci-eks CLI", () => {
     assert.ok(inReadme >= 2, `${inReadme} commands in README.md`);
   });
 
-  it("warns on stderr about what still prints (an http mirror without a digest), as the components and sociForEks do", () => {
-    const r = run([...BASE, "--mirror", "http://mirror.example/soci"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^soci-eks userdata: warning: --mirror: 'http:\/\/mirror\.example\/soci' is plain http and no sha256 is pinned.* Set --soci-sha256 to the tarball's sha256/m);
-    assert.ok(r.stdout.length > 0);
-    const pinned = run([...BASE, "--mirror", "http://mirror.example/soci", "--soci-sha256", "ab".repeat(32)]);
+  it("an http mirror without a digest is refused like any mirror (exit 2, nothing printed); with one it prints without a warning", () => {
+    const r = run([...TYPE, "--mirror", "http://mirror.example/soci"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--soci-sha256 is unset: no sha256 for soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz/);
+    assert.equal(r.stdout, "");
+    const pinned = run([...BASE, "--mirror", "http://mirror.example/soci"]);
     assert.equal(pinned.code, 0, pinned.stderr);
-    assert.doesNotMatch(pinned.stderr, /plain http/);
+    assert.equal(pinned.stderr, "");
+  });
+
+  it("a version whose digests ship needs no --soci-sha256, and the document carries them", async () => {
+    const r = run([...TYPE, "--soci-version", "0.14.1"]);
+    assert.equal(r.code, 0, r.stderr);
+    const env = (await cloudConfigFiles(r.stdout)).find((f) => f.path === "/etc/soci-eks/install.env")!.content;
+    assert.match(env, /^SOCI_EKS_SOCI_SHA256='1a8dba2a14c1ba8b65e0b935ef697e22eb8324759961a65296e656dd724d9441'$/m);
   });
 
   const usageErrors: [string, string[], RegExp][] = [
@@ -186,7 +199,9 @@ describe("soci-eks CLI", () => {
     ["a type outside the table without --vcpus", ["userdata", "--instance-type", "x9.huge", "--memory-mib", "1", "--arch", "x86_64"], /--instance-type: 'x9\.huge' is not in the CLI's built-in table .*Pass --vcpus as/],
     ["a type outside the table without --arch", ["userdata", "--instance-type", "x9.huge", "--vcpus", "4", "--memory-mib", "1"], /Pass --arch as `aws ec2 describe-instance-types --instance-types x9\.huge`/],
     ["bad version", [...BASE, "--soci-version", "v0.16.1"], /--soci-version: 'v0\.16\.1' has a leading v\. Drop the v: set --soci-version to 0\.16\.1\./],
-    ["bad sha", [...BASE, "--soci-sha256", "abc"], /--soci-sha256: 'abc' is not a sha256 digest/],
+    ["bad sha", [...TYPE, "--soci-sha256", "abc"], /--soci-sha256: 'abc' is not a sha256 digest/],
+    ["no sha for the default release", TYPE, /--soci-sha256 is unset: no sha256 for soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz.* or set --soci-version to a version whose digests soci-eks ships/],
+    ["a sha that differs from the shipped one", [...TYPE, "--soci-version", "0.14.0", "--soci-sha256", "1".repeat(64)], /--soci-sha256: '1{64}' gives soci-snapshotter-0\.14\.0-linux-amd64\.tar\.gz the sha256 1{64}, but soci-eks ships c21e0fa7/],
     ["partial cluster", [...BASE, "--cluster-name", "c"], /--cluster-name: 'c' is one of four cluster fields that go together; missing --api-server-endpoint, --certificate-authority, --service-cidr/],
     ["bad taint", [...BASE, "--taint", "a=b"], /--taint: 'a=b' is not key\[=value\]:Effect/],
     ["bad label without =", [...BASE, "--label", "novalue"], /--label: 'novalue' is not key=value\. Pass --label key=value/],

@@ -6,6 +6,8 @@
  * everything before the first resource.
  */
 import { strict as assert } from "assert";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
+import { pinnedComponents } from "../helpers/pinned";
 import { readFileSync } from "fs";
 import * as path from "path";
 import { beforeEach, describe, it } from "node:test";
@@ -17,7 +19,9 @@ import { REPO_ROOT } from "../helpers/sociWiring";
 const mocks = installMocks(false);
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const components: typeof import("../../components") = require("../../components");
-const { SociCluster, SociNodeGroup, SociConfigError } = components;
+const { SociConfigError } = components;
+// Groups of the default release get test-only digests (test/helpers/pinned.ts).
+const { SociCluster, SociNodeGroup } = pinnedComponents(components);
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const security: typeof import("../../validation/clusterSecurity") = require("../../validation/clusterSecurity");
 
@@ -234,6 +238,7 @@ describe("the stack config's security settings", () => {
 
   it("reach the cluster, and a bad one is named by its config key", async () => {
     pulumi.runtime.setAllConfig({
+      "soci-eks:sociSha256": TEST_ONLY_SOCI_SHA256,
       "soci-eks:endpointPublicAccessCidrs": JSON.stringify(["192.0.2.0/24"]),
       "soci-eks:natGateways": "single",
       "soci-eks:controlPlaneLogs": JSON.stringify(["api", "audit", "authenticator", "scheduler"]),

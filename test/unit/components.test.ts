@@ -1,4 +1,6 @@
 import { strict as assert } from "assert";
+import { pinnedComponents } from "../helpers/pinned";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, ofType, one, promiseOf, settle, countByType, RecordedResource } from "../helpers/mocks";
@@ -11,7 +13,9 @@ const mocks = installMocks(false);
 // Components load after the mocks are installed.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const components: typeof import("../../components") = require("../../components");
-const { SociCluster, SociNodeGroup, SociConfigError } = components;
+const { SociConfigError } = components;
+// Groups of the default release get test-only digests (test/helpers/pinned.ts); release pinning is tested in validation.test.ts.
+const { SociCluster, SociNodeGroup } = pinnedComponents(components);
 
 import { LAUNCH_TEMPLATE as LT, NODE_GROUP as NG, IAM_ROLE as ROLE, IAM_POLICY_ATTACHMENT as ATTACH } from "../helpers/resourceTypes";
 
@@ -407,7 +411,7 @@ describe("SociNodeGroup", () => {
     const { instanceFactsFromEc2 }: typeof import("../../validation/instanceTypes") = require("../../validation/instanceTypes");
     const { INSTANCE_TYPES } = require("../helpers/mocks") as typeof import("../helpers/mocks");
     const facts = instanceFactsFromEc2({ instanceType: "m7i.xlarge", ...INSTANCE_TYPES["m7i.xlarge"] } as never);
-    const settings = (n: number) => ng.nodeGroupSettings({ extraEcrRegistries: registries(n) });
+    const settings = (n: number) => ng.nodeGroupSettings({ extraEcrRegistries: registries(n), soci: { sha256: TEST_ONLY_SOCI_SHA256 } });
     const bytes = (n: number) => ng.userDataSize("al2023", ng.bootstrapOptionsFor(settings(n), facts), false);
     const max = size.maxOwnBytes("eks", size.mergerPartBytes("eks", { labels: ng.sociNodeLabels(settings(0)) }));
     for (let n = 0; n <= 2000; n += 10) {

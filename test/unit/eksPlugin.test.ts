@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { pinnedComponents } from "../helpers/pinned";
 import { spawnSync } from "child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
@@ -18,7 +19,9 @@ const mocks = installMocks(false);
 const components: typeof import("../../components") = require("../../components");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const eks: typeof import("@pulumi/eks") = require("@pulumi/eks");
-const { SociNodeGroup, SociConfigError, sociForEks, lookupSociForEks, sociForEksSelfManaged, lookupSociForEksSelfManaged } = components;
+const { SociConfigError } = components;
+// Groups of the default release get test-only digests (test/helpers/pinned.ts).
+const { SociNodeGroup, sociForEks, lookupSociForEks, sociForEksSelfManaged, lookupSociForEksSelfManaged } = pinnedComponents(components);
 type SociForEksArgs = import("../../components").SociForEksArgs;
 type InstanceFacts = import("../../components").InstanceFacts;
 
@@ -173,15 +176,19 @@ describe("sociForEks and sociForEksSelfManaged: validation is SociNodeGroup's", 
     assert.deepEqual(mocks.resources, []);
   });
 
-  it("warns like SociNodeGroup about an http mirror without a pinned sha256", async () => {
-    const soci = { mirrorBaseUrl: "http://mirror.example/soci" };
+  it("refuses like SociNodeGroup an http mirror without a digest (the default release ships none), and warns about none with one", async () => {
+    const soci = { mirrorBaseUrl: "http://mirror.example/soci", sha256: undefined };
+    for (const call of [() => sociForEks("http", { instanceFacts: M7I, soci }), () => sociForEksSelfManaged("http", { instanceFacts: M7I, soci })]) {
+      assert.throws(call, (e: Error) => e instanceof SociConfigError && /^  - http\.soci\.sha256 is unset: no sha256 for soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz/m.test(e.message));
+    }
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
     const warnings = await captureWarnings(async () => {
-      sociForEks("http", { instanceFacts: M7I, soci });
-      sociForEksSelfManaged("http", { instanceFacts: M7I, soci });
+      sociForEks("http", { instanceFacts: M7I, soci: { mirrorBaseUrl: "http://mirror.example/soci" } });
+      sociForEksSelfManaged("http", { instanceFacts: M7I, soci: { mirrorBaseUrl: "http://mirror.example/soci" } });
       await settle(mocks);
     });
-    assert.equal(warnings.length, 2);
-    for (const w of warnings) assert.match(w, /^http\.soci\.mirrorBaseUrl: 'http:\/\/mirror\.example\/soci' is plain http and no sha256 is pinned/);
+    assert.deepEqual(warnings, []);
   });
 });
 

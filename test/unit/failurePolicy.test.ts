@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { beforeEach, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, promiseOf, settle } from "../helpers/mocks";
@@ -12,7 +13,7 @@ const components: typeof import("../../components") = require("../../components"
 const program: () => Promise<{ nodeGroupNames: pulumi.Output<string[]> }> = require("../../index");
 
 const ENV = "/etc/soci-eks/install.env";
-const CLI_BASE = ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64"];
+const CLI_BASE = ["userdata", "--instance-type", "m7i.xlarge", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64", "--soci-sha256", TEST_ONLY_SOCI_SHA256];
 
 function cli(args: string[]): { code: number; out: string; err: string } {
   let out = "";
@@ -33,6 +34,7 @@ describe("onSociFailure (components, stack config, CLI)", () => {
     for (const [policy, expected] of [[undefined, "fallback"], ["fail", "fail"], ["fallback", "fallback"]] as const) {
       mocks.reset();
       const ng = await components.SociNodeGroup.create(`p-${policy ?? "default"}`, {
+        soci: { sha256: TEST_ONLY_SOCI_SHA256 },
         clusterName: "k",
         subnetIds: ["subnet-a"],
         ...(policy ? { onSociFailure: policy } : {}),
@@ -46,7 +48,7 @@ describe("onSociFailure (components, stack config, CLI)", () => {
   it("a bad value is one error naming the setting, from components, stack config and CLI alike; nothing registered", async () => {
     let componentMessage = "";
     await assert.rejects(
-      components.SociNodeGroup.create("bad", { clusterName: "k", subnetIds: [], onSociFailure: "retry" as never }),
+      components.SociNodeGroup.create("bad", { clusterName: "k", subnetIds: [], onSociFailure: "retry" as never, soci: { sha256: TEST_ONLY_SOCI_SHA256 } }),
       (e: Error) => {
         assert.ok(e instanceof components.SociConfigError);
         componentMessage = components.formatProblem(e.problems.find((p) => p.setting.endsWith("onSociFailure"))!);
@@ -56,7 +58,7 @@ describe("onSociFailure (components, stack config, CLI)", () => {
     assert.equal(componentMessage.startsWith("bad.onSociFailure: 'retry' is not one of fallback, fail."), true, componentMessage);
     assert.deepEqual(mocks.resources, []);
 
-    pulumi.runtime.setAllConfig({ "soci-eks:onSociFailure": "retry" });
+    pulumi.runtime.setAllConfig({ "soci-eks:onSociFailure": "retry", "soci-eks:sociSha256": TEST_ONLY_SOCI_SHA256 });
     let stackMessage = "";
     await assert.rejects(program(), (e: Error) => {
       const problems = (e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem);

@@ -14,6 +14,10 @@ const VERSION = "0.16.1";
 const ASSET = `soci-snapshotter-${VERSION}-linux-amd64.tar.gz`;
 const tarball = fakeReleaseTarball(VERSION);
 const digest = sha256(tarball);
+/** The release settings of a document for amd64 nodes that pins `pinned` (the tarball's digest unless given). */
+const release = (mirrorBaseUrl: string, pinned = digest) => ({ version: VERSION, mirrorBaseUrl, sha256: { amd64: pinned } });
+/** A tarball with the same layout whose bytes differ: what a compromised mirror would serve. */
+const replaced = fakeReleaseTarball(`${VERSION}-replaced`);
 
 describe("installer script, run by bash in a throwaway root against a loopback mirror", () => {
   const mirror = new LoopbackServer();
@@ -32,9 +36,9 @@ describe("installer script, run by bash in a throwaway root against a loopback m
 
   before(async () => {
     mirror.serve(`/v${VERSION}/${ASSET}`, tarball);
-    mirror.serve(`/v${VERSION}/${ASSET}.sha256sum`, `${digest}  ${ASSET}\n`);
-    badMirror.serve(`/v${VERSION}/${ASSET}`, tarball);
-    badMirror.serve(`/v${VERSION}/${ASSET}.sha256sum`, `${"0".repeat(64)}  ${ASSET}\n`);
+    // A mirror whose tarball was replaced together with its .sha256sum, which then matches the replaced bytes.
+    badMirror.serve(`/v${VERSION}/${ASSET}`, replaced);
+    badMirror.serve(`/v${VERSION}/${ASSET}.sha256sum`, `${sha256(replaced)}  ${ASSET}\n`);
     mirrorUrl = await mirror.start();
     badMirrorUrl = await badMirror.start();
     env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: await imds.start(), SOCI_EKS_RETRY_BASE_DELAY: "0" };
@@ -45,17 +49,17 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     for (const r of roots) rmSync(r, { recursive: true, force: true });
   });
 
-  it("installs a good release, verified against its published .sha256sum, and a second run changes nothing", async () => {
+  it("installs a good release, verified against the digest in the user data (nothing else fetched), and a second run changes nothing", async () => {
     const root = newRoot();
     const opts = bootstrapOptions({
-      release: { version: VERSION, mirrorBaseUrl: mirrorUrl },
+      release: release(mirrorUrl),
       extraEcrRegistries: ["444455556666.dkr.ecr.eu-west-1.amazonaws.com"],
     });
     const script = await prepareRoot(root, opts);
     const first = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stderr, /verifying against the published soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz\.sha256sum/);
     assert.match(first.stderr, new RegExp(`sha256 ${digest} verified`));
+    assert.deepEqual([...mirror.requests.keys()].filter((k) => k.endsWith(".sha256sum")), [], "no checksum is fetched from the mirror");
     for (const bin of ["soci", "soci-snapshotter-grpc"]) {
       const p = path.join(root, "usr/local/bin", bin);
       assert.equal(statSync(p).mode & 0o777, 0o755);
@@ -83,7 +87,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
 
   it("downloads again when an installed binary is gone", async () => {
     const root = newRoot();
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl } }));
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(mirrorUrl) }));
     assert.equal((await runBash(script, { ...env, SOCI_EKS_ROOT: root })).code, 0);
     const downloads = mirror.requests.get(`/v${VERSION}/${ASSET}`) ?? 0;
     rmSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc"));
@@ -94,12 +98,13 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     assert.match(readFileSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc"), "utf8"), /stand-in/);
   });
 
-  it("refuses a tarball whose published checksum does not match, installing nothing, and falls back (default policy)", async () => {
+  it("refuses a replaced tarball whose mirror serves a matching .sha256sum, installing nothing, and falls back (default policy)", async () => {
     const root = newRoot();
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(badMirrorUrl) }));
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
     assert.equal(run.code, 0, "fallback: the failure is handled and the node joins without SOCI");
-    assert.match(run.stderr, new RegExp(`checksum mismatch for ${ASSET.replace(/\./g, "\\.")}: expected 0{64}, got ${digest}; refusing to install`));
+    assert.match(run.stderr, new RegExp(`checksum-mismatch: ${ASSET.replace(/\./g, "\\.")} has sha256 ${sha256(replaced)}, not the pinned ${digest}`));
+    assert.equal(badMirror.requests.get(`/v${VERSION}/${ASSET}.sha256sum`), undefined, "the mirror's checksum is never fetched");
     assert.match(run.stderr, /DEGRADED \(onSociFailure=fallback\): checksum-mismatch: .*labelled soci-eks\/degraded=checksum-mismatch\. Fix: /);
     assert.equal(existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")), false);
     assert.equal(existsSync(path.join(root, "var/lib/soci-eks/installed-release")), false);
@@ -147,7 +152,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
 
   it("onSociFailure fail: exits 1, holds kubelet back with the cause, writes no fallback drop-in", async () => {
     const root = newRoot();
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl }, onSociFailure: "fail" }));
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(badMirrorUrl), onSociFailure: "fail" }));
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /FAILED \(onSociFailure=fail\): checksum-mismatch: .*kubelet will not start; the node never joins\. Fix: /);
@@ -164,7 +169,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
 
   it("a later clean run removes an earlier run's fallback", async () => {
     const root = newRoot();
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(badMirrorUrl) }));
     assert.equal((await runBash(script, { ...env, SOCI_EKS_ROOT: root })).code, 0);
     assertFellBack(root, "checksum-mismatch");
     replaceInNodeFiles(root, "etc/soci-eks/install.env", /^SOCI_EKS_MIRROR_BASE_URL='.*'$/m, `SOCI_EKS_MIRROR_BASE_URL='${mirrorUrl}'`);
@@ -174,47 +179,58 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     assertWired(root);
   });
 
-  it("uses a digest pinned in the user data instead of the published file", async () => {
+  it("an instance-agnostic document's amd64=…,arm64=… digests: the node takes its architecture's", async () => {
     const root = newRoot();
-    const mirrorOnlyTarball = new LoopbackServer();
-    mirrorOnlyTarball.serve(`/v${VERSION}/${ASSET}`, tarball);
-    const url = await mirrorOnlyTarball.start();
-    try {
-      const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url, sha256: digest } }));
-      const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
-      assert.equal(run.code, 0, run.stderr);
-      assert.match(run.stderr, /verifying against the sha256 pinned in the user data/);
-      assert.equal(mirrorOnlyTarball.requests.get(`/v${VERSION}/${ASSET}.sha256sum`), undefined);
-    } finally {
-      await mirrorOnlyTarball.stop();
-    }
+    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl, sha256: { amd64: digest, arm64: "f".repeat(64) } } }));
+    replaceInNodeFiles(root, "etc/soci-eks/install.env", /^SOCI_EKS_SOCI_SHA256='[0-9a-f]{64}'$/m, `SOCI_EKS_SOCI_SHA256='arm64=${"f".repeat(64)},amd64=${digest}'`);
+    const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`sha256 ${digest} verified`));
+    assertWired(root);
   });
+
+  for (const policy of ["fallback", "fail"] as const) {
+    it(`no digest for the node's architecture in the user data: nothing downloaded, onSociFailure=${policy} (digest-missing)`, async () => {
+      const root = newRoot();
+      const script = await prepareRoot(root, bootstrapOptions({ release: release(mirrorUrl), onSociFailure: policy }));
+      replaceInNodeFiles(root, "etc/soci-eks/install.env", /^SOCI_EKS_SOCI_SHA256='[0-9a-f]{64}'$/m, `SOCI_EKS_SOCI_SHA256='arm64=${digest}'`);
+      const downloads = mirror.requests.get(`/v${VERSION}/${ASSET}`) ?? 0;
+      const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+      assert.equal(run.code, policy === "fail" ? 1 : 0, run.stderr);
+      assert.match(run.stderr, new RegExp(`digest-missing: no sha256 for ${ASSET.replace(/\./g, "\\.")} in .*install\\.env`));
+      assert.equal(mirror.requests.get(`/v${VERSION}/${ASSET}`) ?? 0, downloads, "nothing downloaded");
+      assert.equal(existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")), false);
+      if (policy === "fallback") assertFellBack(root, "digest-missing");
+      else assert.match(readFileSync(path.join(root, "run/soci-eks/failed"), "utf8"), /^reason=digest-missing\npolicy=fail\n/);
+      assertNotWired(root);
+    });
+  }
 
   it("refuses the tarball when the pinned digest does not match", async () => {
     const root = newRoot();
     const wrong = "f".repeat(64);
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl, sha256: wrong } }));
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(mirrorUrl, wrong) }));
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
     assertFellBack(root, "checksum-mismatch");
-    assert.match(run.stderr, new RegExp(`checksum mismatch for .*: expected ${wrong}, got ${digest}`));
+    assert.match(run.stderr, new RegExp(`checksum-mismatch: .* has sha256 ${digest}, not the pinned ${wrong}`));
     assert.equal(existsSync(path.join(root, "usr/local/bin/soci")), false);
   });
 
   it("re-installs when the pinned digest changes", async () => {
     const root = newRoot();
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl } }));
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(mirrorUrl) }));
     assert.equal((await runBash(script, { ...env, SOCI_EKS_ROOT: root })).code, 0);
     const downloads = mirror.requests.get(`/v${VERSION}/${ASSET}`) ?? 0;
-    replaceInNodeFiles(root, "etc/soci-eks/install.env", /^SOCI_EKS_SOCI_SHA256=''$/m, `SOCI_EKS_SOCI_SHA256='${"e".repeat(64)}'`);
+    replaceInNodeFiles(root, "etc/soci-eks/install.env", /^SOCI_EKS_SOCI_SHA256='[0-9a-f]{64}'$/m, `SOCI_EKS_SOCI_SHA256='${"e".repeat(64)}'`);
     const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
-    assert.match(run.stderr, /checksum mismatch/, "a different pinned digest must trigger a fresh, verified download");
+    assert.match(run.stderr, /checksum-mismatch/, "a different pinned digest must trigger a fresh, verified download");
     assert.equal(mirror.requests.get(`/v${VERSION}/${ASSET}`), downloads + 1);
   });
 
   it("applies the policy the shell part passed when the node's files lack install.env", async () => {
     for (const policy of ["fallback", "fail"] as const) {
       const root = newRoot();
-      const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl }, onSociFailure: policy }));
+      const script = await prepareRoot(root, bootstrapOptions({ release: release(mirrorUrl), onSociFailure: policy }));
       editNodeFiles(root, (entries) => entries.filter((e) => e.path !== "/etc/soci-eks/install.env"));
       const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
       assert.match(run.stderr, /config-missing: .*install\.env is missing/);
@@ -226,7 +242,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
   it("still installs when IMDS is unreachable, giving the helper only the extra registries", async () => {
     const root = newRoot();
     const opts = bootstrapOptions({
-      release: { version: VERSION, mirrorBaseUrl: mirrorUrl },
+      release: release(mirrorUrl),
       extraEcrRegistries: ["444455556666.dkr.ecr.eu-west-1.amazonaws.com"],
     });
     const script = await prepareRoot(root, opts);
@@ -253,7 +269,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
       for (const policy of ["fallback", "fail"] as const) {
         it(`${what}, onSociFailure=${policy}: ${policy === "fail" ? "kubelet held" : "degraded"} (${reason}), nothing of the archive on the node`, async () => {
           const root = newRoot();
-          const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl }, onSociFailure: policy }));
+          const script = await prepareRoot(root, bootstrapOptions({ release: release(mirrorUrl), onSociFailure: policy }));
           damage(path.join(root, "usr/local/libexec/soci-eks/node-files.gz"));
           const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
           assert.equal(run.code, policy === "fail" ? 1 : 0, run.stderr);
@@ -279,7 +295,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
   for (const policy of ["fallback", "fail"] as const) {
     it(`a command failing inside an installer function reaches the ERR trap (set -E), onSociFailure=${policy}`, async () => {
       const root = newRoot();
-      const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: mirrorUrl }, onSociFailure: policy }));
+      const script = await prepareRoot(root, bootstrapOptions({ release: release(mirrorUrl), onSociFailure: policy }));
       // write_docker_config's `mkdir -p /root/.docker` fails: a file is in the way.
       mkdirSync(path.join(root, "root"), { recursive: true });
       writeFileSync(path.join(root, "root/.docker"), "in the way\n");
@@ -300,7 +316,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     const url = await stall.start();
     try {
       const root = newRoot();
-      const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url, sha256: digest } }));
+      const script = await prepareRoot(root, bootstrapOptions({ release: release(url) }));
       const t0 = Date.now();
       const run = await runBash(script, {
         ...env, SOCI_EKS_ROOT: root, SOCI_EKS_DOWNLOAD_DEADLINE: "6", SOCI_EKS_DOWNLOAD_SPEED_TIME: "2", SOCI_EKS_DOWNLOAD_MIN_RATE: "10000",
@@ -328,7 +344,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
       const url = await stall.start();
       try {
         const root = newRoot();
-        const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url }, onSociFailure: policy }));
+        const script = await prepareRoot(root, bootstrapOptions({ release: release(url), onSociFailure: policy }));
         const child = spawn("bash", [script], { env: { ...process.env, ...env, SOCI_EKS_ROOT: root }, stdio: ["ignore", "ignore", "pipe"] });
         let stderr = "";
         await new Promise<void>((resolve, reject) => {
@@ -360,7 +376,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
 
   it("the degraded drop-in keeps the taints nodeadm-config rendered (EKS's, Karpenter's) and extends a --register-with-taints flag", async () => {
     const root = newRoot();
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: badMirrorUrl } }));
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(badMirrorUrl) }));
     mkdirSync(path.join(root, "etc/kubernetes/kubelet/config.json.d"), { recursive: true });
     writeFileSync(path.join(root, "etc/kubernetes/kubelet/config.json"), JSON.stringify({ kind: "KubeletConfiguration" }));
     writeFileSync(path.join(root, "etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf"), JSON.stringify({

@@ -3,6 +3,7 @@
  * (karpenter-provider-aws v1.15.2, test/fixtures/karpenter): its openAPIV3Schema and its CEL rules.
  */
 import { strict as assert } from "assert";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import * as path from "path";
@@ -71,10 +72,12 @@ function validateNodeClass(obj: any, ran: CelUse[] = []): string[] {
   return errors;
 }
 
+/** Runs `soci-eks userdata`; an AL2023 document gets the (test-only) digests of both architectures. */
 function print(args: string[]): { code: number; out: string; err: string } {
   let out = "";
   let err = "";
-  const code = main(["userdata", ...args], (s) => (out += s), (s) => (err += s));
+  const pin = args.includes("bottlerocket") ? [] : ["--soci-sha256", TEST_ONLY_SOCI_SHA256];
+  const code = main(["userdata", ...args, ...pin], (s) => (out += s), (s) => (err += s));
   return { code, out, err };
 }
 

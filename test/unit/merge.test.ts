@@ -16,7 +16,7 @@ import { renderNodeConfig } from "../../userdata/nodeConfig";
 import { readAsset } from "../../userdata/assets";
 import { runBash } from "../helpers/installer";
 import { fakeReleaseTarball, imdsHandler, LoopbackServer, sha256 } from "../helpers/mirror";
-import { M7I_XLARGE } from "../helpers/options";
+import { M7I_XLARGE, TEST_ONLY_DIGESTS } from "../helpers/options";
 import { REPO_ROOT } from "../helpers/sociWiring";
 import { karpenterMerge, karpenterMergeMissing } from "../helpers/karpenterMerge";
 
@@ -49,7 +49,7 @@ interface Variant {
 }
 
 /** lazy/parallel/off × storage × cluster × sizing (extra ECR registries ride with the cluster fields), plus arm64. */
-function variants(mirrorBaseUrl: string): Variant[] {
+function variants(mirrorBaseUrl: string, digest: string): Variant[] {
   const out: Variant[] = [];
   const storages = [
     { name: "ebs", localStorage: undefined, karpenterRaid0: false },
@@ -62,7 +62,7 @@ function variants(mirrorBaseUrl: string): Variant[] {
         for (const atBoot of [false, true]) {
           const options: NodeBootstrapOptions = {
             mode,
-            release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl },
+            release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl, sha256: { amd64: digest, arm64: digest } },
             instance: atBoot ? AT_BOOT : M7I_XLARGE,
             architecture: atBoot ? AT_BOOT : "x86_64",
             ...(storage.localStorage ? { localStorage: storage.localStorage } : {}),
@@ -76,7 +76,7 @@ function variants(mirrorBaseUrl: string): Variant[] {
   }
   out.push({
     name: "lazy ebs no-cluster m7g.xlarge (arm64)",
-    options: { mode: "lazy", release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl }, instance: M7G_XLARGE, architecture: "arm64" },
+    options: { mode: "lazy", release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl, sha256: { amd64: digest, arm64: digest } }, instance: M7G_XLARGE, architecture: "arm64" },
     karpenterRaid0: false,
   });
   return out;
@@ -149,11 +149,10 @@ describe("every AL2023 document survives Karpenter's and EKS's merge, and cloud-
     for (const arch of ["amd64", "arm64"]) {
       const asset = `soci-snapshotter-${DEFAULT_SOCI_VERSION}-linux-${arch}.tar.gz`;
       mirror.serve(`/v${DEFAULT_SOCI_VERSION}/${asset}`, tarball);
-      mirror.serve(`/v${DEFAULT_SOCI_VERSION}/${asset}.sha256sum`, `${sha256(tarball)}  ${asset}\n`);
     }
     const mirrorUrl = await mirror.start();
     env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: await imds.start(), SOCI_EKS_RETRY_BASE_DELAY: "0" };
-    const all = variants(mirrorUrl);
+    const all = variants(mirrorUrl, sha256(tarball));
     all.forEach((variant, i) => {
       const ours = path.join(work, `doc-${i}.mime`);
       const text = renderUserData("al2023", variant.options).text;
@@ -251,7 +250,7 @@ describe("every AL2023 document survives Karpenter's and EKS's merge, and cloud-
   });
 
   it("the check can fail: the old format (base64 gzip parts) loses its files and installer in Karpenter's merge, not in EKS's append", () => {
-    const options: NodeBootstrapOptions = { mode: "lazy", release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl: "http://127.0.0.1:9" }, instance: M7I_XLARGE, architecture: "x86_64" };
+    const options: NodeBootstrapOptions = { mode: "lazy", release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl: "http://127.0.0.1:9", sha256: TEST_ONLY_DIGESTS }, instance: M7I_XLARGE, architecture: "x86_64" };
     const legacy = path.join(work, "legacy.mime");
     writeFileSync(legacy, legacyDocument(options));
     const jobs: [string, string, string][] = [];

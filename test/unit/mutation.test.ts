@@ -76,7 +76,6 @@ describe("mutations of the installer are caught", () => {
   const tarball = fakeReleaseTarball(VERSION);
   before(async () => {
     mirror.serve(`/v${VERSION}/${ASSET}`, tarball);
-    mirror.serve(`/v${VERSION}/${ASSET}.sha256sum`, `${"0".repeat(64)}  ${ASSET}\n`);
     url = await mirror.start();
   });
   after(async () => {
@@ -100,7 +99,8 @@ describe("mutations of the installer are caught", () => {
   const installWithBadChecksum = async (mutate?: (text: string) => string) => {
     const root = mkdtempSync(path.join(tmpdir(), "soci-eks-mut-"));
     roots.push(root);
-    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url } }));
+    // The user data pins a digest the mirror's tarball does not have.
+    const script = await prepareRoot(root, bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url, sha256: { amd64: "0".repeat(64) } } }));
     if (mutate) mutateSetup(root, mutate);
     const run = await runBash(script, { SOCI_EKS_ROOT: root, SOCI_EKS_RETRY_BASE_DELAY: "0", AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:9" });
     return { ...run, installed: existsSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")) };
@@ -113,7 +113,7 @@ describe("mutations of the installer are caught", () => {
   });
 
   it("an installer without the checksum comparison would install it, so the check above can fail", async () => {
-    const run = await installWithBadChecksum((t) => t.replace(/\[\[ "\$\{actual\}" == "\$\{expected\}" \]\] \|\| soci_failed checksum-mismatch [^\n]*\n/, ""));
+    const run = await installWithBadChecksum((t) => t.replace(/\[\[ "\$\{actual\}" == "\$\{sha\}" \]\] \|\| soci_failed checksum-mismatch [^\n]*\n/, ""));
     assert.equal(run.installed, true, "without the comparison the bad tarball installs; the suite's mismatch test would fail");
   });
 
@@ -125,7 +125,7 @@ describe("mutations of the installer are caught", () => {
     const failInFunction = async (scriptText?: string) => {
       const root = mkdtempSync(path.join(tmpdir(), "soci-eks-mut-"));
       roots.push(root);
-      const opts = bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url }, onSociFailure: "fail", extraEcrRegistries: ["444455556666.dkr.ecr.eu-west-1.amazonaws.com"] });
+      const opts = bootstrapOptions({ release: { version: VERSION, mirrorBaseUrl: url, sha256: { amd64: sha256(tarball) } }, onSociFailure: "fail", extraEcrRegistries: ["444455556666.dkr.ecr.eu-west-1.amazonaws.com"] });
       const script = await prepareRoot(root, opts, scriptText);
       // setup-soci.sh, sourced by the installer, sets its own options: take -E out there too
       if (scriptText !== undefined) mutateSetup(root, noErrtrace);
@@ -134,17 +134,12 @@ describe("mutations of the installer are caught", () => {
       const run = await runBash(script, { SOCI_EKS_ROOT: root, SOCI_EKS_RETRY_BASE_DELAY: "0", AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:9" });
       return { ...run, marker: existsSync(path.join(root, "run/soci-eks/failed")) ? readFileSync(path.join(root, "run/soci-eks/failed"), "utf8") : "" };
     };
-    // The mirror's checksum is wrong, so give the digest the tarball really has: the install succeeds up to the Docker config.
-    mirror.serve(`/v${VERSION}/${ASSET}.sha256sum`, `${sha256(tarball)}  ${ASSET}\n`);
-    try {
-      const good = await failInFunction();
-      assert.match(good.stderr, /FAILED \(onSociFailure=fail\): installer-error/);
-      assert.match(good.marker, /^reason=installer-error\n/);
-      const bad = await failInFunction(mutated);
-      assert.doesNotMatch(bad.stderr, /installer-error/, "without -E the ERR trap does not fire in functions");
-      assert.match(bad.marker, /^reason=not-verified\n/, "the state written first still holds the node back: fail closed even then");
-    } finally {
-      mirror.serve(`/v${VERSION}/${ASSET}.sha256sum`, `${"0".repeat(64)}  ${ASSET}\n`);
-    }
+    // The user data pins the digest the tarball really has: the install succeeds up to the Docker config.
+    const good = await failInFunction();
+    assert.match(good.stderr, /FAILED \(onSociFailure=fail\): installer-error/);
+    assert.match(good.marker, /^reason=installer-error\n/);
+    const bad = await failInFunction(mutated);
+    assert.doesNotMatch(bad.stderr, /installer-error/, "without -E the ERR trap does not fire in functions");
+    assert.match(bad.marker, /^reason=not-verified\n/, "the state written first still holds the node back: fail closed even then");
   });
 });

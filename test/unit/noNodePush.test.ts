@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { pinnedComponents } from "../helpers/pinned";
 import { beforeEach, describe, it } from "node:test";
 import { ECR_REGISTRY, installMocks, MockRecord, promiseOf, RecordedResource, settle } from "../helpers/mocks";
 
@@ -11,7 +12,9 @@ import { ECR_REGISTRY, installMocks, MockRecord, promiseOf, RecordedResource, se
 const mocks = installMocks(false);
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const components: typeof import("../../components") = require("../../components");
-const { SociCluster, SociNodeGroup, SociIndexBuilder } = components;
+const { SociIndexBuilder } = components;
+// Groups of the default release get test-only digests (test/helpers/pinned.ts).
+const { SociCluster, SociNodeGroup } = pinnedComponents(components);
 
 /** ECR actions that add, replace or delete an image, a layer or a repository's content. */
 export const ECR_WRITE_ACTIONS = [

@@ -5,6 +5,7 @@
  * TypeScript components, before registering any child resource.
  */
 import { strict as assert } from "assert";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -330,6 +331,7 @@ describe("package components refuse bad settings like the TypeScript components"
       onSociFailure: "fail",
       rootVolume: { sizeGib: 150, throughputMibps: 500 },
       taints: [{ key: "soci", effect: "NoSchedule" }],
+      soci: { sha256: TEST_ONLY_SOCI_SHA256 },
     };
     const direct = await components.SociNodeGroup.create("ng", {
       clusterName: "prod",
@@ -339,13 +341,14 @@ describe("package components refuse bad settings like the TypeScript components"
       onSociFailure: "fail",
       rootVolume: { sizeGiB: 150, throughputMiBps: 500 },
       taints: [{ key: "soci", effect: "NoSchedule" }],
+      soci: { sha256: TEST_ONLY_SOCI_SHA256 },
     });
     const directUserData = await new Promise<string>((resolve) => direct.userData.apply(resolve));
     await settle(mocks);
     const directTypes = mocks.resources.map((r) => r.type).sort();
     const directLt = mocks.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
     mocks.reset();
-    const fallback = await components.SociNodeGroup.create("ng", { clusterName: "prod", subnetIds: ["subnet-a"], instanceType: "m7g.xlarge", sociMode: "parallel" });
+    const fallback = await components.SociNodeGroup.create("ng", { clusterName: "prod", subnetIds: ["subnet-a"], instanceType: "m7g.xlarge", sociMode: "parallel", soci: { sha256: TEST_ONLY_SOCI_SHA256 } });
     const fallbackUserData = await new Promise<string>((resolve) => fallback.userData.apply(resolve));
     await settle(mocks);
     mocks.reset();
@@ -370,7 +373,11 @@ describe("package components refuse bad settings like the TypeScript components"
   it("examples/yaml: its properties are the schema's, and Construct builds its cluster", async () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const YAML = require("yaml");
-    const program = YAML.parse(fs.readFileSync(path.join(ROOT, "examples", "yaml", "Pulumi.yaml"), "utf8"));
+    // The program's config, as `pulumi config set` gives it: sociSha256 (required, no default) the test-only digests.
+    const text = fs.readFileSync(path.join(ROOT, "examples", "yaml", "Pulumi.yaml"), "utf8");
+    assert.match(text, /\$\{sociSha256\}/, "the example pins the release digest from its config");
+    const program = YAML.parse(text.replaceAll("${sociSha256}", TEST_ONLY_SOCI_SHA256));
+    assert.equal(program.config.sociSha256.default, undefined, "no default: each user pins their own");
     const schema = JSON.parse(fs.readFileSync(EXPECTED_SCHEMA, "utf8"));
     const ours = Object.entries<any>(program.resources).filter(([, r]) => String(r.type).startsWith("soci-eks:"));
     assert.ok(ours.length > 0);

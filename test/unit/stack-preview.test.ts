@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
@@ -12,7 +13,7 @@ const program: () => Promise<{ clusterName: pulumi.Output<string>; kubeconfig: p
 describe("example stack during preview", () => {
   it("registers the same graph and resolves the stack outputs", async () => {
     assert.equal(pulumi.runtime.isDryRun(), true);
-    pulumi.runtime.setAllConfig({ "soci-eks:instanceType": "m7g.xlarge", "soci-eks:sociMode": "parallel" });
+    pulumi.runtime.setAllConfig({ "soci-eks:instanceType": "m7g.xlarge", "soci-eks:sociMode": "parallel", "soci-eks:sociSha256": TEST_ONLY_SOCI_SHA256 });
     const out = await program();
     assert.equal(await promiseOf(out.clusterName), "soci-eks-eks-cluster");
     assert.deepEqual(await promiseOf(out.nodeGroupNames), ["soci-eks-default-ng-1234567"]);

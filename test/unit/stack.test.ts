@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { captureWarnings, countByType, installMocks, ofType, promiseOf, settle } from "../helpers/mocks";
 import { cloudConfigFiles, nodeConfigs } from "../helpers/userdata";
 import { REPO_ROOT } from "../helpers/sociWiring";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 
 const mocks = installMocks(false);
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -25,8 +26,12 @@ function stackFileConfig(file: string): Record<string, string> {
   return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
+/**
+ * Runs the program with `config`. A stack that installs the default release (0.16.1, whose digests soci-eks does not
+ * ship) needs `soci-eks:sociSha256`: unless `config` sets it, the test-only stand-ins for both architectures are used.
+ */
 async function run(config: Record<string, string>): Promise<StackOutputs> {
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig({ "soci-eks:sociSha256": TEST_ONLY_SOCI_SHA256, ...config });
   const outputs = await program();
   await promiseOf(outputs.nodeGroupNames);
   await settle(mocks);
@@ -121,6 +126,7 @@ describe("example stack (index.ts)", () => {
 
   it("nodeGroups: inherited settings are named by their top-level key, a group's own by its index", async () => {
     pulumi.runtime.setAllConfig({
+      "soci-eks:sociSha256": TEST_ONLY_SOCI_SHA256,
       "soci-eks:instanceType": "t3.small",
       "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", instanceType: "m7i.xlarge", ssd: true }]),
     });
@@ -170,7 +176,7 @@ describe("example stack (index.ts)", () => {
     assert.deepEqual(brLt.blockDeviceMappings.map((m: { deviceName: string; ebs: { volumeSize: number } }) => [m.deviceName, m.ebs.volumeSize]), [["/dev/xvda", 4], ["/dev/xvdb", 150]]);
 
     mocks.reset();
-    await run({ "soci-eks:os": "bottlerocket", "soci-eks:sociMode": "off" });
+    await run({ "soci-eks:os": "bottlerocket", "soci-eks:sociMode": "off", "soci-eks:sociSha256": "" });
     assert.equal(ofType(mocks, NG)[0].inputs.amiType, "BOTTLEROCKET_x86_64");
   });
 
@@ -191,14 +197,14 @@ describe("example stack (index.ts)", () => {
       );
       return true;
     });
-    pulumi.runtime.setAllConfig({ "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "bottlerocket" }, { name: "c", os: 5 }]) });
+    pulumi.runtime.setAllConfig({ "soci-eks:sociSha256": TEST_ONLY_SOCI_SHA256, "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "bottlerocket" }, { name: "c", os: 5 }]) });
     await assert.rejects(program(), (e: Error) => {
       assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
         "soci-eks:nodeGroups[2].os: 5 is a number, not a string. Write os as a string.",
       ]);
       return true;
     });
-    pulumi.runtime.setAllConfig({ "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "bottlerocket" }]) });
+    pulumi.runtime.setAllConfig({ "soci-eks:sociSha256": TEST_ONLY_SOCI_SHA256, "soci-eks:nodeGroups": JSON.stringify([{ name: "a" }, { name: "b", os: "bottlerocket" }]) });
     await assert.rejects(program(), (e: Error) => {
       assert.deepEqual((e as InstanceType<typeof components.SociConfigError>).problems.map(components.formatProblem), [
         "soci-eks:sociMode: 'lazy' is not available on Bottlerocket (it has SOCI parallel pull only). Set soci-eks:sociMode to parallel or off (lazy is the default, so a Bottlerocket node group must set it), or set soci-eks:nodeGroups[1].os to al2023.",
@@ -247,15 +253,27 @@ describe("example stack (index.ts)", () => {
     assert.match(problems[0].fix, /^Did you mean instanceType\? Use only name, instanceType/);
   });
 
-  it("an http:// mirror without a pinned sha256 is deployed with one warning naming both settings; with a sha256, none", async () => {
-    const warnings = await captureWarnings(async () => {
-    await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci" });
-    mocks.reset();
-    await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci", "soci-eks:sociSha256": "a".repeat(64) });
+  it("the default release without soci-eks:sociSha256 is refused before anything exists, naming the key and the tarball", async () => {
+    await assert.rejects(run({ "soci-eks:sociSha256": "" }), (e: Error) => {
+      assert.match(e.message, /soci-eks:sociSha256 is unset: no sha256 for soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz, and soci-eks ships none for 0\.16\.1/);
+      assert.match(e.message, /or set soci-eks:sociVersion to a version whose digests soci-eks ships \(0\.14\.1, 0\.14\.0, 0\.13\.0\)/);
+      return true;
     });
-    assert.deepEqual(warnings.filter((w) => w.includes("mirror")), [
-      "soci-eks:sociMirrorUrl: 'http://mirror.internal/soci' is plain http and no sha256 is pinned, so the checksum comes over the same unauthenticated channel as the tarball. Set soci-eks:sociSha256 to the tarball's sha256, or serve the mirror over https.",
-    ]);
+    await settle(mocks);
+    assert.deepEqual(mocks.resources, []);
+    mocks.reset();
+    await run({ "soci-eks:sociSha256": "", "soci-eks:sociVersion": "0.14.1" });
+    const env = (await cloudConfigFiles(Buffer.from(ofType(mocks, LT)[0].inputs.userData, "base64").toString())).find((f) => f.path === "/etc/soci-eks/install.env")!.content;
+    assert.match(env, /^SOCI_EKS_SOCI_SHA256='1a8dba2a14c1ba8b65e0b935ef697e22eb8324759961a65296e656dd724d9441'$/m, "0.14.1's shipped amd64 digest");
+  });
+
+  it("an http:// mirror without a digest is refused like any other, and the error names the digest key; nothing is warned", async () => {
+    const warnings = await captureWarnings(async () => {
+      await assert.rejects(run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci", "soci-eks:sociSha256": "" }), /soci-eks:sociSha256 is unset: no sha256/);
+      mocks.reset();
+      await run({ "soci-eks:sociMirrorUrl": "http://mirror.internal/soci" });
+    });
+    assert.deepEqual(warnings.filter((w) => w.includes("mirror")), []);
   });
 
   it("a Kubernetes version in extended support is deployed with a warning", async () => {
@@ -269,7 +287,7 @@ describe("example stack (index.ts)", () => {
   });
 
   it("empty optional settings (the Pulumi.yaml defaults \"\" and []) mean unset", async () => {
-    await run({ "soci-eks:sociSha256": "", "soci-eks:existingVpcId": "", "soci-eks:existingSubnetIds": "[]", "soci-eks:nodeGroups": "[]", "soci-eks:extraEcrRegistries": "[]" });
+    await run({ "soci-eks:sociVersion": "0.14.1", "soci-eks:sociSha256": "", "soci-eks:existingVpcId": "", "soci-eks:existingSubnetIds": "[]", "soci-eks:nodeGroups": "[]", "soci-eks:extraEcrRegistries": "[]" });
     assert.equal(ofType(mocks, "aws:ec2/vpc:Vpc").length, 1);
     assert.equal(ofType(mocks, NG).length, 1);
   });

@@ -23,7 +23,7 @@ import {
   userDataSizeProblems,
 } from "../../validation/userDataSize";
 import { karpenterMerge, karpenterMergeMissing, KarpenterMergeReport } from "../helpers/karpenterMerge";
-import { M7I_XLARGE } from "../helpers/options";
+import { M7I_XLARGE, TEST_ONLY_DIGEST_AMD64, TEST_ONLY_DIGESTS, TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { REPO_ROOT } from "../helpers/sociWiring";
 
 const EKS_MODEL = path.join(REPO_ROOT, "test/consumers/mime_merge.py");
@@ -69,7 +69,7 @@ function variants(): Variant[] {
             name: `${mode} ${storage.name} ${extra.name} ${atBoot ? "instance-agnostic" : "m7i.xlarge"}`,
             options: {
               mode,
-              release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL },
+              release: { version: DEFAULT_SOCI_VERSION, mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL, sha256: TEST_ONLY_DIGESTS },
               instance: atBoot ? AT_BOOT : M7I_XLARGE,
               architecture: atBoot ? AT_BOOT : "x86_64",
               ...(storage.localStorage ? { localStorage: storage.localStorage } : {}),
@@ -207,7 +207,7 @@ describe("the CLI applies the size rule before it prints anything", () => {
   const labels = Array.from({ length: 40 }, (_, i) => ["--label", `example.com/team-label-${i}=value-${i}-${"x".repeat(30)}`]).flat();
 
   it("refuses a document over 16,384 bytes with cluster fields (no merger), naming the flags that made it large", () => {
-    assert.throws(() => cli.parseUserdataArgs(["--instance-type", "m6id.2xlarge", "--ssd", ...CLUSTER, ...labels]), (e: Error) => {
+    assert.throws(() => cli.parseUserdataArgs(["--instance-type", "m6id.2xlarge", "--ssd", "--soci-sha256", TEST_ONLY_DIGEST_AMD64, ...CLUSTER, ...labels]), (e: Error) => {
       assert.match(e.message, /--label.*: '\d{5} bytes' is what the printed user data comes to, over EC2's 16384-byte user data limit by \d+ \(.*--label adds \d+/);
       assert.match(e.message, /--ssd adds \d+\)\. Any one of these makes it fit: .*Set fewer or shorter --label/);
       return true;
@@ -215,7 +215,8 @@ describe("the CLI applies the size rule before it prints anything", () => {
   });
 
   it("with --karpenter, measures after Karpenter's merge: lazy --ssd fits, with many labels it does not", () => {
-    const karpenter = ["--karpenter", "--role", "KarpenterNodeRole-x", "--discovery-tag", "x", "--ssd"];
+    // Instance-agnostic: the document pins both architectures' digests.
+    const karpenter = ["--karpenter", "--role", "KarpenterNodeRole-x", "--discovery-tag", "x", "--ssd", "--soci-sha256", TEST_ONLY_SOCI_SHA256];
     assert.doesNotThrow(() => cli.parseUserdataArgs(karpenter));
     assert.throws(() => cli.parseUserdataArgs([...karpenter, ...labels.slice(0, 12)]), /Karpenter's merge adds its NodeConfig part.*so at most \d+ fit/);
   });

@@ -3,9 +3,9 @@ import { SOCI_CONFIG } from "../../userdata/paths";
 import { describe, it } from "node:test";
 import { parse as parseToml } from "smol-toml";
 import { parse as parseYaml } from "yaml";
-import { renderUserData } from "../../userdata";
+import { AT_BOOT, DEFAULT_MIRROR_BASE_URL, KNOWN_RELEASE_DIGESTS, NodeBootstrapOptions, renderUserData } from "../../userdata";
 import { parallelTuning } from "../../userdata/sociConfig";
-import { bootstrapOptions } from "../helpers/options";
+import { bootstrapOptions, TEST_ONLY_DIGESTS } from "../helpers/options";
 import { sociWiringProblems } from "../helpers/sociWiring";
 import { cloudConfigFiles, nodeConfigs, parseMime } from "../helpers/userdata";
 
@@ -54,7 +54,7 @@ describe("AL2023 user data", () => {
   });
 
   it("releases before 0.14.0 get no fallback key they would not know", async () => {
-    const opts = bootstrapOptions({ release: { version: "0.12.1", mirrorBaseUrl: "https://mirror.example/soci" } });
+    const opts = bootstrapOptions({ release: { version: "0.12.1", mirrorBaseUrl: "https://mirror.example/soci", sha256: TEST_ONLY_DIGESTS } });
     const files = await cloudConfigFiles(renderUserData("al2023", opts).text);
     const soci = parseToml(files.find((f) => f.path === "/etc/soci-eks/soci-snapshotter-grpc.toml")!.content) as any;
     assert.equal("experimental_parallel_pull_as_fallback" in soci.pull_modes.parallel_pull_unpack, false);
@@ -81,20 +81,41 @@ describe("AL2023 user data", () => {
   it("writes the installer's parameters to an env file", async () => {
     const opts = bootstrapOptions({
       architecture: "arm64",
-      release: { version: "0.16.1", mirrorBaseUrl: "https://mirror.example/soci", sha256: "a".repeat(64) },
+      release: { version: "0.16.1", mirrorBaseUrl: "https://mirror.example/soci", sha256: { arm64: "a".repeat(64), amd64: "b".repeat(64) } },
       extraEcrRegistries: ["111122223333.dkr.ecr.eu-west-1.amazonaws.com"],
     });
     const files = await cloudConfigFiles(renderUserData("al2023", opts).text);
     const env = files.find((f) => f.path === "/etc/soci-eks/install.env")!.content;
     assert.match(env, /^SOCI_EKS_ARCH='arm64'$/m);
     assert.match(env, /^SOCI_EKS_MIRROR_BASE_URL='https:\/\/mirror\.example\/soci'$/m);
-    assert.match(env, /^SOCI_EKS_SOCI_SHA256='a{64}'$/m);
+    assert.match(env, /^SOCI_EKS_SOCI_SHA256='a{64}'$/m, "a document for one architecture carries that one's digest");
     assert.match(env, /^SOCI_EKS_EXTRA_ECR_REGISTRIES='111122223333\.dkr\.ecr\.eu-west-1\.amazonaws\.com'$/m);
     assert.match(env, /^SOCI_EKS_MODE='lazy'$/m);
   });
 
+  it("pins every architecture's digest: the user's, else the one shipped for the version; none is an error", async () => {
+    const env = async (o: Partial<NodeBootstrapOptions>) =>
+      (await cloudConfigFiles(renderUserData("al2023", bootstrapOptions(o)).text)).find((f) => f.path === "/etc/soci-eks/install.env")!.content;
+    const shipped = KNOWN_RELEASE_DIGESTS["0.14.1"];
+    assert.match(await env({ release: { version: "0.14.1", mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL } }), new RegExp(`^SOCI_EKS_SOCI_SHA256='${shipped.amd64}'$`, "m"));
+    assert.match(
+      await env({ release: { version: "0.14.1", mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL }, instance: AT_BOOT, architecture: AT_BOOT }),
+      new RegExp(`^SOCI_EKS_SOCI_SHA256='amd64=${shipped.amd64},arm64=${shipped.arm64}'$`, "m"),
+    );
+    assert.match(
+      await env({ release: { version: "0.16.1", mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL, sha256: { arm64: "c".repeat(64), amd64: "d".repeat(64) } }, instance: AT_BOOT, architecture: AT_BOOT }),
+      /^SOCI_EKS_SOCI_SHA256='amd64=d{64},arm64=c{64}'$/m,
+    );
+    assert.throws(() => renderUserData("al2023", bootstrapOptions({ release: { version: "0.16.1", mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL } })), /no sha256 for soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz/);
+    assert.throws(
+      () => renderUserData("al2023", bootstrapOptions({ release: { version: "0.16.1", mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL, sha256: { amd64: "d".repeat(64) } }, instance: AT_BOOT, architecture: AT_BOOT })),
+      /no sha256 for soci-snapshotter-0\.16\.1-linux-arm64\.tar\.gz/,
+    );
+    assert.doesNotThrow(() => renderUserData("al2023", bootstrapOptions({ mode: "off", release: { version: "0.16.1", mirrorBaseUrl: DEFAULT_MIRROR_BASE_URL } })), "off installs nothing");
+  });
+
   it("refuses env values that could break quoting", () => {
-    const opts = bootstrapOptions({ release: { version: "0.16.1", mirrorBaseUrl: "https://x/'; rm -rf /" } });
+    const opts = bootstrapOptions({ release: { version: "0.16.1", mirrorBaseUrl: "https://x/'; rm -rf /", sha256: TEST_ONLY_DIGESTS } });
     assert.throws(() => renderUserData("al2023", opts), /unsafe characters in SOCI_EKS_MIRROR_BASE_URL/);
   });
 

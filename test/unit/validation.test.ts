@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { describe, it } from "node:test";
-import { supportedOsFamilies } from "../../userdata";
+import { KNOWN_RELEASE_DIGESTS, supportedOsFamilies } from "../../userdata";
 import { InstanceFacts } from "../../userdata/types";
 import {
   builtInVersionCatalog,
@@ -19,7 +19,9 @@ import {
   validateCluster,
   validateNodeGroup,
   Ec2InstanceTypeResult,
+  releaseDigestProblems,
 } from "../../validation";
+import { TEST_ONLY_SOCI_SHA256 } from "../helpers/options";
 import { EKS_CLUSTER_VERSIONS, INSTANCE_TYPES } from "../helpers/mocks";
 import { RunError } from "@pulumi/pulumi/errors";
 
@@ -44,6 +46,8 @@ function settings(overrides: Partial<NodeGroupSettings> = {}): NodeGroupSettings
     rootVolumeIops: 6000,
     rootVolumeThroughput: 600,
     extraEcrRegistries: [],
+    // The default release's digests are not shipped: an AL2023 group gives them (test-only stand-ins).
+    ...(overrides.os === "bottlerocket" ? {} : { sociSha256: TEST_ONLY_SOCI_SHA256 }),
     ...overrides,
   };
 }
@@ -89,11 +93,60 @@ describe("node group validation, one rule at a time", () => {
     assert.deepEqual(problems({ sociMode: "off", sociVersion: "v1", sociSha256: "x" }), []);
   });
 
-  it("sociSha256 that is not 64 lowercase hex characters", () => {
+  it("sociSha256 that is not a digest nor amd64=<digest>,arm64=<digest>", () => {
     const [p] = problems({ sociSha256: "ABC" });
-    assert.match(p, /^soci-eks:sociSha256: 'ABC' is not a sha256 digest \(64 lowercase hex characters\)\. Set soci-eks:sociSha256 to the output of `sha256sum/);
+    assert.match(p, /^soci-eks:sociSha256: 'ABC' is not a sha256 digest \(64 lowercase hex characters\) nor amd64=<digest>,arm64=<digest>\. Set soci-eks:sociSha256 to the output of `sha256sum/);
     assert.equal(problems({ sociSha256: "A".repeat(64) }).length, 1);
     assert.deepEqual(problems({ sociSha256: "0123456789abcdef".repeat(4) }), []);
+    const d = "0123456789abcdef".repeat(4);
+    assert.match(problems({ sociSha256: `x86_64=${d}` })[0], /names 'x86_64', which is not a release architecture \(amd64, arm64\)/);
+    assert.match(problems({ sociSha256: `amd64=${d},amd64=${d}` })[0], /names amd64 twice/);
+    assert.match(problems({ sociSha256: `amd64=${d},arm64=abc` })[0], /gives arm64 'abc', which is not a sha256 digest/);
+    assert.match(problems({ sociSha256: `amd64=${d},` })[0], /names '', which is not a release architecture/);
+    assert.deepEqual(problems({ sociSha256: `arm64=${"1".repeat(64)},amd64=${d}` }), [], "either order");
+    assert.deepEqual(problems({ sociSha256: `amd64=${d}` }), [], "an x86_64 group needs only the amd64 digest");
+  });
+
+  it("every architecture the nodes run on needs a digest, the user's or a shipped one (the installer trusts nothing from the mirror)", () => {
+    assert.deepEqual(problems({ sociSha256: undefined }), [
+      "soci-eks:sociSha256 is unset: no sha256 for soci-snapshotter-0.16.1-linux-amd64.tar.gz, and soci-eks ships none for 0.16.1: a node checks the tarball only against a digest in its user data, never against a checksum from the mirror. " +
+        "Set soci-eks:sociSha256 to the sha256 of soci-snapshotter-0.16.1-linux-amd64.tar.gz (from the release page's .sha256sum files, checked against a second source; see docs/security.md, \"Release pinning\"), or set soci-eks:sociVersion to a version whose digests soci-eks ships (0.14.1, 0.14.0, 0.13.0).",
+    ]);
+    assert.match(problems({ sociSha256: `arm64=${"1".repeat(64)}` })[0], /^soci-eks:sociSha256: 'arm64=1{64}' gives no sha256 for soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz.* Set soci-eks:sociSha256 to amd64=<sha256 of soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz>/);
+    assert.match(problems({ instanceType: "m7g.xlarge", sociSha256: undefined })[0], /no sha256 for soci-snapshotter-0\.16\.1-linux-arm64\.tar\.gz/);
+    // A version whose digests ship needs none; the shipped ones go into the user data.
+    for (const v of ["0.14.1", "0.14.0", "0.13.0"]) assert.deepEqual(problems({ sociVersion: v, sociSha256: undefined }), [], v);
+    assert.deepEqual(problems({ sociVersion: "0.14.1", sociSha256: KNOWN_RELEASE_DIGESTS["0.14.1"].amd64 }), [], "the same digest as the shipped one");
+    assert.deepEqual(problems({ sociVersion: "0.14.1", instanceType: "m7g.xlarge", sociSha256: `arm64=${KNOWN_RELEASE_DIGESTS["0.14.1"].arm64}` }), []);
+    // SOCI off, or Bottlerocket (it ships SOCI): no release is installed, so no digest is needed.
+    assert.deepEqual(problems({ sociMode: "off", sociSha256: undefined }), []);
+    assert.deepEqual(problems({ os: "bottlerocket", sociMode: "parallel" }), []);
+  });
+
+  it("a digest that differs from the one shipped for the version is refused", () => {
+    const wrong = "1".repeat(64);
+    assert.deepEqual(problems({ sociVersion: "0.14.1", sociSha256: wrong }), [
+      `soci-eks:sociSha256: '${wrong}' gives soci-snapshotter-0.14.1-linux-amd64.tar.gz the sha256 ${wrong}, but soci-eks ships ${KNOWN_RELEASE_DIGESTS["0.14.1"].amd64} for it (from ducminhle/rules_soci soci/versions.bzl, read 2026-12-07, not checked against GitHub); a node would refuse upstream's tarball, or install one that is not upstream's. ` +
+        "Remove the amd64 digest from soci-eks:sociSha256 (the shipped one is used), or check which tarball your mirror serves against upstream's release.",
+    ]);
+    assert.equal(problems({ sociVersion: "0.14.1", sociSha256: `amd64=${KNOWN_RELEASE_DIGESTS["0.14.1"].amd64},arm64=${wrong}` }).length, 0, "an x86_64 group does not use the arm64 digest");
+  });
+
+  it("a document for both architectures (one for many instance types) needs both digests; one bare digest is refused", () => {
+    const both = (sha?: string, sociVersion = "0.16.1") => releaseDigestProblems({ sociSha256: sha, sociVersion }, ["amd64", "arm64"], name).map(formatProblem);
+    const d = "1".repeat(64);
+    assert.deepEqual(both(d), [
+      `soci-eks:sociSha256: '${d}' is one digest, but the document runs on amd64 and arm64 nodes, one tarball each. Set soci-eks:sociSha256 to amd64=<sha256 of soci-snapshotter-0.16.1-linux-amd64.tar.gz>,arm64=<sha256 of soci-snapshotter-0.16.1-linux-arm64.tar.gz>, or make the document for one architecture.`,
+    ]);
+    assert.match(both(`amd64=${d}`)[0], /gives no sha256 for soci-snapshotter-0\.16\.1-linux-arm64\.tar\.gz/);
+    assert.match(both()[0], /no sha256 for soci-snapshotter-0\.16\.1-linux-amd64\.tar\.gz and soci-snapshotter-0\.16\.1-linux-arm64\.tar\.gz/);
+    assert.deepEqual(both(`arm64=${d},amd64=${d}`), []);
+    assert.deepEqual(both(undefined, "0.14.0"), []);
+  });
+
+  it("an http:// mirror gets no exception: without a digest it is refused like any other", () => {
+    assert.match(problems({ sociMirrorUrl: "http://mirror.internal/soci", sociSha256: undefined })[0], /^soci-eks:sociSha256 is unset: no sha256/);
+    assert.deepEqual(problems({ sociMirrorUrl: "http://mirror.internal/soci" }), []);
   });
 
   it("sociMirrorUrl that is not an http(s) URL of env-file-safe characters", () => {
@@ -391,11 +444,13 @@ describe("cluster validation", () => {
     ]);
   });
 
-  it("one pinned digest with SOCI groups of two architectures", () => {
+  it("one bare digest shared by SOCI groups of two architectures; the per-architecture form is fine", () => {
     const sha = "ab".repeat(32);
     assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", sociSha256: sha })]), [
-      `soci-eks:sociSha256: '${sha}' pins one tarball, but the nodes run arm64 and x86_64 (one tarball each). Unset soci-eks:sociSha256 (the installer then checks each download against the release's .sha256sum), or use one architecture.`,
+      `soci-eks:sociSha256: '${sha}' is one digest, but the node groups run amd64 and arm64 nodes, one tarball each. Set soci-eks:sociSha256 to amd64=<sha256 of the amd64 tarball>,arm64=<sha256 of the arm64 tarball>, or use one architecture.`,
     ]);
+    assert.deepEqual(run(cluster(), [group(0, "x"), group(1, "a", { instanceType: "m7g.xlarge" })]), []);
+    assert.deepEqual(run(cluster(), [group(0, "x", { sociSha256: sha }), group(1, "a", { instanceType: "m7g.xlarge", sociSha256: "cd".repeat(32) })]), [], "each group its own");
   });
 
   it("a pinned digest counts no Bottlerocket group (they install no tarball; a digest there is refused as AL2023-only)", () => {

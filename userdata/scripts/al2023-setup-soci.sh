@@ -5,7 +5,8 @@
 #      architecture from uname -m, SOCI's parallelism from nproc and MemTotal (al2023-size-soci.sh);
 #   2. pigz (parallel gunzip), fuse (lazy mode), jq and the ECR credential helper;
 #   3. the pinned soci-snapshotter release: downloaded within an overall deadline and a minimum rate,
-#      checked against its sha256, installed; skipped when the installed binaries match their record;
+#      checked against the sha256 pinned in the user data (never one from the mirror), installed; skipped when
+#      the installed binaries match their record;
 #   4. root's Docker config: the ECR credential helper for this account's registry, so SOCI gets rotating
 #      ECR credentials from the node role;
 #   5. under systemd: SOCI's socket, containerd and SOCI started, SOCI checked and the pause image imported
@@ -31,7 +32,6 @@ RETRY_BASE_DELAY="${SOCI_EKS_RETRY_BASE_DELAY:-2}"
 DOWNLOAD_DEADLINE="${SOCI_EKS_DOWNLOAD_DEADLINE:-300}"
 DOWNLOAD_MIN_RATE="${SOCI_EKS_DOWNLOAD_MIN_RATE:-65536}"
 DOWNLOAD_SPEED_TIME="${SOCI_EKS_DOWNLOAD_SPEED_TIME:-30}"
-SHA256="${SOCI_EKS_SOCI_SHA256:-}"
 
 # retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, waiting 2, 4, 8... seconds (max 30).
 retry() {
@@ -85,6 +85,13 @@ ensure_package docker-credential-ecr-login amazon-ecr-credential-helper || {
 asset="soci-snapshotter-${SOCI_EKS_SOCI_VERSION}-linux-${SOCI_EKS_ARCH}.tar.gz"
 url="${SOCI_EKS_MIRROR_BASE_URL%/}/v${SOCI_EKS_SOCI_VERSION}/${asset}"
 record="${STATE_DIR}/installed-release"
+# The sha256 pinned in the user data for this architecture: SOCI_EKS_SOCI_SHA256 is one digest, or
+# amd64=<hex>,arm64=<hex>. Nothing from the mirror is trusted: without a digest nothing is downloaded.
+sha=",${SOCI_EKS_SOCI_SHA256:-}"
+sha="${sha#*,"${SOCI_EKS_ARCH}"=}"
+sha="${sha#,}"
+sha="${sha%%,*}"
+[[ "${sha}" =~ ^[0-9a-f]{64}$ ]] || soci_failed digest-missing "no sha256 for ${asset} in ${ENV_FILE}"
 # curl speaks https only (redirects too), unless the mirror itself is plain http
 proto="=https"
 [[ "${url}" != http://* ]] || proto="=http,https"
@@ -98,27 +105,20 @@ download() {
     --retry-delay "${RETRY_BASE_DELAY}" -o "$2" "$1"; } || { log "download deadline (${DOWNLOAD_DEADLINE}s) reached: $1" && return 1; }
 }
 
-# installed_ok: the record names this asset (and the pinned digest, if any) and the binaries are there
+# installed_ok: the record names this asset and its pinned digest, and the binaries are there
 installed_ok() {
-  [[ "$(cat "${record}" 2>/dev/null)" == "${asset} sha256:"*"${SHA256,,}" && -x "${BIN_DIR}/soci" && -x "${BIN_DIR}/soci-snapshotter-grpc" ]]
+  [[ "$(cat "${record}" 2>/dev/null)" == "${asset} sha256:${sha}" && -x "${BIN_DIR}/soci" && -x "${BIN_DIR}/soci-snapshotter-grpc" ]]
 }
 
 install_release() {
-  local expected actual
+  local actual
   dir=$(mktemp -d)
   trap 'rm -rf "${dir}"' EXIT
   log "downloading ${url}"
   download "${url}" "${dir}/${asset}" || soci_failed download-failed "could not download ${url} within ${DOWNLOAD_DEADLINE}s"
-  if [[ -n "${SHA256}" ]]; then
-    expected="${SHA256,,}"
-    log "verifying against the sha256 pinned in the user data"
-  else
-    download "${url}.sha256sum" "${dir}/sum" || soci_failed download-failed "could not download ${url}.sha256sum and no sha256 is pinned"
-    expected=$(awk 'NR == 1 { print tolower($1) }' "${dir}/sum")
-    log "verifying against the published ${asset}.sha256sum"
-  fi
-  actual=$(sha256sum "${dir}/${asset}" | awk '{ print $1 }')
-  [[ "${actual}" == "${expected}" ]] || soci_failed checksum-mismatch "checksum mismatch for ${asset}: expected ${expected}, got ${actual}; refusing to install"
+  actual=$(sha256sum <"${dir}/${asset}")
+  actual="${actual%% *}"
+  [[ "${actual}" == "${sha}" ]] || soci_failed checksum-mismatch "${asset} has sha256 ${actual}, not the pinned ${sha}"
   log "sha256 ${actual} verified"
   tar -xzf "${dir}/${asset}" -C "${dir}" soci soci-snapshotter-grpc 2>/dev/null ||
     soci_failed release-incomplete "${asset} does not contain soci and soci-snapshotter-grpc"

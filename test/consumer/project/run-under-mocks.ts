@@ -7,6 +7,7 @@
  * group is a `SociNodeGroup` or an `eks.ManagedNodeGroup` booting from a launch template the program registered
  * (the @pulumi/eks plug-in `sociForEks`) with IMDSv2 required and encrypted volumes.
  */
+import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -95,6 +96,10 @@ pulumi.runtime.setMocks(
   "test",
   false,
 );
+// The README's programs read the release digests from the project's config (`pulumi config set sociSha256 ...`):
+// test-only stand-ins for both architectures (they match no tarball; nothing is installed under mocks).
+const standIn = (arch: string) => createHash("sha256").update(`soci-eks consumer test stand-in ${arch}`).digest("hex");
+pulumi.runtime.setAllConfig({ "consumer:sociSha256": `amd64=${standIn("amd64")},arm64=${standIn("arm64")}` });
 
 function resolve<T>(value: pulumi.Input<T>, what: string): Promise<T> {
   return new Promise((ok, fail) => {
