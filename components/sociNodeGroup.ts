@@ -45,8 +45,8 @@ export interface SociNodeGroupArgs {
   /**
    * What a node does when a SOCI boot step fails (AL2023 only: packages, download, checksum, the SOCI daemon,
    * the pause import). `fallback` (default): it joins as a stock node (overlayfs, containerd's own image service),
-   * labelled `soci-eks/degraded=<reason>`, with `/var/lib/soci-eks/degraded` and a journal line. `fail`: kubelet
-   * never starts, so the node never joins; kubelet's journal names the cause and the fix.
+   * labelled and tainted `soci-eks/degraded=<reason>`, with `/run/soci-eks/degraded` and a journal line. `fail`: kubelet
+   * never starts, so the node never joins; kubelet's journal names the cause (fixes: docs/boot-and-failures.md#reasons).
    */
   onSociFailure?: SociFailurePolicy;
   /** The SOCI release to install (AL2023 only; Bottlerocket ships SOCI). */

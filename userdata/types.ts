@@ -22,7 +22,7 @@ export type SociMode =
 export type SociFailurePolicy =
   /** The node joins as a stock node (overlayfs, containerd's image service), labelled `soci-eks/degraded=<reason>`. */
   | "fallback"
-  /** kubelet never starts, so the node never joins; the journal names the cause and the fix. */
+  /** kubelet never starts, so the node never joins; the journal names the cause (fixes: docs/boot-and-failures.md#reasons). */
   | "fail";
 
 /** The operating-system families a node group can boot. */

@@ -24,7 +24,7 @@ Options:
   --pods FILE       'kubectl get pods -A -o json': pod -> node, for events without source.host/reportingInstance
   --kubectl         read events, nodes and pods with kubectl (KUBECONFIG and --context apply)
   --context NAME    kubectl context (with --kubectl)
-  --marker FILE     a node's /var/lib/soci-eks/degraded or /var/lib/soci-eks/failed (repeatable): shown with the report
+  --marker FILE     a node's /run/soci-eks/degraded or /run/soci-eks/failed (repeatable): shown with the report
   --image TEXT      only images whose reference contains TEXT
   --all             also count repeat pulls of an image on the same node (warm); default: first pull per node only
   --json            print JSON instead of the table
@@ -77,7 +77,7 @@ interface Source {
 const EVENTS_FIX = "Pass what `kubectl get events -A -o json` prints (or kubernetes-event-exporter's one event per line).";
 const NODES_FIX = "Pass what `kubectl get nodes -o json` prints.";
 const PODS_FIX = "Pass what `kubectl get pods -A -o json` prints.";
-const MARKER_FIX = "Pass a copy of a node's /var/lib/soci-eks/degraded or /var/lib/soci-eks/failed.";
+const MARKER_FIX = "Pass a copy of a node's /run/soci-eks/degraded or /run/soci-eks/failed.";
 
 /** Why a file cannot be read, from Node's error code. */
 function readError(err: unknown): string {

@@ -79,7 +79,7 @@ export interface DegradedNode {
 }
 
 /**
- * A node's own marker file, `/var/lib/soci-eks/degraded` (fallback) or `/var/lib/soci-eks/failed` (fail): the
+ * A node's own marker file, `/run/soci-eks/degraded` (fallback) or `/run/soci-eks/failed` (fail): the
  * installer writes `reason=`, `policy=`, `message=` and `fix=` lines. A failed node never joins, so its marker
  * (read on the node, or from its console output) is the only record the report can show.
  */
@@ -324,7 +324,7 @@ function formatHealth(report: Report): string {
     out.push(
       `${report.degradedNodes.length} node(s) joined without SOCI (label ${DEGRADED_LABEL}; their pulls are stock pulls, in rows marked${DEGRADED_SUFFIX}):`,
       ...report.degradedNodes.map((d) => printable(`  ${d.node} (node group ${d.nodeGroup}): ${d.reason}`)),
-      "  Details on the node: /var/lib/soci-eks/degraded and journalctl -t soci-eks (docs/boot-and-failures.md).",
+      "  Details on the node: /run/soci-eks/degraded and journalctl -t soci-eks (docs/boot-and-failures.md).",
     );
   }
   for (const m of report.markers) {

@@ -73,7 +73,7 @@ export interface NodeGroupOptions {
   /**
    * What a node does when a SOCI boot step fails (AL2023 only): `fallback` (default) joins it as a stock node
    * (overlayfs, containerd's own image service), labelled `soci-eks/degraded=<reason>`; `fail` never starts
-   * kubelet, so the node never joins and kubelet's journal names the cause and the fix.
+   * kubelet, so the node never joins and kubelet's journal names the cause (fixes: docs/boot-and-failures.md#reasons).
    */
   onSociFailure?: string;
   /** The SOCI release to install (AL2023 only; Bottlerocket ships SOCI). */

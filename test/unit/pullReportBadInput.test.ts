@@ -77,7 +77,7 @@ describe("pull-report: bad input gets the flag, the value and the fix", () => {
       /^--file: 'events\.json' does not exist\. Pass what `kubectl get events -A -o json` prints/,
       /^--nodes: 'nodes\.json' does not exist\. Pass what `kubectl get nodes -o json` prints\.$/,
       /^--pods: 'pods\.json' does not exist\. Pass what `kubectl get pods -A -o json` prints\.$/,
-      /^--marker: 'degraded' does not exist\. Pass a copy of a node's \/var\/lib\/soci-eks\/degraded/,
+      /^--marker: 'degraded' does not exist\. Pass a copy of a node's \/run\/soci-eks\/degraded/,
     ]);
   });
 
