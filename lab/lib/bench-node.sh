@@ -21,6 +21,8 @@ mkdir -p "$RESULTS"
 . "$LAB_DIR/lib/bench-rows.sh"
 # shellcheck source=lab/lib/bench-disk.sh
 . "$LAB_DIR/lib/bench-disk.sh"
+# shellcheck source=lab/lib/config-check.sh
+. "$LAB_DIR/lib/config-check.sh"
 
 # The builder's default span size (components/scripts/build-soci-index.sh): the index `lazy` pulls.
 # shellcheck disable=SC2016 # the script's literal ${SPAN_SIZE:-N}
@@ -219,6 +221,7 @@ not_run() {
   FAILED_RUNS=$((FAILED_RUNS + 1))
 }
 declare -A MIMES=()
+CONFIG_ONLY_OK=() CONFIG_ONLY_BAD=()
 while read -r cond wl rows; do
   [[ -n $cond ]] || continue
   [[ " $WORKLOADS " == *" $wl "* && " $CONDITIONS " == *" $cond "* ]] || continue
@@ -258,7 +261,8 @@ while read -r cond wl rows; do
     if [[ $idx == *-rec ]]; then
       lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + .recorded_span_bytes) * 1.05) | floor' <<<"$facts")
     else
-      lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + ([.read_files * (((.read_bytes_per_file + .span_bytes - 1) / .span_bytes | floor) + 1) * .span_bytes, (.prefetch_span_bytes // 0)] | max)) * 1.05) | floor' <<<"$facts")
+      # spans in uncompressed bytes, scaled to what the registry serves for them (+10%: compression varies by span)
+      lazy_max=$(jq '((.unindexed_bytes + .ztoc_bytes + .index_manifest_bytes + ([.read_files * (((.read_bytes_per_file + .span_bytes - 1) / .span_bytes | floor) + 1) * .span_bytes, (.prefetch_span_bytes // 0)] | max) * ([.indexed_compression_ratio * 1.1, 1] | min)) * 1.05) | floor' <<<"$facts")
     fi
     indexed=$(jq .indexed_layers <<<"$facts")
     for ((r = 1; r <= RUNS; r++)); do
@@ -268,7 +272,11 @@ while read -r cond wl rows; do
       # disk conditions: containerd's and SOCI's roots on a fresh throttled file system (lib/bench-disk.sh)
       disk_setup "$cond" || { log "could not set up the disk for $cond"; exit 1; }
       rm -f /usr/local/bin/soci /usr/local/bin/soci-snapshotter-grpc /etc/soci-eks/soci-snapshotter-grpc.toml /etc/systemd/system/soci-snapshotter.service
-      apply_userdata "${MIMES[$mode]}" "bench-$tag" >"$LOGS/apply-$tag.log" 2>&1 || { log "apply failed for $tag: $(tail -n 3 "$LOGS/apply-$tag.log")"; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
+      apply_userdata "${MIMES[$mode]}" "bench-$tag" >"$LOGS/apply-$tag.log" 2>&1 || {
+        log "apply failed for $tag: $(tail -n 3 "$LOGS/apply-$tag.log")"
+        not_run "$cond" "$wl" "$row" "$mode" "$r" "user data did not apply: $(tail -n 1 "$LOGS/apply-$tag.log")"
+        continue
+      }
       row_apply "$row" || { log "row $row could not be applied"; exit 1; }
       # The row's settings must be what the daemons read (a misplaced or misread key fails the run, it is not measured).
       config_bad=''
@@ -277,6 +285,15 @@ while read -r cond wl rows; do
       elif [[ $row == off-tuned ]]; then
         config_bad=$(containerd_config_check "$LOGS/containerd-config-dump-$tag.toml" \
           'plugins."io.containerd.cri.v1.images".max_concurrent_downloads' 'plugins."io.containerd.cri.v1.images".concurrent_layer_fetch_buffer') || true
+      fi
+      # BENCH_CONFIG_ONLY=1: every row's config through the gate, one run each, no pulls (a plan's configs in minutes)
+      if [[ ${BENCH_CONFIG_ONLY:-0} == 1 ]]; then
+        if [[ -n $config_bad ]]; then
+          CONFIG_ONLY_BAD+=("$cond $wl $row: $(tr '\n' ';' <<<"$config_bad")")
+        elif [[ $mode != off || $row == off-tuned ]]; then
+          CONFIG_ONLY_OK+=("$cond $wl $row")
+        fi
+        break
       fi
       if [[ -n $config_bad ]]; then
         log "bench $tag: MISCONFIGURED, not run: $(tr '\n' ';' <<<"$config_bad")"
@@ -296,7 +313,12 @@ while read -r cond wl rows; do
       else
         export CONTAINERD_DISABLE_IGZIP=1
       fi
-      start_node "bench-$tag" || { log "node did not start for $tag"; stop_node; FAILED_RUNS=$((FAILED_RUNS + 1)); continue; }
+      start_node "bench-$tag" || {
+        log "node did not start for $tag"
+        stop_node
+        not_run "$cond" "$wl" "$row" "$mode" "$r" "node did not start"
+        continue
+      }
       # ... and the daemon was started with that file (the unit's ExecStart).
       if [[ $mode != off ]] && ! tr '\0' ' ' <"/proc/$SOCI_PID/cmdline" | grep -q -- '--config /etc/soci-eks/soci-snapshotter-grpc.toml'; then
         log "soci-snapshotter-grpc was not started with our config file: $(tr '\0' ' ' <"/proc/$SOCI_PID/cmdline")"
@@ -305,7 +327,12 @@ while read -r cond wl rows; do
       if [[ $mode == off ]]; then
         ctr --address "$CTR_SOCK" -n k8s.io images import --local /etc/eks/pause.tar >/dev/null 2>&1 || true
       else
-        import_pause "bench-$tag" || log "pause import failed"
+        import_pause "bench-$tag" || {
+          log "pause import failed for $tag"
+          stop_node
+          not_run "$cond" "$wl" "$row" "$mode" "$r" "the pause image did not import into SOCI's snapshotter"
+          continue
+        }
       fi
       crictl_init
       condition_shape "$cond" || { log "could not shape the link for $cond"; exit 1; }
@@ -354,7 +381,10 @@ while read -r cond wl rows; do
       run_max=$lazy_max
       if [[ $mode == lazy ]]; then
         bg_spans=$(jq '.["soci_fs_operation_count{operation_type=\"background_span_fetch_count\"}"] // 0' <<<"$metrics")
-        run_max=$((lazy_max + bg_spans * $(jq .span_bytes <<<"$facts")))
+        # the fetcher's own pace (one span per 500 ms) bounds what it may add: more than that is not the fetcher
+        bg_max=$(($(jq '.ready // 0' <<<"$phases") / 500 + 1))
+        ((bg_spans <= bg_max)) || reasons+="$bg_spans background span fetches > $bg_max (one per 500 ms until ready); "
+        run_max=$((lazy_max + (bg_spans < bg_max ? bg_spans : bg_max) * $(jq .span_bytes <<<"$facts")))
         ((mounts >= indexed)) || reasons+="fuse mounts $mounts < $indexed indexed layers; "
         ((whole == 0)) || reasons+="$whole whole GETs of indexed layers; "
         ((bytes <= run_max)) || reasons+="$bytes bytes > lazy expectation $run_max ($bg_spans background span fetches); "
@@ -396,6 +426,13 @@ while read -r cond wl rows; do
 done <<<"$PLAN"
 curl -fsS -X POST "http://$PULL_REGISTRY/__lab/shape?rate=0" >/dev/null || true
 
+if [[ ${BENCH_CONFIG_ONLY:-0} == 1 ]]; then
+  printf 'config ok: %s\n' "${CONFIG_ONLY_OK[@]}"
+  ((${#CONFIG_ONLY_BAD[@]} == 0)) || printf 'MISCONFIGURED: %s\n' "${CONFIG_ONLY_BAD[@]}"
+  echo "config-only: ${#CONFIG_ONLY_OK[@]} rows read as written, ${#CONFIG_ONLY_BAD[@]} misconfigured (stock rows have no SOCI config)"
+  ((${#CONFIG_ONLY_BAD[@]} == 0)) || exit 1
+  exit 0
+fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$RESULTS/bench-$stamp
 workloads_json=$(for k in "${!FACTS[@]}"; do jq -c --arg k "$k" '{($k): (del(.indexed_digests))}' <<<"${FACTS[$k]}"; done | jq -s 'add // {}')

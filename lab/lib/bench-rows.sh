@@ -237,22 +237,4 @@ EOF
 # config_edit FILE EDIT...: the lab's TOML editor (lab/config) on FILE
 config_edit() { node "$REPO_DIR/dist/lab/config/main.js" edit "$@"; }
 
-# soci_config_check CFG OUT: soci-snapshotter-grpc's config dump of CFG into OUT, then every key of CFG must hold its
-# value there (lab/config verify). Prints what does not and fails; prints nothing and succeeds otherwise.
-soci_config_check() {
-  local bad
-  /usr/local/bin/soci-snapshotter-grpc --config "$1" config dump >"$2" 2>&1 || { echo "config dump failed: $(tail -n 1 "$2")"; return 1; }
-  bad=$(node "$REPO_DIR/dist/lab/config/main.js" verify "$1" "$2" | grep '^MISMATCH') || return 0
-  echo "$bad"
-  return 1
-}
-
-# containerd_config_check OUT KEY.PATH...: containerd's config dump into OUT holds each KEY.PATH as the config file says
-containerd_config_check() {
-  local out=$1 bad
-  shift
-  containerd --config /etc/containerd/config.toml config dump >"$out" 2>&1 || { echo "containerd config dump failed: $(tail -n 1 "$out")"; return 1; }
-  bad=$(node "$REPO_DIR/dist/lab/config/main.js" verify /etc/containerd/config.toml "$out" "$@" | grep '^MISMATCH') || return 0
-  echo "$bad"
-  return 1
-}
+# soci_config_check and containerd_config_check: lib/config-check.sh

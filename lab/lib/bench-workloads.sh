@@ -237,7 +237,8 @@ wl_facts() {
   if [[ $2 == *-rec ]]; then rec_bytes=$(jq '[.platforms[].spanBytes] | add' "$dir.apply.json") || return 1; fi
   jq -n --slurpfile m "$man" --slurpfile i "$idx" --argjson idx_manifest "$idx_manifest" --argjson span $((span << 20)) \
     --argjson pf_spans "$pf_spans" --argjson rec_bytes "$rec_bytes" \
-    --argjson read_files "$WL_READ_FILES" --argjson read_per_file "$WL_READ_BYTES_PER_FILE" --arg desc "$WL_DESC" '
+    --argjson read_files "$WL_READ_FILES" --argjson read_per_file "$WL_READ_BYTES_PER_FILE" --arg desc "$WL_DESC" \
+    --argjson layer_bytes $((WL_LAYER_MIB << 20)) '
     ($i[0].layers | map(select(.mediaType == "application/octet-stream"))) as $ztocs |
     ($i[0].layers | map(select(.mediaType == "application/vnd.amazon.soci.prefetch.v1+json"))) as $prefetch |
     ($ztocs | map(.annotations["com.amazon.soci.image-layer-digest"])) as $indexed |
@@ -247,5 +248,9 @@ wl_facts() {
      prefetch_spans: $pf_spans, prefetch_span_bytes: ($pf_spans * $span), recorded_span_bytes: $rec_bytes,
      index_manifest_bytes: ($idx_manifest + ($prefetch | map(.size) | add // 0)),
      unindexed_bytes: ([$m[0].layers[] | select(.digest as $d | $indexed | index($d) | not) | .size] | add // 0),
-     read_files: $read_files, read_bytes_per_file: $read_per_file}'
+     read_files: $read_files, read_bytes_per_file: $read_per_file,
+     # compressed / uncompressed bytes of the indexed layers (at most 1): spans are counted in uncompressed bytes,
+     # the registry serves compressed ones
+     indexed_compression_ratio: ([($m[0].layers | map(select(.digest as $d | $indexed | index($d))) | map(.size) | add)
+       / (($indexed | length) * $layer_bytes), 1] | min)}'
 }

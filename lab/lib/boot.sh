@@ -183,8 +183,8 @@ boot_section() {
   # The unit test that renders every mode, release and instance size and checks each with config dump; here the
   # binary is present, so it cannot skip (in a plain npm test without lab/.bin it skips and says why).
   # shellcheck disable=SC2016 # positional parameters of the inner bash
-  check "every SOCI config our user data renders (lazy/parallel, 3 releases, 3 sizes) is read as written (test/unit/sociConfigDump)" \
-    bash -c 'SOCI_EKS_REQUIRE_SOCI_BIN=1 SOCI_SNAPSHOTTER_GRPC="$1/soci-snapshotter-grpc" node --test "$2/dist/test/unit/sociConfigDump.test.js" >"$3/soci-config-dump-test.log" 2>&1' _ "$BIN" "$REPO_DIR" "$LOGS"
+  check "every SOCI config our user data renders is read as written, and the bench gate fails one that is not (test/unit/sociConfigDump, benchConfigGate)" \
+    bash -c 'SOCI_EKS_REQUIRE_SOCI_BIN=1 SOCI_SNAPSHOTTER_GRPC="$1/soci-snapshotter-grpc" node --test "$2/dist/test/unit/sociConfigDump.test.js" "$2/dist/test/unit/benchConfigGate.test.js" >"$3/soci-config-dump-test.log" 2>&1' _ "$BIN" "$REPO_DIR" "$LOGS"
 
   if start_node main; then
     pass "soci-snapshotter-grpc and containerd 2.2.4 start with the user data's configs"

@@ -61,7 +61,14 @@ export interface BenchRun {
   soci_snapshotter: ProcStats | null;
   containerd: ProcStats | null;
   soci_metrics: Record<string, number> | null;
-  index: { span_bytes: number; ztoc_bytes: number; index_manifest_bytes: number; unindexed_bytes: number } | null;
+  index: {
+    span_bytes: number;
+    ztoc_bytes: number;
+    index_manifest_bytes: number;
+    unindexed_bytes: number;
+    /** Compressed / uncompressed bytes of the indexed layers (at most 1); absent in reports before it was recorded. */
+    indexed_compression_ratio?: number;
+  } | null;
   /** The row's edits of our SOCI config (lab/config syntax), checked against `config dump` before the run. */
   soci_edits?: string[];
   /** The pull phase layer by layer (SOCI rows), from SOCI's log (lab/report/timeline.ts). */
@@ -183,14 +190,18 @@ function median(values: Array<number | null | undefined>): number | null {
   return s ? s.median : null;
 }
 
-/** The floor of a lazy start: (reads + index + un-indexed layers) at the link's total rate, plus the stock start cost. */
+/**
+ * The floor of a lazy start: (reads + index + un-indexed layers) at the link's total rate, plus the stock start cost.
+ * The app reads uncompressed bytes and the registry serves compressed ones: reads count at the indexed layers'
+ * compression ratio (1 when the report does not carry it).
+ */
 export function floorOf(
   appReadBytes: number,
-  index: { ztoc_bytes: number; index_manifest_bytes: number; unindexed_bytes: number },
+  index: { ztoc_bytes: number; index_manifest_bytes: number; unindexed_bytes: number; indexed_compression_ratio?: number },
   rateBytesPerS: number,
   stockStartMs: number,
 ): Floor {
-  const bytes = appReadBytes + index.ztoc_bytes + index.index_manifest_bytes + index.unindexed_bytes;
+  const bytes = appReadBytes * Math.min(index.indexed_compression_ratio ?? 1, 1) + index.ztoc_bytes + index.index_manifest_bytes + index.unindexed_bytes;
   const wire = rateBytesPerS > 0 ? (bytes / rateBytesPerS) * 1000 : 0;
   return { bytes, wire_ms: wire, start_ms: stockStartMs, ms: wire + stockStartMs };
 }

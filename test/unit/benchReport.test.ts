@@ -83,6 +83,13 @@ describe("bench report", () => {
     assert.equal(f.start_ms, 500);
   });
 
+  it("floorOf: reads of gzip layers count at the layers' compression ratio (the registry serves compressed bytes)", () => {
+    const index = { ztoc_bytes: 300_000, index_manifest_bytes: 5_000, unindexed_bytes: 695_000 };
+    assert.equal(floorOf(2_000_000, { ...index, indexed_compression_ratio: 0.25 }, 1_000_000, 0).bytes, 1_500_000);
+    // a ratio above 1 (tar headers around incompressible data) counts as 1
+    assert.equal(floorOf(2_000_000, { ...index, indexed_compression_ratio: 1.02 }, 1_000_000, 0).bytes, 3_000_000);
+  });
+
   it("summarize: rows in run order, speed-up against the same condition's stock row, lazy x of floor", () => {
     const s = summarize(runs());
     assert.deepEqual(s.map((r) => r.row), ["off", "parallel", "lazy"]);
