@@ -415,7 +415,7 @@ while read -r cond wl rows; do
                     after_pull_bytes: $after.bytes, after_pull_requests: $after.requests},
          fuse_mounts: $fuse, whole_indexed_layer_gets: $whole, soci_store_bytes: $store, lazy_max_bytes: (if $mode == "lazy" then $lazy_max else null end),
          machine_cpu_busy_pct: $cpu_busy, soci_snapshotter: $soci, containerd: $containerd, soci_metrics: $metrics,
-         index: (if $mode == "lazy" then {span_bytes: $facts.span_bytes, ztoc_bytes: $facts.ztoc_bytes, index_manifest_bytes: $facts.index_manifest_bytes, unindexed_bytes: $facts.unindexed_bytes} else null end),
+         index: (if $mode == "lazy" then {span_bytes: $facts.span_bytes, ztoc_bytes: $facts.ztoc_bytes, index_manifest_bytes: $facts.index_manifest_bytes, unindexed_bytes: $facts.unindexed_bytes, indexed_compression_ratio: $facts.indexed_compression_ratio} else null end),
          soci_edits: ($edits | split("\n") | map(select(length > 0))), pull_timeline: $timeline,
          ready_line: $line}' >>"$JSONL"
       log "bench $tag: ok=$ok${reasons:+ DEGRADED (${reasons%; })} phases $phases, warm start $warm ms, registry $bytes bytes in $(jq .requests <<<"$served") requests ($(jq -r '"\(.bytes) bytes in \(.requests)"' <<<"$after_pull") after the pull), fuse +$mounts, soci $soci_stats, machine CPU busy $cpu_busy%"
