@@ -1,7 +1,8 @@
 /**
  * The README and docs/ as a reader gets them: the README stays short with a table of contents, every relative link
- * and anchor resolves, every docs page the README, the CLI's help and the error messages point to ships in the npm
- * package, counts in the docs follow the code, and no project history leaks into user text.
+ * and anchor in a Markdown file of the npm package resolves inside that package, every fenced block opens and closes,
+ * every docs page the README, the CLI's help and the error messages point to ships in the npm package, counts in the
+ * docs follow the code, and no project history leaks into user text.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -49,20 +50,73 @@ interface Link {
   target: string;
 }
 
-/** Relative links of a Markdown file (`[text](target)`), external ones left out. */
-function relativeLinks(file: string): Link[] {
-  return [...prose(read(file)).matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)]
+/** Relative links of a Markdown file's text (`[text](target)`), external ones left out. */
+function relativeLinks(from: string, markdown: string): Link[] {
+  return [...prose(markdown).matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)]
     .map((m) => m[1])
     .filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t))
-    .map((target) => ({ from: file, target }));
+    .map((target) => ({ from, target }));
 }
 
-/** Every file the npm tarball would contain (`npm pack --dry-run`, without running `prepare`). */
+let packCache: Set<string> | undefined;
+/** Every file the npm tarball would contain (`npm pack --dry-run`, without running `prepare`), packed once. */
 function packedFiles(): Set<string> {
+  if (packCache) return packCache;
   const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: REPO_ROOT, encoding: "utf8" });
   assert.equal(r.status, 0, `npm pack --dry-run failed: ${r.stderr}`);
   const [pack] = JSON.parse(r.stdout) as { files: { path: string }[] }[];
-  return new Set(pack.files.map((f) => f.path));
+  packCache = new Set(pack.files.map((f) => f.path));
+  return packCache;
+}
+
+/**
+ * Relative links of the package's Markdown files that do not work in the installed package: a target outside the
+ * package, a file or folder that is not in its file list, or an anchor that no heading of the target page has.
+ * `files` is the package's file list (paths relative to its root); `readText` reads one of them.
+ */
+export function packageLinkProblems(files: Set<string>, readText: (rel: string) => string): { problems: string[]; checked: number } {
+  const folders = new Set<string>();
+  for (const f of files) for (let d = path.posix.dirname(f); d !== "."; d = path.posix.dirname(d)) folders.add(d);
+  const problems: string[] = [];
+  let checked = 0;
+  for (const file of [...files].filter((f) => f.endsWith(".md")).sort()) {
+    for (const { target } of relativeLinks(file, readText(file))) {
+      checked++;
+      const [rel, anchor] = target.split("#");
+      const resolved = rel === "" ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), rel)).replace(/\/$/, "");
+      if (resolved === ".." || resolved.startsWith("../")) {
+        problems.push(`${file}: ${target} (outside the package)`);
+      } else if (!files.has(resolved) && !folders.has(resolved)) {
+        problems.push(`${file}: ${target} (${resolved} is not in the package)`);
+      } else if (anchor !== undefined && resolved.endsWith(".md") && !headingAnchors(readText(resolved)).has(anchor)) {
+        problems.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
+      }
+    }
+  }
+  return { problems, checked };
+}
+
+/**
+ * Broken code fences in Markdown: a fence line with an info string inside an open block of the same kind (a second
+ * opening fence, which becomes block content and closes nothing; the block's real end then closes it early) and a
+ * block still open at the end. A shorter fence, or one of the other character, is content.
+ */
+export function fenceProblems(markdown: string): string[] {
+  const problems: string[] = [];
+  let open: { char: string; length: number; line: number } | undefined;
+  markdown.split("\n").forEach((text, i) => {
+    const m = /^\s*(`{3,}|~{3,})(.*)$/.exec(text);
+    if (!m) return;
+    const [, fence, info] = m;
+    if (open === undefined) {
+      open = { char: fence[0], length: fence.length, line: i + 1 };
+    } else if (fence[0] === open.char && fence.length >= open.length) {
+      if (info.trim() === "") open = undefined;
+      else problems.push(`line ${i + 1}: an opening fence inside the block opened at line ${open.line}`);
+    }
+  });
+  if (open) problems.push(`line ${open.line}: a block that is never closed`);
+  return problems;
 }
 
 /** Source files (.ts, .sh, .yaml) under a directory, outside node_modules. */
@@ -117,32 +171,34 @@ describe("README.md: short, with a table of contents", () => {
   });
 });
 
-describe("links in README.md and docs/", () => {
-  it("every relative link points to a file or directory that exists, and every anchor to a heading", () => {
-    const problems: string[] = [];
-    let checked = 0;
-    for (const file of USER_TEXT) {
-      for (const { target } of relativeLinks(file)) {
-        checked++;
-        const [rel, anchor] = target.split("#");
-        const resolved = rel === "" ? file : path.normalize(path.join(path.dirname(file), rel));
-        if (resolved.startsWith("..") || !existsSync(path.join(REPO_ROOT, resolved))) {
-          problems.push(`${file}: ${target} (no ${resolved})`);
-          continue;
-        }
-        if (anchor !== undefined && resolved.endsWith(".md") && !headingAnchors(read(resolved)).has(anchor)) {
-          problems.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
-        }
-      }
-    }
+describe("links in the npm package's Markdown (README.md, docs/)", () => {
+  it("every relative link of every packed Markdown file points to a file or folder in the package, and every anchor to a heading", () => {
+    const files = packedFiles();
+    const markdown = [...files].filter((f) => f.endsWith(".md"));
+    for (const f of USER_TEXT) assert.ok(markdown.includes(f), `${f} is not in the npm package`);
+    const { problems, checked } = packageLinkProblems(files, read);
     assert.deepEqual(problems, []);
     assert.ok(checked >= 50, `${checked} links checked`);
   });
 
-  it("the checker can fail: a missing file and a missing anchor are reported", () => {
+  it("the checker can fail: a link out of the package, to an unpacked file and to a missing anchor are reported", () => {
     const anchors = headingAnchors("# A page\n## When a SOCI step fails (`onSociFailure`)\n## Notes\n## Notes\n```md\n## Not a heading\n```\n");
     assert.deepEqual([...anchors], ["a-page", "when-a-soci-step-fails-onsocifailure", "notes", "notes-1"]);
-    assert.equal(existsSync(path.join(REPO_ROOT, "docs/no-such-page.md")), false);
+    const texts: Record<string, string> = {
+      "README.md": "[a](docs/a.md#a-page) [b](docs/b.md) [lab](lab/README.md) [ex](examples/x) [ex/](examples/x/) `[c](docs/c.md)`\n",
+      "docs/a.md": "# A page\n[r](../README.md) [self](#a-page) [s](#gone) [up](../../outside.md) [n](a.md#notes) [py](../examples/x/main.py)\n",
+      "examples/x/Pulumi.yaml": "",
+    };
+    const { problems, checked } = packageLinkProblems(new Set(Object.keys(texts)), (f) => texts[f]);
+    assert.equal(checked, 11);
+    assert.deepEqual(problems, [
+      "README.md: docs/b.md (docs/b.md is not in the package)",
+      "README.md: lab/README.md (lab/README.md is not in the package)",
+      "docs/a.md: #gone (no heading #gone in docs/a.md)",
+      "docs/a.md: ../../outside.md (outside the package)",
+      "docs/a.md: a.md#notes (no heading #notes in docs/a.md)",
+      "docs/a.md: ../examples/x/main.py (examples/x/main.py is not in the package)",
+    ]);
   });
 
   it("every docs/ page the README, the CLI's help and the error messages mention exists and ships in the npm package", () => {
@@ -225,6 +281,23 @@ describe("user text has no project history", () => {
   it("the check can fail", () => {
     assert.ok(HISTORY.some(([re]) => re.test("(the config before issue 11)")));
     assert.ok(HISTORY.some(([re]) => re.test("## Known limits (2026-11-30)")));
+  });
+});
+
+describe("code fences in README.md and docs/", () => {
+  for (const file of USER_TEXT) {
+    it(`${file}: every fenced block opens once and closes`, () => {
+      assert.deepEqual(fenceProblems(read(file)), []);
+    });
+  }
+
+  it("the check can fail: a doubled opening fence and an unclosed block are reported; nested shorter fences are content", () => {
+    assert.deepEqual(fenceProblems("## The parts\n\n```mermaid\n```mermaid\nflowchart LR\n```\n"), [
+      "line 4: an opening fence inside the block opened at line 3",
+    ]);
+    assert.deepEqual(fenceProblems("```\n```bash\nls\n```\n"), ["line 2: an opening fence inside the block opened at line 1"]);
+    assert.deepEqual(fenceProblems("text\n```bash\nls\n"), ["line 2: a block that is never closed"]);
+    assert.deepEqual(fenceProblems("````md\n```bash\nls\n```\n````\n~~~\n```yaml\n~~~\n  ```bash\n  ls\n  ```\n"), []);
   });
 });
 
