@@ -323,8 +323,8 @@ func applyOne(lay Layout, m Descriptor, reads *Reads) (*PlatformResult, map[stri
 		annCopy[k] = v
 	}
 	repl := map[string]Descriptor{
-		m.Digest():  {"digest": newMan, "size": newManSize, "annotations": annCopy},
-		idxDigest:   {"digest": newIdx, "size": newIdxSize, "annotations": map[string]any{annManifestDigest: newMan}},
+		m.Digest(): {"digest": newMan, "size": newManSize, "annotations": annCopy},
+		idxDigest:  {"digest": newIdx, "size": newIdxSize, "annotations": map[string]any{annManifestDigest: newMan}},
 	}
 	return res, repl, nil
 }

@@ -2,10 +2,10 @@
 // artifacts, so that a lazily pulled image fetches them when its layers are mounted instead of one span at a time.
 //
 //	soci-eks-prefetch record --layout DIR --seconds N --out READS.json [--platform linux/amd64] [--workdir DIR]
-//	                         [--runc PATH] [--arg A]... [--env K=V]...
+//	                         [--runc PATH] [--arg A]... [--env K=V]... [--image NAME] [--allow-nonzero-exit]
 //	    Unpacks the image of an OCI layout, serves it through a FUSE passthrough that logs every read (path, offset,
-//	    length), runs it with runc in its own namespaces (network: loopback only) for N seconds, and writes the
-//	    reads. Needs root, /dev/fuse and runc.
+//	    length), runs it with runc in its sandbox (runtimeSpec) for N seconds, and writes the reads. A container that
+//	    exits non-zero before N seconds is refused unless --allow-nonzero-exit. Needs root, /dev/fuse and runc.
 //	soci-eks-prefetch apply --layout DIR --reads READS.json [--reads MORE.json]... [--platform P] [--summary OUT.json]
 //	    For an OCI layout made by `soci convert --standalone --format oci-dir`: maps each file's ranges to the spans
 //	    of the zTOC of the layer that provides it, writes one prefetch artifact per layer (merged with any the index
@@ -63,6 +63,8 @@ func cmdRecord(args []string) error {
 	f.StringVar(&o.Out, "out", "", "where to write the reads (required)")
 	f.Var(&argv, "arg", "replaces the image's CMD, one argument per flag")
 	f.Var(&env, "env", "extra environment K=V, one per flag")
+	f.StringVar(&o.Image, "image", "", "the image's name, for messages (default: the layout directory)")
+	f.BoolVar(&o.AllowNonZeroExit, "allow-nonzero-exit", false, "keep a recording whose container exited non-zero before --seconds (refused by default)")
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -82,7 +84,7 @@ func cmdRecord(args []string) error {
 		total += fr.ReadBytes()
 		ranges += len(fr.Ranges)
 	}
-	logf("recorded %s for %.1fs (%s): %d files, %d ranges, %d bytes read", reads.Platform, reads.Seconds, reads.Ended, len(reads.Files), ranges, total)
+	logf("recorded %s, %s: %d files, %d ranges, %d bytes read", reads.Platform, reads.EndedAs, len(reads.Files), ranges, total)
 	b, err := json.MarshalIndent(reads, "", " ")
 	if err != nil {
 		return err

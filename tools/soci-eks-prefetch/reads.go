@@ -16,10 +16,14 @@ type Reads struct {
 	Source string `json:"source"`
 	// Platform the reads were recorded on ("linux/amd64"); empty: any.
 	Platform string `json:"platform,omitempty"`
-	// Seconds the recording ran, and how it ended ("timeout" or "exited N").
-	Seconds float64    `json:"seconds,omitempty"`
-	Ended   string     `json:"ended,omitempty"`
-	Files   []FileRead `json:"files"`
+	// Seconds the recording ran, and how it ended ("timeout": the time limit was reached, or "exited N"; see Ending).
+	Seconds float64 `json:"seconds,omitempty"`
+	Ended   string  `json:"ended,omitempty"`
+	// EndedAs says the same in words ("time limit reached after 30.0 s", "exited 1 after 0.4 s"), for the build's status.
+	EndedAs string `json:"endedAs,omitempty"`
+	// AllowedNonZeroExit: the container exited non-zero before the time limit and the recording was kept on request.
+	AllowedNonZeroExit bool       `json:"allowedNonZeroExit,omitempty"`
+	Files              []FileRead `json:"files"`
 }
 
 // FileRead is one file: an absolute path in the image and the byte ranges [offset, offset+length) read from it.

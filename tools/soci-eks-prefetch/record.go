@@ -30,6 +30,10 @@ type RecordOptions struct {
 	Args     []string
 	Env      []string
 	Out      string
+	// Image names the image in messages (default: the layout directory).
+	Image string
+	// AllowNonZeroExit keeps a recording whose container exited non-zero before the time limit (see Ending.Check).
+	AllowNonZeroExit bool
 }
 
 type imageConfig struct {
@@ -122,11 +126,57 @@ func userOf(rootfs, user string) (uint32, uint32, error) {
 	return uid, gid, err
 }
 
-// runtimeSpec is the sandbox the image runs in: its own pid, mount, ipc, uts, cgroup and network namespaces (the
-// network namespace has only loopback: no route anywhere), the default capabilities minus NET_RAW, no new
-// privileges, a read-write root on the recording mount (writes land in the scratch copy and are not recorded).
-func runtimeSpec(root string, cfg imageConfig, uid, gid uint32, args, env []string) *specs.Spec {
-	caps := []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
+// recordCapabilities are the capabilities a root image keeps: Docker's and containerd's default set without
+// NET_RAW (raw sockets), MKNOD (/dev is a fresh tmpfs with runc's default nodes), AUDIT_WRITE (the host's audit log)
+// and SETFCAP (setting file capabilities): what an entrypoint uses to start (chown, switch user, bind a low port,
+// signal its children) stays. A non-root image gets none.
+var recordCapabilities = []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL"}
+
+// SandboxLimits are the resource limits of the recording sandbox, applied by runc to the cgroup it creates for the
+// container (under the recorder's: in the Job, under the pod's).
+type SandboxLimits struct {
+	// Pids caps the tasks (processes and threads) of the container: a fork bomb stops there.
+	Pids int64
+	// MemoryBytes caps its memory (page cache included, which the kernel reclaims first); 0: no limit. Going over
+	// it gets the container OOM-killed (exit 137), which refuses the recording like any other crash.
+	MemoryBytes int64
+}
+
+// DefaultPidsLimit is far above what a start needs (a JVM or a PyTorch import: hundreds of threads) and far below a
+// node's pid_max.
+const DefaultPidsLimit = 4096
+
+// defaultSandboxLimits: DefaultPidsLimit tasks, and three quarters of the machine's memory (the kernel OOM-kills the
+// recorded image, oom_score_adj 1000, before anything else of the node in any case).
+func defaultSandboxLimits() SandboxLimits {
+	return SandboxLimits{Pids: DefaultPidsLimit, MemoryBytes: memTotal() / 4 * 3}
+}
+
+// memTotal is MemTotal of /proc/meminfo in bytes (0 if unreadable).
+func memTotal() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// runtimeSpec is the sandbox the image runs in (docs/index-builder.md, "The recording sandbox"): its own pid, mount,
+// ipc, uts, cgroup and network namespaces (the network namespace has only loopback: no route anywhere); the image's
+// user, and for root only recordCapabilities; no_new_privs; no core dumps; the lim cgroup limits and oom_score_adj
+// 1000; a read-write root on the recording mount (writes land in the scratch copy and are not recorded). Not a user
+// namespace and no seccomp filter: the image's root is the node's root with fewer capabilities.
+func runtimeSpec(root string, cfg imageConfig, uid, gid uint32, args, env []string, lim SandboxLimits) *specs.Spec {
+	caps := append([]string{}, recordCapabilities...)
 	if uid != 0 {
 		caps = nil
 	}
@@ -149,6 +199,8 @@ func runtimeSpec(root string, cfg imageConfig, uid, gid uint32, args, env []stri
 			Cwd:             cwd,
 			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps},
 			NoNewPrivileges: true,
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_CORE", Hard: 0, Soft: 0}},
+			OOMScoreAdj:     &oomScoreAdj,
 		},
 		Root:     &specs.Root{Path: root},
 		Hostname: "soci-eks-record",
@@ -165,8 +217,25 @@ func runtimeSpec(root string, cfg imageConfig, uid, gid uint32, args, env []stri
 			MaskedPaths: []string{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
 				"/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"},
 			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+			Resources:     resources(lim),
 		},
 	}
+}
+
+// oomScoreAdj: the recorded image is the first thing the kernel kills when the node runs out of memory.
+var oomScoreAdj = 1000
+
+func resources(lim SandboxLimits) *specs.LinuxResources {
+	r := &specs.LinuxResources{}
+	if lim.Pids > 0 {
+		n := lim.Pids
+		r.Pids = &specs.LinuxPids{Limit: &n}
+	}
+	if lim.MemoryBytes > 0 {
+		m := lim.MemoryBytes
+		r.Memory = &specs.LinuxMemory{Limit: &m}
+	}
+	return r
 }
 
 // Record runs the image once in a sandbox over a recording mount and writes what it read in the first Seconds.
@@ -224,7 +293,7 @@ func Record(ctx context.Context, o RecordOptions) (*Reads, error) {
 	}
 	defer func() { _ = server.Unmount() }()
 
-	spec := runtimeSpec(mnt, cfg, uid, gid, o.Args, o.Env)
+	spec := runtimeSpec(mnt, cfg, uid, gid, o.Args, o.Env, defaultSandboxLimits())
 	sb, _ := json.MarshalIndent(spec, "", "  ")
 	if err := os.WriteFile(filepath.Join(bundle, "config.json"), sb, 0o600); err != nil {
 		return nil, err
@@ -246,15 +315,15 @@ func Record(ctx context.Context, o RecordOptions) (*Reads, error) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	ended := "timeout"
+	ending := Ending{Kind: "timeout"}
 	select {
 	case err := <-done:
-		ended = "exited 0"
+		ending = Ending{Kind: "exited"}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			ended = fmt.Sprintf("exited %d", ee.ExitCode())
+			ending.Code = ee.ExitCode()
 		} else if err != nil {
-			ended = "failed: " + err.Error()
+			ending = Ending{Kind: "failed", Err: err.Error()}
 		}
 	case <-time.After(time.Duration(o.Seconds * float64(time.Second))):
 		_ = exec.Command(o.Runc, "--root", state, "kill", id, "KILL").Run()
@@ -267,7 +336,7 @@ func Record(ctx context.Context, o RecordOptions) (*Reads, error) {
 	case <-ctx.Done():
 		_ = exec.Command(o.Runc, "--root", state, "kill", id, "KILL").Run()
 		<-done
-		ended = "interrupted"
+		ending = Ending{Kind: "interrupted"}
 	}
 	elapsed := time.Since(rl.start)
 	_ = exec.Command(o.Runc, "--root", state, "delete", "--force", id).Run()
@@ -277,13 +346,23 @@ func Record(ctx context.Context, o RecordOptions) (*Reads, error) {
 		}
 		logf("container output (last %d bytes):\n%s", len(tail), tail)
 	}
-	if strings.HasPrefix(ended, "failed") {
-		return nil, errors.New("the container " + ended)
+	image := o.Image
+	if image == "" {
+		image = o.Layout
 	}
+	warning, err := ending.Check(image, elapsed.Seconds(), o.Seconds, o.AllowNonZeroExit)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		logf("WARNING: %s", warning)
+	}
+	ended := ending.String()
 
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	reads := &Reads{Version: 1, Source: "record", Platform: o.Platform, Seconds: elapsed.Round(time.Millisecond).Seconds(), Ended: ended, Files: []FileRead{}}
+	reads := &Reads{Version: 1, Source: "record", Platform: o.Platform, Seconds: elapsed.Round(time.Millisecond).Seconds(), Ended: ended,
+		EndedAs: ending.Describe(elapsed.Seconds()), AllowedNonZeroExit: warning != "", Files: []FileRead{}}
 	paths := make([]string, 0, len(rl.reads))
 	for p := range rl.reads {
 		if !rl.written[p] {
@@ -291,7 +370,7 @@ func Record(ctx context.Context, o RecordOptions) (*Reads, error) {
 		}
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("the container read no file of the image (%s after %.1fs); see its output above", ended, elapsed.Seconds())
+		return nil, fmt.Errorf("the container of %s read no file of the image (%s); see its output above", image, ending.Describe(elapsed.Seconds()))
 	}
 	// In the order the container first read them.
 	sort.Slice(paths, func(i, j int) bool { return rl.first[paths[i]] < rl.first[paths[j]] })
