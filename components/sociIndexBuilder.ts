@@ -170,7 +170,7 @@ export class SociIndexBuilder extends pulumi.ComponentResource {
                 nodeSelector: args.nodeSelector ?? INDEX_BUILDER_DEFAULTS.nodeSelector,
                 tolerations: args.tolerations,
                 prefetchListConfigMap: listConfigMap?.metadata.name,
-                record: record ? { fetchEnv: envOf("fetch", []), args: recordArgs(record) } : undefined,
+                record: record ? { fetchEnv: envOf("fetch", []), args: recordArgs(record), image: source.sourceRef } : undefined,
               }),
             },
           },

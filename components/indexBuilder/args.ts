@@ -109,7 +109,12 @@ export interface SociIndexResult {
   jobName: string;
   /** Namespace of the Job: `kubectl -n <namespace> logs job/<jobName>` shows the build and what was prefetched. */
   namespace: string;
-  /** How the prefetch list was made: `none`, `record`, `files` or `record+files`. */
+  /**
+   * How the prefetch list was made: `none`, `record`, `files` or `record+files`. How a recording ended (time limit
+   * reached, or exited N after S s), its duration, files, bytes and spans are in the Job's status: the build
+   * container's termination message (`kubectl -n <namespace> get pod -l job-name=<jobName> -o
+   * jsonpath='{..terminated.message}'`); a refused recording is the record container's.
+   */
   prefetch: PrefetchMode;
 }
 

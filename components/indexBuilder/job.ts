@@ -118,8 +118,9 @@ export const RECORD_READS = `${WORK_DIR}/reads-record.json`;
 /**
  * The recording container: runs `soci-eks-prefetch record` over the layout the fetch step copied. It needs root,
  * `/dev/fuse` and the right to mount and create namespaces (FUSE passthrough, runc): a privileged container. The
- * image it records runs inside runc with its own namespaces, a network namespace with only loopback, the default
- * capabilities and no_new_privs, for `seconds`; it never sees the pod's credentials.
+ * image it records runs inside runc with its own namespaces, a network namespace with only loopback, at most Docker's
+ * default capabilities less four, no_new_privs and pids/memory limits, for `seconds`; it never sees the pod's
+ * credentials (docs/index-builder.md, "The recording sandbox").
  */
 export const RECORD_CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
   privileged: true,
@@ -147,8 +148,11 @@ export interface PodSpecInputs {
   tolerations?: k8s.types.input.core.v1.Toleration[];
   /** The ConfigMap holding the user's prefetch list, when there is one. */
   prefetchListConfigMap?: pulumi.Input<string>;
-  /** With a recording: the fetch step's env, and the `soci-eks-prefetch record` arguments. */
-  record?: { fetchEnv: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvVar>[]>; args: string[] };
+  /**
+   * With a recording: the fetch step's env, the `soci-eks-prefetch record` arguments, and the source reference its
+   * messages name.
+   */
+  record?: { fetchEnv: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.EnvVar>[]>; args: string[]; image: pulumi.Input<string> };
 }
 
 /**
@@ -180,8 +184,10 @@ export function buildPodSpec(p: PodSpecInputs): k8s.types.input.core.v1.PodSpec 
             {
               name: "record",
               image: p.builderImage,
-              command: ["soci-eks-prefetch", "record", "--layout", `${WORK_DIR}/src`, "--out", RECORD_READS, "--workdir", WORK_DIR, ...p.record.args],
+              command: ["soci-eks-prefetch", "record", "--layout", `${WORK_DIR}/src`, "--out", RECORD_READS, "--workdir", WORK_DIR, "--image", p.record.image, ...p.record.args],
               securityContext: RECORD_CONTAINER_SECURITY,
+              // A refused recording (exit code, image, fix) is the last line of its log: the pod's status shows it.
+              terminationMessagePolicy: "FallbackToLogsOnError",
               volumeMounts: [{ name: "work", mountPath: WORK_DIR }],
             },
           ],

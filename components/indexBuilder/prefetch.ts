@@ -33,6 +33,13 @@ export interface PrefetchRecording {
   args?: string[];
   /** Extra environment for the recording run, on top of the image's. */
   env?: Record<string, string>;
+  /**
+   * Keep a recording whose container exited with a non-zero code before `seconds`. Default false: such a run is a
+   * start that failed (a crash, a missing setting, a network it cannot reach in the sandbox), its reads are not what
+   * the image reads on a node, and the build fails with the image, the exit code and the fix. Set it for an image
+   * whose start ends non-zero by design. Reaching `seconds` while running, or exiting 0, is always kept.
+   */
+  allowNonZeroExit?: boolean;
 }
 
 /**
@@ -74,6 +81,14 @@ export function validatePrefetch(p: SociPrefetchOptions | undefined, at: string)
     }
     if (p.record.args !== undefined && (!Array.isArray(p.record.args) || p.record.args.some((a) => typeof a !== "string"))) {
       problems.push({ setting: `${at}.record.args`, value: p.record.args, reason: "is not a list of strings", fix: "Give the CMD arguments as strings, e.g. ['--serve']." });
+    }
+    if (p.record.allowNonZeroExit !== undefined && typeof p.record.allowNonZeroExit !== "boolean") {
+      problems.push({
+        setting: `${at}.record.allowNonZeroExit`,
+        value: p.record.allowNonZeroExit,
+        reason: "is not true or false",
+        fix: "Set true to keep a recording whose container exits non-zero before `seconds`, or leave it unset.",
+      });
     }
     for (const [k, v] of Object.entries(p.record.env ?? {})) {
       if (!ENV_NAME_RE.test(k) || typeof v !== "string") {
@@ -118,5 +133,6 @@ export function recordArgs(r: PrefetchRecording): string[] {
     ...Object.entries(r.env ?? {})
       .sort(([a], [b]) => a.localeCompare(b))
       .flatMap(([k, v]) => ["--env", `${k}=${v}`]),
+    ...(r.allowNonZeroExit ? ["--allow-nonzero-exit"] : []),
   ];
 }

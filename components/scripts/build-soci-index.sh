@@ -10,7 +10,7 @@
 # `soci convert --standalone` into a second layout (no containerd); with PREFETCH_READS, add prefetch artifacts for
 # those reads (soci-eks-prefetch apply); copy that layout, every manifest, to the destination (skopeo); check that
 # the pushed image index still pairs each image manifest with its SOCI index; report what was built on stderr and in
-# the termination message. (Not --preserve-digests: skopeo before 1.13 re-serializes an image index without the
+# the termination message (with a recording: how it ended, after how long, its files and bytes; the prefetch spans). (Not --preserve-digests: skopeo before 1.13 re-serializes an image index without the
 # descriptors' artifactType and then refuses; the manifests themselves, which carry the pairing, are copied as they
 # are, and the check below proves it.)
 # STEP splits this for a recording Job: `fetch` only copies the source (and keeps it for the next container), the
@@ -51,6 +51,7 @@ INSECURE_REGISTRY="${INSECURE_REGISTRY:-0}"
 TERMINATION_LOG="${TERMINATION_LOG:-/dev/termination-log}"
 STEP="${STEP:-all}"
 PREFETCH_READS="${PREFETCH_READS:-}"
+RECORDING=""
 SRC_LAYOUT="${WORK_DIR}/src"
 OUT_LAYOUT="${WORK_DIR}/out"
 SOCI_ROOT="${WORK_DIR}/soci-root"
@@ -150,13 +151,34 @@ soci_convert() {
     --min-layer-size "${MIN_LAYER_SIZE}" --span-size "${SPAN_SIZE}" "${SRC_LAYOUT}" "${OUT_LAYOUT}"
 }
 
+# recording_line FILE: "recording (<platform>): <how it ended>, <files> files, <bytes> bytes read" for a reads file
+# that `soci-eks-prefetch record` wrote; nothing for a list. Fails, naming the image, the ending and the fix, for a
+# recording whose container exited non-zero before its time limit without allowNonZeroExit (a recorder that predates
+# that rule wrote it, or the file was edited): such reads are not what the image reads on a node.
+recording_line() {
+  local file=$1 line
+  [[ "$(jq -r '.source // ""' "${file}")" == record ]] || return 0
+  if jq -e '(.ended // "") | test("^exited [1-9]")' "${file}" >/dev/null && ! jq -e '.allowedNonZeroExit == true' "${file}" >/dev/null; then
+    die "the recording of ${SRC_REF} $(jq -r '.endedAs // "\(.ended) after \(.seconds) s"' "${file}"), before its time limit: a start that failed. Fix the start (prefetch.record.args or prefetch.record.env), give prefetch.files instead, or set prefetch.record.allowNonZeroExit: true"
+  fi
+  line="$(jq -r '"recording (\(.platform // "any")): \(.endedAs // "\(.ended // "ended") after \(.seconds // 0) s")\(if .allowedNonZeroExit then " (kept: allowNonZeroExit)" else "" end), \(.files | length) files, \([.files[].ranges // [] | .[] | .[1]] | add // 0) bytes read"' "${file}")" ||
+    die "prefetch reads file ${file} is not a reads file (JSON with files)"
+  printf '%s' "${line}"
+}
+
 # Prefetch artifacts for the reads (byte ranges mapped to the spans that hold them), in the converted layout.
 apply_prefetch() {
   local -a reads_flags=() files=()
-  local file
+  local file line
   IFS=: read -r -a files <<<"${PREFETCH_READS}"
+  RECORDING=""
   for file in "${files[@]}"; do
     [[ -f "${file}" ]] || die "prefetch reads file ${file} is missing"
+    line="$(recording_line "${file}")" || exit 1
+    if [[ -n "${line}" ]]; then
+      log "${line}"
+      RECORDING="${line}"
+    fi
     reads_flags+=(--reads "${file}")
   done
   run soci-eks-prefetch apply --layout "${OUT_LAYOUT}" "${reads_flags[@]}" --summary "${WORK_DIR}/prefetch-summary.json"
@@ -183,6 +205,7 @@ summary() {
     "$(grep -cx 'application/octet-stream' <<<"${types}" || true)" \
     "$(grep -cx 'application/vnd.amazon.soci.prefetch.v1+json' <<<"${types}" || true)"
   if [[ -f "${WORK_DIR}/prefetch-summary.json" ]]; then
+    [[ -z "${RECORDING}" ]] || printf '; %s' "${RECORDING}"
     jq -r '.platforms[] | "; prefetch (\(.platform)): \(.prefetchFiles) files, \(.readBytes) bytes read -> \(.spans) spans, \(.spanBytes) registry bytes"' \
       "${WORK_DIR}/prefetch-summary.json" | tr -d '\n'
   fi

@@ -227,9 +227,13 @@ describe("SociIndexBuilder prefetch", () => {
     const envOf = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
     assert.equal(envOf(fetch).STEP, "fetch");
     assert.deepEqual(record.command, [
-      "soci-eks-prefetch", "record", "--layout", "/work/src", "--out", "/work/reads-record.json", "--workdir", "/work",
+      "soci-eks-prefetch", "record", "--layout", "/work/src", "--out", "/work/reads-record.json", "--workdir", "/work", "--image", results[0].sourceRef,
       "--seconds", "12", "--arg", "serve", "--arg", "--port=8080", "--env", "A=1", "--env", "MODEL=small",
     ]);
+    assert.match(results[0].sourceRef, /\/web@sha256:[0-9a-f]{64}$/);
+    // Without allowNonZeroExit the recorder refuses a crashed start; its error is the pod's status.
+    assert.ok(!record.command.includes("--allow-nonzero-exit"));
+    assert.equal(record.terminationMessagePolicy, "FallbackToLogsOnError");
     assert.deepEqual(record.securityContext, { privileged: true, runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: true });
     assert.equal(record.env, undefined, "the recording gets no build settings");
     const buildEnv = envOf(pod.containers[0]);
@@ -239,6 +243,17 @@ describe("SociIndexBuilder prefetch", () => {
     assert.ok(restrictedViolations(pod).every((v) => v.startsWith("container record ")), restrictedViolations(pod).join("\n"));
     assert.equal(ofType(NS, "rec-")[0].inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
     assert.equal(results[0].prefetch, "record+files");
+  });
+
+  it("record.allowNonZeroExit reaches the recorder as --allow-nonzero-exit, and changes the Job name", async () => {
+    const img = (allowNonZeroExit?: boolean) => [{ repository: "web", tag: "2.0", prefetch: { record: { seconds: 10, ...(allowNonZeroExit === undefined ? {} : { allowNonZeroExit }) } } }];
+    const on = await build("anz1", args({ images: img(true) }));
+    const off = await build("anz2", args({ images: img(false) }));
+    const unset = await build("anz3", args({ images: img() }));
+    const cmd = (b: typeof on) => b.jobs[0].inputs.spec.template.spec.initContainers[1].command as string[];
+    assert.equal(cmd(on).at(-1), "--allow-nonzero-exit");
+    assert.ok(!cmd(off).includes("--allow-nonzero-exit") && !cmd(unset).includes("--allow-nonzero-exit"));
+    assert.notEqual(on.results[0].jobName, unset.results[0].jobName);
   });
 
   it("prefetch settings are part of the Job name", async () => {
@@ -261,6 +276,7 @@ describe("SociIndexBuilder prefetch", () => {
           { repository: "b", tag: "1", prefetch: { record: { seconds: 0 } } },
           { repository: "c", tag: "1", prefetch: { record: { seconds: 5, env: { "BAD-NAME": "x" } }, files: [{ path: "rel/x", ranges: [{ offset: -1, length: 0 }] }] } },
           { repository: "d", tag: "1", prefetch: { files: [] } },
+          { repository: "e", tag: "1", prefetch: { record: { seconds: 5, allowNonZeroExit: "yes" as unknown as boolean } } },
         ],
       }),
     );
@@ -271,8 +287,11 @@ describe("SociIndexBuilder prefetch", () => {
       "images[2].prefetch.files[0].path",
       "images[2].prefetch.files[0].ranges[0]",
       "images[3].prefetch.files",
+      "images[4].prefetch.record.allowNonZeroExit",
     ]);
     assert.match(problems[1].reason, /from 1 to 600/);
+    assert.equal(problems[6].value, "yes");
+    assert.match(problems[6].fix, /Set true to keep a recording whose container exits non-zero/);
   });
 });
 

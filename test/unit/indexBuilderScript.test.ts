@@ -207,6 +207,41 @@ printf '%s' '{"source":"record","platforms":[{"platform":"linux/amd64","prefetch
     assert.ok(!missing.calls.some((c) => c.includes("docker://" + DST)), "no push without the prefetch");
   });
 
+  it("a recording's reads: the status says how it ended, after how long, its files and bytes, then the spans", () => {
+    const rec = path.join(dir, "reads-record.json");
+    const list = path.join(dir, "list.json");
+    writeFileSync(list, JSON.stringify({ version: 1, source: "list", files: [{ path: "/x" }] }));
+    const files = [
+      { path: "/app/a.so", ranges: [[0, 4096], [8192, 4096]] },
+      { path: "/app/b.bin", ranges: [[0, 1000]] },
+    ];
+    writeFileSync(rec, JSON.stringify({ version: 1, source: "record", platform: "linux/amd64", seconds: 30.004, ended: "timeout", endedAs: "time limit reached after 30.0 s", files }));
+    const r = run({ STEP: "build", PREFETCH_READS: `${rec}:${list}` });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      readFileSync(path.join(dir, "termination-log"), "utf8"),
+      `pushed ${DST} (SOCI index manifest v2): 2 zTOCs, 0 prefetch artifacts; recording (linux/amd64): time limit reached after 30.0 s, 2 files, 9192 bytes read; ` +
+        "prefetch (linux/amd64): 36 files, 66060288 bytes read -> 63 spans, 132120576 registry bytes\n",
+    );
+
+    // A run that ended by itself with 0 is a normal ending too.
+    writeFileSync(rec, JSON.stringify({ version: 1, source: "record", platform: "linux/amd64", seconds: 2.5, ended: "exited 0", endedAs: "exited 0 after 2.5 s", files }));
+    assert.equal(run({ STEP: "build", PREFETCH_READS: rec }).status, 0);
+    assert.match(readFileSync(path.join(dir, "termination-log"), "utf8"), /; recording \(linux\/amd64\): exited 0 after 2\.5 s, 2 files, 9192 bytes read; prefetch/);
+
+    // Exited non-zero before the limit, without allowNonZeroExit (an older recorder wrote it): refused, nothing pushed.
+    writeFileSync(rec, JSON.stringify({ version: 1, source: "record", platform: "linux/amd64", seconds: 0.4, ended: "exited 1", files }));
+    const crashed = run({ STEP: "build", PREFETCH_READS: rec });
+    assert.equal(crashed.status, 1);
+    assert.match(crashed.stderr, /the recording of .*ml\/trainer@sha256:a+ exited 1 after 0\.4 s, before its time limit: a start that failed\. Fix the start \(prefetch\.record\.args or prefetch\.record\.env\), give prefetch\.files instead, or set prefetch\.record\.allowNonZeroExit: true/);
+    assert.ok(!crashed.calls.some((c) => c.startsWith("soci-eks-prefetch") || c.includes("docker://" + DST)), crashed.calls.join("\n"));
+
+    // The same, kept on request: the status says so.
+    writeFileSync(rec, JSON.stringify({ version: 1, source: "record", platform: "linux/amd64", seconds: 0.4, ended: "exited 1", endedAs: "exited 1 after 0.4 s", allowedNonZeroExit: true, files }));
+    assert.equal(run({ STEP: "build", PREFETCH_READS: rec }).status, 0);
+    assert.match(readFileSync(path.join(dir, "termination-log"), "utf8"), /; recording \(linux\/amd64\): exited 1 after 0\.4 s \(kept: allowNonZeroExit\), 2 files, 9192 bytes read; prefetch/);
+  });
+
   it("STEP=fetch only copies the source and keeps it; STEP=build converts and pushes that copy", () => {
     const fetch = run({ STEP: "fetch" });
     assert.equal(fetch.status, 0, fetch.stderr);
