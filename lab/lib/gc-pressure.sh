@@ -68,13 +68,27 @@ gc_churn_stop() { # prints the number of lease deletions
   wc -l <"$LOGS/gc-churn.count"
 }
 
-# soci_index_blob LAYOUT: path of the SOCI v2 index blob in a `soci convert` OCI layout.
+# soci_index_blob LAYOUT: path of the SOCI v2 index blob LAYOUT serves (a `soci convert --standalone` OCI layout):
+# the one its first image manifest, reached from index.json, names in com.amazon.soci.index-digest. Not a scan of
+# blobs/: `soci-eks-prefetch apply` (the -rec indexes) leaves the index it replaced there, and which of the two sorts
+# first by digest is chance.
 soci_index_blob() {
-  local f
-  for f in "$1"/blobs/sha256/*; do
-    [[ $(head -c 1 "$f") == "{" ]] || continue
-    if jq -e '(.artifactType // .config.mediaType) == "application/vnd.amazon.soci.index.v2+json"' "$f" >/dev/null 2>&1; then
-      echo "$f"
+  local layout=$1 blob digest idx
+  local -a queue=()
+  mapfile -t queue < <(jq -r '.manifests[].digest' "$layout/index.json" 2>/dev/null)
+  while ((${#queue[@]} > 0)); do
+    blob=$layout/blobs/${queue[0]/://}
+    queue=("${queue[@]:1}")
+    [[ -f $blob ]] || continue
+    if jq -e '.manifests' "$blob" >/dev/null 2>&1; then
+      mapfile -t -O "${#queue[@]}" queue < <(jq -r '.manifests[].digest' "$blob")
+      continue
+    fi
+    digest=$(jq -r '.annotations["com.amazon.soci.index-digest"] // empty' "$blob" 2>/dev/null)
+    [[ -n $digest ]] || continue
+    idx=$layout/blobs/${digest/://}
+    if jq -e '(.artifactType // .config.mediaType) == "application/vnd.amazon.soci.index.v2+json"' "$idx" >/dev/null 2>&1; then
+      echo "$idx"
       return 0
     fi
   done
