@@ -119,22 +119,38 @@ export function toEvent(v: unknown): KubeEvent | undefined {
   return e;
 }
 
-/** What a parsed JSON value holds: its events, and how many items were something else (and of which kind). */
-function eventsFrom(value: unknown): { events: KubeEvent[]; others: number; otherKind?: string } {
+/**
+ * Why an object that says it is an Event (`kind: Event`) is not one {@link toEvent} can read: the field that is
+ * wrong, as `message`, `reason` or `involvedObject` (`'involvedObject' is null and 'reason' is absent`).
+ */
+function eventDefect(item: Json): string {
+  const shown = (v: unknown): string => (v === undefined ? "absent" : v === null ? "null" : Array.isArray(v) ? "a list" : `a ${typeof v}`);
+  if (typeof item.message !== "string") return `'message' is ${shown(item.message)}, not a string`;
+  return `'reason' is ${shown(item.reason)} and 'involvedObject' is ${shown(item.involvedObject)}; an Event needs a string 'reason' or an 'involvedObject' object`;
+}
+
+/**
+ * What a parsed JSON value holds: its events, how many items were something else (and of which kind), and, for the
+ * first item that says it is an Event but cannot be read as one, which field is wrong.
+ */
+function eventsFrom(value: unknown): { events: KubeEvent[]; others: number; otherKind?: string; badEvent?: { index: number; defect: string } } {
   const items = Array.isArray(value) ? value : isObject(value) && Array.isArray(value.items) ? value.items : [value];
   const events: KubeEvent[] = [];
   let others = 0;
   let otherKind: string | undefined;
-  for (const item of items) {
+  let badEvent: { index: number; defect: string } | undefined;
+  items.forEach((item: unknown, index: number) => {
     const e = toEvent(item);
     if (e) {
       events.push(e);
-    } else {
-      others++;
-      otherKind ??= isObject(item) ? str(item.kind) : undefined;
+      return;
     }
-  }
-  return { events, others, otherKind };
+    others++;
+    const kind = isObject(item) ? str(item.kind) : undefined;
+    if (kind === "Event") badEvent ??= { index, defect: eventDefect(item as Json) };
+    else otherKind ??= kind;
+  });
+  return { events, others, otherKind, ...(badEvent ? { badEvent } : {}) };
 }
 
 /** The first line of a JSON.parse error, for a message. */
@@ -161,7 +177,8 @@ export function readEvents(text: string): KubeEvent[] {
   if (parsed) {
     if (!Array.isArray(whole) && !isObject(whole)) throw new InputError(`is JSON but not a list of events (it is a ${whole === null ? "null" : typeof whole})`);
     if (isObject(whole) && "items" in whole && !Array.isArray(whole.items)) throw new InputError("is JSON with an 'items' field that is not a list");
-    const { events, others, otherKind } = eventsFrom(whole);
+    const { events, others, otherKind, badEvent } = eventsFrom(whole);
+    if (events.length === 0 && badEvent) throw new InputError(`holds ${others} item(s) and no readable Event: item ${badEvent.index} says kind Event, but ${badEvent.defect}`);
     if (events.length === 0 && others > 0) throw new InputError(`holds ${others} item(s), none of them a Kubernetes Event${otherKind ? ` (they are ${otherKind} objects)` : ""}`);
     return events;
   }

@@ -183,9 +183,21 @@ export function runPullReport(argv: string[], io: CliIo = defaultIo): number {
     pods = parse(podsText, { setting: "--kubectl", value: "kubectl get pods -A -o json", fix: "Check the kubectl context (--context)." }, readPodNodes);
   } else if (values.file !== undefined) {
     const source = { setting: "--file", value: values.file, fix: EVENTS_FIX };
-    events = parse(read(source), source, readEvents);
+    const text = read(source);
+    if (text !== undefined && text.trim() === "") problems.push({ ...source, reason: "is empty" });
+    else events = parse(text, source, readEvents);
   } else {
-    events = parse(io.stdin(), { setting: "stdin", fix: EVENTS_FIX }, readEvents);
+    const text = io.stdin();
+    if (text.trim() === "") {
+      // Nothing was piped in (kubectl failed before printing, or a command printed nothing): not "no events".
+      problems.push({
+        setting: "stdin",
+        reason: "was empty",
+        fix: "Pipe in what `kubectl get events -A -o json` prints (kubectl get events -A -o json | soci-eks pull-report), or pass --file events.json or --kubectl.",
+      });
+    } else {
+      events = parse(text, { setting: "stdin", fix: EVENTS_FIX }, readEvents);
+    }
   }
   if (values.nodes !== undefined) {
     const source = { setting: "--nodes", value: values.nodes, fix: NODES_FIX };

@@ -63,7 +63,7 @@ export const NOT_LAZY_VS_OFF = 0.5;
 
 /**
  * Whether a lazy pull looks like it was not lazy. A lazy pull fetches the SOCI index and zTOCs, not the layers;
- * a layer SOCI could not mount lazily is fetched whole during the pull (issue 11), which makes that pull as slow
+ * a layer SOCI could not mount lazily is fetched whole during the pull, which makes that pull as slow
  * as a stock one, or many times slower than the lazy pulls of the same image that worked.
  */
 export function looksNotLazy(pullMs: number, fastestLazyMs: number, lazyPulls: number, offMedianMs?: number): boolean {
@@ -121,6 +121,8 @@ export interface Report {
   counted: { pulls: number; warmSkipped: number; alreadyPresent: number; unparsed: number; unknownNode: number };
   /** Why some Pulled events were not counted (first few of each reason). */
   notes: string[];
+  /** With pulls that have no node: what to do about them ({@link unknownNodeHint}). */
+  unknownNodeHint?: string;
 }
 
 export interface ReportOptions {
@@ -137,6 +139,16 @@ export interface ReportOptions {
 }
 
 /** The `Pulled` events, attributed to node, node group and mode. */
+/**
+ * What to do about pulls with no node: without --pods, pass it; with --pods that had no pod with a name and a node
+ * (every item malformed, or no pod scheduled), say so rather than ask for the flag the user gave.
+ */
+export function unknownNodeHint(podNodes: ReadonlyMap<string, string> | undefined): string {
+  if (podNodes === undefined) return "pass --pods";
+  if (podNodes.size === 0) return "the --pods file had no usable items (none has metadata.name and spec.nodeName)";
+  return "the --pods file has no such pod with spec.nodeName";
+}
+
 export function collectSamples(events: KubeEvent[], opts: ReportOptions = {}): { samples: PullSample[]; counted: Report["counted"]; notes: string[] } {
   const counted = { pulls: 0, warmSkipped: 0, alreadyPresent: 0, unparsed: 0, unknownNode: 0 };
   const notes: string[] = [];
@@ -163,7 +175,7 @@ export function collectSamples(events: KubeEvent[], opts: ReportOptions = {}): {
     const node = eventNode(e, opts.podNodes);
     if (!node) {
       counted.unknownNode++;
-      if (notes.length < 10) notes.push(`no node for ${e.involvedObject?.namespace}/${e.involvedObject?.name}; pass --pods`);
+      if (notes.length < 10) notes.push(`no node for ${e.involvedObject?.namespace}/${e.involvedObject?.name}; ${unknownNodeHint(opts.podNodes)}`);
     }
     const labels = node ? opts.nodeLabels?.get(node) : undefined;
     const key = `${node ?? "?"}\u0000${parsed.image}`;
@@ -259,7 +271,7 @@ export function buildReport(events: KubeEvent[], opts: ReportOptions = {}): Repo
     .filter(([, labels]) => labels[DEGRADED_LABEL])
     .map(([node, labels]) => ({ node, nodeGroup: labels[NODEGROUP_LABEL] ?? UNKNOWN, reason: labels[DEGRADED_LABEL] }))
     .sort((a, b) => a.node.localeCompare(b.node));
-  return { rows, degradedNodes, markers: opts.markers ?? [], counted, notes };
+  return { rows, degradedNodes, markers: opts.markers ?? [], counted, notes, ...(counted.unknownNode ? { unknownNodeHint: unknownNodeHint(opts.podNodes) } : {}) };
 }
 
 /**
@@ -307,7 +319,7 @@ export function formatReport(report: Report): string {
     (c.warmSkipped ? `; ${c.warmSkipped} warm pulls skipped (started after the same image finished on the same node; --all counts them)` : "") +
     (c.alreadyPresent ? `; ${c.alreadyPresent} "already present" events` : "") +
     (c.unparsed ? `; ${c.unparsed} messages without a duration` : "") +
-    (c.unknownNode ? `; ${c.unknownNode} pulls with no node (pass --pods)` : "");
+    (c.unknownNode ? `; ${c.unknownNode} pulls with no node (${report.unknownNodeHint ?? "pass --pods"})` : "");
   const health = formatHealth(report);
   if (!lines.length) return `No kubelet "Successfully pulled image" events found.\n${footer}\n${health}`;
   const suspect = report.rows.reduce((n, r) => n + (r.notLazy ?? 0), 0);

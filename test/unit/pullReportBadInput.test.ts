@@ -104,6 +104,13 @@ describe("pull-report: bad input gets the flag, the value and the fix", () => {
     ["a NodeList", NODES, /holds 1 item\(s\), none of them a Kubernetes Event \(they are Node objects\)/],
     ["a list of numbers", "[1, 2, 3]", /holds 3 item\(s\), none of them a Kubernetes Event/],
     ["events whose message is not a string", JSON.stringify({ items: [{ reason: "Pulled", message: 5 }] }), /holds 1 item\(s\), none of them a Kubernetes Event/],
+    // An item that says it is an Event gets the field that is wrong, not "none of them an Event (they are Event objects)"
+    [
+      "an Event whose involvedObject is null",
+      JSON.stringify({ kind: "EventList", items: [{ kind: "Event", message: "Successfully pulled", involvedObject: null }] }),
+      /holds 1 item\(s\) and no readable Event: item 0 says kind Event, but 'reason' is absent and 'involvedObject' is null; an Event needs a string 'reason' or an 'involvedObject' object/,
+    ],
+    ["an Event whose message is a number", JSON.stringify({ items: [{ kind: "Event", reason: "Pulled", message: 5 }] }), /holds 1 item\(s\) and no readable Event: item 0 says kind Event, but 'message' is a number, not a string/],
   ];
   for (const [what, text, reason] of BAD_EVENTS) {
     it(`--file holding ${what}`, () => {
@@ -132,6 +139,40 @@ describe("pull-report: bad input gets the flag, the value and the fix", () => {
       });
     }
   }
+
+  it("empty stdin (`: | soci-eks pull-report`) and an empty --file: exit 2, saying what was empty and what to pipe in", () => {
+    for (const text of ["", "  \n"]) {
+      const r = io({}, text);
+      refused(runPullReport([], r.io), r, [/^stdin was empty\. Pipe in what `kubectl get events -A -o json` prints \(kubectl get events -A -o json \| soci-eks pull-report\), or pass --file events\.json or --kubectl\.$/]);
+      const f = io({ "events.json": text });
+      refused(runPullReport(["--file", "events.json"], f.io), f, [/^--file: 'events\.json' is empty\. Pass what `kubectl get events -A -o json` prints/]);
+    }
+    // An event list with no items is what kubectl prints for a quiet cluster: a report, not an error.
+    const quiet = io({}, JSON.stringify({ kind: "EventList", items: [] }));
+    assert.equal(runPullReport([], quiet.io), 0, quiet.err());
+    assert.match(quiet.out(), /No kubelet "Successfully pulled image" events found/);
+  });
+
+  it("--pods whose items are all malformed: the report says the pods file had no usable items, not 'pass --pods'", () => {
+    // An event without source.host or reportingInstance: only --pods can place it on a node.
+    const hostless = { ...pulled("n1", "img:1", 2), source: { component: "kubelet" } };
+    const events = JSON.stringify({ kind: "EventList", items: [hostless] });
+    const pods = JSON.stringify({ kind: "PodList", items: [{ kind: "Pod", metadata: { name: 5 } }, { kind: "Pod", spec: { nodeName: "n1" } }] });
+    const given = io({ "events.json": events, "pods.json": pods });
+    assert.equal(runPullReport(["--file", "events.json", "--pods", "pods.json"], given.io), 0, given.err());
+    assert.match(given.out(), /1 pulls with no node \(the --pods file had no usable items \(none has metadata\.name and spec\.nodeName\)\)/);
+    assert.doesNotMatch(given.out(), /pass --pods/);
+    const json = io({ "events.json": events, "pods.json": pods });
+    assert.equal(runPullReport(["--file", "events.json", "--pods", "pods.json", "--json"], json.io), 0);
+    assert.match(JSON.parse(json.out()).notes[0], /no node for default\/p-n1; the --pods file had no usable items/);
+    // Without --pods the hint is to pass it; with pods that do not include this one, that the file lacks it.
+    const none = io({ "events.json": events });
+    assert.equal(runPullReport(["--file", "events.json"], none.io), 0);
+    assert.match(none.out(), /1 pulls with no node \(pass --pods\)/);
+    const other = io({ "events.json": events, "pods.json": JSON.stringify({ kind: "PodList", items: [{ kind: "Pod", metadata: { name: "q", namespace: "default" }, spec: { nodeName: "n1" } }] }) });
+    assert.equal(runPullReport(["--file", "events.json", "--pods", "pods.json"], other.io), 0);
+    assert.match(other.out(), /1 pulls with no node \(the --pods file has no such pod with spec\.nodeName\)/);
+  });
 
   it("--marker holding something else", () => {
     const r = io({ "events.json": EVENTS, m: "hello\n" });
