@@ -11,7 +11,7 @@ import { releaseArch } from "../userdata/releases";
 import { argsNamer, CONNECTION_SPELLINGS, givenSettings, SETTING_SPELLINGS } from "../validation/settingNames";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { EC2_USER_DATA_LIMIT, PLACEHOLDER_CLUSTER_FIELDS, userDataSizeProblems } from "../validation/userDataSize";
-import { VPC_CNI_CREDENTIALS, VpcCniCredentials } from "../validation/clusterSecurity";
+import { vpcCniCredentialsProblem, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS, MODE_LABEL, STORAGE_LABEL } from "./defaults";
 import { sociLaunchTemplateArgs } from "./launchTemplate";
 import { lookupInstanceFacts } from "./instanceFacts";
@@ -192,21 +192,10 @@ export const NODE_ROLE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEC2Contai
 /** The VPC CNI's managed policy (IPv4): ENI and IP address management in EC2. */
 export const VPC_CNI_POLICY = "AmazonEKS_CNI_Policy";
 
-/** The problem with a `vpcCniCredentials` value, if any. */
-export function vpcCniCredentialsProblem(setting: string, value: string | undefined): ConfigProblem | undefined {
-  if (value === undefined || (VPC_CNI_CREDENTIALS as readonly string[]).includes(value)) return undefined;
-  return {
-    setting,
-    value,
-    reason: `is not one of ${VPC_CNI_CREDENTIALS.join(", ")}`,
-    fix: `Set ${setting} to pod-identity (the cluster gives the VPC CNI its own role; the node role does not carry AmazonEKS_CNI_Policy) or node-role.`,
-  };
-}
-
 /** The warning for a node group that does not say where its cluster's VPC CNI gets credentials. */
 export function vpcCniCredentialsWarning(name: string): string {
   return (
-    `${name}.vpcCniCredentials is unset: the node role soci-eks creates no longer carries AmazonEKS_CNI_Policy. If your cluster's ` +
+    `${name}.vpcCniCredentials is unset: the node role soci-eks creates does not carry AmazonEKS_CNI_Policy. If your cluster's ` +
     "VPC CNI (the aws-node service account in kube-system) has no Pod Identity association or IRSA role of its own, new nodes get no pod IP addresses. " +
     `Give it its own role (docs/security.md) and set ${name}.vpcCniCredentials to pod-identity, or set it to node-role to keep the policy on the node role.`
   );

@@ -146,8 +146,22 @@ export function validateClusterSecurity(
   } else if (!options.createsVpc && options.natGatewaysGiven) {
     problems.push({ setting: name("natGateways"), value: s.natGateways, reason: "has no effect with existing subnets: soci-eks creates no VPC and no NAT gateway then", fix: `Drop ${name("natGateways")}; your VPC's routes decide the nodes' egress.` });
   }
-  if (!(VPC_CNI_CREDENTIALS as readonly string[]).includes(s.vpcCniCredentials)) {
-    problems.push({ setting: name("vpcCniCredentials"), value: s.vpcCniCredentials, reason: `is not one of ${VPC_CNI_CREDENTIALS.join(", ")}`, fix: `Set ${name("vpcCniCredentials")} to pod-identity (default: the VPC CNI gets its own IAM role) or node-role (AmazonEKS_CNI_Policy on every node role).` });
-  }
+  const cni = vpcCniCredentialsProblem(name("vpcCniCredentials"), s.vpcCniCredentials);
+  if (cni) problems.push(cni);
   return { problems, warnings };
+}
+
+/**
+ * The one rule for a `vpcCniCredentials` value, for SociCluster (and the stack config and the package's Cluster) and
+ * SociNodeGroup alike: absent is fine (each has its own default or warning), anything else must be one of
+ * {@link VPC_CNI_CREDENTIALS}.
+ */
+export function vpcCniCredentialsProblem(setting: string, value: string | undefined): ConfigProblem | undefined {
+  if (value === undefined || (VPC_CNI_CREDENTIALS as readonly string[]).includes(value)) return undefined;
+  return {
+    setting,
+    value,
+    reason: `is not one of ${VPC_CNI_CREDENTIALS.join(", ")}`,
+    fix: `Set ${setting} to pod-identity (the VPC CNI gets its own IAM role through EKS Pod Identity; node roles do not carry AmazonEKS_CNI_Policy) or node-role (AmazonEKS_CNI_Policy on every node role).`,
+  };
 }

@@ -14,11 +14,14 @@ export const ACCOUNT_RE = /^\d{12}$/;
 /** `host[:port]/path[:tag]@sha256:<64 hex>`: a reference pinned by digest. */
 export const PINNED_IMAGE_RE = /^[a-z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?@sha256:[0-9a-f]{64}$/;
 
-/** Options of earlier releases that the least-privilege builder no longer has, with what replaces each. */
-const REMOVED_OPTIONS: Record<string, string> = {
-  nodeRoleName: "The builder no longer pushes with a node role: it gets its own IAM role through EKS Pod Identity. Remove nodeRoleName and set clusterName.",
-  nodeRoleArn: "The builder no longer pushes with a node role: it gets its own IAM role through EKS Pod Identity. Remove nodeRoleArn and set clusterName.",
-  hostPaths: "The builder no longer mounts anything from the node: soci, skopeo and the credential helper come from builderImage. Remove hostPaths.",
+/**
+ * Options other builders take that this one does not, with what it does instead (a user porting a node-role or
+ * hostPath builder gets the way over, not just "unknown option").
+ */
+const NOT_OPTIONS: Record<string, string> = {
+  nodeRoleName: "The builder does not push with a node role: it gets its own IAM role through EKS Pod Identity. Remove nodeRoleName and set clusterName.",
+  nodeRoleArn: "The builder does not push with a node role: it gets its own IAM role through EKS Pod Identity. Remove nodeRoleArn and set clusterName.",
+  hostPaths: "The builder mounts nothing from the node: soci, skopeo and the credential helper come from builderImage. Remove hostPaths.",
 };
 
 /** The destination repository of an image: the one it names, or its source repository. */
@@ -69,8 +72,8 @@ function validateImage(image: SociIndexImage, at: string, problems: ConfigProble
 export function validateIndexBuilderArgs(args: SociIndexBuilderArgs): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const given = args as unknown as Record<string, unknown>;
-  for (const [option, fix] of Object.entries(REMOVED_OPTIONS)) {
-    if (given[option] !== undefined) problems.push({ setting: option, value: given[option], reason: "is no longer an option", fix });
+  for (const [option, fix] of Object.entries(NOT_OPTIONS)) {
+    if (given[option] !== undefined) problems.push({ setting: option, value: given[option], reason: "is not an option of SociIndexBuilder", fix });
   }
   if (!Array.isArray(args.images) || args.images.length === 0) {
     problems.push({ setting: "images", value: args.images, reason: "is empty", fix: "List at least one ECR image ({ repository, tag } or { repository, digest })." });

@@ -202,7 +202,7 @@ describe("SociNodeGroup on its own: whose credentials the VPC CNI uses", () => {
     const { warnings, policies } = await group("u", {});
     assert.ok(!policies.includes(CNI_POLICY));
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /^u\.vpcCniCredentials is unset: the node role soci-eks creates no longer carries AmazonEKS_CNI_Policy\..*new nodes get no pod IP addresses\..*set u\.vpcCniCredentials to pod-identity, or set it to node-role/);
+    assert.match(warnings[0], /^u\.vpcCniCredentials is unset: the node role soci-eks creates does not carry AmazonEKS_CNI_Policy\..*new nodes get no pod IP addresses\..*set u\.vpcCniCredentials to pod-identity, or set it to node-role/);
   });
 
   it("pod-identity: no CNI policy, no warning; node-role: the policy is back", async () => {
@@ -222,6 +222,25 @@ describe("SociNodeGroup on its own: whose credentials the VPC CNI uses", () => {
     );
     await settle(mocks);
     assert.deepEqual(mocks.resources, []);
+  });
+
+  it("one rule (validation/clusterSecurity.ts): SociNodeGroup and SociCluster refuse a bad value with the same message, but for the setting's name", async () => {
+    const lineOf = async (create: () => Promise<unknown>, setting: string): Promise<string> => {
+      try {
+        await create();
+      } catch (e) {
+        assert.ok(e instanceof SociConfigError, String(e));
+        const line = e.message.split("\n").find((l) => l.startsWith(`  - ${setting}: `));
+        assert.ok(line, e.message);
+        return line.split(setting).join("<vpcCniCredentials>");
+      }
+      assert.fail("not refused");
+    };
+    const group = await lineOf(() => SociNodeGroup.create("x", { clusterName: "k", subnetIds: [], vpcCniCredentials: "irsa" as never }), "x.vpcCniCredentials");
+    const cluster = await lineOf(() => SociCluster.create("c", { nodeGroups: [{ name: "default" }], vpcCniCredentials: "irsa" as never }), "c.vpcCniCredentials");
+    await settle(mocks);
+    assert.equal(group, cluster);
+    assert.match(group, /Set <vpcCniCredentials> to pod-identity \(the VPC CNI gets its own IAM role through EKS Pod Identity; node roles do not carry AmazonEKS_CNI_Policy\) or node-role/);
   });
 });
 

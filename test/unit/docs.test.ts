@@ -282,6 +282,29 @@ describe("user text has no project history", () => {
     assert.ok(HISTORY.some(([re]) => re.test("(the config before issue 11)")));
     assert.ok(HISTORY.some(([re]) => re.test("## Known limits (2026-11-30)")));
   });
+
+  // Messages, help and doc comments (they ship in the .d.ts files) state what soci-eks does, not what it did. Facts
+  // about other projects ("EKS no longer creates it") stay: the words below are about soci-eks's own past.
+  const SOURCE_HISTORY: [RegExp, string][] = [
+    [/\b(?:earlier|previous|older) releases?\b/i, "a previous release"],
+    [/\bno longer (?:carries|pushes|mounts|takes|has|exists?|an option)\b/i, "something soci-eks did before"],
+    [/\b(?:was|were) (?:renamed|removed)\b/i, "a rename or removal"],
+    ...HISTORY,
+  ];
+  it("sources: messages, help and doc comments (cli, validation, components, userdata, provider)", () => {
+    const hits = SOURCE_DIRS.flatMap(sourceFiles).flatMap((file) =>
+      read(file)
+        .split("\n")
+        .flatMap((line, i) => SOURCE_HISTORY.filter(([re]) => re.test(line)).map(([, what]) => `${file}:${i + 1} mentions ${what}: ${line.trim()}`)),
+    );
+    assert.deepEqual(hits, []);
+  });
+  it("the source check can fail", () => {
+    for (const text of ["/** Options of earlier releases that the builder no longer has */", "`the node role soci-eks creates no longer carries AmazonEKS_CNI_Policy`", "is no longer an option"]) {
+      assert.ok(SOURCE_HISTORY.some(([re]) => re.test(text)), text);
+    }
+    assert.ok(!SOURCE_HISTORY.some(([re]) => re.test("reached end of extended support; EKS no longer creates it")), "a fact about EKS is not history");
+  });
 });
 
 describe("code fences in README.md and docs/", () => {

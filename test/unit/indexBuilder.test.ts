@@ -454,7 +454,7 @@ describe("SociIndexBuilder argument errors", () => {
     assert.equal(mocks.resources.length, before);
   });
 
-  it("names every other bad option, and the options that no longer exist with what replaces them", () => {
+  it("names every other bad option, and the node-role and hostPath options it does not take with what it does instead", () => {
     const settings = (a: unknown) => validateIndexBuilderArgs(a as Args).map((p) => p.setting);
     assert.deepEqual(settings(args({ images: [{ repository: "web", tag: "2.0" }] })), []);
     assert.deepEqual(
