@@ -8,6 +8,7 @@
  */
 import { closestName } from "../validation/closestName";
 import { ClusterConnectionSettings } from "../validation/clusterConnection";
+import { withoutUserinfo } from "../validation/mirrorTrust";
 import { ConfigProblem, formatProblem } from "../validation/problems";
 import { CONNECTION_SPELLINGS } from "../validation/settingNames";
 
@@ -26,6 +27,8 @@ export interface FlagSpec {
   short?: string;
   /** An example value for the "needs a value" fix, e.g. `parallel`. */
   example?: string;
+  /** The value is a URL: messages show it without what stands between its scheme and its last '@'. */
+  url?: boolean;
 }
 
 /** The options table of one command. */
@@ -126,11 +129,14 @@ export function parseFlags<O extends FlagOptions>(command: string, argv: readonl
     const spec = options[name];
     if (spec.multiple) {
       values[name] = given as string[];
+    } else if (given.length > 1 && spec.type === "boolean") {
+      // A switch has no value to show: say how often it was given.
+      problems.push({ setting: `--${name}`, reason: `is given ${given.length === 2 ? "twice" : `${given.length} times`}; it is a switch`, fix: `Pass --${name} once.` });
     } else if (given.length > 1) {
       problems.push({
         setting: `--${name}`,
-        value: spec.type === "boolean" ? `${given.length} times` : given,
-        reason: spec.type === "boolean" ? "is given more than once" : "is given more than once; it takes one value",
+        value: spec.url ? (given as string[]).map(withoutUserinfo) : given,
+        reason: "is given more than once; it takes one value",
         fix: `Pass --${name} once.`,
       });
     } else {
@@ -141,9 +147,13 @@ export function parseFlags<O extends FlagOptions>(command: string, argv: readonl
   return values as FlagValues<O>;
 }
 
-/** A whole number ≥ `min` from a flag's text, or a problem. */
-export function wholeNumber(flag: string, text: string, min: number, example: string, problems: ConfigProblem[]): number | undefined {
-  if (/^\d+$/.test(text) && Number(text) >= min && Number.isSafeInteger(Number(text))) return Number(text);
+/** A whole number ≥ `min` (and ≤ `max.value` when given, with where that bound comes from) from a flag's text, or a problem. */
+export function wholeNumber(flag: string, text: string, min: number, example: string, problems: ConfigProblem[], max?: { value: number; why: string }): number | undefined {
+  if (/^\d+$/.test(text) && Number(text) >= min && Number.isSafeInteger(Number(text))) {
+    if (max === undefined || Number(text) <= max.value) return Number(text);
+    problems.push({ setting: flag, value: text, reason: `is more than ${max.value}, ${max.why}`, fix: `Pass ${flag} N with N from ${min} to ${max.value}, as \`aws ec2 describe-instance-types\` reports it, e.g. ${flag} ${example}.` });
+    return undefined;
+  }
   problems.push({ setting: flag, value: text, reason: `is not a whole number ≥ ${min}`, fix: `Pass ${flag} N, e.g. ${flag} ${example}.` });
   return undefined;
 }

@@ -26,11 +26,18 @@ export function builtInFacts(instanceType: string): InstanceFacts | undefined {
   return entry ? instanceFactsFromEc2(entry) : undefined;
 }
 
+/**
+ * The most NVMe instance-store disks of any EC2 type: d3en.12xlarge's 24 (Amazon EC2 Instance Types guide, storage
+ * optimized specifications: 24 x 13,980 GB HDD, NVMe; `aws ec2 describe-instance-types --instance-types d3en.12xlarge`
+ * reports InstanceStorageInfo.Disks[0].Count 24). A larger count is a typo.
+ */
+export const MAX_NVME_DISKS = { value: 24, why: "the most NVMe instance-store disks of any EC2 type (d3en.12xlarge)" } as const;
+
 /** Parses the flag values that are present; pushes a problem for each malformed one. */
 function parseFlagValues(f: FactsFlags, problems: ConfigProblem[]) {
   const vcpus = f.vcpus !== undefined ? wholeNumber("--vcpus", f.vcpus, 1, "4", problems) : undefined;
   const memoryMiB = f.memoryMiB !== undefined ? wholeNumber("--memory-mib", f.memoryMiB, 1, "16384", problems) : undefined;
-  const nvmeDisks = f.nvmeDisks !== undefined ? wholeNumber("--nvme-disks", f.nvmeDisks, 0, "1", problems) : undefined;
+  const nvmeDisks = f.nvmeDisks !== undefined ? wholeNumber("--nvme-disks", f.nvmeDisks, 0, "1", problems, MAX_NVME_DISKS) : undefined;
   let arch: Architecture | undefined;
   if (f.arch !== undefined) {
     if ((ARCHITECTURES as readonly string[]).includes(f.arch)) arch = f.arch as Architecture;

@@ -5,6 +5,7 @@
 import { stringify as yamlStringify } from "yaml";
 import { OsFamily } from "../userdata/types";
 import { ClusterConnectionSettings } from "../validation/clusterConnection";
+import { withoutUserinfo } from "../validation/mirrorTrust";
 import { KarpenterNamer, KarpenterNodeClassSettings, validateKarpenterNodeClass } from "../validation/karpenter";
 import { NodeGroupSettings, OS_FAMILIES } from "../validation/nodeGroup";
 import { ConfigProblem } from "../validation/problems";
@@ -96,7 +97,7 @@ export interface NodeFlagsUnderKarpenter {
 export function karpenterFromFlags(flags: KarpenterFlagValues, node: NodeFlagsUnderKarpenter, problems: ConfigProblem[], warnings: string[]): KarpenterNodeClassSettings {
   const s = node.settings;
   for (const [key, flag] of Object.entries(CLUSTER_FLAGS) as [keyof ClusterConnectionSettings, string][]) {
-    if (node.cluster[key] !== undefined) problems.push({ setting: flag, value: node.cluster[key], ...KARPENTER_OWNED_FLAGS[flag] });
+    if (node.cluster[key] !== undefined) problems.push({ setting: flag, value: withoutUserinfo(node.cluster[key]!), ...KARPENTER_OWNED_FLAGS[flag] });
   }
   for (const t of node.taints) problems.push({ setting: "--taint", value: t, ...KARPENTER_OWNED_FLAGS["--taint"] });
   if (node.labels.length > 0) warnings.push(karpenterLabelWarning(node.labels));

@@ -86,6 +86,11 @@ export function main(argv: string[], out: (s: string) => void, err: (s: string) 
     }
     return usageProblems("help", [{ setting: "soci-eks help", value: topic, reason: "is not a command", fix: `${didYouMean(topic)}Use one of ${Object.keys(COMMAND_USAGE).join(", ")}.` }], io);
   }
+  if (command.startsWith("-")) {
+    // A top-level option that is not --help, -h or --version: suggest the nearest of them.
+    const near = closestName(command.replace(/^-+/, "").split("=")[0], ["help", "version"]);
+    return usageProblems(command, [{ setting: "soci-eks", value: command, reason: "is not an option of soci-eks (it takes --help, -h and --version before a command)", fix: `${near ? `Did you mean --${near}? ` : ""}Use one of ${Object.keys(COMMAND_USAGE).join(", ")}, or soci-eks --help.` }], io);
+  }
   if (!COMMAND_USAGE[command]) {
     return usageProblems(command, [{ setting: "soci-eks", value: command, reason: "is not a command", fix: `${didYouMean(command)}Use one of ${Object.keys(COMMAND_USAGE).join(", ")}, or soci-eks --help.` }], io);
   }

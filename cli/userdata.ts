@@ -18,6 +18,7 @@ import { RELEASE_ARCHS, releaseArch } from "../userdata/releases";
 import { DEFAULTS } from "../components/defaults";
 import { ClusterConnectionSettings, validateClusterConnection } from "../validation/clusterConnection";
 import { nodeArchitecture } from "../validation/instanceTypes";
+import { withoutUserinfo } from "../validation/mirrorTrust";
 import { KarpenterNodeClassSettings } from "../validation/karpenter";
 import { NodeGroupSettingKey, NodeGroupSettings, SettingNamer, validateNodeGroup } from "../validation/nodeGroup";
 import { releaseDigestProblems, userReleaseDigests } from "../validation/releaseDigests";
@@ -90,12 +91,12 @@ export const USERDATA_FLAGS = {
   "on-soci-failure": { type: "string", example: "fail" },
   "soci-version": { type: "string", example: DEFAULT_SOCI_VERSION },
   "soci-sha256": { type: "string", example: "<64 hex digits>" },
-  mirror: { type: "string", example: DEFAULT_MIRROR_BASE_URL },
+  mirror: { type: "string", url: true, example: DEFAULT_MIRROR_BASE_URL },
   "cluster-name": { type: "string", example: "prod" },
-  "api-server-endpoint": { type: "string", example: "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com" },
+  "api-server-endpoint": { type: "string", url: true, example: "https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com" },
   "certificate-authority": { type: "string", example: "<base64 CA data>" },
   "service-cidr": { type: "string", example: "172.20.0.0/16" },
-  "extra-ecr-registry": { type: "string", multiple: true, example: "123456789012.dkr.ecr.us-west-2.amazonaws.com" },
+  "extra-ecr-registry": { type: "string", multiple: true, url: true, example: "123456789012.dkr.ecr.us-west-2.amazonaws.com" },
   label: { type: "string", multiple: true, example: "team=ml" },
   taint: { type: "string", multiple: true, example: "workload=big:NoSchedule" },
   karpenter: { type: "boolean" },
@@ -130,7 +131,7 @@ function clusterFromFlags(values: ClusterConnectionSettings, problems: ConfigPro
     const missing = keys.filter((k) => !given.includes(k)).map((k) => CLUSTER_FLAGS[k]);
     problems.push({
       setting: CLUSTER_FLAGS[given[0]],
-      value: values[given[0]],
+      value: withoutUserinfo(values[given[0]]!),
       reason: `is one of four cluster fields that go together; missing ${missing.join(", ")}`,
       fix: `Pass all four of ${Object.values(CLUSTER_FLAGS).join(", ")}, or none (EKS managed node groups add them).`,
     });

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeTaint, OsFamily, SociFailurePolicy, SociMode } from "../userdata/types";
 import { NodeGroupSettingKey } from "../validation/nodeGroup";
 import { closestName } from "../validation/closestName";
+import { withoutUserinfo } from "../validation/mirrorTrust";
 import { ConfigProblem, throwIfProblems } from "../validation/problems";
 import { CLUSTER_SECURITY_DEFAULTS, ClusterSecuritySettings, ControlPlaneLogType, NatGatewayLayout, VpcCniCredentials } from "../validation/clusterSecurity";
 import { DEFAULTS } from "./defaults";
@@ -89,7 +90,8 @@ export function unknownConfigKeys(all: Record<string, string>): ConfigProblem[] 
     .sort()
     .map((k) => ({
       setting: k,
-      value: all[k],
+      // A misspelt sociMirrorUrl may carry a URL: shown without what stands before its last '@'.
+      value: withoutUserinfo(all[k]),
       reason: "is not a soci-eks setting",
       fix: `${didYouMean(k.slice(prefix.length), STACK_CONFIG_KEYS)}Remove it (pulumi config rm ${k}) or use a setting from docs/config-reference.md.`,
     }));
@@ -286,10 +288,12 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
   const groups: StackNodeGroupConfig[] = cfg.nodeGroups ?? [{ name: "default" }];
   const explicit = groups.map((g) => new Set(Object.keys(g)));
   const ns = CONFIG_NAMESPACE;
-  // The AL2023-only top-level settings, when they differ from their defaults (Pulumi fills every key with its
-  // Pulumi.yaml default, so "set" means "changed"). A Bottlerocket group inherits them only when no group runs
-  // AL2023: then they apply to nothing, and validation refuses them under their top-level keys.
-  const anyAl2023 = groups.some((g) => (g.os ?? cfg.os) !== "bottlerocket");
+  // The installer's top-level settings, when they differ from their defaults (Pulumi fills every key with its
+  // Pulumi.yaml default, so "set" means "changed"). They reach the groups that run soci-eks's installer (AL2023, a
+  // SOCI mode other than off); the other groups (Bottlerocket, or sociMode off) inherit them only when no group runs
+  // the installer: then they apply to nothing, and validation refuses them under their top-level keys.
+  const runsInstaller = (g: StackNodeGroupConfig) => (g.os ?? cfg.os) !== "bottlerocket" && (g.sociMode ?? cfg.sociMode) !== "off";
+  const anyInstaller = groups.some(runsInstaller);
   const release = {
     ...(cfg.sociVersion !== DEFAULTS.sociVersion ? { version: cfg.sociVersion } : {}),
     ...(cfg.sociSha256 !== undefined ? { sha256: cfg.sociSha256 } : {}),
@@ -297,7 +301,7 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
   };
   const nodeGroups: SociClusterNodeGroupArgs[] = groups.map((g) => {
     const v = <K extends (typeof INHERITED)[number]>(key: K) => (g[key] ?? cfg[key]) as StackConfig[K];
-    const inheritsAl2023Only = (g.os ?? cfg.os) !== "bottlerocket" || !anyAl2023;
+    const inheritsAl2023Only = runsInstaller(g) || !anyInstaller;
     const onSociFailure = g.onSociFailure ?? (inheritsAl2023Only && cfg.onSociFailure !== DEFAULTS.onSociFailure ? cfg.onSociFailure : undefined);
     return {
       name: g.name,
@@ -313,7 +317,7 @@ export function clusterArgsFromStackConfig(cfg: StackConfig): { args: Omit<SociC
       capacityType: v("capacityType") as "ON_DEMAND" | "SPOT", // validated with the rest
       metadataHopLimit: cfg.metadataHopLimit,
       ssmAccess: cfg.ssmAccess,
-      extraEcrRegistries: cfg.extraEcrRegistries,
+      extraEcrRegistries: inheritsAl2023Only ? cfg.extraEcrRegistries : [],
       ...(g.labels ? { labels: g.labels } : {}),
       ...(g.taints ? { taints: g.taints } : {}),
     };

@@ -38,7 +38,7 @@ export function renderCloudConfig(files: WriteFile[]): string {
   return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
 }
 
-const SAFE_ENV_VALUE = /^[A-Za-z0-9._:/@+=, -]*$/;
+const SAFE_ENV_VALUE = /^[A-Za-z0-9._:/@+=, [\]-]*$/;
 
 /**
  * An environment file (`KEY='value'` lines) read by our installer and usable as a systemd EnvironmentFile.

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from "net";
+import { withoutUserinfo } from "./mirrorTrust";
 import { ConfigProblem } from "./problems";
 
 /**
@@ -97,7 +98,7 @@ export function validateClusterConnection(c: ClusterConnectionSettings, name: Cl
   if (endpointWhy) {
     problems.push({
       setting: name("apiServerEndpoint"),
-      value: c.apiServerEndpoint,
+      value: withoutUserinfo(c.apiServerEndpoint!),
       reason: endpointWhy,
       fix: `Set ${name("apiServerEndpoint")} to the cluster's endpoint, e.g. https://ABCDEF0123456789.gr7.us-west-2.eks.amazonaws.com (\`aws eks describe-cluster --query cluster.endpoint\`).`,
     });

@@ -9,7 +9,7 @@ import {
   SOCI_MIN_VCPUS,
 } from "./instanceTypes";
 import { checkLabels, checkTaints } from "./labels";
-import { mirrorUrlProblems, withoutUserinfo } from "./mirrorTrust";
+import { mirrorShapeProblems, mirrorUrlProblems, withoutUserinfo } from "./mirrorTrust";
 import { ConfigProblem } from "./problems";
 import { digestSyntaxProblems, releaseDigestProblems } from "./releaseDigests";
 
@@ -72,8 +72,6 @@ export type NodeGroupSettingKey = Exclude<keyof NodeGroupSettings, "explicit">;
 /** Names a setting for messages, e.g. `sociMode` → `soci-eks:sociMode`. */
 export type SettingNamer = (key: NodeGroupSettingKey) => string;
 
-/** Characters safe in the installer's env file (a subset of what userdata/cloudConfig.ts renderEnvFile accepts). */
-const URL_SAFE = /^[A-Za-z0-9._:/@+=,-]+$/;
 /** `<12-digit account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` */
 const ECR_HOST = /^\d{12}\.dkr\.ecr(-fips)?\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com(\.cn)?$/;
 function checkMode(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
@@ -133,6 +131,11 @@ const AL2023_ONLY: readonly { key: NodeGroupSettingKey; isDefault: (s: NodeGroup
   { key: "onSociFailure", isDefault: (s) => s.onSociFailure === undefined || s.onSociFailure === SOCI_FAILURE_POLICIES[0], drives: "what soci-eks's installer does when a SOCI boot step fails" },
 ];
 
+/** A setting's value as messages show it: a mirror URL without what stands before its last '@'. */
+function shownValue(s: NodeGroupSettings, key: (typeof AL2023_ONLY)[number]["key"]): unknown {
+  return key === "sociMirrorUrl" ? withoutUserinfo(s.sociMirrorUrl) : s[key];
+}
+
 /**
  * AL2023-only settings given for a Bottlerocket node group: Bottlerocket ships its own SOCI and soci-eks runs no
  * installer there, so the setting would be ignored without a word. (Registries have their own rule in checkRegistries.)
@@ -141,10 +144,35 @@ function checkAl2023Only(s: NodeGroupSettings, name: SettingNamer): ConfigProble
   if (s.os !== "bottlerocket") return [];
   return AL2023_ONLY.filter(({ key, isDefault }) => (s.explicit ? s.explicit.has(key) : !isDefault(s))).map(({ key, drives }) => ({
     setting: name(key),
-    value: s[key],
+    value: shownValue(s, key),
     reason: `only applies to AL2023 nodes (${drives}); Bottlerocket ships its own SOCI and would ignore it`,
     fix: `Remove ${name(key)}, or set ${name("os")} to al2023.`,
   }));
+}
+
+/**
+ * Installer settings given for an AL2023 node group with sociMode off: such a node runs no soci-eks installer (its
+ * user data has only the NodeConfig and, with ssd, the local-storage check), so the setting would be ignored without a
+ * word. (Bottlerocket groups get checkAl2023Only's message for the same settings.)
+ */
+function checkModeOff(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
+  if (s.sociMode !== "off" || s.os !== "al2023") return [];
+  const given = (key: NodeGroupSettingKey, isDefault: () => boolean) => (s.explicit ? s.explicit.has(key) : !isDefault());
+  const problems: ConfigProblem[] = AL2023_ONLY.filter(({ key, isDefault }) => given(key, () => isDefault(s))).map(({ key, drives }) => ({
+    setting: name(key),
+    value: shownValue(s, key),
+    reason: `has no effect with sociMode off (it sets ${drives}; with off soci-eks installs nothing)`,
+    fix: `Remove ${name(key)}, or set ${name("sociMode")} to lazy or parallel.`,
+  }));
+  if (s.extraEcrRegistries.length > 0) {
+    problems.push({
+      setting: name("extraEcrRegistries"),
+      value: s.extraEcrRegistries.map(withoutUserinfo).join(", "),
+      reason: "has no effect with sociMode off (it configures the ECR credential helper soci-eks installs for SOCI; with off soci-eks installs nothing)",
+      fix: `Remove ${name("extraEcrRegistries")}, or set ${name("sociMode")} to lazy or parallel.`,
+    });
+  }
+  return problems;
 }
 
 function checkRelease(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
@@ -168,21 +196,7 @@ function checkRelease(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[]
     });
   }
   problems.push(...digestSyntaxProblems(s, name));
-  const url = s.sociMirrorUrl;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || !URL_SAFE.test(url) || parsed.search || parsed.hash) {
-    problems.push({
-      setting: name("sociMirrorUrl"),
-      value: withoutUserinfo(url),
-      reason: "is not an http(s) base URL made of A-Z a-z 0-9 . _ : / @ + = , - (no query or fragment)",
-      fix: `Set ${name("sociMirrorUrl")} to the base that holds v<version>/soci-snapshotter-<version>-linux-<arch>.tar.gz, e.g. https://github.com/awslabs/soci-snapshotter/releases/download, or unset it.`,
-    });
-  }
+  problems.push(...mirrorShapeProblems(s.sociMirrorUrl, name));
   problems.push(...mirrorUrlProblems(s, name));
   return problems;
 }
@@ -294,20 +308,29 @@ function checkRegistries(s: NodeGroupSettings, name: SettingNamer): ConfigProble
     return [
       {
         setting: name("extraEcrRegistries"),
-        value: s.extraEcrRegistries.join(", "),
+        value: s.extraEcrRegistries.map(withoutUserinfo).join(", "),
         reason: "only configures the ECR credential helper soci-eks installs on AL2023; Bottlerocket pulls from any ECR registry with the node role through kubelet's ECR credential provider",
         fix: `Remove ${name("extraEcrRegistries")} from this group and allow the node role in those repositories' policies, or set ${name("os")} to al2023.`,
       },
     ];
   }
-  return s.extraEcrRegistries
+  const hosts = s.extraEcrRegistries;
+  const malformed = hosts
     .filter((host) => !ECR_HOST.test(host))
     .map((host) => ({
       setting: name("extraEcrRegistries"),
-      value: host,
+      value: withoutUserinfo(host),
       reason: "is not an ECR registry host <12-digit account>.dkr.ecr.<region>.amazonaws.com",
       fix: `List bare hosts in ${name("extraEcrRegistries")}, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com (no https://, no path).`,
     }));
+  // A host listed twice is a copy-paste slip that hides the registry the user meant to add.
+  const repeated = [...new Set(hosts.filter((host, i) => hosts.indexOf(host) !== i))].map((host) => ({
+    setting: name("extraEcrRegistries"),
+    value: withoutUserinfo(host),
+    reason: "is listed more than once",
+    fix: `List each registry once in ${name("extraEcrRegistries")}.`,
+  }));
+  return [...malformed, ...repeated];
 }
 
 function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
@@ -330,7 +353,7 @@ function checkNodeGroupOptions(s: NodeGroupSettings, name: SettingNamer): Config
  * pass `undefined` when the lookup failed (a problem is reported for that, quoting `lookupError`).
  */
 export function validateNodeGroup(s: NodeGroupSettings, facts: InstanceFacts | undefined, name: SettingNamer, lookupError?: string): ConfigProblem[] {
-  const problems = [...checkMode(s, name), ...checkOs(s, name), ...checkOnSociFailure(s.onSociFailure, name("onSociFailure")), ...checkAl2023Only(s, name)];
+  const problems = [...checkMode(s, name), ...checkOs(s, name), ...checkOnSociFailure(s.onSociFailure, name("onSociFailure")), ...checkAl2023Only(s, name), ...checkModeOff(s, name)];
   // Bottlerocket ships SOCI; the release settings only drive the AL2023 installer.
   if (s.sociMode !== "off" && s.os !== "bottlerocket") {
     problems.push(...checkRelease(s, name));

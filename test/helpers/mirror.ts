@@ -30,9 +30,14 @@ export class LoopbackServer {
     this.files.set(urlPath, Buffer.isBuffer(body) ? body : Buffer.from(body));
   }
 
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  /** Listens on a free port of `host` (default 127.0.0.1; `::1` for IPv6 loopback) and returns its base URL. */
+  async start(host = "127.0.0.1"): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(0, host, resolve);
+    });
+    const port = (this.server.address() as AddressInfo).port;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   }
 
   async stop(): Promise<void> {

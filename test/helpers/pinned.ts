@@ -2,17 +2,18 @@
  * TEST ONLY: the components with the release digests an AL2023 node group of the default release (0.16.1) needs.
  * soci-eks ships no digest for 0.16.1, so every such group must pin one (`soci.sha256`); tests that are not about
  * release pinning get the stand-ins of test/helpers/options.ts (they match no real tarball) for both architectures.
- * A group that runs Bottlerocket, or names `soci.sha256` itself (also as `undefined`, to go without), is left as it is.
+ * A group that runs Bottlerocket or sociMode off (neither installs a release, and validation refuses a digest there), or
+ * names `soci.sha256` itself (also as `undefined`, to go without), is left as it is.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { TEST_ONLY_SOCI_SHA256 } from "./options";
 
 type Components = typeof import("../../components");
-type Pinnable = { os?: string; soci?: { sha256?: string; version?: string; mirrorBaseUrl?: string } };
+type Pinnable = { os?: string; sociMode?: string; soci?: { sha256?: string; version?: string; mirrorBaseUrl?: string } };
 
-/** `g` with the test-only digests in `soci.sha256`, unless it runs Bottlerocket or names `soci.sha256` itself. */
+/** `g` with the test-only digests in `soci.sha256`, unless it runs Bottlerocket or sociMode off, or names `soci.sha256` itself. */
 export function withTestDigest<T extends Pinnable>(g: T): T {
-  if (g.os === "bottlerocket" || (g.soci !== undefined && "sha256" in g.soci)) return g;
+  if (g.os === "bottlerocket" || g.sociMode === "off" || (g.soci !== undefined && "sha256" in g.soci)) return g;
   return { ...g, soci: { ...g.soci, sha256: TEST_ONLY_SOCI_SHA256 } };
 }
 

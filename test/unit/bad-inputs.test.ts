@@ -241,10 +241,10 @@ function packageArgs(g: GroupInput): Record<string, unknown> {
 /**
  * A group input with the release digests an AL2023 group of the default release needs (soci-eks ships none for
  * 0.16.1): the test-only stand-ins for both architectures, unless the input names `soci.sha256` itself (also as
- * `undefined`, to go without), or runs Bottlerocket (which takes none).
+ * `undefined`, to go without), or runs Bottlerocket or sociMode off (which take none).
  */
 function withDigest(g: GroupInput): GroupInput {
-  if (g.os === "bottlerocket" || (g.soci !== undefined && "sha256" in g.soci)) return g;
+  if (g.os === "bottlerocket" || g.sociMode === "off" || (g.soci !== undefined && "sha256" in g.soci)) return g;
   return { ...g, soci: { ...g.soci, sha256: TEST_ONLY_SOCI_SHA256 } };
 }
 
@@ -286,6 +286,7 @@ interface SharedRule {
   input: GroupInput;
   key: NodeGroupSettingKey;
   value: unknown;
+  /** A piece of the fix; `<key>` (e.g. `<sociMode>`) stands for that setting as each entry point spells it. */
   fix: string;
   /** The entry points that have the setting (default: all five; the CLI has no flag for sizes, volumes, capacity or IMDS). */
   at?: readonly Kind[];
@@ -318,6 +319,20 @@ const SHARED_RULES: SharedRule[] = [
   // Credentials in the mirror URL (issue 19): refused, and the message shows the URL without them
   { rule: "credentials in the mirror URL", input: { soci: { mirrorBaseUrl: "https://user:s3cr3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://***@mirror.example/soci", fix: "without '@' before the host" },
   { rule: "a host-like user part in the mirror URL", input: { soci: { mirrorBaseUrl: "https://github.com@evil.example/soci" } }, key: "sociMirrorUrl", value: "https://***@evil.example/soci", fix: "e.g. https://github.com/" },
+  // Whatever stands between the scheme and the last '@' is hidden, however the URL is cut (a / ? or \\ in the user
+  // part, no //, a leading space): the table's check finds no s3cr3t in any message line
+  { rule: "credentials with a / in the mirror URL's user part", input: { soci: { mirrorBaseUrl: "https://user:s3c/r3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://***@mirror.example/soci", fix: "the base that holds v<version>/" },
+  { rule: "credentials with a ? in the mirror URL's user part", input: { soci: { mirrorBaseUrl: "https://user:s3cr3t?x@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://***@mirror.example/soci", fix: "the base that holds v<version>/" },
+  { rule: "credentials in a mirror URL without //", input: { soci: { mirrorBaseUrl: "https:user:s3cr3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https:***@mirror.example/soci", fix: "the base that holds v<version>/" },
+  { rule: "credentials in a mirror URL with backslashes", input: { soci: { mirrorBaseUrl: "https:\\\\user:s3cr3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https:\\\\***@mirror.example/soci", fix: "the base that holds v<version>/" },
+  { rule: "credentials in a mirror URL with a leading space", input: { soci: { mirrorBaseUrl: " https://user:s3cr3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: " https://***@mirror.example/soci", fix: "the base that holds v<version>/" },
+  { rule: "credentials in an ECR registry", input: { extraEcrRegistries: [`https://user:s3cr3t@${ECR}`] }, key: "extraEcrRegistries", value: `https://***@${ECR}`, fix: "no https://, no path" },
+  // The installer tells http from https by the lowercase bytes: HTTP:// would fail every download
+  { rule: "a mirror URL with an uppercase scheme", input: { soci: { mirrorBaseUrl: "HTTP://mirror.example/rel" } }, key: "sociMirrorUrl", value: "HTTP://mirror.example/rel", fix: "Write the scheme lowercase: set <sociMirrorUrl> to http://mirror.example/rel" },
+  { rule: "a mirror URL with a mixed-case scheme", input: { soci: { mirrorBaseUrl: "Https://mirror.example/rel" } }, key: "sociMirrorUrl", value: "Https://mirror.example/rel", fix: "to https://mirror.example/rel" },
+  // Brackets stand only around an IPv6 host (accepted below, and downloaded from by test/unit/installer.test.ts)
+  { rule: "a bracketed host that is no IPv6 address", input: { soci: { mirrorBaseUrl: "https://[mirror.example]/soci" } }, key: "sociMirrorUrl", value: "https://[mirror.example]/soci", fix: "the base that holds v<version>/" },
+  { rule: "brackets in the mirror URL's path", input: { soci: { mirrorBaseUrl: "https://mirror.example/[soci]" } }, key: "sociMirrorUrl", value: "https://mirror.example/[soci]", fix: "the base that holds v<version>/" },
   { rule: "unknown failure policy", input: { onSociFailure: "retry" }, key: "onSociFailure", value: "retry", fix: "fallback (default" },
   // Instance type
   { rule: "ssd on a type without instance storage", input: { ssd: true }, key: "instanceType", value: "m7i.xlarge", fix: "e.g. m6id.xlarge or m7gd.xlarge" },
@@ -354,12 +369,21 @@ const SHARED_RULES: SharedRule[] = [
   { rule: "more than EKS's 50 taints", input: { taints: taints(51) }, key: "taints", value: "51 taints", fix: "at most 50 taints" },
   // Registries
   { rule: "ECR registry with a scheme", input: { extraEcrRegistries: [`https://${ECR}`] }, key: "extraEcrRegistries", value: `https://${ECR}`, fix: "no https://, no path" },
+  { rule: "the same ECR registry twice", input: { extraEcrRegistries: [ECR, ECR] }, key: "extraEcrRegistries", value: ECR, fix: "List each registry once" },
   { rule: "ECR registry on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", extraEcrRegistries: [ECR] }, key: "extraEcrRegistries", value: ECR, fix: "allow the node role in those repositories' policies" },
   // AL2023-only settings on Bottlerocket
   { rule: "a SOCI version on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { version: "0.16.0" } }, key: "sociVersion", value: "0.16.0", fix: "or set" },
   { rule: "a pinned digest on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { sha256: SHA } }, key: "sociSha256", value: SHA, fix: "or set" },
   { rule: "a mirror on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { mirrorBaseUrl: "https://mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://mirror.example/soci", fix: "or set" },
+  { rule: "a mirror with credentials on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", soci: { mirrorBaseUrl: "https://user:s3cr3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://***@mirror.example/soci", fix: "or set" },
   { rule: "a failure policy on Bottlerocket", input: { os: "bottlerocket", sociMode: "parallel", onSociFailure: "fail" }, key: "onSociFailure", value: "fail", fix: "or set" },
+  // Installer settings with sociMode off: an AL2023 node with SOCI off runs no installer
+  { rule: "a failure policy with SOCI off", input: { sociMode: "off", onSociFailure: "fail" }, key: "onSociFailure", value: "fail", fix: "or set <sociMode> to lazy or parallel" },
+  { rule: "a mirror with SOCI off", input: { sociMode: "off", soci: { mirrorBaseUrl: "https://mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://mirror.example/soci", fix: "or set <sociMode> to lazy or parallel" },
+  { rule: "a mirror with credentials with SOCI off", input: { sociMode: "off", soci: { mirrorBaseUrl: "https://user:s3cr3t@mirror.example/soci" } }, key: "sociMirrorUrl", value: "https://***@mirror.example/soci", fix: "or set <sociMode> to lazy or parallel" },
+  { rule: "a SOCI version with SOCI off", input: { sociMode: "off", soci: { version: "0.16.0" } }, key: "sociVersion", value: "0.16.0", fix: "or set <sociMode> to lazy or parallel" },
+  { rule: "a pinned digest with SOCI off", input: { sociMode: "off", soci: { sha256: SHA } }, key: "sociSha256", value: SHA, fix: "or set <sociMode> to lazy or parallel" },
+  { rule: "an ECR registry with SOCI off", input: { sociMode: "off", extraEcrRegistries: [ECR] }, key: "extraEcrRegistries", value: ECR, fix: "or set <sociMode> to lazy or parallel" },
   // Sizes, volumes, capacity, IMDS: not in the user data, so the CLI has no flag for them; sizes and capacity belong to
   // the node group, which the plug-in's user creates with @pulumi/eks
   { rule: "maxSize 0", input: { scaling: { minSize: 0, desiredSize: 0, maxSize: 0 } }, key: "maxSize", value: 0, fix: "to 1 or more", at: NODE_GROUP_OWNERS },
@@ -386,6 +410,8 @@ const VALID: { what: string; input: GroupInput; at?: readonly Kind[] }[] = [
   { what: "a version whose digests ship, without a digest", input: { soci: { version: "0.14.1", sha256: undefined } } },
   { what: "the shipped digest given again, per architecture", input: { instanceType: "m7g.xlarge", soci: { version: "0.14.0", sha256: `arm64=${KNOWN_RELEASE_DIGESTS["0.14.0"].arm64}` } } },
   { what: "an http mirror with a digest", input: { soci: { mirrorBaseUrl: "http://mirror.example/soci" } } },
+  { what: "a mirror on a bracketed IPv6 address with a port", input: { soci: { mirrorBaseUrl: "https://[2001:db8::1]:8443/soci" } } },
+  { what: "SOCI off with the installer settings at their defaults", input: { sociMode: "off" } },
   { what: "ssd on a type with NVMe instance storage, SOCI kept on EBS", input: { instanceType: "m6id.2xlarge", ssd: true, keepSociOnRootVolume: true } },
   { what: "a gp3 volume at gp3's limits (16000 IOPS, 1000 MiB/s, 32 GiB)", input: { rootVolume: { sizeGiB: 32, iops: 16000, throughputMiBps: 1000 }, metadataHopLimit: 2 }, at: NOT_CLI },
   { what: "scale to zero on Spot", input: { scaling: { minSize: 0, desiredSize: 0, maxSize: 1 }, capacityType: "SPOT" }, at: NODE_GROUP_OWNERS },
@@ -393,7 +419,9 @@ const VALID: { what: string; input: GroupInput; at?: readonly Kind[] }[] = [
 
 /** The case of one shared rule at one entry point. */
 function sharedCase(r: SharedRule, kind: Kind): BadInput {
-  return { kind, what: r.rule, rule: r.rule, run: at(kind, r.input), setting: settingAt(kind, r.key, r.input), value: r.value, fix: r.fix };
+  // `<sociMode>` in a fix stands for that setting as the entry point spells it.
+  const fix = r.fix.replace(/<(\w+)>/g, (whole, key: string) => (key in SETTING_SPELLINGS ? settingAt(kind, key as NodeGroupSettingKey, r.input) : whole));
+  return { kind, what: r.rule, rule: r.rule, run: at(kind, r.input), setting: settingAt(kind, r.key, r.input), value: r.value, fix };
 }
 
 const SPECIFIC: BadInput[] = [
@@ -434,6 +462,7 @@ const SPECIFIC: BadInput[] = [
   { kind: "cli", what: "unknown flag", run: ud("--instance-type", "m7i.xlarge", "--colour"), setting: "--colour", fix: "soci-eks userdata --help" },
   { kind: "cli", what: "unknown command", run: cliRun("frobnicate"), setting: "soci-eks", value: "frobnicate", fix: "Use one of userdata, pull-report" },
   { kind: "stack", what: "a misspelt key (the Pulumi CLI ignores it)", run: stackRun({ instanceTypo: "m7g.xlarge" }), setting: "soci-eks:instanceTypo", value: "m7g.xlarge", fix: "Did you mean instanceType?" },
+  { kind: "stack", what: "a misspelt mirror key holding credentials (shown without them)", run: stackRun({ sociMirorUrl: "https://u:s3cr3t@mirror.example/soci" }), setting: "soci-eks:sociMirorUrl", value: "https://***@mirror.example/soci", fix: "Did you mean sociMirrorUrl?" },
   { kind: "stack", what: "Kubernetes 1.28, long ended", run: stackRun({ kubernetesVersion: "1.28" }), setting: "soci-eks:kubernetesVersion", value: "1.28", fix: "to one of 1.32, 1.33, 1.34, 1.35, 1.36" },
   { kind: "stack", what: "an unknown node group key", run: stackRun({ nodeGroups: [{ name: "a", colour: "blue" }] }), setting: "soci-eks:nodeGroups[0].colour", fix: "Use only name, instanceType" },
   { kind: "stack", what: "a node group name with capitals", run: stackRun({ nodeGroups: [{ name: "Big" }] }), setting: "soci-eks:nodeGroups[0].name", value: "Big", fix: "Rename it" },
@@ -442,6 +471,11 @@ const SPECIFIC: BadInput[] = [
     kind: "component", what: "http endpoint", rule: "endpoint",
     run: componentRun({ clusterConnection: { endpoint: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", certificateAuthority: CA, serviceCidr: "172.20.0.0/16" } }),
     setting: "ng.clusterConnection.endpoint", value: "http://ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint",
+  },
+  {
+    kind: "component", what: "an endpoint with credentials (shown without them)", rule: "endpoint-credentials",
+    run: componentRun({ clusterConnection: { endpoint: "https://u:s3cr3t@ABCDEF.gr7.us-west-2.eks.amazonaws.com", certificateAuthority: CA, serviceCidr: "172.20.0.0/16" } }),
+    setting: "ng.clusterConnection.endpoint", value: "https://***@ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint",
   },
   {
     kind: "component", what: "CA not base64", rule: "ca",
@@ -456,7 +490,14 @@ const SPECIFIC: BadInput[] = [
 
   // ---- CLI: flag syntax
   { kind: "cli", what: "a repeated single-value flag", run: ud("--instance-type", "m7i.xlarge", "--mode", "lazy", "--mode", "parallel"), setting: "--mode", value: ["lazy", "parallel"], fix: "Pass --mode once" },
-  { kind: "cli", what: "a repeated switch", run: ud("--instance-type", "m6id.xlarge", "--ssd", "--ssd"), setting: "--ssd", value: "2 times", fix: "Pass --ssd once" },
+  // A switch has no value: the message says how often it was given, without a made-up value
+  { kind: "cli", what: "a repeated switch", run: ud("--instance-type", "m6id.xlarge", "--ssd", "--ssd"), setting: "--ssd", fix: "Pass --ssd once" },
+  { kind: "cli", what: "a repeated mirror with credentials (both shown without them)", run: ud("--instance-type", "m7i.xlarge", "--mirror", "https://u:s3cr3t@a.example/x", "--mirror", "https:u:s3cr3t@b.example/y"), setting: "--mirror", value: ["https://***@a.example/x", "https:***@b.example/y"], fix: "Pass --mirror once" },
+  { kind: "cli", what: "an endpoint with credentials (shown without them)", rule: "endpoint-credentials", run: ud("--instance-type", "m7i.xlarge", ...clusterFlags({ "--api-server-endpoint": "https://u:s3cr3t@ABCDEF.gr7.us-west-2.eks.amazonaws.com" })), setting: "--api-server-endpoint", value: "https://***@ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "describe-cluster --query cluster.endpoint" },
+  { kind: "cli", what: "one cluster field alone, an endpoint with credentials", run: ud("--instance-type", "m7i.xlarge", "--api-server-endpoint", "https://u:s3cr3t@ABCDEF.gr7.us-west-2.eks.amazonaws.com"), setting: "--api-server-endpoint", value: "https://***@ABCDEF.gr7.us-west-2.eks.amazonaws.com", fix: "Pass all four of" },
+  // The most NVMe instance-store disks of any EC2 type is d3en.12xlarge's 24 (cli/instanceFacts.ts MAX_NVME_DISKS)
+  { kind: "cli", what: "more NVMe disks than any EC2 type has", run: ud("--instance-type", "x9d.large", "--vcpus", "4", "--memory-mib", "16384", "--arch", "x86_64", "--nvme-disks", "99999", "--ssd"), setting: "--nvme-disks", value: "99999", fix: "Pass --nvme-disks N with N from 0 to 24" },
+  { kind: "cli", what: "a misspelt top-level option", run: cliRun("--versoin"), setting: "soci-eks", value: "--versoin", fix: "Did you mean --version?" },
   { kind: "cli", what: "a misspelt flag", run: ud("--instnace-type", "m7i.xlarge"), setting: "--instnace-type", fix: "Did you mean --instance-type?" },
   { kind: "cli", what: "a flag missing its leading -", run: ud("--instance-type", "m7i.xlarge", "-mode", "lazy"), setting: "-mode", fix: "Did you mean --mode?" },
   { kind: "cli", what: "a negative number (read as a value)", run: ud("--instance-type", "x9.large", "--vcpus", "-1", "--memory-mib", "8192", "--arch", "x86_64"), setting: "--vcpus", value: "-1", fix: "Pass --vcpus N" },
@@ -482,6 +523,8 @@ const SPECIFIC: BadInput[] = [
   { kind: "stack", what: "nodeGroups that is not JSON", run: stackRun({ nodeGroups: "[{name: a" }), setting: "soci-eks:nodeGroups", value: "[{name: a", fix: "as a YAML list" },
   { kind: "stack", what: "a node group whose desiredSize is text", run: stackRun({ nodeGroups: [{ name: "a", desiredSize: "two" }] }), setting: "soci-eks:nodeGroups[0].desiredSize", value: "two", fix: "Write desiredSize as a number" },
   { kind: "stack", what: "a top-level SOCI version when every group runs Bottlerocket", run: stackRun({ sociVersion: "0.16.0", sociMode: "parallel", nodeGroups: [{ name: "a", os: "bottlerocket" }, { name: "b", os: "bottlerocket" }] }), setting: "soci-eks:sociVersion", value: "0.16.0", fix: "Remove soci-eks:sociVersion" },
+  { kind: "stack", what: "a top-level SOCI digest when every group runs SOCI off", run: stackRun({ sociSha256: SHA, nodeGroups: [{ name: "a", sociMode: "off" }, { name: "b", sociMode: "off" }] }), setting: "soci-eks:sociSha256", value: SHA, fix: "Remove soci-eks:sociSha256" },
+  { kind: "stack", what: "a failure policy on a group with SOCI off", run: stackRun({ nodeGroups: [{ name: "a" }, { name: "b", sociMode: "off", onSociFailure: "fail" }] }), setting: "soci-eks:nodeGroups[1].onSociFailure", value: "fail", fix: "or set soci-eks:nodeGroups[1].sociMode to lazy or parallel" },
   { kind: "stack", what: "a failure policy on a Bottlerocket group", run: stackRun({ sociMode: "parallel", nodeGroups: [{ name: "a" }, { name: "b", os: "bottlerocket", onSociFailure: "fail" }] }), setting: "soci-eks:nodeGroups[1].onSociFailure", value: "fail", fix: "or set soci-eks:nodeGroups[1].os to al2023" },
 
   // ---- plug-in and package: what only they take
@@ -601,8 +644,8 @@ describe("bad inputs: refused by the CLI, the stack config, the components, the 
   });
 });
 
-/** The good inputs below: every VALID entry at its entry points, and two more. */
-const GOOD_INPUTS = VALID.reduce((n, v) => n + (v.at ?? ENTRY_POINTS).length, 0) + 2;
+/** The good inputs below: every VALID entry at its entry points, and three more. */
+const GOOD_INPUTS = VALID.reduce((n, v) => n + (v.at ?? ENTRY_POINTS).length, 0) + 3;
 
 describe("good inputs: accepted at all five entry points", () => {
   beforeEach(() => mocks.reset());
@@ -626,6 +669,11 @@ describe("good inputs: accepted at all five entry points", () => {
       assert.equal(outcome.refused, false, `${args.join(" ")}: ${outcome.lines.join("\n")}`);
       assert.ok(outcome.produced > 0);
     }
+  });
+
+  it("the stack config: top-level installer settings with a SOCI group and a sociMode off group apply to the SOCI group only", async () => {
+    const outcome = await stackRun({ sociVersion: "0.16.0", sociSha256: TEST_ONLY_SOCI_SHA256, onSociFailure: "fail", extraEcrRegistries: [ECR], nodeGroups: [{ name: "lazy" }, { name: "stock", sociMode: "off" }] })();
+    assert.equal(outcome.refused, false, outcome.lines.join("\n"));
   });
 
   it("the stack config: a top-level SOCI version with AL2023 and Bottlerocket groups applies to the AL2023 group only", async () => {

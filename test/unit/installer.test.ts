@@ -9,6 +9,7 @@ import { bootstrapOptions } from "../helpers/options";
 import { editNodeFiles, prepareRoot, replaceInNodeFiles, runBash, snapshot } from "../helpers/installer";
 import { spawn } from "child_process";
 import { fakeReleaseTarball, imdsHandler, LoopbackServer, sha256 } from "../helpers/mirror";
+import { mirrorShapeProblems } from "../../validation/mirrorTrust";
 
 const VERSION = "0.16.1";
 const ASSET = `soci-snapshotter-${VERSION}-linux-amd64.tar.gz`;
@@ -83,6 +84,37 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     assert.deepEqual(snapshot(root), before);
     assert.equal(statSync(path.join(root, "usr/local/bin/soci-snapshotter-grpc")).mtimeMs, binMtime);
     assert.equal(mirror.totalRequests(), requestsBefore, "the second run must not download anything");
+  });
+
+  it("downloads from a mirror on a bracketed IPv6 literal (http://[::1]:port), as validation accepts it", async () => {
+    // IPv6 loopback must be up: a machine without it fails here rather than skipping.
+    const v6 = new LoopbackServer();
+    v6.serve(`/v${VERSION}/${ASSET}`, tarball);
+    const base = await v6.start("::1");
+    try {
+      assert.match(base, /^http:\/\/\[::1\]:\d+$/);
+      assert.deepEqual(mirrorShapeProblems(`${base}/soci`, (k) => k), [], "validation accepts the URL");
+      const root = newRoot();
+      const script = await prepareRoot(root, bootstrapOptions({ release: release(base) }));
+      const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(v6.requests.get(`/v${VERSION}/${ASSET}`), 1);
+      assert.match(run.stderr, new RegExp(`downloading http://\\[::1\\]:\\d+/v${VERSION.replace(/\./g, "\\.")}/`));
+      assertWired(root);
+    } finally {
+      await v6.stop();
+    }
+  });
+
+  it("logs a mirror URL without anything up to its last @ (an install.env written by hand)", async () => {
+    const root = newRoot();
+    // Validation refuses such a URL; the renderer is called directly, as a hand-edited install.env would read.
+    const withCredentials = mirrorUrl.replace("http://", "http://user:s3cretTOK@");
+    const script = await prepareRoot(root, bootstrapOptions({ release: release(withCredentials) }));
+    const run = await runBash(script, { ...env, SOCI_EKS_ROOT: root });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /downloading 127\.0\.0\.1:\d+\/v0\.16\.1\//);
+    assert.doesNotMatch(run.stderr, /s3c|retTOK|user:/, run.stderr);
   });
 
   it("downloads again when an installed binary is gone", async () => {

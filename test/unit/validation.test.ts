@@ -47,7 +47,7 @@ function settings(overrides: Partial<NodeGroupSettings> = {}): NodeGroupSettings
     rootVolumeThroughput: 600,
     extraEcrRegistries: [],
     // The default release's digests are not shipped: an AL2023 group gives them (test-only stand-ins).
-    ...(overrides.os === "bottlerocket" ? {} : { sociSha256: TEST_ONLY_SOCI_SHA256 }),
+    ...(overrides.os === "bottlerocket" || overrides.sociMode === "off" ? {} : { sociSha256: TEST_ONLY_SOCI_SHA256 }),
     ...overrides,
   };
 }
@@ -89,8 +89,12 @@ describe("node group validation, one rule at a time", () => {
     assert.deepEqual(problems({ sociVersion: "0.11.0" }), []);
   });
 
-  it("release settings are not checked when SOCI is off", () => {
-    assert.deepEqual(problems({ sociMode: "off", sociVersion: "v1", sociSha256: "x" }), []);
+  it("release settings with SOCI off are refused as having no effect (not checked for their syntax: nothing installs them)", () => {
+    assert.deepEqual(problems({ sociMode: "off", sociVersion: "v1", sociSha256: "x" }), [
+      "soci-eks:sociVersion: 'v1' has no effect with sociMode off (it sets the SOCI release soci-eks installs; with off soci-eks installs nothing). Remove soci-eks:sociVersion, or set soci-eks:sociMode to lazy or parallel.",
+      "soci-eks:sociSha256: 'x' has no effect with sociMode off (it sets the checksum of the SOCI release soci-eks installs; with off soci-eks installs nothing). Remove soci-eks:sociSha256, or set soci-eks:sociMode to lazy or parallel.",
+    ]);
+    assert.deepEqual(problems({ sociMode: "off", sociSha256: undefined }), [], "the release settings at their defaults");
   });
 
   it("sociSha256 that is not a digest nor amd64=<digest>,arm64=<digest>", () => {

@@ -92,6 +92,7 @@ sha="${sha#*,"${SOCI_EKS_ARCH}"=}"
 sha="${sha#,}"
 sha="${sha%%,*}"
 [[ "${sha}" =~ ^[0-9a-f]{64}$ ]] || soci_failed digest-missing "no sha256 for ${asset} in ${ENV_FILE}"
+# (logs show ${url##*@}: never a user:password before an @)
 # curl speaks https only (redirects too), unless the mirror itself is plain http
 proto="=https"
 [[ "${url}" != http://* ]] || proto="=http,https"
@@ -102,7 +103,7 @@ deadline=$((SECONDS + DOWNLOAD_DEADLINE))
 download() {
   { ((deadline > SECONDS)) && timeout "$((deadline - SECONDS))" curl -fSL --no-progress-meter --proto "${proto}" --proto-redir "${proto}" \
     --connect-timeout 10 --speed-limit "${DOWNLOAD_MIN_RATE}" --speed-time "${DOWNLOAD_SPEED_TIME}" --retry 100 --retry-all-errors \
-    --retry-delay "${RETRY_BASE_DELAY}" -o "$2" "$1"; } || { log "download deadline (${DOWNLOAD_DEADLINE}s) reached: $1" && return 1; }
+    --retry-delay "${RETRY_BASE_DELAY}" -o "$2" "$1"; } || { log "download deadline (${DOWNLOAD_DEADLINE}s) reached: ${url##*@}" && return 1; }
 }
 
 # installed_ok: the record names this asset and its pinned digest, and the binaries are there
@@ -114,8 +115,8 @@ install_release() {
   local actual
   dir=$(mktemp -d)
   trap 'rm -rf "${dir}"' EXIT
-  log "downloading ${url}"
-  download "${url}" "${dir}/${asset}" || soci_failed download-failed "could not download ${url} within ${DOWNLOAD_DEADLINE}s"
+  log "downloading ${url##*@}"
+  download "${url}" "${dir}/${asset}" || soci_failed download-failed "could not download ${url##*@} within ${DOWNLOAD_DEADLINE}s"
   actual=$(sha256sum <"${dir}/${asset}")
   actual="${actual%% *}"
   [[ "${actual}" == "${sha}" ]] || soci_failed checksum-mismatch "${asset} has sha256 ${actual}, not the pinned ${sha}"
