@@ -32,9 +32,10 @@ const extra = (process.env.LAB_USERDATA_FLAGS ?? "").split(/\s+/).filter(Boolean
 const [instanceType, vcpus, memoryMiB] = process.env.LAB_INSTANCE
   ? process.env.LAB_INSTANCE.split(",")
   : [extra.includes("--ssd") ? "m6id.xlarge" : "m6i.xlarge", "4", "16384"];
+// The release settings drive the installer, which mode off does not have: soci-eks refuses them there.
+const release = mode === "off" ? [] : ["--soci-version", "0.16.1", "--mirror", mirror, "--soci-sha256", sha256];
 const args = ["userdata", "--os", "al2023", "--mode", mode, "--instance-type", instanceType, "--vcpus", vcpus,
-  "--memory-mib", memoryMiB, "--arch", "x86_64", "--soci-version", "0.16.1", "--mirror", mirror];
-args.push("--soci-sha256", sha256);
+  "--memory-mib", memoryMiB, "--arch", "x86_64", ...release];
 args.push(...extra);
 
 let text;
@@ -54,7 +55,7 @@ if (process.env.LAB_RENDER === "eks-plugin") {
     instanceType: instanceFacts.instanceType,
     instanceFacts,
     sociMode: mode,
-    soci: { version: "0.16.1", mirrorBaseUrl: mirror, sha256 },
+    ...(mode === "off" ? {} : { soci: { version: "0.16.1", mirrorBaseUrl: mirror, sha256 } }),
     ...(ssd ? { ssd: true, keepSociOnRootVolume: extra.includes("--keep-soci-on-root-volume") } : {}),
   });
   // The cluster fields node.sh gives nodeadm-sim (-cluster lab,https://127.0.0.1:6443,bGFiLWNh,10.100.0.0/16).

@@ -76,7 +76,9 @@ function validateNodeClass(obj: any, ran: CelUse[] = []): string[] {
 function print(args: string[]): { code: number; out: string; err: string } {
   let out = "";
   let err = "";
-  const pin = args.includes("bottlerocket") ? [] : ["--soci-sha256", TEST_ONLY_SOCI_SHA256];
+  // Bottlerocket and --mode off install no release, and refuse a digest
+  const off = args.some((a, i) => a === "--mode" && args[i + 1] === "off");
+  const pin = args.includes("bottlerocket") || off ? [] : ["--soci-sha256", TEST_ONLY_SOCI_SHA256];
   const code = main(["userdata", ...args, ...pin], (s) => (out += s), (s) => (err += s));
   return { code, out, err };
 }

@@ -33,7 +33,8 @@ describe("validation: cluster fields (as EKS, nodeadm and Bottlerocket check the
       [{ apiServerEndpoint: "" }, "apiServerEndpoint="],
       [{ apiServerEndpoint: "http://x.eks.amazonaws.com" }, "apiServerEndpoint=http://x.eks.amazonaws.com"],
       [{ apiServerEndpoint: "https://x.eks.amazonaws.com/path" }, "apiServerEndpoint=https://x.eks.amazonaws.com/path"],
-      [{ apiServerEndpoint: "https://user:pw@x.eks.amazonaws.com" }, "apiServerEndpoint=https://user:pw@x.eks.amazonaws.com"],
+      // refused, and shown without the credentials
+      [{ apiServerEndpoint: "https://user:pw@x.eks.amazonaws.com" }, "apiServerEndpoint=https://***@x.eks.amazonaws.com"],
       [{ certificateAuthority: "" }, "certificateAuthority="],
       [{ certificateAuthority: "Y2E" }, "certificateAuthority=Y2E"],
       [{ certificateAuthority: "Y2E=\n" }, "certificateAuthority=Y2E=\n"],
