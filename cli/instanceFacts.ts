@@ -29,7 +29,8 @@ export function builtInFacts(instanceType: string): InstanceFacts | undefined {
 /**
  * The most NVMe instance-store disks of any EC2 type: d3en.12xlarge's 24 (Amazon EC2 Instance Types guide, storage
  * optimized specifications: 24 x 13,980 GB HDD, NVMe; `aws ec2 describe-instance-types --instance-types d3en.12xlarge`
- * reports InstanceStorageInfo.Disks[0].Count 24). A larger count is a typo.
+ * reports InstanceStorageInfo.Disks[0].Count 24; recalled, not checked here: this machine has no internet). A larger count
+ * is a typo.
  */
 export const MAX_NVME_DISKS = { value: 24, why: "the most NVMe instance-store disks of any EC2 type (d3en.12xlarge)" } as const;
 
