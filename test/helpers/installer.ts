@@ -1,6 +1,6 @@
 import { spawn } from "child_process";
 import { createHash } from "crypto";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "fs";
 import * as path from "path";
 import { NODE_FILES_BUNDLE } from "../../userdata/paths";
 import { BundleEntry, bundleGzip, readBundle } from "../../userdata/bundle";
@@ -82,4 +82,41 @@ export function replaceInNodeFiles(root: string, member: string, from: RegExp, t
   editNodeFiles(root, (entries) =>
     entries.map((e) => (e.path === `/${member}` ? { ...e, content: e.content.toString().replace(from, to) } : e)),
   );
+}
+
+/**
+ * A PATH of one directory, `dir`: a link to every command on this process's PATH (the first of each name) except
+ * `without`, plus `stubs` (name → shell script text). The installer then runs with those commands missing or stubbed.
+ */
+export function restrictedPath(dir: string, without: string[], stubs: Record<string, string> = {}): string {
+  mkdirSync(dir, { recursive: true });
+  const skip = new Set([...without, ...Object.keys(stubs)]);
+  for (const from of (process.env.PATH ?? "").split(":")) {
+    if (!from || !existsSync(from)) continue;
+    for (const name of readdirSync(from)) {
+      const to = path.join(dir, name);
+      if (skip.has(name) || existsSync(to)) continue;
+      symlinkSync(path.join(from, name), to);
+    }
+  }
+  for (const [name, text] of Object.entries(stubs)) {
+    writeFileSync(path.join(dir, name), text);
+    chmodSync(path.join(dir, name), 0o755);
+  }
+  return dir;
+}
+
+/** The pids of the processes whose environment holds `NAME=value` (e.g. an installer's SOCI_EKS_ROOT). */
+export function processesWithEnv(name: string, value: string): number[] {
+  const want = `${name}=${value}`;
+  const pids: number[] = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${p}/environ`, "latin1").split("\0").includes(want)) pids.push(Number(p));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
 }

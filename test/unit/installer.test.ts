@@ -421,8 +421,8 @@ describe("installer script, run by bash in a throwaway root against a loopback m
     const dropIn = parseYaml(readFileSync(path.join(root, "etc/eks/nodeadm.d/90-soci-eks.yaml"), "utf8"));
     assert.deepEqual(dropIn.spec.kubelet.config.registerWithTaints, [
       { key: "karpenter.sh/unregistered", effect: "NoExecute" },
-      { key: "soci-eks/degraded", value: "checksum-mismatch", effect: "PreferNoSchedule" },
       { key: "team", value: "a", effect: "NoSchedule" },
+      { key: "soci-eks/degraded", value: "checksum-mismatch", effect: "PreferNoSchedule" },
     ]);
     assert.deepEqual(dropIn.spec.kubelet.flags, [
       "--node-labels=soci-eks/degraded=checksum-mismatch,soci-eks/mode=off",

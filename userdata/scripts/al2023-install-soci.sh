@@ -16,6 +16,7 @@
 # cannot stop it); markers are copied to /var/lib/soci-eks when the disk allows. First boot: the user
 # data's shell part runs this (cloud-final). Every later boot: soci-eks-install.service runs it again.
 #
+# The whole install runs within one deadline (15 min) on every boot: at the deadline the policy applies.
 # Steps, each safe to repeat (1 to 5 and the wiring are in al2023-setup-soci.sh, which this script sources from
 # the node's files: this one travels beside the archive, so that it runs when the archive is damaged):
 #   0. the policy's state for this boot; unbundle the node's files (node-files.gz, checked whole first);
@@ -32,7 +33,8 @@
 # without starting SOCI); SOCI_EKS_NO_SYSTEMD_OK=1 does the same on a machine without systemd whose caller
 # starts and checks SOCI itself (the lab's main node); AWS_EC2_METADATA_SERVICE_ENDPOINT points IMDS at a
 # loopback mock; SOCI_EKS_RETRY_BASE_DELAY shortens back-offs; SOCI_EKS_DOWNLOAD_DEADLINE,
-# SOCI_EKS_DOWNLOAD_MIN_RATE and SOCI_EKS_DOWNLOAD_SPEED_TIME shorten the download limits; SOCI_EKS_MACHINE,
+# SOCI_EKS_DOWNLOAD_MIN_RATE and SOCI_EKS_DOWNLOAD_SPEED_TIME shorten the download limits, SOCI_EKS_INSTALL_DEADLINE
+# and SOCI_EKS_DNF_TIMEOUT the whole install's and each dnf run's; SOCI_EKS_MACHINE,
 # SOCI_EKS_NPROC stand in for uname -m and nproc.
 set -Eeuo pipefail
 
@@ -68,14 +70,16 @@ put() {
 # degraded_config REASON: the drop-in of a node that joins without SOCI. registerWithTaints gets the taints
 # nodeadm-config rendered from every NodeConfig of the user data (ours, EKS's, Karpenter's) plus ours: a later
 # NodeConfig replaces the list. A --register-with-taints flag (which overrides the list) is extended too.
+# No jq (a missing jq is one of the failures this serves): taints hold no spaces, brackets or braces.
 degraded_config() {
   local taints flag k="${ROOT}/etc/kubernetes/kubelet"
-  taints=$({ cat "${k}/config.json" "${k}"/config.json.d/*.conf 2>/dev/null || true; } | jq -cs --arg r "$1" \
-    '[.[] | .registerWithTaints // [] | .[]] + [{key: "soci-eks/degraded", value: $r, effect: "PreferNoSchedule"}] | unique_by([.key, .effect])') || taints=""
+  # every taint object, one a line, each once (the same text); an earlier soci-eks/degraded taint gives way to this boot's
+  taints=$(cat "${k}/config.json" "${k}"/config.json.d/*.conf 2>/dev/null | tr -d ' \t\r\n' | grep -o '"registerWithTaints":\[[^]]*' |
+    grep -o '{[^}]*}' | grep -v '"soci-eks/degraded"' | awk '!s[$0]++' | tr '\n' ,) || true
   flag=$(grep -o -- '--register-with-taints=[^ "]*' "${ROOT}/etc/eks/kubelet/environment" 2>/dev/null | tail -n 1) || flag=""
   printf '%s\n' "apiVersion: node.eks.aws/v1alpha1" "kind: NodeConfig" "spec:" "  featureGates: {FastImagePull: false}" "  kubelet:" \
     "    flags: [\"--node-labels=soci-eks/degraded=$1,soci-eks/mode=off\"${flag:+, \"${flag},soci-eks/degraded=$1:PreferNoSchedule\"}]" \
-    "    config: {${taints:+registerWithTaints: ${taints}}}"
+    "    config: {registerWithTaints: [${taints}{key: soci-eks/degraded, value: $1, effect: PreferNoSchedule}]}"
 }
 
 # apply_policy REASON MESSAGE: this boot's state as onSociFailure says (safe to repeat). The drop-in is a
@@ -138,8 +142,23 @@ case "${1:-}" in
 esac
 MARKER=degraded
 [[ "${POLICY}" == fallback ]] || MARKER=failed
-apply_policy not-verified "the installer did not finish"
-log "onSociFailure=${POLICY} holds until SOCI is installed and serves"
+
+# The deadline: the whole install (unpacking and steps 1 to 5), on every boot, ends within DEADLINE seconds
+# (cloud-final has none; soci-eks-install.service's TimeoutStartSec is only a backstop above it). The install runs
+# as a child of timeout (this script again, with SOCI_EKS_CHILD set); this process outlives it and, when the
+# deadline or anything else ends it, applies onSociFailure: never the wiring. A command the child was running (dnf,
+# ctr, curl) ends at its own limit (al2023-setup-soci.sh). Killed with its unit (the whole cgroup), nothing is left;
+# if only this process is killed, timeout still ends the child at the deadline.
+DEADLINE="${SOCI_EKS_INSTALL_DEADLINE:-900}"
+if [[ -z "${SOCI_EKS_CHILD:-}" ]]; then
+  apply_policy not-verified "the installer did not finish"
+  log "onSociFailure=${POLICY} holds until SOCI is installed and serves"
+  rc=0
+  SOCI_EKS_CHILD=1 timeout --foreground -k 5 "${DEADLINE}" "$0" "${POLICY}" || rc=$?
+  ((rc > 1)) || exit "${rc}"
+  ((SECONDS < DEADLINE)) || soci_failed install-timeout "not done within ${DEADLINE}s"
+  soci_failed installer-error "ended with status ${rc}"
+fi
 
 # unbundle: the node's files from the bundle on stdin (userdata/bundle.ts): a line "PATH MODE BYTES", then BYTES
 # bytes; a last line "-" (without it the bundle was cut short). A file of the same name is replaced (a symlink too,

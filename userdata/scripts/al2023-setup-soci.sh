@@ -32,6 +32,9 @@ RETRY_BASE_DELAY="${SOCI_EKS_RETRY_BASE_DELAY:-2}"
 DOWNLOAD_DEADLINE="${SOCI_EKS_DOWNLOAD_DEADLINE:-300}"
 DOWNLOAD_MIN_RATE="${SOCI_EKS_DOWNLOAD_MIN_RATE:-65536}"
 DOWNLOAD_SPEED_TIME="${SOCI_EKS_DOWNLOAD_SPEED_TIME:-30}"
+# Each dnf run ends after SOCI_EKS_DNF_TIMEOUT (120) seconds (a repository that stalls, a held rpm lock); the
+# installer's overall deadline (install-soci.sh) bounds the whole install. When the deadline ends the install, a
+# command it was running goes on until its own limit here (at most 2 minutes), then ends: none can hold the boot.
 
 # retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, waiting 2, 4, 8... seconds (max 30).
 retry() {
@@ -67,7 +70,7 @@ ensure_package() {
   command -v "$1" >/dev/null 2>&1 && return 0
   command -v dnf >/dev/null 2>&1 || return 1
   log "installing $2"
-  retry 5 dnf install -y --quiet "$2"
+  retry 5 timeout -k 5 "${SOCI_EKS_DNF_TIMEOUT:-120}" dnf install -y --quiet "$2"
 }
 ensure_package unpigz pigz || soci_failed packages-missing "SOCI's config needs /usr/bin/unpigz"
 ensure_package jq jq || soci_failed packages-missing "jq is missing"
@@ -170,26 +173,27 @@ write_docker_config() {
 [[ "${ecr_helper}" == no ]] || write_docker_config
 
 # --- 5. SOCI must serve before nodeadm-run points containerd and kubelet at it ---------------
-ctr_k8s() { "${SOCI_EKS_CTR:-ctr}" --address "${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}" --namespace k8s.io "$@"; }
+# ctr_k8s SECONDS ARGS...: ctr in containerd's k8s.io namespace, ended after SECONDS (a SOCI that accepts connections
+# but never answers holds a ctr call forever)
+ctr_k8s() { timeout -k 5 "$1" "${SOCI_EKS_CTR:-ctr}" --address "${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}" --namespace k8s.io "${@:2}"; }
 
 # import_pause: SOCI answers containerd's snapshot calls (containerd lists its proxy plugin "ok" whether or not
-# SOCI serves; up to 60 s), then the AMI's cached pause image goes into the soci snapshotter: the AMI caches
+# SOCI serves; up to 60 s, each call at most 10 s), then the AMI's cached pause image goes into the soci snapshotter: the AMI caches
 # it in overlayfs only, and with CRI on soci a sandbox would otherwise fetch its layers from a registry before
 # any credentials exist (awslabs/amazon-eks-ami#2710). Safe to repeat.
 import_pause() {
-  local pause="${SOCI_EKS_PAUSE_TAR:-${ROOT}/etc/eks/pause.tar}" n
-  for n in $(seq 1 60); do
-    ctr_k8s snapshots --snapshotter soci ls >/dev/null 2>&1 && break
-    ((n < 60)) || { log "ERROR: SOCI does not answer containerd after 60s" && return 1; }
+  local pause="${SOCI_EKS_PAUSE_TAR:-${ROOT}/etc/eks/pause.tar}" n stop=$((SECONDS + 60))
+  until ctr_k8s 10 snapshots --snapshotter soci ls >/dev/null 2>&1; do
+    ((SECONDS < stop)) || { log "ERROR: SOCI does not answer containerd after 60s" && return 1; }
     sleep 1
   done
   [[ -f "${pause}" ]] || return 0
   for n in 1 2 3; do
-    ctr_k8s images import --snapshotter soci --discard-unpacked-layers=false --local "${pause}" >&2 && break
+    ctr_k8s 120 images import --snapshotter soci --discard-unpacked-layers=false --local "${pause}" >&2 && break
     ((n < 3)) || return 1
     sleep 2
   done
-  ctr_k8s images label localhost/kubernetes/pause:latest io.cri-containerd.pinned=pinned >/dev/null || log "WARNING: could not pin the pause image"
+  ctr_k8s 10 images label localhost/kubernetes/pause:latest io.cri-containerd.pinned=pinned >/dev/null || log "WARNING: could not pin the pause image"
   log "imported ${pause} into the soci snapshotter"
 }
 
