@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
 import { bootstrapOptions } from "../helpers/options";
-import { editNodeFiles, prepareRoot, replaceInNodeFiles, runBash, snapshot } from "../helpers/installer";
+import { editNodeFiles, prepareRoot, processesWithEnv, replaceInNodeFiles, runBash, snapshot } from "../helpers/installer";
 import { spawn } from "child_process";
 import { fakeReleaseTarball, imdsHandler, LoopbackServer, sha256 } from "../helpers/mirror";
 import { mirrorShapeProblems } from "../../validation/mirrorTrust";
@@ -390,8 +390,10 @@ describe("installer script, run by bash in a throwaway root against a loopback m
           });
         });
         const closed = new Promise((resolve) => child.on("close", resolve));
-        child.kill("SIGKILL");
+        // as systemd kills a unit (its whole cgroup): every process of this install
+        for (const pid of processesWithEnv("SOCI_EKS_ROOT", root)) process.kill(pid, "SIGKILL");
         await closed;
+        assert.deepEqual(processesWithEnv("SOCI_EKS_ROOT", root), []);
         assertNotWired(root);
         if (policy === "fail") {
           assert.match(readFileSync(path.join(root, "run/soci-eks/failed"), "utf8"), /^reason=not-verified\n/);

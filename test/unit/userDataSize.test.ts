@@ -214,10 +214,12 @@ describe("the CLI applies the size rule before it prints anything", () => {
     });
   });
 
-  it("with --karpenter, measures after Karpenter's merge: lazy --ssd fits, with many labels it does not", () => {
+  it("with --karpenter, measures after Karpenter's merge: parallel --ssd fits, with many labels it does not; lazy --ssd is refused with its fixes", () => {
     // Instance-agnostic: the document pins both architectures' digests.
     const karpenter = ["--karpenter", "--role", "KarpenterNodeRole-x", "--discovery-tag", "x", "--ssd", "--soci-sha256", TEST_ONLY_SOCI_SHA256];
-    assert.doesNotThrow(() => cli.parseUserdataArgs(karpenter));
-    assert.throws(() => cli.parseUserdataArgs([...karpenter, ...labels.slice(0, 12)]), /Karpenter's merge adds its NodeConfig part.*so at most \d+ fit/);
+    assert.doesNotThrow(() => cli.parseUserdataArgs([...karpenter, "--mode", "parallel"]));
+    assert.throws(() => cli.parseUserdataArgs([...karpenter, "--mode", "parallel", ...labels]), /Karpenter's merge adds its NodeConfig part.*so at most \d+ fit/);
+    // lazy (the default) --ssd, instance-agnostic, no longer leaves 1 KiB after Karpenter's merge (docs/known-limits.md)
+    assert.throws(() => cli.parseUserdataArgs(karpenter), /--mode, --ssd: .*so at most \d+ fit: \d+ too many.*Set --mode to parallel.*Turn --ssd off/);
   });
 });

@@ -90,7 +90,7 @@ apply_policy() {
   printf 'reason=%s\npolicy=%s\nmessage=%s\nfix=%s\n' "$1" "${POLICY}" "$2" "${FIX}" | put "${RUN_DIR}/${MARKER}"
   if [[ "${POLICY}" == fail ]]; then
     printf '%s\n' "apiVersion: node.eks.aws/v1alpha1" "kind: NodeConfig" "spec: {}" | put "${BOOT_CONFIG}"
-    printf '%s\n' "[Service]" "ExecStartPre=/bin/sh -c 'cat /run/soci-eks/failed >&2; echo \"soci-eks: kubelet held back by onSociFailure=fail\" >&2; exit 1'" | put "${HOLD}"
+    printf '%s\n' "[Service]" "ExecStartPre=/bin/sh -c 'cat /run/soci-eks/failed >&2; exit 1'" | put "${HOLD}"
   else
     degraded_config "$1" | put "${BOOT_CONFIG}"
   fi
@@ -143,22 +143,16 @@ esac
 MARKER=degraded
 [[ "${POLICY}" == fallback ]] || MARKER=failed
 
-# The deadline: the whole install (unpacking and steps 1 to 5), on every boot, ends within DEADLINE seconds
-# (cloud-final has none; soci-eks-install.service's TimeoutStartSec is only a backstop above it). The install runs
-# as a child of timeout (this script again, with SOCI_EKS_CHILD set); this process outlives it and, when the
-# deadline or anything else ends it, applies onSociFailure: never the wiring. A command the child was running (dnf,
-# ctr, curl) ends at its own limit (al2023-setup-soci.sh). Killed with its unit (the whole cgroup), nothing is left;
-# if only this process is killed, timeout still ends the child at the deadline.
-DEADLINE="${SOCI_EKS_INSTALL_DEADLINE:-900}"
-if [[ -z "${SOCI_EKS_CHILD:-}" ]]; then
-  apply_policy not-verified "the installer did not finish"
-  log "onSociFailure=${POLICY} holds until SOCI is installed and serves"
-  rc=0
-  SOCI_EKS_CHILD=1 timeout --foreground -k 5 "${DEADLINE}" "$0" "${POLICY}" || rc=$?
-  ((rc > 1)) || exit "${rc}"
-  ((SECONDS < DEADLINE)) || soci_failed install-timeout "not done within ${DEADLINE}s"
-  soci_failed installer-error "ended with status ${rc}"
-fi
+# The deadline: the whole install, on every boot, within SOCI_EKS_INSTALL_DEADLINE (900) seconds (cloud-final has none;
+# soci-eks-install.service's TimeoutStartSec is only a backstop above it). The installer runs itself under timeout,
+# which at the deadline sends SIGTERM to its process group (every command the install runs; the commands' own
+# timeouts run with --foreground, so they stay in it); the TERM trap then applies onSociFailure (install-timeout),
+# never the wiring. A command that ignores SIGTERM is killed 60 s later, the installer with it: the state step 0
+# wrote holds (not-verified).
+[[ "${2:-}" == timed ]] || exec timeout --preserve-status -k 60 "${SOCI_EKS_INSTALL_DEADLINE:-900}" "$0" "${POLICY}" timed
+trap 'soci_failed install-timeout "SIGTERM at the deadline"' TERM
+apply_policy not-verified "the installer did not finish"
+log "onSociFailure=${POLICY} holds until SOCI is installed and serves"
 
 # unbundle: the node's files from the bundle on stdin (userdata/bundle.ts): a line "PATH MODE BYTES", then BYTES
 # bytes; a last line "-" (without it the bundle was cut short). A file of the same name is replaced (a symlink too,

@@ -33,8 +33,8 @@ DOWNLOAD_DEADLINE="${SOCI_EKS_DOWNLOAD_DEADLINE:-300}"
 DOWNLOAD_MIN_RATE="${SOCI_EKS_DOWNLOAD_MIN_RATE:-65536}"
 DOWNLOAD_SPEED_TIME="${SOCI_EKS_DOWNLOAD_SPEED_TIME:-30}"
 # Each dnf run ends after SOCI_EKS_DNF_TIMEOUT (120) seconds (a repository that stalls, a held rpm lock); the
-# installer's overall deadline (install-soci.sh) bounds the whole install. When the deadline ends the install, a
-# command it was running goes on until its own limit here (at most 2 minutes), then ends: none can hold the boot.
+# installer's overall deadline (install-soci.sh) bounds the whole install. Every timeout here runs with --foreground:
+# it stays in the installer's process group, which gets SIGTERM at the deadline.
 
 # retry ATTEMPTS COMMAND...: runs COMMAND until it succeeds, waiting 2, 4, 8... seconds (max 30).
 retry() {
@@ -70,7 +70,7 @@ ensure_package() {
   command -v "$1" >/dev/null 2>&1 && return 0
   command -v dnf >/dev/null 2>&1 || return 1
   log "installing $2"
-  retry 5 timeout -k 5 "${SOCI_EKS_DNF_TIMEOUT:-120}" dnf install -y --quiet "$2"
+  retry 5 timeout --foreground -k 5 "${SOCI_EKS_DNF_TIMEOUT:-120}" dnf install -y --quiet "$2"
 }
 ensure_package unpigz pigz || soci_failed packages-missing "SOCI's config needs /usr/bin/unpigz"
 ensure_package jq jq || soci_failed packages-missing "jq is missing"
@@ -104,7 +104,7 @@ deadline=$((SECONDS + DOWNLOAD_DEADLINE))
 # download URL DEST: curl retries until the deadline, when timeout ends it whatever attempt runs, and cuts an
 # attempt that moves fewer than DOWNLOAD_MIN_RATE bytes/s for DOWNLOAD_SPEED_TIME seconds.
 download() {
-  { ((deadline > SECONDS)) && timeout "$((deadline - SECONDS))" curl -fSL --no-progress-meter --proto "${proto}" --proto-redir "${proto}" \
+  { ((deadline > SECONDS)) && timeout --foreground "$((deadline - SECONDS))" curl -fSL --no-progress-meter --proto "${proto}" --proto-redir "${proto}" \
     --connect-timeout 10 --speed-limit "${DOWNLOAD_MIN_RATE}" --speed-time "${DOWNLOAD_SPEED_TIME}" --retry 100 --retry-all-errors \
     --retry-delay "${RETRY_BASE_DELAY}" -o "$2" "$1"; } || { log "download deadline (${DOWNLOAD_DEADLINE}s) reached: ${url##*@}" && return 1; }
 }
@@ -173,27 +173,28 @@ write_docker_config() {
 [[ "${ecr_helper}" == no ]] || write_docker_config
 
 # --- 5. SOCI must serve before nodeadm-run points containerd and kubelet at it ---------------
-# ctr_k8s SECONDS ARGS...: ctr in containerd's k8s.io namespace, ended after SECONDS (a SOCI that accepts connections
-# but never answers holds a ctr call forever)
-ctr_k8s() { timeout -k 5 "$1" "${SOCI_EKS_CTR:-ctr}" --address "${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}" --namespace k8s.io "${@:2}"; }
+# ctr_k8s LIMIT ARGS...: ctr in containerd's k8s.io namespace, its calls ended after LIMIT (ctr's own --timeout, e.g.
+# 10s: a SOCI that accepts connections but never answers holds a call forever without it)
+ctr_k8s() { "${SOCI_EKS_CTR:-ctr}" --address "${CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}" --namespace k8s.io --timeout "$@"; }
 
 # import_pause: SOCI answers containerd's snapshot calls (containerd lists its proxy plugin "ok" whether or not
-# SOCI serves; up to 60 s, each call at most 10 s), then the AMI's cached pause image goes into the soci snapshotter: the AMI caches
+# SOCI serves; 60 tries a second apart, each call at most 2 s), then the AMI's cached pause image goes into the soci snapshotter: the AMI caches
 # it in overlayfs only, and with CRI on soci a sandbox would otherwise fetch its layers from a registry before
 # any credentials exist (awslabs/amazon-eks-ami#2710). Safe to repeat.
 import_pause() {
-  local pause="${SOCI_EKS_PAUSE_TAR:-${ROOT}/etc/eks/pause.tar}" n stop=$((SECONDS + 60))
-  until ctr_k8s 10 snapshots --snapshotter soci ls >/dev/null 2>&1; do
-    ((SECONDS < stop)) || { log "ERROR: SOCI does not answer containerd after 60s" && return 1; }
+  local pause="${SOCI_EKS_PAUSE_TAR:-${ROOT}/etc/eks/pause.tar}" n
+  for n in $(seq 1 60); do
+    ctr_k8s 2s snapshots --snapshotter soci ls >/dev/null 2>&1 && break
+    ((n < 60)) || { log "ERROR: SOCI does not answer containerd after 60 tries" && return 1; }
     sleep 1
   done
   [[ -f "${pause}" ]] || return 0
   for n in 1 2 3; do
-    ctr_k8s 120 images import --snapshotter soci --discard-unpacked-layers=false --local "${pause}" >&2 && break
+    ctr_k8s 2m images import --snapshotter soci --discard-unpacked-layers=false --local "${pause}" >&2 && break
     ((n < 3)) || return 1
     sleep 2
   done
-  ctr_k8s 10 images label localhost/kubernetes/pause:latest io.cri-containerd.pinned=pinned >/dev/null || log "WARNING: could not pin the pause image"
+  ctr_k8s 10s images label localhost/kubernetes/pause:latest io.cri-containerd.pinned=pinned >/dev/null || log "WARNING: could not pin the pause image"
   log "imported ${pause} into the soci snapshotter"
 }
 
