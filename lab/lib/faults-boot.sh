@@ -23,7 +23,10 @@
 #        FAULT_BEFORE_SCRIPTS (a command run after write_files, before the user-data scripts: first boot only)
 #        FAULT_DISK_BYTES (the node's disk, the upper layers of its overlays, is a tmpfs of this size; with
 #          FAULT_DISK=the tmpfs in the fault commands' environment, e.g. to fill it: first boot only)
-#        FAULT_INSTALLER_TIMEOUT (seconds: the user-data scripts are SIGKILLed then, as a timed-out unit)
+#        FAULT_INSTALLER_TIMEOUT (seconds: the user-data scripts are SIGKILLed then, every process they started, as
+#          systemd kills a timed-out unit's cgroup; they run in a session of their own for that)
+#        FAULT_HANG_CMDS ("NAME..." : a stub NAME on PATH that records its call in OUT/hang.log, ignores SIGTERM and
+#          never ends: a dnf whose repository stalls, a ctr whose call never returns)
 #        FAULT_NO_REPOS=1 (`dnf` fails as on a node whose package repositories cannot be reached)
 #        FAULT_INSTALLER_ENV ("K=V ..." for the user-data scripts only, e.g. an IMDS endpoint nothing listens on)
 #        FAULT_RUNTIME (soci-killed | registry-5xx: a runtime fault after the pod ran, lib/faults-runtime.sh)
@@ -72,6 +75,10 @@ mkdir -p "$OUT/podlogs"
 FAKE=$OUT/fakebin
 mkdir -p "$FAKE"
 ln -sf "$LAB_DIR/lib/fake-systemctl.sh" "$FAKE/systemctl"
+for c in ${FAULT_HANG_CMDS:-}; do
+  printf '%s\n' '#!/bin/bash' "trap '' TERM" "echo \"\$\$ $c \$*\" >>$OUT/hang.log" 'exec sleep 3600' >"$FAKE/$c"
+  chmod +x "$FAKE/$c"
+done
 if [[ ${FAULT_NO_REPOS:-0} == 1 ]]; then # dnf's own words and exit status when no repository answers
   printf '%s\n' '#!/bin/sh' "echo \"dnf \$*\" >>$OUT/dnf.log" \
     "echo \"Error: Failed to download metadata for repo 'amazonlinux': Cannot download repomd.xml: All mirrors were tried\" >&2" \
@@ -148,13 +155,18 @@ if ((first_boot)); then
   rc=0
   R write_files_error "$(jq -r '.writeFilesError // empty' "$OUT/sim.json")"
   if [[ -n ${FAULT_BEFORE_SCRIPTS:-} ]]; then bash -c "$FAULT_BEFORE_SCRIPTS" >>"$OUT/fault.log" 2>&1 || true; fi
-  timeout=()
-  [[ -n ${FAULT_INSTALLER_TIMEOUT:-} ]] && timeout=(timeout -s KILL "$FAULT_INSTALLER_TIMEOUT")
   t0=$SECONDS
   for s in $(jq -r '.scripts[]?' "$OUT/sim.json"); do
     # shellcheck disable=SC2086 # FAULT_INSTALLER_ENV is a list of K=V words
-    env SOCI_EKS_RETRY_BASE_DELAY=1 ${FAULT_INSTALLER_ENV:-} "${timeout[@]}" bash "$s" >>"$OUT/installer.log" 2>&1 || rc=$?
+    env SOCI_EKS_RETRY_BASE_DELAY=1 ${FAULT_INSTALLER_ENV:-} setsid bash "$s" >>"$OUT/installer.log" 2>&1 &
+    pid=$!
+    if [[ -n ${FAULT_INSTALLER_TIMEOUT:-} ]]; then
+      for ((i = 0; i < FAULT_INSTALLER_TIMEOUT * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      pkill -KILL -s "$pid" 2>/dev/null || true # the whole session (our installer runs itself under timeout, a group of its own)
+    fi
+    wait "$pid" || rc=$?
   done
+  R installer_left "$(pgrep -s "$pid" 2>/dev/null | wc -l)"
   R installer_rc "$rc"
   R installer_seconds "$((SECONDS - t0))"
   touch "$NODE_HOME/booted"

@@ -42,6 +42,14 @@ faults_mirror() {
       cp "$WORK/pkg/THIRD_PARTY_LICENSES" "$WORK/pkg/NOTICE.md" "$pkg/"
       tar -C "$pkg" -cf - THIRD_PARTY_LICENSES NOTICE.md | gzip -n >"$dir/$asset"
       ;;
+    mutesoci) # soci-snapshotter-grpc accepts connections on its socket and never answers (no gRPC, no HTTP/2)
+      cp "$WORK/pkg/soci" "$WORK/pkg/THIRD_PARTY_LICENSES" "$WORK/pkg/NOTICE.md" "$pkg/"
+      printf '%s\n' '#!/usr/bin/env python3' 'import os, socket' 'p = "/run/soci-snapshotter-grpc/soci-snapshotter-grpc.sock"' \
+        'os.makedirs(os.path.dirname(p), exist_ok=True)' 'os.path.exists(p) and os.unlink(p)' \
+        's = socket.socket(socket.AF_UNIX); s.bind(p); s.listen(64); held = []' 'while True: held.append(s.accept())' >"$pkg/soci-snapshotter-grpc"
+      chmod 0755 "$pkg/soci-snapshotter-grpc"
+      tar -C "$pkg" -cf - soci soci-snapshotter-grpc THIRD_PARTY_LICENSES NOTICE.md | gzip -n >"$dir/$asset"
+      ;;
     brokensoci) # the binaries are there, but soci-snapshotter-grpc dies at start
       cp "$WORK/pkg/soci" "$WORK/pkg/THIRD_PARTY_LICENSES" "$WORK/pkg/NOTICE.md" "$pkg/"
       printf '#!/bin/sh\necho "soci-snapshotter-grpc: lab fault: exiting at start" >&2\nexit 1\n' >"$pkg/soci-snapshotter-grpc"
@@ -236,7 +244,7 @@ NODE_DISK_BYTES=$((64 * 1024 * 1024))
 FULL_STATE_DIR="mkdir -p /var/lib/soci-eks && mount -t tmpfs -o size=4k lab-full /var/lib/soci-eks && fallocate -l 4096 /var/lib/soci-eks/.fill"
 
 # LAB_FAULTS="group ..." runs some groups only (default: all of FAULT_GROUPS)
-FAULT_GROUPS="selftest base download archive disk function stall killed reboot packages fastimagepull karpenter runtime"
+FAULT_GROUPS="selftest base download archive disk function stall killed deadline reboot packages fastimagepull karpenter runtime"
 faults_group() { [[ " ${LAB_FAULTS:-$FAULT_GROUPS} " == *" $1 "* ]]; }
 
 # A mirror that answers with headers and 1 KiB of the tarball, then sends nothing more (the connection stays open).
@@ -270,6 +278,7 @@ faults_section() {
   faults_mirror tampered tampered
   faults_mirror nobins nobins
   faults_mirror brokensoci brokensoci
+  faults_mirror mutesoci mutesoci
   start_stall_mirror || log "the stall mirror did not start"
   EKS=$FAULTS_DIR/eks-part.yaml
   faults_eks_part "$EKS"
@@ -287,7 +296,7 @@ faults_section() {
     # tampered pins the good release's digest (what its user would have pinned); nobins and brokensoci pin their
     # own tarballs' digests, so that the boot gets past the checksum to the fault they inject.
     faults_render "$FAULTS_DIR/tampered-$p.mime" "http://127.0.0.1:$MIRROR_PORT/tampered" "$p"
-    for m in nobins brokensoci; do
+    for m in nobins brokensoci mutesoci; do
       faults_render "$FAULTS_DIR/$m-$p.mime" "http://127.0.0.1:$MIRROR_PORT/$m" "$p" "$(cut -d' ' -f1 "$WORK/mirror/$m/v0.16.1/soci-snapshotter-0.16.1-linux-amd64.tar.gz.sha256sum")"
     done
   done
@@ -461,6 +470,32 @@ faults_killed() {
     FAULT_INSTALLER_TIMEOUT=8 faults_boot "killed-$p" "installer-killed-$p" "$FAULTS_DIR/stall-$p.mime" "$EKS"
     if [[ $p == fallback ]]; then JOURNAL=0 WANT_RC=137 expect_degraded installer-killed-fallback "the installer is SIGKILLed mid-download" not-verified
     else JOURNAL=0 WANT_RC=137 expect_failed installer-killed-fail "the installer is SIGKILLed mid-download" not-verified; fi
+  done
+}
+
+# --- the installer's overall deadline (15 min on a node; 20 or 30 s here): something the install waits on never
+# answers. Whatever runs at the deadline gets SIGTERM (a stub that ignores it, SIGKILL 5 s later) and the TERM trap
+# applies the policy: install-timeout.
+faults_deadline() {
+  local p no_pigz
+  no_pigz=$(hide_cmds unpigz)
+  for p in fallback fail; do
+    # unpigz is missing and dnf never returns (a stalled repository); it also ignores SIGTERM
+    FAULT_HANG_CMDS=dnf FAULT_INSTALLER_ENV="SOCI_EKS_INSTALL_DEADLINE=20 SOCI_EKS_DNF_TIMEOUT=600" FAULT_BEFORE_CLOUDINIT=$no_pigz \
+      faults_boot "dnfhang-$p" "dnf-hangs-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    want "the install reached dnf, which hung (got '$(cat "$BOOT_OUT/hang.log" 2>/dev/null)')" grep -q " dnf install -y --quiet pigz" "$BOOT_OUT/hang.log"
+    want "ended at the deadline (installer $(r installer_seconds) s; deadline 20 s)" test "$(r installer_seconds)" -le 40
+    want "nothing of the install left running (got $(r installer_left))" test "$(r installer_left)" = 0
+    if [[ $p == fallback ]]; then expect_degraded dnf-hangs-fallback "dnf never returns and ignores SIGTERM: the installer's deadline ends the install" install-timeout
+    else expect_failed dnf-hangs-fail "dnf never returns and ignores SIGTERM: the installer's deadline ends the install" install-timeout; fi
+    # soci-snapshotter-grpc accepts connections and never answers: containerd's calls to it (the real ctr, through
+    # containerd's proxy plugin) never return on their own
+    FAULT_INSTALLER_ENV="SOCI_EKS_INSTALL_DEADLINE=30" faults_boot "mute-$p" "soci-mute-$p" "$FAULTS_DIR/mutesoci-$p.mime" "$EKS"
+    want "the installer was waiting for SOCI to answer (pause import not done)" test -z "$(grep 'imported .* into the soci snapshotter' "$BOOT_OUT/installer.log")"
+    want "ended at the deadline (installer $(r installer_seconds) s; deadline 30 s)" test "$(r installer_seconds)" -le 50
+    want "nothing of the install left running (got $(r installer_left))" test "$(r installer_left)" = 0
+    if [[ $p == fallback ]]; then expect_degraded soci-mute-fallback "SOCI accepts connections but never answers: the installer's deadline ends the install" install-timeout
+    else expect_failed soci-mute-fail "SOCI accepts connections but never answers: the installer's deadline ends the install" install-timeout; fi
   done
 }
 
