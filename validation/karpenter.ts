@@ -37,6 +37,16 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u;
 export const BOTTLEROCKET_MIN_SOCI_VERSION = "1.44.0";
 /** The first Bottlerocket release whose default ephemeral-storage bind (what Karpenter uses from it on) includes SOCI's directory. */
 export const BOTTLEROCKET_DEFAULT_BIND_VERSION = "1.46.0";
+/**
+ * The first AL2023 EKS AMI release the SOCI wiring works on. The installer hands containerd and kubelet their SOCI
+ * settings through a drop-in in /etc/eks/nodeadm.d/, which nodeadm reads from v20251023 on (awslabs/amazon-eks-ami
+ * #2427), and it starts containerd (to check SOCI) before nodeadm-run, which restarts an already-running containerd
+ * only from v20260520 on (#2705, issue #2702; StartUnit before): on an older AMI containerd keeps CRI on overlayfs
+ * while kubelet is pointed at SOCI. docs/known-limits.md.
+ */
+export const AL2023_MIN_AMI_RELEASE = "v20260520";
+/** An AL2023 release that is at least {@link AL2023_MIN_AMI_RELEASE}, for examples in messages. */
+const AL2023_EXAMPLE_ALIAS = "al2023@v20260714";
 /** Karpenter's limit on an alias (CRD `maxLength`). */
 const ALIAS_MAX = 30;
 
@@ -52,7 +62,7 @@ function checkAlias(s: KarpenterNodeClassSettings, name: KarpenterNamer): { prob
   const m = /^([a-z0-9]+)@(.+)$/.exec(s.amiAlias);
   if (!m || s.amiAlias.length > ALIAS_MAX) {
     return {
-      problems: [{ setting, value: s.amiAlias, reason: `is not a Karpenter alias family@version of at most ${ALIAS_MAX} characters`, fix: `Set ${setting} to ${s.os}@latest or a pinned release such as ${s.os === "bottlerocket" ? "bottlerocket@v1.46.0" : "al2023@v20251117"}.` }],
+      problems: [{ setting, value: s.amiAlias, reason: `is not a Karpenter alias family@version of at most ${ALIAS_MAX} characters`, fix: `Set ${setting} to ${s.os}@latest or a pinned release such as ${s.os === "bottlerocket" ? "bottlerocket@v1.46.0" : AL2023_EXAMPLE_ALIAS}.` }],
       warnings: [],
     };
   }
@@ -65,9 +75,23 @@ function checkAlias(s: KarpenterNodeClassSettings, name: KarpenterNamer): { prob
   }
   if (version === "latest") return { problems: [], warnings: [] };
   if (family === "al2023") {
-    return /^v\d{8}$/.test(version)
-      ? { problems: [], warnings: [] }
-      : { problems: [{ setting, value: s.amiAlias, reason: "pins no AL2023 release (vYYYYMMDD)", fix: `Set ${setting} to al2023@latest or al2023@v<release date>, e.g. al2023@v20251117.` }], warnings: [] };
+    if (!/^v\d{8}$/.test(version)) {
+      return { problems: [{ setting, value: s.amiAlias, reason: "pins no AL2023 release (vYYYYMMDD)", fix: `Set ${setting} to al2023@latest or al2023@v<release date>, e.g. ${AL2023_EXAMPLE_ALIAS}.` }], warnings: [] };
+    }
+    if (version < AL2023_MIN_AMI_RELEASE) {
+      return {
+        problems: [
+          {
+            setting,
+            value: s.amiAlias,
+            reason: `pins AL2023 release ${version}, older than ${AL2023_MIN_AMI_RELEASE}, the first whose nodeadm both reads /etc/eks/nodeadm.d/ and restarts a containerd that is already running; on it SOCI's wiring never reaches containerd`,
+            fix: `Set ${setting} to al2023@latest or al2023@${AL2023_MIN_AMI_RELEASE} or newer (e.g. ${AL2023_EXAMPLE_ALIAS}).`,
+          },
+        ],
+        warnings: [],
+      };
+    }
+    return { problems: [], warnings: [] };
   }
   const semver = aliasSemver(version);
   if (!semver) {

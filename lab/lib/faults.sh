@@ -474,11 +474,13 @@ faults_killed() {
 }
 
 # --- the installer's overall deadline (15 min on a node; 20 or 30 s here): something the install waits on never
-# answers. Whatever runs at the deadline gets SIGTERM (a stub that ignores it, SIGKILL 5 s later) and the TERM trap
-# applies the policy: install-timeout.
+# answers. Whatever runs at the deadline gets SIGTERM (dnf, which ignores it here, SIGKILL 5 s later) and the TERM
+# trap applies the policy: install-timeout. Then a SOCI that accepts connections and never answers.
 faults_deadline() {
   local p no_pigz
   no_pigz=$(hide_cmds unpigz)
+  printf '%s\n' '#!/bin/bash' "echo \"\$\$ ctr \$*\" >>$FAULTS_DIR/hang-ctr.log" 'exec sleep 3600' >"$FAULTS_DIR/hang-ctr"
+  chmod +x "$FAULTS_DIR/hang-ctr"
   for p in fallback fail; do
     # unpigz is missing and dnf never returns (a stalled repository); it also ignores SIGTERM
     FAULT_HANG_CMDS=dnf FAULT_INSTALLER_ENV="SOCI_EKS_INSTALL_DEADLINE=20 SOCI_EKS_DNF_TIMEOUT=600" FAULT_BEFORE_CLOUDINIT=$no_pigz \
@@ -488,14 +490,19 @@ faults_deadline() {
     want "nothing of the install left running (got $(r installer_left))" test "$(r installer_left)" = 0
     if [[ $p == fallback ]]; then expect_degraded dnf-hangs-fallback "dnf never returns and ignores SIGTERM: the installer's deadline ends the install" install-timeout
     else expect_failed dnf-hangs-fail "dnf never returns and ignores SIGTERM: the installer's deadline ends the install" install-timeout; fi
-    # soci-snapshotter-grpc accepts connections and never answers: containerd's calls to it (the real ctr, through
-    # containerd's proxy plugin) never return on their own
-    FAULT_INSTALLER_ENV="SOCI_EKS_INSTALL_DEADLINE=30" faults_boot "mute-$p" "soci-mute-$p" "$FAULTS_DIR/mutesoci-$p.mime" "$EKS"
-    want "the installer was waiting for SOCI to answer (pause import not done)" test -z "$(grep 'imported .* into the soci snapshotter' "$BOOT_OUT/installer.log")"
+    # a ctr call that never returns (it dies on SIGTERM, as a Go program does): SOCI_EKS_CTR, the installer's only
+    FAULT_INSTALLER_ENV="SOCI_EKS_INSTALL_DEADLINE=30 SOCI_EKS_CTR=$FAULTS_DIR/hang-ctr" faults_boot "ctrhang-$p" "ctr-hangs-$p" "$FAULTS_DIR/good-$p.mime" "$EKS"
+    want "the install reached ctr, which hung" grep -q "ctr --address" "$FAULTS_DIR/hang-ctr.log"
     want "ended at the deadline (installer $(r installer_seconds) s; deadline 30 s)" test "$(r installer_seconds)" -le 50
     want "nothing of the install left running (got $(r installer_left))" test "$(r installer_left)" = 0
-    if [[ $p == fallback ]]; then expect_degraded soci-mute-fallback "SOCI accepts connections but never answers: the installer's deadline ends the install" install-timeout
-    else expect_failed soci-mute-fail "SOCI accepts connections but never answers: the installer's deadline ends the install" install-timeout; fi
+    if [[ $p == fallback ]]; then expect_degraded ctr-hangs-fallback "a ctr call never returns: the installer's deadline ends the install" install-timeout
+    else expect_failed ctr-hangs-fail "a ctr call never returns: the installer's deadline ends the install" install-timeout; fi
+    # soci-snapshotter-grpc accepts connections on its socket and never answers (no HTTP/2 preface): the real ctr,
+    # through containerd's proxy plugin, fails within seconds; the SOCI check catches it
+    faults_boot "mute-$p" "soci-mute-$p" "$FAULTS_DIR/mutesoci-$p.mime" "$EKS"
+    want "caught within a minute (installer $(r installer_seconds) s)" test "$(r installer_seconds)" -le 60
+    if [[ $p == fallback ]]; then expect_degraded soci-mute-fallback "SOCI accepts connections but never answers" pause-import-failed
+    else expect_failed soci-mute-fail "SOCI accepts connections but never answers" pause-import-failed; fi
   done
 }
 

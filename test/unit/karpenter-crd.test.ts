@@ -96,7 +96,7 @@ const PRINTED: string[][] = [
     ["--instance-type", "m6id.xlarge", "--os", "bottlerocket", "--mode", mode, "--ssd", "--karpenter", ...ROLE],
   ]),
   ["--instance-type", "m7i.xlarge", "--karpenter", "--instance-profile", "KarpenterNodeInstanceProfile-prod", "--discovery-tag", "prod cluster"],
-  ["--instance-type", "m7i.xlarge", "--karpenter", ...ROLE, "--ami-alias", "al2023@v20251117", "--node-class-name", "soci.lazy-1"],
+  ["--instance-type", "m7i.xlarge", "--karpenter", ...ROLE, "--ami-alias", "al2023@v20260714", "--node-class-name", "soci.lazy-1"],
   ["--instance-type", "m6id.xlarge", "--os", "bottlerocket", "--mode", "parallel", "--ssd", "--karpenter", ...ROLE, "--ami-alias", "bottlerocket@v1.46.0"],
   ["--instance-type", "m7i.xlarge", "--os", "bottlerocket", "--mode", "parallel", "--karpenter", ...ROLE, "--ami-alias", "bottlerocket@1.44.0"],
   ["--instance-type", "m7i.xlarge", "--karpenter", ...ROLE, "--label", "team=ml"],
