@@ -52,7 +52,7 @@ describe("the installer's overall deadline and per-command limits (real scripts,
     assert.equal(deadline, 900, "the install's budget: 15 minutes on every boot");
     // the deadline, the TERM trap's policy (systemctl disable --now may wait for SOCI's stop), then timeout's SIGKILL
     assert.ok(unitMin * 60 >= deadline + killAfter + 60, `unit ${unitMin} min vs deadline ${deadline} s + ${killAfter} s`);
-    assert.match(installer, /^trap 'soci_failed install-timeout "SIGTERM at the deadline"' TERM$/m);
+    assert.match(installer, /^trap 'soci_failed install-timeout "SIGTERM at the deadline" 2>&3' TERM$/m);
   });
 
   for (const policy of ["fallback", "fail"] as const) {

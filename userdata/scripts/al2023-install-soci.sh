@@ -150,7 +150,9 @@ MARKER=degraded
 # never the wiring. A command that ignores SIGTERM is killed 60 s later, the installer with it: the state step 0
 # wrote holds (not-verified).
 [[ "${2:-}" == timed ]] || exec timeout --preserve-status -k 60 "${SOCI_EKS_INSTALL_DEADLINE:-900}" "$0" "${POLICY}" timed
-trap 'soci_failed install-timeout "SIGTERM at the deadline"' TERM
+# (its log lines to the installer's own stderr, fd 3: the command it interrupts may have redirected stderr)
+exec 3>&2
+trap 'soci_failed install-timeout "SIGTERM at the deadline" 2>&3' TERM
 apply_policy not-verified "the installer did not finish"
 log "onSociFailure=${POLICY} holds until SOCI is installed and serves"
 
