@@ -120,3 +120,18 @@ export function processesWithEnv(name: string, value: string): number[] {
   }
   return pids;
 }
+
+/** SIGKILLs every process whose environment holds `NAME=value`, as systemd kills a unit's cgroup (again while any is left). */
+export function killAllWithEnv(name: string, value: string): void {
+  for (let round = 0; round < 20; round++) {
+    const pids = processesWithEnv(name, value);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // ended meanwhile
+      }
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { readAsset } from "../../userdata/assets";
 import { bootstrapOptions } from "../helpers/options";
-import { prepareRoot, processesWithEnv, restrictedPath, runBash } from "../helpers/installer";
+import { killAllWithEnv, prepareRoot, processesWithEnv, restrictedPath, runBash } from "../helpers/installer";
 import { fakeReleaseTarball, sha256 } from "../helpers/mirror";
 
 const VERSION = "0.16.1";
@@ -37,7 +37,7 @@ describe("the installer's overall deadline and per-command limits (real scripts,
   };
   after(() => {
     for (const d of dirs) {
-      for (const pid of processesWithEnv("SOCI_EKS_ROOT", path.join(d, "root"))) process.kill(pid, "SIGKILL");
+      killAllWithEnv("SOCI_EKS_ROOT", path.join(d, "root"));
       rmSync(d, { recursive: true, force: true });
     }
   });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
 import { bootstrapOptions } from "../helpers/options";
-import { editNodeFiles, prepareRoot, processesWithEnv, replaceInNodeFiles, runBash, snapshot } from "../helpers/installer";
+import { editNodeFiles, killAllWithEnv, prepareRoot, processesWithEnv, replaceInNodeFiles, runBash, snapshot } from "../helpers/installer";
 import { spawn } from "child_process";
 import { fakeReleaseTarball, imdsHandler, LoopbackServer, sha256 } from "../helpers/mirror";
 import { mirrorShapeProblems } from "../../validation/mirrorTrust";
@@ -391,7 +391,7 @@ describe("installer script, run by bash in a throwaway root against a loopback m
         });
         const closed = new Promise((resolve) => child.on("close", resolve));
         // as systemd kills a unit (its whole cgroup): every process of this install
-        for (const pid of processesWithEnv("SOCI_EKS_ROOT", root)) process.kill(pid, "SIGKILL");
+        killAllWithEnv("SOCI_EKS_ROOT", root);
         await closed;
         assert.deepEqual(processesWithEnv("SOCI_EKS_ROOT", root), []);
         assertNotWired(root);
