@@ -45,19 +45,21 @@ export function mirrorShapeProblems(url: string, name: SettingNamer): ConfigProb
   }
   const ipv6 = IPV6_HOST.exec(url);
   const unbracketed = ipv6 && isIPv6(ipv6[2]) ? `${ipv6[1]}ipv6-host${url.slice(ipv6[0].length)}` : url;
-  const schemeOk = parsed !== undefined && (parsed.protocol === "https:" || parsed.protocol === "http:");
-  if (schemeOk && URL_SAFE.test(unbracketed) && !parsed!.search && !parsed!.hash && !url.startsWith(`${parsed!.protocol}//`) && url.slice(0, parsed!.protocol.length + 2).toLowerCase() === `${parsed!.protocol}//`) {
-    const lower = `${parsed!.protocol}//${url.slice(parsed!.protocol.length + 2)}`;
+  const shapeOk =
+    parsed !== undefined && (parsed.protocol === "https:" || parsed.protocol === "http:") && URL_SAFE.test(unbracketed) && !parsed.search && !parsed.hash;
+  const prefix = shapeOk ? `${parsed!.protocol}//` : "";
+  if (shapeOk && !url.startsWith(prefix) && url.slice(0, prefix.length).toLowerCase() === prefix) {
+    const lower = `${prefix}${url.slice(prefix.length)}`;
     return [
       {
         setting,
         value: withoutUserinfo(url),
-        reason: `has its scheme in capitals; the installer on the node recognises ${parsed!.protocol}// only in lowercase, so every download would fail`,
+        reason: `has its scheme in capitals; the installer on the node recognises ${prefix} only in lowercase, so every download would fail`,
         fix: `Write the scheme lowercase: set ${setting} to ${withoutUserinfo(lower)}.`,
       },
     ];
   }
-  if (!schemeOk || !URL_SAFE.test(unbracketed) || parsed!.search || parsed!.hash || !url.startsWith(`${parsed!.protocol}//`)) {
+  if (!shapeOk || !url.startsWith(prefix)) {
     const brackets = /[[\]]/.test(unbracketed) ? " ([ ] only around an IPv6 host, e.g. https://[2001:db8::1]:8443/soci)" : "";
     return [
       {
