@@ -13,7 +13,7 @@
 #
 # Output: PASS/FAIL/SKIP lines and a last line "N passed, M failed, K skipped"; exit 1 on any failure.
 # Usage: lab/run.sh [--keep]     (--keep leaves lab/.work/run-<pid> for inspection)
-# Env:   LAB_SKIP_BUILD=1 (use lab/.bin as is), LAB_MODE=lazy (user-data mode), LAB_VERBOSE=1
+# Env:   LAB_SKIP_BUILD=1 (use lab/.bin without building; refused if a binary there was built from other sources), LAB_MODE=lazy (user-data mode), LAB_VERBOSE=1
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +29,8 @@ if [[ ${LAB_SKIP_BUILD:-0} != 1 ]]; then
   t0=$SECONDS
   "$LAB_DIR/build-tools.sh"
   log "build-tools took $((SECONDS - t0))s"
+else
+  "$LAB_DIR/build-tools.sh" --check || exit 2
 fi
 [[ -f $REPO_DIR/dist/userdata/index.js ]] || { echo "dist/ is missing: run npm run build first" >&2; exit 2; }
 
