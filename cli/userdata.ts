@@ -44,7 +44,7 @@ Instance (the user data is sized for it):
                                     its facts as \`aws ec2 describe-instance-types\` reports them
                                     (--nvme-disks: NVMe instance-store disks, default 0)
   With --karpenter on AL2023 the instance flags are optional: without them one document serves every
-  instance type (the node picks its release from uname -m and sizes SOCI from nproc and memory at boot),
+  instance type (the node picks its release from uname -m and sizes SOCI from nproc at boot),
   and the NodePool requirements it assumes are printed as comments above the EC2NodeClass.
 
 Node:
@@ -184,7 +184,7 @@ export function parseUserdataArgs(argv: string[]): UserdataRequest {
 
   const factsFlags = { instanceType: v["instance-type"], vcpus: v.vcpus, memoryMiB: v["memory-mib"], arch: v.arch, nvmeDisks: v["nvme-disks"] };
   // An EC2NodeClass serves every instance type its NodePools allow: on AL2023 without instance flags the node
-  // decides at boot (release from uname -m, SOCI's parallelism from nproc and memory).
+  // decides at boot (release from uname -m, SOCI's parallelism from nproc).
   const atBoot = karpenter && (v.os ?? DEFAULTS.os) === "al2023" && Object.values(factsFlags).every((f) => f === undefined);
   const facts = atBoot ? undefined : resolveInstanceFacts(factsFlags, problems);
 

@@ -80,8 +80,8 @@ function didYouMean(key: string, known: readonly string[]): string {
 }
 
 /**
- * Problems for `soci-eks:*` keys the stack does not read. The Pulumi CLI accepts undeclared project keys silently,
- * so a typo (`soci-eks:instanceTypo`) would otherwise deploy the default.
+ * Problems for `soci-eks:*` keys the stack does not read, with the closest valid name. The Pulumi CLI refuses keys
+ * Pulumi.yaml does not declare (its stack-config validation), but without the fix; under mocks nothing else does.
  */
 export function unknownConfigKeys(all: Record<string, string>): ConfigProblem[] {
   const prefix = `${CONFIG_NAMESPACE}:`;

@@ -30,7 +30,7 @@ export const NODECONFIG_CONTENT_TYPE = "application/node.eks.aws";
 export const INSTALLER_SCRIPT = "scripts/al2023-install-soci.sh";
 /** Steps 1 to 5 of the installer, in the node's files (the installer sources it once it has unpacked them). */
 export const SETUP_SCRIPT = "scripts/al2023-setup-soci.sh";
-/** SOCI's parallelism from nproc and MemTotal, in the node's files of instance-agnostic documents only. */
+/** SOCI's parallelism from nproc, in the node's files of instance-agnostic documents only. */
 export const SIZE_SCRIPT = "scripts/al2023-size-soci.sh";
 /** Where the cloud-config part writes the installer on the node. */
 export const INSTALLER_PATH = `${SOCI_EKS_LIBEXEC}/install-soci.sh`;
@@ -99,7 +99,7 @@ export function sociWiringNodeConfig(): NodeConfigSpec {
 
 /**
  * The instance SOCI's config.toml is sized for when the node sizes it at boot: the smallest, so that the file is
- * valid and conservative before the installer rewrites the parallelism knobs from nproc and MemTotal.
+ * valid and conservative before the installer rewrites the parallelism knobs from nproc.
  */
 export const AT_BOOT_BASELINE: Pick<InstanceFacts, "vcpus" | "memoryMiB"> = { vcpus: 1, memoryMiB: 512 };
 
@@ -129,7 +129,7 @@ export function installerEnvironment(options: NodeBootstrapOptions): Record<stri
     SOCI_EKS_MIRROR_BASE_URL: options.release.mirrorBaseUrl,
     SOCI_EKS_SOCI_SHA256: installerDigests(options),
     SOCI_EKS_EXTRA_ECR_REGISTRIES: (options.extraEcrRegistries ?? []).join(" "),
-    // `at-boot`: the installer rewrites config.toml's parallelism from nproc and MemTotal (parallelTuning's rules).
+    // `at-boot`: the installer rewrites config.toml's parallelism from nproc (parallelTuning's rules).
     ...(options.instance === AT_BOOT ? { SOCI_EKS_TUNING: AT_BOOT } : {}),
     SOCI_EKS_ON_FAILURE: options.onSociFailure ?? "fallback",
   };

@@ -52,7 +52,7 @@ export function bottlerocketSettings(options: NodeBootstrapOptions): Record<stri
 
   if (options.mode === "parallel") {
     if (options.instance === AT_BOOT) {
-      throw new Error("Bottlerocket settings are static: size parallel mode for one instance type (its vCPUs and memory), not at boot");
+      throw new Error("Bottlerocket settings are static: size parallel mode for one instance type (its vCPUs), not at boot");
     }
     const t = parallelTuning(options.instance);
     settings["container-runtime"] = { snapshotter: "soci" };

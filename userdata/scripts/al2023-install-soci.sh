@@ -21,7 +21,7 @@
 # the node's files: this one travels beside the archive, so that it runs when the archive is damaged):
 #   0. the policy's state for this boot; unbundle the node's files (node-files.gz, checked whole first);
 #   1. one document for many instance types (SOCI_EKS_ARCH=auto, SOCI_EKS_TUNING=at-boot): the release
-#      architecture from uname -m, SOCI's parallelism from nproc and MemTotal;
+#      architecture from uname -m, SOCI's parallelism from nproc;
 #   2. pigz (parallel gunzip), fuse (lazy mode), jq and the ECR credential helper;
 #   3. the pinned soci-snapshotter release: downloaded within an overall deadline and a minimum rate,
 #      checked against its sha256, installed (skipped when the installed binaries match);

@@ -2,7 +2,7 @@
 # soci-eks: steps 1 to 5 of the installer (al2023-install-soci.sh) and the wiring, which the installer sources
 # from the node's files (/usr/local/libexec/soci-eks/setup-soci.sh) once it has unpacked them:
 #   1. one document for many instance types (SOCI_EKS_ARCH=auto, SOCI_EKS_TUNING=at-boot): the release
-#      architecture from uname -m, SOCI's parallelism from nproc and MemTotal (al2023-size-soci.sh);
+#      architecture from uname -m, SOCI's parallelism from nproc (al2023-size-soci.sh);
 #   2. pigz (parallel gunzip), fuse (lazy mode), jq and the ECR credential helper;
 #   3. the pinned soci-snapshotter release: downloaded within an overall deadline and a minimum rate,
 #      checked against the sha256 pinned in the user data (never one from the mirror), installed; skipped when
