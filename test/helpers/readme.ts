@@ -10,11 +10,16 @@ export interface TsBlock {
 
 /** Every ```ts / ```typescript block of a Markdown text, in order. */
 export function tsBlocks(markdown: string): TsBlock[] {
+  return fencedBlocks(markdown, ["ts", "typescript"]);
+}
+
+/** Every fenced block of a Markdown text whose info string is one of `languages`, in order. */
+export function fencedBlocks(markdown: string, languages: string[]): TsBlock[] {
   const blocks: TsBlock[] = [];
   const lines = markdown.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)(```+)\s*(ts|typescript)\s*$/.exec(lines[i]);
-    if (!open) continue;
+    const open = /^(\s*)(```+)\s*(\S+)\s*$/.exec(lines[i]);
+    if (!open || !languages.includes(open[3])) continue;
     const fence = open[2];
     const body: string[] = [];
     let j = i + 1;
