@@ -191,7 +191,8 @@ export function userDataSizeProblems(s: UserDataSizeSubject): ConfigProblem[] {
       ? `is what ${s.subject} comes to, over EC2's ${EC2_USER_DATA_LIMIT}-byte user data limit by ${over}${shares ? ` (${shares})` : ""}`
       : `is what ${s.subject} comes to${own !== raw ? ` (${own} as the merger re-writes it)` : ""}; ${MERGER_TEXT[s.merger]}, about ${part} bytes for a typical ` +
         `cluster, and soci-eks keeps ${MERGE_MARGIN} of EC2's ${EC2_USER_DATA_LIMIT} bytes free after it, so at most ${max} fit: ${over} too many${shares ? ` (${shares})` : ""}`;
-  const fixes = (enough.length > 0 ? enough : contributions).map((c) => c.fix);
+  // each fix is a sentence on its own elsewhere; here they continue one sentence, so they start in lower case
+  const fixes = (enough.length > 0 ? enough : contributions).map((c) => c.fix.charAt(0).toLowerCase() + c.fix.slice(1));
   const fix =
     fixes.length === 0
       ? "No optional setting makes it large: use sociMode parallel or off for this node group, and report the size (docs/known-limits.md)."

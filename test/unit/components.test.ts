@@ -442,7 +442,7 @@ describe("SociNodeGroup", () => {
       assert.match(e.message, /^SociNodeGroup 'tight' has 1 problem; nothing was created:/);
       assert.match(e.message, /tight\.sociMode, tight\.extraEcrRegistries: '1\d{4} bytes' is what the user data of SociNodeGroup 'tight' comes to; the EKS managed node group's merge adds its NodeConfig part/);
       assert.match(e.message, /soci-eks keeps 1024 of EC2's 16384 bytes free after it, so at most 1\d{4} fit: \d+ too many \(tight\.sociMode adds \d+, tight\.extraEcrRegistries adds \d+\)/);
-      assert.match(e.message, /Any one of these makes it fit: Set tight\.sociMode to parallel .*; or List fewer registries in tight\.extraEcrRegistries\./);
+      assert.match(e.message, /Any one of these makes it fit: set tight\.sociMode to parallel .*; or list fewer registries in tight\.extraEcrRegistries\./);
       return true;
     });
   });

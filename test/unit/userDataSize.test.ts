@@ -209,7 +209,7 @@ describe("the CLI applies the size rule before it prints anything", () => {
   it("refuses a document over 16,384 bytes with cluster fields (no merger), naming the flags that made it large", () => {
     assert.throws(() => cli.parseUserdataArgs(["--instance-type", "m6id.2xlarge", "--ssd", "--soci-sha256", TEST_ONLY_DIGEST_AMD64, ...CLUSTER, ...labels]), (e: Error) => {
       assert.match(e.message, /--label.*: '\d{5} bytes' is what the printed user data comes to, over EC2's 16384-byte user data limit by \d+ \(.*--label adds \d+/);
-      assert.match(e.message, /--ssd adds \d+\)\. Any one of these makes it fit: .*Set fewer or shorter --label/);
+      assert.match(e.message, /--ssd adds \d+\)\. Any one of these makes it fit: .*set fewer or shorter --label/);
       return true;
     });
   });
@@ -220,6 +220,6 @@ describe("the CLI applies the size rule before it prints anything", () => {
     assert.doesNotThrow(() => cli.parseUserdataArgs([...karpenter, "--mode", "parallel"]));
     assert.throws(() => cli.parseUserdataArgs([...karpenter, "--mode", "parallel", ...labels]), /Karpenter's merge adds its NodeConfig part.*so at most \d+ fit/);
     // lazy (the default) --ssd, instance-agnostic, no longer leaves 1 KiB after Karpenter's merge (docs/known-limits.md)
-    assert.throws(() => cli.parseUserdataArgs(karpenter), /--mode, --ssd: .*so at most \d+ fit: \d+ too many.*Set --mode to parallel.*Turn --ssd off/);
+    assert.throws(() => cli.parseUserdataArgs(karpenter), /--mode, --ssd: .*so at most \d+ fit: \d+ too many.*set --mode to parallel.*turn --ssd off/);
   });
 });
