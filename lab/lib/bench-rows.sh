@@ -28,7 +28,7 @@
 #   lazy-rr30  lazy with resolve_result_entry = 30
 #   lazy-nosync   lazy with metadata_db_no_sync = true (no fsync per metadata transaction)
 #   lazy-dbmulti  lazy with metadata_store = "db-multi" (one metadata database per layer)
-#   lazy-pre21 lazy with the SOCI config before issue 21 (no resolve_result_entry, no [prefetch])
+#   lazy-pre21 lazy with SOCI's defaults for the resolve cache and prefetch (no resolve_result_entry, no [prefetch])
 #   lazy-bg    lazy with SOCI's background fetcher started at once (silence_period_msec = 1: 0 means the 30 s default;
 #              one span per 50 ms)
 #   lazy-nobg  lazy with the background fetcher off
@@ -155,7 +155,7 @@ row_label() {
     lazy-rr30) echo "soci lazy, resolve cache 30 (SOCI's default)" ;;
     lazy-nosync) echo "soci lazy, metadata_db_no_sync" ;;
     lazy-dbmulti) echo "soci lazy, metadata_store db-multi" ;;
-    lazy-pre21) echo "soci lazy, SOCI config before issue 21" ;;
+    lazy-pre21) echo "soci lazy, SOCI defaults for resolve cache and prefetch" ;;
     lazy-bg) echo "soci lazy, background fetch at once" ;;
     lazy-nobg) echo "soci lazy, background fetch off" ;;
   esac

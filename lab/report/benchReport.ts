@@ -445,7 +445,7 @@ export function renderMarkdown(meta: BenchMeta, rows: RowSummary[], runs: BenchR
       lines.push("");
     }
   }
-  lines.push("## Targets (issue 21)", "");
+  lines.push("## Targets", "");
   for (const c of checkTargets(rows)) lines.push(`- ${c.met === null ? "NOT RUN" : c.met ? "MET" : "NOT MET"}: ${c.target}: ${c.detail}`);
   lines.push("", "## Every run", "");
   lines.push("| condition | workload | row | run | ok | ready s | pull s | registry MB | requests | after pull MB (requests) | FUSE mounts | SOCI RSS MiB | SOCI CPU s | degraded because |");
