@@ -131,6 +131,11 @@ const AL2023_ONLY: readonly { key: NodeGroupSettingKey; isDefault: (s: NodeGroup
   { key: "onSociFailure", isDefault: (s) => s.onSociFailure === undefined || s.onSociFailure === SOCI_FAILURE_POLICIES[0], drives: "what soci-eks's installer does when a SOCI boot step fails" },
 ];
 
+/** The installer settings a group gives: those it set (stack config, package) or, without that record, those off their default. */
+function givenInstallerSettings(s: NodeGroupSettings): (typeof AL2023_ONLY)[number][] {
+  return AL2023_ONLY.filter(({ key, isDefault }) => (s.explicit ? s.explicit.has(key) : !isDefault(s)));
+}
+
 /** A setting's value as messages show it: a mirror URL without what stands before its last '@'. */
 function shownValue(s: NodeGroupSettings, key: (typeof AL2023_ONLY)[number]["key"]): unknown {
   return key === "sociMirrorUrl" ? withoutUserinfo(s.sociMirrorUrl) : s[key];
@@ -142,7 +147,7 @@ function shownValue(s: NodeGroupSettings, key: (typeof AL2023_ONLY)[number]["key
  */
 function checkAl2023Only(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
   if (s.os !== "bottlerocket") return [];
-  return AL2023_ONLY.filter(({ key, isDefault }) => (s.explicit ? s.explicit.has(key) : !isDefault(s))).map(({ key, drives }) => ({
+  return givenInstallerSettings(s).map(({ key, drives }) => ({
     setting: name(key),
     value: shownValue(s, key),
     reason: `only applies to AL2023 nodes (${drives}); Bottlerocket ships its own SOCI and would ignore it`,
@@ -157,8 +162,7 @@ function checkAl2023Only(s: NodeGroupSettings, name: SettingNamer): ConfigProble
  */
 function checkModeOff(s: NodeGroupSettings, name: SettingNamer): ConfigProblem[] {
   if (s.sociMode !== "off" || s.os !== "al2023") return [];
-  const given = (key: NodeGroupSettingKey, isDefault: () => boolean) => (s.explicit ? s.explicit.has(key) : !isDefault());
-  const problems: ConfigProblem[] = AL2023_ONLY.filter(({ key, isDefault }) => given(key, () => isDefault(s))).map(({ key, drives }) => ({
+  const problems: ConfigProblem[] = givenInstallerSettings(s).map(({ key, drives }) => ({
     setting: name(key),
     value: shownValue(s, key),
     reason: `has no effect with sociMode off (it sets ${drives}; with off soci-eks installs nothing)`,

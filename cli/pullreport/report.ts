@@ -138,7 +138,6 @@ export interface ReportOptions {
   markers?: NodeMarker[];
 }
 
-/** The `Pulled` events, attributed to node, node group and mode. */
 /**
  * What to do about pulls with no node: without --pods, pass it; with --pods that had no pod with a name and a node
  * (every item malformed, or no pod scheduled), say so rather than ask for the flag the user gave.
@@ -149,6 +148,7 @@ export function unknownNodeHint(podNodes: ReadonlyMap<string, string> | undefine
   return "the --pods file has no such pod with spec.nodeName";
 }
 
+/** The `Pulled` events, attributed to node, node group and mode. */
 export function collectSamples(events: KubeEvent[], opts: ReportOptions = {}): { samples: PullSample[]; counted: Report["counted"]; notes: string[] } {
   const counted = { pulls: 0, warmSkipped: 0, alreadyPresent: 0, unparsed: 0, unknownNode: 0 };
   const notes: string[] = [];
